@@ -1,0 +1,43 @@
+/**
+ * Table layout shared by the CDK stack and the embedded stack's table creation, so both places run the
+ * same keys and indexes. Every key starts with the tenant: nothing is addressable without it.
+ */
+
+export interface TableSchema {
+  partitionKey: { name: string; type: "S" | "N" };
+  sortKey: { name: string; type: "S" | "N" };
+  indexes: { name: string; partitionKey: string; sortKey: string }[];
+}
+
+/** Cases, idempotency records, API keys (hashed) and policy versions. */
+export const STATE_TABLE: TableSchema = {
+  partitionKey: { name: "pk", type: "S" },
+  sortKey: { name: "sk", type: "S" },
+  indexes: [
+    // All cases of a tenant, newest last: gsi1pk = tenant, gsi1sk = createdAt#loanId.
+    { name: "byTenant", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+    // Cases of a tenant in one status: gsi2pk = tenant#status, gsi2sk = createdAt#loanId.
+    { name: "byStatus", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
+  ],
+};
+
+/** The append-only audit trail: one item per entry, sk = sequence number within the case's chain. */
+export const AUDIT_TABLE: TableSchema = {
+  partitionKey: { name: "pk", type: "S" },
+  sortKey: { name: "seq", type: "N" },
+  indexes: [
+    // Every entry of a tenant in time order, for exports: gsi1pk = tenant, gsi1sk = at#loanId#seq.
+    { name: "byTenantTime", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+  ],
+};
+
+export const keys = {
+  loanCase: (tenantId: string, loanId: string) => ({ pk: `T#${tenantId}#LOAN#${loanId}`, sk: "CASE" }),
+  auditPartition: (tenantId: string, loanId: string) => `T#${tenantId}#LOAN#${loanId}`,
+  idempotency: (tenantId: string, keyHash: string) => ({ pk: `T#${tenantId}#IDEM#${keyHash}`, sk: "IDEM" }),
+  apiKey: (keyHash: string) => ({ pk: `KEY#${keyHash}`, sk: "KEY" }),
+  policyVersion: (tenantId: string, policyId: string, version: number) => ({
+    pk: `T#${tenantId}#POLICY#${policyId}`,
+    sk: `V#${String(version).padStart(8, "0")}`,
+  }),
+};

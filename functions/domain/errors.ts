@@ -1,0 +1,59 @@
+/**
+ * One error class per business rule. The API edge maps `code` to an HTTP status; the workflow's
+ * Retry/Catch clauses match on `name`, so names are part of the ASL contract.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly details: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The case's state forbids the requested change (HTTP 409). */
+export class CaseStateConflictError extends DomainError {
+  readonly code = "CASE_STATE_CONFLICT";
+}
+
+/** A loan with this id exists with a different subscription (HTTP 409). */
+export class LoanAlreadyExistsError extends DomainError {
+  readonly code = "LOAN_EXISTS";
+}
+
+/** Well-formed input that the business rules refuse (HTTP 422). */
+export class BusinessRuleError extends DomainError {
+  constructor(
+    readonly code: string,
+    message: string,
+    details: { path: string; message: string }[] = [],
+  ) {
+    super(message, details);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = "NOT_FOUND";
+}
+
+/** Raised by a workflow step when the case no longer takes contact (paid, held, closed...). */
+export class CaseNotCollectableError extends DomainError {
+  readonly code = "CASE_NOT_COLLECTABLE";
+}
+
+/** Raised by a workflow step running under an older generation than the case's (it was re-planned). */
+export class StaleExecutionError extends DomainError {
+  readonly code = "STALE_EXECUTION";
+}
+
+/** Another writer changed the case first; the caller re-reads and tries again. */
+export class ConcurrentUpdateError extends DomainError {
+  readonly code = "CONCURRENT_UPDATE";
+}
+
+/** The delivery provider refused for now (throttling, outage); the workflow retries the step. */
+export class ProviderThrottledError extends DomainError {
+  readonly code = "PROVIDER_THROTTLED";
+}

@@ -1,0 +1,62 @@
+import { Decimal } from "decimal.js";
+
+/** An amount of money: a decimal string (never a float) and an ISO 4217 currency code. */
+export interface Money {
+  amount: string;
+  currency: string;
+}
+
+/** Digits after the decimal point for a currency, as Intl knows them (JPY 0, CNY 2, KWD 3...). */
+export function minorUnits(currency: string): number {
+  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+export function isKnownCurrency(currency: string): boolean {
+  if (!/^[A-Z]{3}$/.test(currency)) return false;
+  return (Intl.supportedValuesOf("currency") as string[]).includes(currency);
+}
+
+/** Normalises a money value to its currency's minor units; rejects more precision than the currency has. */
+export function money(amount: Decimal.Value, currency: string): Money {
+  const value = new Decimal(amount);
+  const places = minorUnits(currency);
+  if (value.decimalPlaces() > places) {
+    throw new RangeError(`${currency} amounts have at most ${places} decimal places`);
+  }
+  return { amount: value.toFixed(places), currency };
+}
+
+export function toDecimal(value: Money): Decimal {
+  return new Decimal(value.amount);
+}
+
+function sameCurrency(a: Money, b: Money): void {
+  if (a.currency !== b.currency) throw new RangeError(`currency ${b.currency} does not match ${a.currency}`);
+}
+
+export function subtract(a: Money, b: Money): Money {
+  sameCurrency(a, b);
+  return money(toDecimal(a).minus(toDecimal(b)), a.currency);
+}
+
+export function add(a: Money, b: Money): Money {
+  sameCurrency(a, b);
+  return money(toDecimal(a).plus(toDecimal(b)), a.currency);
+}
+
+export function compare(a: Money, b: Money): number {
+  sameCurrency(a, b);
+  return toDecimal(a).comparedTo(toDecimal(b));
+}
+
+export function isZero(a: Money): boolean {
+  return toDecimal(a).isZero();
+}
+
+/** Locale formatting; the string form keeps Intl from going through a float. */
+export function formatMoney(value: Money, locale: string): string {
+  const format = new Intl.NumberFormat(locale, { style: "currency", currency: value.currency }) as unknown as {
+    format(v: string): string;
+  };
+  return format.format(value.amount);
+}

@@ -1,0 +1,49 @@
+import type { Policy, PolicyStep } from "./policy.ts";
+import { localInstant, toInstant } from "./time.ts";
+
+/** What the workflow does next for a case: a dunning step, the hand-off, or nothing. */
+export type PlannedAction =
+  | { kind: "step"; step: PolicyStep; plannedAt: string; superseded: PolicyStep[] }
+  | { kind: "hand_off"; plannedAt: string };
+
+export interface PlanningInput {
+  dueDate: string;
+  timeZone: string;
+  /**
+   * Instant of the last step completed or passed over. Steps planned at or before it are history; a new
+   * case starts with its subscription instant, so steps that were already past are never sent.
+   */
+  cursorAt: string;
+}
+
+export function stepInstant(plan: PlanningInput, step: Pick<PolicyStep, "offsetDays" | "sendAt">): string {
+  return toInstant(localInstant(plan.dueDate, step.offsetDays, step.sendAt, plan.timeZone));
+}
+
+export function handOffInstant(plan: PlanningInput, policy: Policy): string {
+  return toInstant(localInstant(plan.dueDate, policy.handOff.offsetDays, policy.handOff.at, plan.timeZone));
+}
+
+/**
+ * The next action after the cursor. When several steps are already due (the case was paused or the
+ * runtime was down), only the latest of them runs — the earlier ones are reported as superseded rather
+ * than sent in a burst. Timing comes from the policy alone, so re-planning is always safe.
+ */
+export function planNext(plan: PlanningInput, policy: Policy, now: Date): PlannedAction {
+  const nowIso = toInstant(now);
+  const pending = policy.steps
+    .map((step) => ({ step, plannedAt: stepInstant(plan, step) }))
+    .filter((s) => s.plannedAt > plan.cursorAt)
+    .sort((a, b) => a.plannedAt.localeCompare(b.plannedAt));
+  const due = pending.filter((s) => s.plannedAt <= nowIso);
+  const chosen = due.at(-1) ?? pending[0];
+  if (chosen) {
+    return {
+      kind: "step",
+      step: chosen.step,
+      plannedAt: chosen.plannedAt,
+      superseded: due.slice(0, -1).map((s) => s.step),
+    };
+  }
+  return { kind: "hand_off", plannedAt: handOffInstant(plan, policy) };
+}

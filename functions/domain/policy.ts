@@ -1,0 +1,91 @@
+export type Channel = "sms" | "email";
+export const CHANNELS: readonly Channel[] = ["sms", "email"];
+export type StepStage = "pre_due" | "soft_collection";
+export type Locale = "zh-CN" | "en-US";
+export const LOCALES: readonly Locale[] = ["zh-CN", "en-US"];
+
+/** One scheduled contact: at `offsetDays` from the due date, at `sendAt` in the borrower's local time. */
+export interface PolicyStep {
+  id: string;
+  stage: StepStage;
+  offsetDays: number;
+  /** Local wall-clock time, HH:mm. */
+  sendAt: string;
+  channels: Channel[];
+  template: string;
+}
+
+export interface Policy {
+  id: string;
+  version: number;
+  /** Ordered by offset. */
+  steps: PolicyStep[];
+  handOff: { offsetDays: number; at: string };
+  /** Contact is allowed from `start` (inclusive) to `end` (exclusive), borrower local time. */
+  contactWindow: { start: string; end: string };
+}
+
+/** The default policy from the domain description: 10:00 local, D−7 … D+21, legal at D+30. */
+export const DEFAULT_POLICY: Policy = {
+  id: "default",
+  version: 1,
+  steps: [
+    { id: "pre_due_7", stage: "pre_due", offsetDays: -7, sendAt: "10:00", channels: ["email"], template: "reminder" },
+    { id: "pre_due_3", stage: "pre_due", offsetDays: -3, sendAt: "10:00", channels: ["sms"], template: "reminder" },
+    {
+      id: "pre_due_1",
+      stage: "pre_due",
+      offsetDays: -1,
+      sendAt: "10:00",
+      channels: ["sms", "email"],
+      template: "reminder",
+    },
+    { id: "due_day", stage: "pre_due", offsetDays: 0, sendAt: "10:00", channels: ["sms"], template: "due_today" },
+    {
+      id: "soft_1",
+      stage: "soft_collection",
+      offsetDays: 1,
+      sendAt: "10:00",
+      channels: ["sms", "email"],
+      template: "overdue_gentle",
+    },
+    {
+      id: "soft_3",
+      stage: "soft_collection",
+      offsetDays: 3,
+      sendAt: "10:00",
+      channels: ["sms"],
+      template: "overdue_gentle",
+    },
+    {
+      id: "soft_7",
+      stage: "soft_collection",
+      offsetDays: 7,
+      sendAt: "10:00",
+      channels: ["sms", "email"],
+      template: "overdue_firm",
+    },
+    {
+      id: "soft_15",
+      stage: "soft_collection",
+      offsetDays: 15,
+      sendAt: "10:00",
+      channels: ["sms", "email"],
+      template: "overdue_firm",
+    },
+    {
+      id: "final_notice_21",
+      stage: "soft_collection",
+      offsetDays: 21,
+      sendAt: "10:00",
+      channels: ["email"],
+      template: "final_notice",
+    },
+  ],
+  handOff: { offsetDays: 30, at: "10:00" },
+  contactWindow: { start: "08:00", end: "21:00" },
+};
+
+export function findStep(policy: Policy, stepId: string): PolicyStep | undefined {
+  return policy.steps.find((step) => step.id === stepId);
+}

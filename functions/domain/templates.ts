@@ -1,0 +1,139 @@
+import Mustache from "mustache";
+import type { Channel, Locale } from "./policy.ts";
+
+/** Variables every template may use; all are formatted for the borrower before rendering. */
+export interface MessageVariables {
+  name: string;
+  amountDue: string;
+  dueDate: string;
+  daysPastDue: number;
+  paymentReference: string;
+}
+
+export interface MessageContent {
+  subject?: string;
+  body: string;
+}
+
+type ChannelTemplates = { sms: { body: string }; email: { subject: string; body: string } };
+
+/** Factual, respectful wording; the tone firms by stage but never threatens. */
+const TEMPLATES: Record<string, Record<Locale, ChannelTemplates>> = {
+  reminder: {
+    "en-US": {
+      sms: { body: "Hi {{name}}, a reminder: {{amountDue}} is due on {{dueDate}} (ref {{paymentReference}})." },
+      email: {
+        subject: "Payment reminder: {{amountDue}} due {{dueDate}}",
+        body: "Dear {{name}},\n\nThis is a friendly reminder that {{amountDue}} is due on {{dueDate}}. Please use reference {{paymentReference}} when you pay.\n\nThank you.",
+      },
+    },
+    "zh-CN": {
+      sms: { body: "{{name}}您好，您的借款{{amountDue}}将于{{dueDate}}到期，请按时还款（编号{{paymentReference}}）。" },
+      email: {
+        subject: "还款提醒：{{amountDue}}将于{{dueDate}}到期",
+        body: "尊敬的{{name}}：\n\n您的借款{{amountDue}}将于{{dueDate}}到期，还款时请注明编号{{paymentReference}}。\n\n感谢您的配合。",
+      },
+    },
+  },
+  due_today: {
+    "en-US": {
+      sms: { body: "Hi {{name}}, {{amountDue}} is due today ({{dueDate}}), ref {{paymentReference}}." },
+      email: {
+        subject: "Payment due today: {{amountDue}}",
+        body: "Dear {{name}},\n\n{{amountDue}} is due today, {{dueDate}}. Reference: {{paymentReference}}.",
+      },
+    },
+    "zh-CN": {
+      sms: { body: "{{name}}您好，您的借款{{amountDue}}今日（{{dueDate}}）到期，编号{{paymentReference}}。" },
+      email: {
+        subject: "今日到期：{{amountDue}}",
+        body: "尊敬的{{name}}：\n\n您的借款{{amountDue}}今日（{{dueDate}}）到期，编号{{paymentReference}}。",
+      },
+    },
+  },
+  overdue_gentle: {
+    "en-US": {
+      sms: {
+        body: "Hi {{name}}, {{amountDue}} was due on {{dueDate}} and is {{daysPastDue}} day(s) overdue. If something is in the way, contact us to talk about options. Ref {{paymentReference}}.",
+      },
+      email: {
+        subject: "Your payment of {{amountDue}} is overdue",
+        body: "Dear {{name}},\n\nOur records show {{amountDue}}, due on {{dueDate}}, is {{daysPastDue}} day(s) overdue. If you are facing difficulties, please contact us — we can discuss an extension or an installment plan.\n\nReference: {{paymentReference}}.",
+      },
+    },
+    "zh-CN": {
+      sms: {
+        body: "{{name}}您好，您的借款{{amountDue}}已于{{dueDate}}到期，逾期{{daysPastDue}}天。如有困难请联系我们协商，编号{{paymentReference}}。",
+      },
+      email: {
+        subject: "您的借款{{amountDue}}已逾期",
+        body: "尊敬的{{name}}：\n\n您的借款{{amountDue}}已于{{dueDate}}到期，目前逾期{{daysPastDue}}天。如遇困难，请与我们联系，可协商延期或分期还款。\n\n编号：{{paymentReference}}。",
+      },
+    },
+  },
+  overdue_firm: {
+    "en-US": {
+      sms: {
+        body: "{{name}}, {{amountDue}} is {{daysPastDue}} days overdue (due {{dueDate}}). Please pay or contact us now. Ref {{paymentReference}}.",
+      },
+      email: {
+        subject: "Overdue {{daysPastDue}} days: {{amountDue}}",
+        body: "Dear {{name}},\n\n{{amountDue}} has been overdue for {{daysPastDue}} days (due {{dueDate}}). Please pay now or contact us to agree a plan.\n\nReference: {{paymentReference}}.",
+      },
+    },
+    "zh-CN": {
+      sms: {
+        body: "{{name}}，您的借款{{amountDue}}已逾期{{daysPastDue}}天（到期日{{dueDate}}），请尽快还款或联系我们。编号{{paymentReference}}。",
+      },
+      email: {
+        subject: "逾期{{daysPastDue}}天：{{amountDue}}",
+        body: "尊敬的{{name}}：\n\n您的借款{{amountDue}}已逾期{{daysPastDue}}天（到期日{{dueDate}}）。请尽快还款，或与我们联系商定还款计划。\n\n编号：{{paymentReference}}。",
+      },
+    },
+  },
+  final_notice: {
+    "en-US": {
+      sms: {
+        body: "Final notice: {{amountDue}} is {{daysPastDue}} days overdue. Unless paid or agreed, the account will be referred for legal collection. Ref {{paymentReference}}.",
+      },
+      email: {
+        subject: "Final notice before referral: {{amountDue}}",
+        body: "Dear {{name}},\n\nThis is a final notice: {{amountDue}}, due on {{dueDate}}, is {{daysPastDue}} days overdue. Unless it is paid or a plan is agreed, the account will be referred for legal collection.\n\nReference: {{paymentReference}}.",
+      },
+    },
+    "zh-CN": {
+      sms: {
+        body: "最后通知：您的借款{{amountDue}}已逾期{{daysPastDue}}天，如未还款或达成协议，将转交法律途径处理。编号{{paymentReference}}。",
+      },
+      email: {
+        subject: "最后通知：{{amountDue}}",
+        body: "尊敬的{{name}}：\n\n最后通知：您的借款{{amountDue}}（到期日{{dueDate}}）已逾期{{daysPastDue}}天。如未还款或达成还款协议，本账户将转交法律途径处理。\n\n编号：{{paymentReference}}。",
+      },
+    },
+  },
+};
+
+/** Appended to every electronic message so the borrower can always stop a channel. */
+const OPT_OUT: Record<Locale, Record<Channel, string>> = {
+  "en-US": { sms: "Reply STOP to opt out.", email: "To stop these emails, reply with UNSUBSCRIBE." },
+  "zh-CN": { sms: "回复TD退订", email: "如不希望再收到此类邮件，请回复“退订”。" },
+};
+
+export function templateIds(): string[] {
+  return Object.keys(TEMPLATES);
+}
+
+export function renderMessage(
+  templateId: string,
+  locale: Locale,
+  channel: Channel,
+  variables: MessageVariables,
+): MessageContent {
+  const template = TEMPLATES[templateId]?.[locale];
+  if (!template) throw new RangeError(`no template ${templateId} for ${locale}`);
+  // Plain text messages: no HTML escaping of borrower names or amounts.
+  const render = (text: string) => Mustache.render(text, variables, {}, { escape: (value: string) => value });
+  const optOut = OPT_OUT[locale][channel];
+  if (channel === "sms") return { body: `${render(template.sms.body)} ${optOut}` };
+  return { subject: render(template.email.subject), body: `${render(template.email.body)}\n\n${optOut}` };
+}

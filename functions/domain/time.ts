@@ -1,0 +1,39 @@
+import { DateTime } from "luxon";
+
+/** Instants travel as ISO 8601 UTC with whole seconds: what Step Functions' TimestampPath accepts. */
+export function toInstant(value: DateTime | Date): string {
+  const dt = value instanceof Date ? DateTime.fromJSDate(value) : value;
+  return dt.toUTC().startOf("second").toISO({ suppressMilliseconds: true }) as string;
+}
+
+export function parseInstant(iso: string): DateTime {
+  return DateTime.fromISO(iso, { zone: "utc" });
+}
+
+export function isValidTimeZone(zone: string): boolean {
+  return DateTime.now().setZone(zone).isValid;
+}
+
+function parseHHmm(value: string): { hour: number; minute: number } {
+  const [hour, minute] = value.split(":").map(Number);
+  return { hour: hour ?? 0, minute: minute ?? 0 };
+}
+
+/** The instant of `HH:mm` local time on `dueDate + offsetDays` in `zone` (a skipped DST hour moves forward). */
+export function localInstant(dueDate: string, offsetDays: number, hhmm: string, zone: string): DateTime {
+  return DateTime.fromISO(dueDate, { zone })
+    .plus({ days: offsetDays })
+    .set({ ...parseHHmm(hhmm), second: 0, millisecond: 0 });
+}
+
+/** Calendar days after the due date in the borrower's zone; 0 on or before the due date. */
+export function daysPastDue(dueDate: string, zone: string, now: Date): number {
+  const today = DateTime.fromJSDate(now).setZone(zone).startOf("day");
+  const due = DateTime.fromISO(dueDate, { zone }).startOf("day");
+  return Math.max(0, Math.round(today.diff(due, "days").days));
+}
+
+/** The borrower-local calendar date and time of an instant, for evidence and messages. */
+export function localTime(instant: Date, zone: string): string {
+  return DateTime.fromJSDate(instant).setZone(zone).toISO({ suppressMilliseconds: true }) as string;
+}

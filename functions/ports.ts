@@ -1,0 +1,93 @@
+import type { AuditEntry } from "./domain/audit-chain.ts";
+import type { CaseChange, CaseStatus, LoanCase } from "./domain/loan-case.ts";
+import type { Channel, Locale, Policy } from "./domain/policy.ts";
+
+/** Ports: the I/O the use cases need, implemented by adapters (DynamoDB, SES/SNS, Step Functions, outbox). */
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface CaseRepository {
+  get(tenantId: string, loanId: string): Promise<LoanCase | null>;
+  /** Writes a new case and its audit events in one transaction; false when the loan id is taken. */
+  create(change: CaseChange, at: string): Promise<{ created: true; case: LoanCase } | { created: false }>;
+  /**
+   * Writes `change.next` and its audit events in one transaction, on condition that the stored case is
+   * still at `current.version`; throws ConcurrentUpdateError otherwise. Returns the case as stored.
+   */
+  update(current: LoanCase, change: CaseChange, at: string): Promise<LoanCase>;
+  list(tenantId: string, query: { status?: CaseStatus; limit: number; cursor?: string }): Promise<Page<LoanCase>>;
+  auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]>;
+}
+
+export interface PolicyRepository {
+  get(tenantId: string, policyId: string, version?: number): Promise<Policy | null>;
+}
+
+export type Role = "lender" | "ops" | "compliance" | "legal";
+export const ROLES: readonly Role[] = ["lender", "ops", "compliance", "legal"];
+
+export interface Principal {
+  tenantId: string;
+  role: Role;
+  keyId: string;
+}
+
+export interface ApiKeyStore {
+  /** Resolves a presented key (stored only as its hash) to its tenant and role. */
+  resolve(presentedKey: string): Promise<Principal | null>;
+  put(presentedKey: string, principal: Omit<Principal, "keyId">): Promise<Principal>;
+}
+
+export interface IdempotencyRecord {
+  fingerprint: string;
+  state: "in_progress" | "completed";
+  response?: { statusCode: number; body: string };
+  lockedUntil: number;
+}
+
+export interface IdempotencyStore {
+  /** Takes the key for this request; returns the existing record when someone already holds it. */
+  begin(
+    tenantId: string,
+    key: string,
+    fingerprint: string,
+  ): Promise<{ acquired: true } | { acquired: false; record: IdempotencyRecord }>;
+  complete(tenantId: string, key: string, response: { statusCode: number; body: string }): Promise<void>;
+  release(tenantId: string, key: string): Promise<void>;
+}
+
+export interface OutgoingMessage {
+  tenantId: string;
+  loanId: string;
+  step: string;
+  stage: string;
+  channel: Channel;
+  locale: Locale;
+  to: string;
+  subject?: string;
+  body: string;
+}
+
+/** Hands one message to a delivery provider. Throws ProviderThrottledError when it may be retried. */
+export interface MessageSender {
+  send(message: OutgoingMessage): Promise<{ providerMessageId: string }>;
+}
+
+export interface WorkflowRef {
+  tenantId: string;
+  loanId: string;
+  generation: number;
+}
+
+/** Starts and stops the per-loan workflow. Starting the same ref twice is a no-op. */
+export interface WorkflowControl {
+  start(ref: WorkflowRef): Promise<void>;
+  stop(ref: WorkflowRef): Promise<void>;
+}
