@@ -1,7 +1,7 @@
-import type { AuditEvent, ChainHead } from "./audit-chain.ts";
+import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
 import { isInsideWindow } from "./contact-window.ts";
 import { CaseStateConflictError, BusinessRuleError } from "./errors.ts";
-import { compare, isZero, type Money, subtract } from "./money.ts";
+import { compare, isPositive, isZero, type Money, subtract } from "./money.ts";
 import { planNext, type PlannedAction } from "./planning.ts";
 import type { Channel, Locale, Policy, PolicyStep } from "./policy.ts";
 import { daysPastDue, toInstant } from "./time.ts";
@@ -115,7 +115,7 @@ export function subscribe(
     cursorAt: at,
     lastStep: null,
     inFlight: null,
-    audit: { seq: 0, hash: "" },
+    audit: EMPTY_CHAIN,
     subscriptionHash,
     createdAt: at,
     updatedAt: at,
@@ -160,6 +160,11 @@ export function recordPayment(
       `payment currency ${amount.currency} does not match ${loanCase.balance.currency}`,
       [{ path: "amount.currency", message: `must be ${loanCase.balance.currency}` }],
     );
+  }
+  if (!isPositive(amount)) {
+    throw new BusinessRuleError("INVALID_AMOUNT", "a payment must be greater than zero", [
+      { path: "amount.amount", message: "must be greater than zero" },
+    ]);
   }
   if (compare(amount, loanCase.balance) > 0) {
     throw new BusinessRuleError(

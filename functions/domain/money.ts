@@ -1,4 +1,8 @@
-import { Decimal } from "decimal.js";
+import { Decimal as BaseDecimal } from "decimal.js";
+
+/** Money never rounds silently: 40 significant digits is far beyond any amount the API accepts. */
+const Decimal = BaseDecimal.clone({ precision: 40 });
+type Decimal = InstanceType<typeof Decimal>;
 
 /** An amount of money: a decimal string (never a float) and an ISO 4217 currency code. */
 export interface Money {
@@ -17,8 +21,9 @@ export function isKnownCurrency(currency: string): boolean {
 }
 
 /** Normalises a money value to its currency's minor units; rejects more precision than the currency has. */
-export function money(amount: Decimal.Value, currency: string): Money {
+export function money(amount: BaseDecimal.Value, currency: string): Money {
   const value = new Decimal(amount);
+  if (!value.isFinite()) throw new RangeError("an amount must be a finite number");
   const places = minorUnits(currency);
   if (value.decimalPlaces() > places) {
     throw new RangeError(`${currency} amounts have at most ${places} decimal places`);
@@ -47,6 +52,10 @@ export function add(a: Money, b: Money): Money {
 export function compare(a: Money, b: Money): number {
   sameCurrency(a, b);
   return toDecimal(a).comparedTo(toDecimal(b));
+}
+
+export function isPositive(a: Money): boolean {
+  return toDecimal(a).greaterThan(0);
 }
 
 export function isZero(a: Money): boolean {

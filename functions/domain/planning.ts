@@ -1,5 +1,5 @@
 import type { Policy, PolicyStep } from "./policy.ts";
-import { localInstant, toInstant } from "./time.ts";
+import { localInstant, parseInstant, toInstant } from "./time.ts";
 
 /** What the workflow does next for a case: a dunning step, the hand-off, or nothing. */
 export type PlannedAction =
@@ -31,9 +31,11 @@ export function handOffInstant(plan: PlanningInput, policy: Policy): string {
  */
 export function planNext(plan: PlanningInput, policy: Policy, now: Date): PlannedAction {
   const nowIso = toInstant(now);
+  // Instants compare as strings only in one canonical form.
+  const cursorAt = toInstant(parseInstant(plan.cursorAt));
   const pending = policy.steps
     .map((step) => ({ step, plannedAt: stepInstant(plan, step) }))
-    .filter((s) => s.plannedAt > plan.cursorAt)
+    .filter((s) => s.plannedAt > cursorAt)
     .sort((a, b) => a.plannedAt.localeCompare(b.plannedAt));
   const due = pending.filter((s) => s.plannedAt <= nowIso);
   const chosen = due.at(-1) ?? pending[0];

@@ -1,4 +1,15 @@
-// Lambda entries for the workflow's tasks: plan, send and handOff. Filled in by the steps module.
-export const plan = async (): Promise<unknown> => ({});
-export const send = async (): Promise<unknown> => ({});
-export const handOff = async (): Promise<unknown> => ({});
+import { awsRepositories, awsSender, systemClock } from "../adapters/aws.ts";
+import { readConfig } from "../config.ts";
+import { makeStepHandlers } from "./step-handlers.ts";
+
+/** Lambda entries for the workflow's tasks; the ASL's Task resources point at these three handlers. */
+const config = readConfig();
+const { cases, policies } = awsRepositories(config);
+
+export const { plan, send, handOff } = makeStepHandlers({
+  cases,
+  policies,
+  // The plan and hand-off tasks never send; only the send function is configured with EMAIL_FROM.
+  sender: config.EMAIL_FROM ? awsSender(config) : { send: () => Promise.reject(new Error("sender not configured")) },
+  clock: systemClock,
+});

@@ -1,0 +1,36 @@
+import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import type { WorkflowControl, WorkflowRef } from "../ports.ts";
+import { executionName } from "../usecases/execution.ts";
+
+/** The per-loan Standard workflow on AWS Step Functions. */
+export class StepFunctionsWorkflow implements WorkflowControl {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async start(ref: WorkflowRef): Promise<void> {
+    try {
+      await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: executionName(ref),
+          input: JSON.stringify(ref),
+        }),
+      );
+    } catch (error) {
+      // Same name already used (running or finished): this generation is started; nothing to do.
+      if ((error as Error).name !== "ExecutionAlreadyExists") throw error;
+    }
+  }
+
+  async stop(ref: WorkflowRef): Promise<void> {
+    const executionArn = `${this.stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName(ref)}`;
+    try {
+      await this.sfn.send(new StopExecutionCommand({ executionArn, cause: "case no longer collectable" }));
+    } catch (error) {
+      // Already finished or never started: the step tasks re-read the case anyway.
+      if ((error as Error).name !== "ExecutionDoesNotExist") throw error;
+    }
+  }
+}

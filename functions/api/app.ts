@@ -1,0 +1,199 @@
+import { createHash } from "node:crypto";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy, { type MiddlewareObj } from "@middy/core";
+import httpHeaderNormalizer from "@middy/http-header-normalizer";
+import httpRouterHandler, { type Method } from "@middy/http-router";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { logger } from "../logger.ts";
+import type { ApiKeyStore, IdempotencyStore, Principal, Role } from "../ports.ts";
+import { auditTrail, getLoan, type LenderDeps, listLoans, recordEvent, subscribeLoan } from "../usecases/lender.ts";
+import { errorResponse, HttpError, json, parseWith } from "./http.ts";
+import { eventSchema, listQuerySchema, loanId, subscribeSchema } from "./schemas.ts";
+
+export interface ApiDeps extends LenderDeps {
+  keys: ApiKeyStore;
+  idempotency: IdempotencyStore;
+}
+
+/** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+interface RouteRequest {
+  principal: Principal;
+  body: unknown;
+  params: Record<string, string>;
+  query: Record<string, string>;
+}
+
+interface Route {
+  method: Method;
+  path: string;
+  roles: Role[];
+  handle(request: RouteRequest): Promise<APIGatewayProxyResult>;
+}
+
+type ApiEvent = APIGatewayProxyEvent & { principal?: Principal; jsonBody?: unknown };
+
+function routes(deps: ApiDeps): Route[] {
+  const loanParam = (params: Record<string, string>) => parseWith(loanId, params.loanId, "loanId");
+  return [
+    {
+      method: "POST",
+      path: "/v1/loans",
+      roles: ["lender"],
+      async handle({ principal, body }) {
+        const request = parseWith(subscribeSchema, body);
+        const result = await subscribeLoan(deps, principal, request);
+        return json(result.created ? 201 : 200, result.loan);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/loans",
+      roles: ["lender"],
+      async handle({ principal, query }) {
+        return json(200, await listLoans(deps, principal, parseWith(listQuerySchema, query)));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/loans/{loanId}",
+      roles: ["lender"],
+      async handle({ principal, params }) {
+        return json(200, await getLoan(deps, principal, loanParam(params)));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/loans/{loanId}/events",
+      roles: ["lender"],
+      async handle({ principal, params, body }) {
+        const event = parseWith(eventSchema, body);
+        return json(200, await recordEvent(deps, principal, loanParam(params), event));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/loans/{loanId}/audit",
+      roles: ["lender", "compliance"],
+      async handle({ principal, params }) {
+        return json(200, { entries: await auditTrail(deps, principal, loanParam(params)) });
+      },
+    },
+  ];
+}
+
+/** Bearer API key → tenant and role; every /v1 route needs one. */
+function authenticate(keys: ApiKeyStore): MiddlewareObj<ApiEvent> {
+  return {
+    async before(request) {
+      const header = request.event.headers?.authorization ?? "";
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match?.[1]) throw new HttpError(401, "UNAUTHENTICATED", "an API key is required: Authorization: Bearer <key>");
+      const principal = await keys.resolve(match[1]);
+      if (!principal) throw new HttpError(401, "UNAUTHENTICATED", "the API key is not valid");
+      request.event.principal = principal;
+      logger.appendKeys({ tenantId: principal.tenantId, role: principal.role });
+    },
+  };
+}
+
+/** JSON bodies only, of bounded size; parsed once here. */
+const jsonBody: MiddlewareObj<ApiEvent> = {
+  before(request) {
+    const { event } = request;
+    if (event.body === null || event.body === undefined || event.body === "") return;
+    const raw = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+    if (Buffer.byteLength(raw) > MAX_BODY_BYTES) {
+      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    const type = event.headers?.["content-type"] ?? "";
+    if (!/^application\/json\b/i.test(type)) {
+      throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+    }
+    try {
+      event.jsonBody = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, "INVALID_JSON", "the body is not valid JSON");
+    }
+  },
+};
+
+/** Maps every error to the contract's shape; only unexpected ones are logged as errors. */
+const contractErrors: MiddlewareObj<ApiEvent, APIGatewayProxyResult> = {
+  onError(request) {
+    const { response, unexpected } = errorResponse(request.error);
+    if (unexpected) logger.error("request failed", { error: request.error as Error });
+    request.response = response;
+  },
+};
+
+/**
+ * Honours Idempotency-Key on a POST: the same key and body return the first response again; the same
+ * key with another body is refused. Keys are scoped to the tenant.
+ */
+async function withIdempotency(
+  store: IdempotencyStore,
+  event: ApiEvent,
+  principal: Principal,
+  run: () => Promise<APIGatewayProxyResult>,
+): Promise<APIGatewayProxyResult> {
+  const key = event.headers?.["idempotency-key"];
+  if (event.httpMethod !== "POST" || !key) return run();
+  if (key.length > 255) throw new HttpError(400, "VALIDATION_FAILED", "Idempotency-Key is at most 255 characters");
+  const fingerprint = createHash("sha256")
+    .update(`${event.httpMethod} ${event.path}\n${JSON.stringify(event.jsonBody ?? null)}`)
+    .digest("hex");
+  const taken = await store.begin(principal.tenantId, key, fingerprint);
+  if (!taken.acquired) {
+    if (taken.record.fingerprint !== fingerprint) {
+      throw new HttpError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
+    }
+    if (taken.record.state !== "completed" || !taken.record.response) {
+      throw new HttpError(409, "IDEMPOTENCY_IN_PROGRESS", "a request with this Idempotency-Key is still running");
+    }
+    const { statusCode, body } = taken.record.response;
+    return json(statusCode, JSON.parse(body), { "idempotent-replayed": "true" });
+  }
+  let response: APIGatewayProxyResult;
+  try {
+    response = await run();
+  } catch (error) {
+    const mapped = errorResponse(error);
+    if (mapped.unexpected) {
+      await store.release(principal.tenantId, key);
+      throw error;
+    }
+    response = mapped.response;
+  }
+  await store.complete(principal.tenantId, key, { statusCode: response.statusCode, body: response.body });
+  return response;
+}
+
+export function makeApiHandler(deps: ApiDeps) {
+  const routed = routes(deps).map((route) => ({
+    method: route.method,
+    path: route.path,
+    handler: async (event: ApiEvent) => {
+      const principal = event.principal as Principal;
+      if (!route.roles.includes(principal.role)) {
+        throw new HttpError(403, "FORBIDDEN", `role ${principal.role} may not use this route`);
+      }
+      return withIdempotency(deps.idempotency, event, principal, () =>
+        route.handle({
+          principal,
+          body: event.jsonBody,
+          params: (event.pathParameters ?? {}) as Record<string, string>,
+          query: (event.queryStringParameters ?? {}) as Record<string, string>,
+        }),
+      );
+    },
+  }));
+  return middy<ApiEvent, APIGatewayProxyResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(httpHeaderNormalizer())
+    .use(contractErrors)
+    .use(authenticate(deps.keys))
+    .use(jsonBody)
+    .handler(httpRouterHandler(routed) as never);
+}

@@ -1,0 +1,101 @@
+import { isValidPhoneNumber } from "libphonenumber-js/max";
+import { DateTime } from "luxon";
+import { z } from "zod";
+import { isKnownCurrency, minorUnits } from "../domain/money.ts";
+import { CHANNELS, LOCALES } from "../domain/policy.ts";
+import { isValidTimeZone } from "../domain/time.ts";
+
+/** Request schemas of the public contract. Everything a client sends is checked here, at the edge. */
+
+const decimalString = /^(0|[1-9]\d{0,14})(\.\d{1,4})?$/;
+
+export const moneySchema = z
+  .strictObject({
+    amount: z.string().regex(decimalString, "must be a decimal string such as \"1250.00\""),
+    currency: z.string().refine(isKnownCurrency, "must be an ISO 4217 currency code such as CNY"),
+  })
+  .superRefine((value, ctx) => {
+    if (!isKnownCurrency(value.currency)) return;
+    const places = value.amount.split(".")[1]?.length ?? 0;
+    if (places > minorUnits(value.currency)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["amount"],
+        message: `${value.currency} has ${minorUnits(value.currency)} decimal places`,
+      });
+    }
+  });
+
+const positiveMoney = moneySchema.refine((m) => Number(m.amount) > 0, {
+  message: "must be greater than zero",
+  path: ["amount"],
+});
+
+export const calendarDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
+  .refine((value) => DateTime.fromISO(value).isValid, "is not a calendar date")
+  .refine((value) => value >= "2000-01-01" && value <= "2100-12-31", "must be between 2000 and 2100");
+
+const instant = z.iso.datetime({ offset: true, message: "must be an ISO 8601 timestamp" });
+
+export const loanId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "1-128 characters: letters, digits and . _ : -");
+
+export const subscribeSchema = z.strictObject({
+  loanId,
+  borrower: z
+    .strictObject({
+      name: z.string().trim().min(1, "is required").max(200),
+      email: z.email("must be an email address").max(254).optional(),
+      phone: z
+        .string()
+        .refine((p) => /^\+\d{6,15}$/.test(p) && isValidPhoneNumber(p), "must be a valid E.164 number, e.g. +8613800138000")
+        .optional(),
+      locale: z.enum(LOCALES),
+      timeZone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Asia/Shanghai"),
+    })
+    .refine((b) => b.email !== undefined || b.phone !== undefined, {
+      message: "at least one of email or phone is required",
+      path: ["email"],
+    }),
+  amountDue: positiveMoney,
+  dueDate: calendarDate,
+  policyId: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -")
+    .default("default"),
+});
+
+const channel = z.enum(CHANNELS);
+const base = { occurredAt: instant.optional(), eventId: z.string().min(1).max(128).optional() };
+
+/** Every event type of the contract; the domain decides which the case's state allows. */
+export const eventSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("payment"), amount: positiveMoney, ...base }),
+  z.strictObject({ type: z.literal("payment_reversed"), amount: positiveMoney, ...base }),
+  z.strictObject({ type: z.literal("promise_to_pay"), amount: positiveMoney, promisedDate: calendarDate, ...base }),
+  z.strictObject({ type: z.literal("grace_extension"), newDueDate: calendarDate, ...base }),
+  z.strictObject({
+    type: z.literal("installment_plan"),
+    installments: z.array(z.strictObject({ dueDate: calendarDate, amount: positiveMoney })).min(1).max(120),
+    ...base,
+  }),
+  z.strictObject({ type: z.literal("settlement"), amount: positiveMoney, payBy: calendarDate, ...base }),
+  z.strictObject({ type: z.literal("dispute_opened"), ...base }),
+  z.strictObject({ type: z.literal("dispute_resolved"), ...base }),
+  z.strictObject({ type: z.literal("bankruptcy"), ...base }),
+  z.strictObject({ type: z.literal("deceased"), ...base }),
+  z.strictObject({ type: z.literal("cease_contact"), ...base }),
+  z.strictObject({ type: z.literal("opt_out"), channel, ...base }),
+  z.strictObject({ type: z.literal("opt_in"), channel, ...base }),
+  z.strictObject({ type: z.literal("withdrawn"), ...base }),
+]);
+
+export const listQuerySchema = z.strictObject({
+  status: z.enum(["active", "on_hold", "paid", "settled", "legal", "closed"]).optional(),
+  stage: z.enum(["pre_due", "soft_collection", "legal", "done"]).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(2048).optional(),
+});

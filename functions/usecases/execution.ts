@@ -1,0 +1,12 @@
+import { createHash } from "node:crypto";
+import type { WorkflowRef } from "../ports.ts";
+
+/**
+ * Deterministic execution name for (tenant, loan, generation): starting the same generation twice is a
+ * no-op, and a re-plan starts a new generation. Step Functions allows 80 characters of [A-Za-z0-9-_].
+ */
+export function executionName(ref: WorkflowRef): string {
+  const digest = createHash("sha256").update(`${ref.tenantId}\u0000${ref.loanId}`).digest("hex").slice(0, 16);
+  const readable = ref.loanId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 48);
+  return `${readable}-${digest}-g${ref.generation}`;
+}

@@ -1,0 +1,130 @@
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../domain/audit-chain.ts";
+import {
+  BusinessRuleError,
+  ConcurrentUpdateError,
+  LoanAlreadyExistsError,
+  NotFoundError,
+} from "../domain/errors.ts";
+import {
+  type CaseChange,
+  type CaseStatus,
+  isCollectable,
+  type LoanCase,
+  recordPayment,
+  type SubscriptionRequest,
+  subscribe,
+} from "../domain/loan-case.ts";
+import type { Money } from "../domain/money.ts";
+import type { Policy } from "../domain/policy.ts";
+import { toInstant } from "../domain/time.ts";
+import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
+import { type LoanView, loanView } from "./loan-view.ts";
+
+export interface LenderDeps {
+  cases: CaseRepository;
+  policies: PolicyRepository;
+  workflow: WorkflowControl;
+  clock: Clock;
+}
+
+const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
+
+async function policyFor(deps: LenderDeps, tenantId: string, policyId: string, version?: number): Promise<Policy> {
+  const policy = await deps.policies.get(tenantId, policyId, version);
+  if (!policy) {
+    throw new BusinessRuleError("UNKNOWN_POLICY", `policy ${policyId} does not exist`, [
+      { path: "policyId", message: "no such policy for this tenant" },
+    ]);
+  }
+  return policy;
+}
+
+async function view(deps: LenderDeps, loanCase: LoanCase): Promise<LoanView> {
+  const policy = await policyFor(deps, loanCase.tenantId, loanCase.policy.id, loanCase.policy.version);
+  return loanView(loanCase, policy, deps.clock.now());
+}
+
+function workflowRef(loanCase: LoanCase) {
+  return { tenantId: loanCase.tenantId, loanId: loanCase.loanId, generation: loanCase.generation };
+}
+
+export async function subscribeLoan(
+  deps: LenderDeps,
+  principal: Principal,
+  request: SubscriptionRequest & { policyId: string },
+): Promise<{ created: boolean; loan: LoanView }> {
+  const policy = await policyFor(deps, principal.tenantId, request.policyId);
+  const subscriptionHash = createHash("sha256").update(canonicalJson(request)).digest("hex");
+  const now = deps.clock.now();
+  const change = subscribe(principal.tenantId, request, policy, subscriptionHash, actorOf(principal), now);
+  const result = await deps.cases.create(change, toInstant(now));
+  const loanCase = result.created ? result.case : await deps.cases.get(principal.tenantId, request.loanId);
+  if (!loanCase) throw new ConcurrentUpdateError("the loan changed while it was being subscribed; retry");
+  if (!result.created && loanCase.subscriptionHash !== subscriptionHash) {
+    throw new LoanAlreadyExistsError(`loan ${request.loanId} is already subscribed with different details`);
+  }
+  // Also on a repeat: if the first attempt stored the case but failed to start its workflow, this heals it.
+  if (isCollectable(loanCase)) await deps.workflow.start(workflowRef(loanCase));
+  return { created: result.created, loan: await view(deps, loanCase) };
+}
+
+export async function getLoan(deps: LenderDeps, principal: Principal, loanId: string): Promise<LoanView> {
+  return view(deps, await existingCase(deps, principal, loanId));
+}
+
+async function existingCase(deps: LenderDeps, principal: Principal, loanId: string): Promise<LoanCase> {
+  const loanCase = await deps.cases.get(principal.tenantId, loanId);
+  if (!loanCase) throw new NotFoundError(`loan ${loanId} not found`);
+  return loanCase;
+}
+
+export async function listLoans(
+  deps: LenderDeps,
+  principal: Principal,
+  query: { status?: CaseStatus; stage?: string; limit: number; cursor?: string },
+): Promise<{ items: LoanView[]; nextCursor: string | null }> {
+  const page = await deps.cases.list(principal.tenantId, query);
+  const items = await Promise.all(page.items.map((loanCase) => view(deps, loanCase)));
+  // Stage depends on the clock, so it is filtered here rather than indexed.
+  return { items: query.stage ? items.filter((i) => i.stage === query.stage) : items, nextCursor: page.nextCursor };
+}
+
+export async function auditTrail(deps: LenderDeps, principal: Principal, loanId: string) {
+  await existingCase(deps, principal, loanId);
+  return deps.cases.auditTrail(principal.tenantId, loanId);
+}
+
+export type LoanEvent = { type: "payment"; amount: Money; occurredAt?: string } | { type: string; occurredAt?: string };
+
+/** Applies an event to the case; a change that ends collection also stops the running workflow. */
+export async function recordEvent(
+  deps: LenderDeps,
+  principal: Principal,
+  loanId: string,
+  event: LoanEvent,
+): Promise<LoanView> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await existingCase(deps, principal, loanId);
+    const now = deps.clock.now();
+    const change = applyEvent(current, event, actorOf(principal), now);
+    try {
+      const stored = await deps.cases.update(current, change, toInstant(now));
+      if (isCollectable(current) && !isCollectable(stored)) await deps.workflow.stop(workflowRef(stored));
+      return view(deps, stored);
+    } catch (error) {
+      // A workflow step may have written between our read and write; re-read and apply again.
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
+    }
+  }
+}
+
+function applyEvent(loanCase: LoanCase, event: LoanEvent, actor: string, now: Date): CaseChange {
+  const occurredAt = event.occurredAt ?? toInstant(now);
+  if (event.type === "payment" && "amount" in event) {
+    return recordPayment(loanCase, event.amount, occurredAt, actor, now);
+  }
+  throw new BusinessRuleError("EVENT_NOT_SUPPORTED", `event type ${event.type} is not supported yet`, [
+    { path: "type", message: "supported: payment" },
+  ]);
+}

@@ -1,0 +1,228 @@
+import { createHash } from "node:crypto";
+import { DateTime } from "luxon";
+import type { AuditEvent } from "../domain/audit-chain.ts";
+import { nextAllowedInstant } from "../domain/contact-window.ts";
+import { CaseNotCollectableError, ProviderThrottledError, StaleExecutionError } from "../domain/errors.ts";
+import {
+  claimStep,
+  completeStep,
+  decideStep,
+  deferStep,
+  handOff,
+  isCollectable,
+  type LoanCase,
+  planFor,
+  releaseChannels,
+  WORKFLOW_ACTOR,
+} from "../domain/loan-case.ts";
+import { formatMoney } from "../domain/money.ts";
+import { maskEmail, maskPhone } from "../domain/pii.ts";
+import { type Channel, findStep, type Policy, type PolicyStep } from "../domain/policy.ts";
+import { renderMessage } from "../domain/templates.ts";
+import { daysPastDue, localTime, toInstant } from "../domain/time.ts";
+import type { CaseRepository, Clock, MessageSender, PolicyRepository } from "../ports.ts";
+
+export interface StepDeps {
+  cases: CaseRepository;
+  policies: PolicyRepository;
+  sender: MessageSender;
+  clock: Clock;
+}
+
+/** What the workflow carries between states; `next` drives the Choice and the Wait's TimestampPath. */
+export interface ExecutionState {
+  tenantId: string;
+  loanId: string;
+  generation: number;
+  next?: NextAction;
+  /** Set by the ASL Catch when a send task failed for good. */
+  error?: { Error: string; Cause?: string };
+}
+
+export type NextAction =
+  | { phase: "pre_due" | "soft_collection" | "legal"; at: string; step: string }
+  | { phase: "done" };
+
+interface Loaded {
+  loanCase: LoanCase;
+  policy: Policy;
+}
+
+async function loadCollectable(deps: StepDeps, input: ExecutionState): Promise<Loaded> {
+  const loanCase = await deps.cases.get(input.tenantId, input.loanId);
+  if (!loanCase) throw new CaseNotCollectableError("case not found");
+  if (loanCase.generation !== input.generation) {
+    throw new StaleExecutionError(`execution generation ${input.generation}, case at ${loanCase.generation}`);
+  }
+  if (!isCollectable(loanCase)) throw new CaseNotCollectableError(`case is ${loanCase.status}`);
+  const policy = await deps.policies.get(loanCase.tenantId, loanCase.policy.id, loanCase.policy.version);
+  if (!policy) throw new Error(`policy ${loanCase.policy.id} v${loanCase.policy.version} is missing`);
+  return { loanCase, policy };
+}
+
+function nextAction(loaded: Loaded, now: Date): NextAction {
+  const action = planFor(loaded.loanCase, loaded.policy, now);
+  if (!action) return { phase: "done" };
+  if (action.kind === "hand_off") return { phase: "legal", at: action.plannedAt, step: "hand_off" };
+  return { phase: action.step.stage, at: action.plannedAt, step: action.step.id };
+}
+
+function output(input: ExecutionState, next: NextAction): ExecutionState {
+  return { tenantId: input.tenantId, loanId: input.loanId, generation: input.generation, next };
+}
+
+async function write(deps: StepDeps, loaded: Loaded, change: { next: LoanCase; events: AuditEvent[] }) {
+  const loanCase = await deps.cases.update(loaded.loanCase, change, toInstant(deps.clock.now()));
+  return { ...loaded, loanCase };
+}
+
+/**
+ * Settles a step left in flight by an earlier run. Channels known not to have reached a provider are
+ * reported failed; channels whose fate is unknown (the runtime stopped mid-send) are never sent again —
+ * at most once beats a duplicate demand for money.
+ */
+async function settleInFlight(deps: StepDeps, loaded: Loaded, reason: string): Promise<Loaded> {
+  const inFlight = loaded.loanCase.inFlight;
+  if (!inFlight) return loaded;
+  const type = inFlight.retryable ? "message_failed" : "message_outcome_unknown";
+  const events = inFlight.channels.map((channel) => ({
+    type,
+    actor: WORKFLOW_ACTOR,
+    data: { step: inFlight.step, channel, reason },
+  }));
+  return write(deps, loaded, completeStep(loaded.loanCase, events, deps.clock.now()));
+}
+
+/** "Plan next action": the re-entry point of every execution. */
+export async function planStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
+  let loaded = await loadCollectable(deps, input);
+  const failure = input.error ? `${input.error.Error}` : "interrupted";
+  loaded = await settleInFlight(deps, loaded, failure);
+  const now = deps.clock.now();
+  const next = nextAction(loaded, now);
+  // A send task that failed before claiming would be planned again at once; record it and move on.
+  if (input.error && input.next && "step" in input.next && "step" in next && next.step === input.next.step) {
+    const step = findStep(loaded.policy, next.step);
+    if (step) {
+      const skipped = {
+        ...loaded.loanCase,
+        inFlight: { step: step.id, plannedAt: next.at, channels: [], claimedAt: toInstant(now), retryable: true },
+      };
+      const events = [{ type: "step_failed", actor: WORKFLOW_ACTOR, data: { step: step.id, error: failure } }];
+      loaded = await write(deps, loaded, completeStep(skipped, events, now));
+      return output(input, nextAction(loaded, now));
+    }
+  }
+  return output(input, next);
+}
+
+/** "…: send": re-reads the case, applies the contact rules, claims, sends and records evidence. */
+export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
+  let loaded = await loadCollectable(deps, input);
+  if (loaded.loanCase.inFlight?.retryable) return output(input, await deliver(deps, loaded));
+  loaded = await settleInFlight(deps, loaded, "interrupted");
+  const now = deps.clock.now();
+  const zone = loaded.loanCase.borrower.timeZone;
+  const decision = decideStep(loaded.loanCase, loaded.policy, now, (at) =>
+    nextAllowedInstant(at, zone, loaded.policy.contactWindow),
+  );
+  switch (decision.kind) {
+    case "wait":
+    case "hand_off":
+      return output(input, nextAction(loaded, now));
+    case "defer":
+      await write(deps, loaded, deferStep(loaded.loanCase, decision, now));
+      return output(input, { phase: decision.step.stage, at: decision.until, step: decision.step.id });
+    case "send":
+      loaded = await write(deps, loaded, claimStep(loaded.loanCase, decision, now));
+      return output(input, await deliver(deps, loaded));
+  }
+}
+
+async function deliver(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
+  const inFlight = claimed.loanCase.inFlight;
+  const step = inFlight && findStep(claimed.policy, inFlight.step);
+  if (!inFlight || !step) throw new Error("no deliverable step in flight");
+  let loaded = claimed;
+  if (inFlight.retryable) {
+    // Take the retry: the claim is a conditional write, so a payment that landed first still wins.
+    loaded = await write(deps, loaded, {
+      next: { ...loaded.loanCase, inFlight: { ...inFlight, retryable: false } },
+      events: [],
+    });
+  }
+  const events: AuditEvent[] = [];
+  for (const [index, channel] of inFlight.channels.entries()) {
+    try {
+      events.push(await sendOne(deps, loaded, step, channel));
+    } catch (error) {
+      if (error instanceof ProviderThrottledError) {
+        const remaining = inFlight.channels.slice(index);
+        await write(deps, loaded, releaseChannels(loaded.loanCase, remaining, events, deps.clock.now()));
+        throw error;
+      }
+      events.push({
+        type: "message_failed",
+        actor: WORKFLOW_ACTOR,
+        data: { step: step.id, channel, reason: error instanceof Error ? error.name : "unknown" },
+      });
+    }
+  }
+  const now = deps.clock.now();
+  loaded = await write(deps, loaded, completeStep(loaded.loanCase, events, now));
+  return nextAction(loaded, now);
+}
+
+async function sendOne(deps: StepDeps, loaded: Loaded, step: PolicyStep, channel: Channel): Promise<AuditEvent> {
+  const { loanCase, policy } = loaded;
+  const { borrower } = loanCase;
+  const now = deps.clock.now();
+  const content = renderMessage(step.template, borrower.locale, channel, {
+    name: borrower.name,
+    amountDue: formatMoney(loanCase.balance, borrower.locale),
+    dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(borrower.locale).toLocaleString(DateTime.DATE_FULL),
+    daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
+    paymentReference: loanCase.loanId,
+  });
+  const to = (channel === "sms" ? borrower.phone : borrower.email) as string;
+  const { providerMessageId } = await deps.sender.send({
+    tenantId: loanCase.tenantId,
+    loanId: loanCase.loanId,
+    step: step.id,
+    stage: step.stage,
+    channel,
+    locale: borrower.locale,
+    to,
+    ...content,
+  });
+  return {
+    type: "message_sent",
+    actor: WORKFLOW_ACTOR,
+    data: {
+      step: step.id,
+      stage: step.stage,
+      channel,
+      to: channel === "sms" ? maskPhone(to) : maskEmail(to),
+      policy: { id: policy.id, version: policy.version },
+      template: { id: step.template, version: policy.version, locale: borrower.locale },
+      contentSha256: createHash("sha256")
+        .update(`${content.subject ?? ""}\n${content.body}`)
+        .digest("hex"),
+      balance: loanCase.balance,
+      sentAt: toInstant(now),
+      sentAtLocal: localTime(now, borrower.timeZone),
+      rulesPassed: ["contact_window", "case_collectable", "claimed_at_version"],
+      providerMessageId,
+    },
+  };
+}
+
+/** "Legal hand-off: hand over": moves the case to legal once the hand-off instant has come. */
+export async function handOffStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
+  const loaded = await loadCollectable(deps, input);
+  const now = deps.clock.now();
+  const action = planFor(loaded.loanCase, loaded.policy, now);
+  if (action?.kind !== "hand_off" || action.plannedAt > toInstant(now)) return output(input, nextAction(loaded, now));
+  await write(deps, loaded, handOff(loaded.loanCase, action.plannedAt, now));
+  return output(input, { phase: "done" });
+}

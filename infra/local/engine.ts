@@ -1,0 +1,160 @@
+import { readFileSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+import type { ExecutionStatus, FromWorker, TaskError, ToWorker } from "./engine-protocol.ts";
+import type { VirtualClock } from "./virtual-clock.ts";
+
+/** A task handler as the engine calls it: the Lambda handler with a local invocation context. */
+export type LocalTask = (input: unknown) => Promise<unknown>;
+
+export interface ExecutionRecord {
+  name: string;
+  input: unknown;
+  status: ExecutionStatus;
+  output?: unknown;
+  error?: TaskError;
+  /** States entered, in order: the execution history's StateEntered events. */
+  states: string[];
+}
+
+/** Loads an ASL file and substitutes `${Name}` placeholders, as CDK's definitionSubstitutions does. */
+export function loadDefinition(path: string, substitutions: Record<string, string>): unknown {
+  const text = readFileSync(path, "utf8").replace(/\$\{(\w+)\}/g, (_, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`no substitution for \${${name}} in ${path}`);
+    return value;
+  });
+  return JSON.parse(text);
+}
+
+/**
+ * The local Step Functions: runs the ASL on aws-local-stepfunctions in a worker thread on virtual time,
+ * invoking each Task's resource through `tasks` here on the main thread.
+ */
+export class LocalWorkflowEngine {
+  private readonly worker: Worker;
+  private readonly replies = new Map<number, { resolve: (message: FromWorker) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private requestSeq = 0;
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private advancing: Promise<unknown> = Promise.resolve();
+  private driver: NodeJS.Timeout | undefined;
+  private ready: Promise<void>;
+
+  constructor(
+    definition: unknown,
+    private readonly tasks: Record<string, LocalTask>,
+    private readonly clock: VirtualClock,
+  ) {
+    this.worker = new Worker(new URL("./engine-worker-entry.mjs", import.meta.url));
+    this.worker.on("message", (message: FromWorker) => this.onMessage(message));
+    this.worker.on("error", (error) => {
+      // The engine cannot go on; every caller waiting on it hears why.
+      this.failure = error;
+      for (const reply of this.replies.values()) reply.reject(error);
+      this.replies.clear();
+    });
+    this.ready = new Promise((resolve, reject) => this.replies.set(0, { resolve: () => resolve(), reject }));
+    this.send({ op: "init", definition, clock: clock.shared });
+    if (!clock.frozen) {
+      // A running clock: let due steps run as real time passes.
+      this.driver = setInterval(() => void this.advanceTo(clock.nowMs()), 250);
+      this.driver.unref();
+    }
+  }
+
+  private send(message: ToWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  private request(message: (id: number) => ToWorker): Promise<FromWorker> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = ++this.requestSeq;
+    return new Promise((resolve, reject) => {
+      this.replies.set(id, { resolve, reject });
+      this.send(message(id));
+    });
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.op) {
+      case "invoke":
+        void this.invoke(message.callId, message.resource, message.input);
+        return;
+      case "ended": {
+        const record = this.executions.get(message.name);
+        if (record) {
+          const { status, output, error, states } = message;
+          Object.assign(record, { status, output, error, states });
+        }
+        return;
+      }
+      default: {
+        const reply = this.replies.get(message.id);
+        this.replies.delete(message.id);
+        reply?.resolve(message);
+      }
+    }
+  }
+
+  private async invoke(callId: number, resource: string, input: unknown): Promise<void> {
+    const task = this.tasks[resource];
+    try {
+      if (!task) throw new Error(`no local handler for ${resource}`);
+      this.send({ op: "taskResult", callId, ok: true, value: await task(input) });
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      this.send({ op: "taskResult", callId, ok: false, error: { name: err.name, message: err.message } });
+    }
+  }
+
+  async start(name: string, input: unknown): Promise<void> {
+    await this.ready;
+    if (this.executions.has(name)) return;
+    this.executions.set(name, { name, input, status: "RUNNING", states: [] });
+    this.send({ op: "start", name, input });
+  }
+
+  async stop(name: string): Promise<void> {
+    await this.ready;
+    this.send({ op: "stop", name });
+  }
+
+  execution(name: string): ExecutionRecord | undefined {
+    return this.executions.get(name);
+  }
+
+  allExecutions(): ExecutionRecord[] {
+    return [...this.executions.values()];
+  }
+
+  /**
+   * Moves virtual time to `targetMs`, running every due Wait → Task in time order and returning only
+   * when the engine is idle at the target. Calls are serialised.
+   */
+  advanceTo(targetMs: number): Promise<void> {
+    const run = this.advancing.then(async () => {
+      await this.ready;
+      for (;;) {
+        const settled = await this.request((id) => ({ op: "settle", id }));
+        const next = settled.op === "settled" ? settled.nextTimerAt : null;
+        if (next === null || next > targetMs) break;
+        this.clock.set(next);
+        await this.request((id) => ({ op: "fire", id, upTo: this.clock.nowMs() }));
+      }
+      this.clock.set(targetMs);
+      await this.request((id) => ({ op: "settle", id }));
+    });
+    this.advancing = run.catch(() => {});
+    return run;
+  }
+
+  /** Waits until every started execution is idle (waiting on time or finished). */
+  async settle(): Promise<void> {
+    await this.advanceTo(this.clock.nowMs());
+  }
+
+  async close(): Promise<void> {
+    if (this.driver) clearInterval(this.driver);
+    await this.worker.terminate();
+  }
+}

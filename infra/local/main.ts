@@ -1,0 +1,67 @@
+/**
+ * `npm start`: the whole product on one machine — DynamoDB Local, the real ASL on the local engine with
+ * in-process Lambda handlers, the outbox and the virtual clock, behind the HTTP API.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { ROLES } from "../../functions/ports.ts";
+import { DEMO_TENANT, KEY_ENV, startLocalStack } from "./stack.ts";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+function instant(value: string): Date {
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(date.getTime())) {
+    throw new InvalidArgumentError("expected an ISO 8601 timestamp such as 2026-01-05T00:00:00Z");
+  }
+  return date;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number");
+  return n;
+}
+
+const program = new Command()
+  .name("npm start --")
+  .description("Run the loan dunning product on this machine.")
+  .option("--clock <instant>", "start the virtual clock at this instant (default: now)", instant)
+  .option("--frozen", "move the clock only through POST /local/clock/advance", false)
+  .option("--port <port>", "HTTP port (default: $PORT or 3000)", port)
+  .option("--data-dir <dir>", "keep DynamoDB Local's data in this folder (default: in memory)")
+  .parse();
+
+const options = program.opts<{ clock?: Date; frozen: boolean; port?: number; dataDir?: string }>();
+
+const keys = Object.fromEntries(
+  ROLES.flatMap((role) => {
+    const value = process.env[KEY_ENV[role]];
+    return value ? [[role, value]] : [];
+  }),
+);
+
+const stack = await startLocalStack({
+  ...(options.clock ? { clockStart: options.clock } : {}),
+  frozen: options.frozen,
+  port: options.port ?? (process.env.PORT ? port(process.env.PORT) : 3000),
+  ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  keys,
+});
+
+const lines = [
+  `loan dunning listening on ${stack.url}`,
+  `clock ${stack.clock.now().toISOString()} (${stack.clock.frozen ? "frozen: advance with POST /local/clock/advance" : "running"})`,
+  `API keys for tenant "${DEMO_TENANT}":`,
+  ...ROLES.map((role) => `  ${role.padEnd(10)} ${stack.keys[role]}${process.env[KEY_ENV[role]] ? ` (from ${KEY_ENV[role]})` : ""}`),
+  "Ctrl-C stops everything.",
+];
+process.stdout.write(`${lines.join("\n")}\n`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void stack.stop().then(() => process.exit(0));
+  });
+}

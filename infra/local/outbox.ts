@@ -1,0 +1,46 @@
+import type { Clock, MessageSender, OutgoingMessage } from "../../functions/ports.ts";
+
+export interface OutboxMessage {
+  id: string;
+  tenantId: string;
+  loanId: string;
+  channel: "sms" | "email";
+  to: string;
+  subject?: string;
+  body: string;
+  sentAt: string;
+  step: string;
+  stage: string;
+  locale: string;
+}
+
+/** Stands in for SES and SNS on one machine: keeps what they would have delivered, in send order. */
+export class Outbox implements MessageSender {
+  private readonly messages: OutboxMessage[] = [];
+
+  constructor(private readonly clock: Clock) {}
+
+  async send(message: OutgoingMessage): Promise<{ providerMessageId: string }> {
+    const id = `local-${String(this.messages.length + 1).padStart(8, "0")}`;
+    this.messages.push({
+      id,
+      tenantId: message.tenantId,
+      loanId: message.loanId,
+      channel: message.channel,
+      to: message.to,
+      ...(message.subject !== undefined ? { subject: message.subject } : {}),
+      body: message.body,
+      sentAt: this.clock.now().toISOString(),
+      step: message.step,
+      stage: message.stage,
+      locale: message.locale,
+    });
+    return { providerMessageId: id };
+  }
+
+  list(filter: { loanId?: string; channel?: string } = {}): OutboxMessage[] {
+    return this.messages.filter(
+      (m) => (!filter.loanId || m.loanId === filter.loanId) && (!filter.channel || m.channel === filter.channel),
+    );
+  }
+}

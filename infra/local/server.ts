@@ -1,0 +1,153 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { DateTime, Duration } from "luxon";
+import { MAX_BODY_BYTES } from "../../functions/api/app.ts";
+import type { LocalWorkflowEngine } from "./engine.ts";
+import { lambdaContext } from "./lambda-context.ts";
+import type { Outbox } from "./outbox.ts";
+import type { VirtualClock } from "./virtual-clock.ts";
+
+type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface LocalServerDeps {
+  api: ApiHandler;
+  clock: VirtualClock;
+  engine: LocalWorkflowEngine;
+  outbox: Outbox;
+}
+
+class LocalRouteError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(statusCode, { "content-type": "application/json; charset=utf-8", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** Reads the body, refusing (413) as soon as it grows past the limit rather than buffering it all. */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new LocalRouteError(413, "PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** The same event API Gateway's REST proxy integration hands the Lambda. */
+function toApiGatewayEvent(req: IncomingMessage, url: URL, body: string): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const query = url.searchParams.size > 0 ? Object.fromEntries(url.searchParams) : null;
+  return {
+    httpMethod: req.method ?? "GET",
+    path: url.pathname,
+    resource: "/{proxy+}",
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: query,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: body === "" ? null : body,
+    isBase64Encoded: false,
+    requestContext: { requestId: randomUUID(), stage: "local" } as APIGatewayProxyEvent["requestContext"],
+  };
+}
+
+function parseAdvance(body: string, nowMs: number): number {
+  let request: { by?: unknown; to?: unknown };
+  try {
+    request = JSON.parse(body || "{}");
+  } catch {
+    throw new LocalRouteError(400, "INVALID_JSON", "the body is not valid JSON");
+  }
+  if (typeof request.by === "string") {
+    const duration = Duration.fromISO(request.by);
+    if (!duration.isValid || duration.toMillis() < 0) {
+      throw new LocalRouteError(400, "VALIDATION_FAILED", "by must be a positive ISO 8601 duration such as P3D");
+    }
+    return DateTime.fromMillis(nowMs, { zone: "utc" }).plus(duration).toMillis();
+  }
+  if (typeof request.to === "string") {
+    const to = DateTime.fromISO(request.to, { setZone: true });
+    if (!to.isValid || !/[Zz]|[+-]\d\d:?\d\d$/.test(request.to)) {
+      throw new LocalRouteError(400, "VALIDATION_FAILED", "to must be an ISO 8601 timestamp with a zone");
+    }
+    if (to.toMillis() < nowMs) throw new LocalRouteError(409, "CLOCK_BACKWARDS", "the clock never goes backwards");
+    return to.toMillis();
+  }
+  throw new LocalRouteError(400, "VALIDATION_FAILED", 'send {"by": "P3D"} or {"to": "2026-01-20T00:00:00Z"}');
+}
+
+async function handleLocal(deps: LocalServerDeps, req: IncomingMessage, url: URL, res: ServerResponse) {
+  const route = `${req.method} ${url.pathname}`;
+  switch (route) {
+    case "GET /health":
+      return send(res, 200, { status: "ok" });
+    case "GET /local/clock":
+      return send(res, 200, { now: deps.clock.now().toISOString(), frozen: deps.clock.frozen });
+    case "POST /local/clock/advance": {
+      const target = parseAdvance(await readBody(req), deps.clock.nowMs());
+      await deps.engine.advanceTo(target);
+      return send(res, 200, { now: deps.clock.now().toISOString() });
+    }
+    case "GET /local/outbox": {
+      const filter = {
+        ...(url.searchParams.get("loanId") ? { loanId: url.searchParams.get("loanId") as string } : {}),
+        ...(url.searchParams.get("channel") ? { channel: url.searchParams.get("channel") as string } : {}),
+      };
+      return send(res, 200, { messages: deps.outbox.list(filter) });
+    }
+    default:
+      throw new LocalRouteError(404, "ROUTE_NOT_FOUND", "no such route");
+  }
+}
+
+export function createLocalServer(deps: LocalServerDeps): Server {
+  return createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (!url.pathname.startsWith("/v1/")) return await handleLocal(deps, req, url, res);
+      const event = toApiGatewayEvent(req, url, await readBody(req));
+      const result = await deps.api(event, lambdaContext("api"));
+      res.writeHead(result.statusCode, (result.headers ?? {}) as Record<string, string>);
+      res.end(result.body);
+    } catch (error) {
+      if (error instanceof LocalRouteError) {
+        return send(res, error.statusCode, { error: { code: error.code, message: error.message } });
+      }
+      process.stderr.write(`local server error: ${(error as Error).stack}\n`);
+      send(res, 500, { error: { code: "INTERNAL", message: "something went wrong on our side" } });
+    }
+  });
+}
+
+export async function listen(server: Server, port: number, host = "127.0.0.1"): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return `http://${host}:${address.port}`;
+}

@@ -1,0 +1,135 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { makeApiHandler } from "../../functions/api/app.ts";
+import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
+import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
+import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
+import { DynamoIdempotencyStore } from "../../functions/adapters/dynamo/idempotency-store.ts";
+import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-repository.ts";
+import { createTables } from "../../functions/adapters/dynamo/tables.ts";
+import { ROLES, type Role, type WorkflowControl } from "../../functions/ports.ts";
+import { makeStepHandlers } from "../../functions/steps/step-handlers.ts";
+import { executionName } from "../../functions/usecases/execution.ts";
+import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
+import { startDynamoDbLocal } from "./dynamodb-local.ts";
+import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
+import { lambdaContext } from "./lambda-context.ts";
+import { Outbox } from "./outbox.ts";
+import { createLocalServer, listen } from "./server.ts";
+import { VirtualClock } from "./virtual-clock.ts";
+
+export const DEMO_TENANT = "demo";
+export const ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
+
+/** The Lambda ARNs the ASL's placeholders resolve to on one machine; each maps to an in-process handler. */
+const LOCAL_ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:dunning-${name}`;
+export const LOCAL_SUBSTITUTIONS = {
+  PlanFunctionArn: LOCAL_ARN("plan"),
+  SendStepFunctionArn: LOCAL_ARN("send"),
+  HandOffFunctionArn: LOCAL_ARN("hand-off"),
+};
+
+export interface LocalStackOptions {
+  clockStart?: Date;
+  frozen?: boolean;
+  port?: number;
+  /** Keep DynamoDB Local's data in this folder; in memory when unset. */
+  dataDir?: string;
+  /** Use an already running DynamoDB endpoint instead of starting one. */
+  dynamoEndpoint?: string;
+  /** Prefix for table names, so several stacks can share one DynamoDB Local. */
+  tablePrefix?: string;
+  /** API keys for the demo tenant; generated where missing. */
+  keys?: Partial<Record<Role, string>>;
+}
+
+export interface LocalStack {
+  url: string;
+  clock: VirtualClock;
+  engine: LocalWorkflowEngine;
+  outbox: Outbox;
+  keys: Record<Role, string>;
+  stop(): Promise<void>;
+}
+
+/** Environment variables the local stack reads its demo keys from. */
+export const KEY_ENV: Record<Role, string> = {
+  lender: "DUNNING_LENDER_KEY",
+  ops: "DUNNING_OPS_KEY",
+  compliance: "DUNNING_COMPLIANCE_KEY",
+  legal: "DUNNING_LEGAL_KEY",
+};
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    let endpoint = options.dynamoEndpoint;
+    if (!endpoint) {
+      const dynamo = await startDynamoDbLocal(options.dataDir ? { dbPath: options.dataDir } : {});
+      cleanups.push(() => dynamo.stop());
+      endpoint = dynamo.endpoint;
+    }
+    const client = makeDocumentClient({ endpoint });
+    const tables = {
+      stateTable: `${options.tablePrefix ?? ""}dunning-state`,
+      auditTable: `${options.tablePrefix ?? ""}dunning-audit`,
+    };
+    await createTables(client, tables);
+
+    const clock = new VirtualClock(options.clockStart ?? new Date(), options.frozen ?? false);
+    const cases = new DynamoCaseRepository(client, tables);
+    const policies = new DynamoPolicyRepository(client, tables);
+    const outbox = new Outbox(clock);
+    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock });
+    const task =
+      (name: string, handler: (input: ExecutionState, context: ReturnType<typeof lambdaContext>) => Promise<unknown>) =>
+      (input: unknown) =>
+        handler(input as ExecutionState, lambdaContext(name));
+    const engine = new LocalWorkflowEngine(
+      loadDefinition(ASL_PATH, LOCAL_SUBSTITUTIONS),
+      {
+        [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: task("dunning-plan", steps.plan),
+        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: task("dunning-send", steps.send),
+        [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: task("dunning-hand-off", steps.handOff),
+      },
+      clock,
+    );
+    cleanups.push(() => engine.close());
+    const workflow: WorkflowControl = {
+      start: (ref) => engine.start(executionName(ref), ref),
+      stop: (ref) => engine.stop(executionName(ref)),
+    };
+
+    const keyStore = new DynamoApiKeyStore(client, tables);
+    const keys = {} as Record<Role, string>;
+    for (const role of ROLES) {
+      keys[role] = options.keys?.[role] ?? `dk_${role}_${randomBytes(18).toString("base64url")}`;
+      await keyStore.put(keys[role], { tenantId: DEMO_TENANT, role });
+    }
+
+    const api = makeApiHandler({
+      cases,
+      policies,
+      workflow,
+      clock,
+      keys: keyStore,
+      idempotency: new DynamoIdempotencyStore(client, tables),
+    });
+    const server = createLocalServer({ api, clock, engine, outbox });
+    const url = await listen(server, options.port ?? 3000);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    return { url, clock, engine, outbox, keys, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
