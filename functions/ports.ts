@@ -22,7 +22,10 @@ export interface CaseRepository {
    * still at `current.version`; throws ConcurrentUpdateError otherwise. Returns the case as stored.
    */
   update(current: LoanCase, change: CaseChange, at: string): Promise<LoanCase>;
-  list(tenantId: string, query: { status?: CaseStatus; limit: number; cursor?: string }): Promise<Page<LoanCase>>;
+  list(
+    tenantId: string,
+    query: { status?: CaseStatus; limit: number; cursor?: string },
+  ): Promise<Page<LoanCase>>;
   auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]>;
 }
 

@@ -6,7 +6,14 @@ import httpRouterHandler, { type Method } from "@middy/http-router";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { logger } from "../logger.ts";
 import type { ApiKeyStore, IdempotencyStore, Principal, Role } from "../ports.ts";
-import { auditTrail, getLoan, type LenderDeps, listLoans, recordEvent, subscribeLoan } from "../usecases/lender.ts";
+import {
+  auditTrail,
+  getLoan,
+  type LenderDeps,
+  listLoans,
+  recordEvent,
+  subscribeLoan,
+} from "../usecases/lender.ts";
 import { errorResponse, HttpError, json, parseWith } from "./http.ts";
 import { eventSchema, listQuerySchema, loanId, subscribeSchema } from "./schemas.ts";
 
@@ -89,7 +96,8 @@ function authenticate(keys: ApiKeyStore): MiddlewareObj<ApiEvent> {
     async before(request) {
       const header = request.event.headers?.authorization ?? "";
       const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match?.[1]) throw new HttpError(401, "UNAUTHENTICATED", "an API key is required: Authorization: Bearer <key>");
+      if (!match?.[1])
+        throw new HttpError(401, "UNAUTHENTICATED", "an API key is required: Authorization: Bearer <key>");
       const principal = await keys.resolve(match[1]);
       if (!principal) throw new HttpError(401, "UNAUTHENTICATED", "the API key is not valid");
       request.event.principal = principal;
@@ -140,17 +148,26 @@ async function withIdempotency(
 ): Promise<APIGatewayProxyResult> {
   const key = event.headers?.["idempotency-key"];
   if (event.httpMethod !== "POST" || !key) return run();
-  if (key.length > 255) throw new HttpError(400, "VALIDATION_FAILED", "Idempotency-Key is at most 255 characters");
+  if (key.length > 255)
+    throw new HttpError(400, "VALIDATION_FAILED", "Idempotency-Key is at most 255 characters");
   const fingerprint = createHash("sha256")
     .update(`${event.httpMethod} ${event.path}\n${JSON.stringify(event.jsonBody ?? null)}`)
     .digest("hex");
   const taken = await store.begin(principal.tenantId, key, fingerprint);
   if (!taken.acquired) {
     if (taken.record.fingerprint !== fingerprint) {
-      throw new HttpError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
+      throw new HttpError(
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+        "this Idempotency-Key was used with a different request",
+      );
     }
     if (taken.record.state !== "completed" || !taken.record.response) {
-      throw new HttpError(409, "IDEMPOTENCY_IN_PROGRESS", "a request with this Idempotency-Key is still running");
+      throw new HttpError(
+        409,
+        "IDEMPOTENCY_IN_PROGRESS",
+        "a request with this Idempotency-Key is still running",
+      );
     }
     const { statusCode, body } = taken.record.response;
     return json(statusCode, JSON.parse(body), { "idempotent-replayed": "true" });

@@ -1,6 +1,6 @@
+import { awsRepositories, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { DynamoApiKeyStore } from "../adapters/dynamo/api-key-store.ts";
 import { DynamoIdempotencyStore } from "../adapters/dynamo/idempotency-store.ts";
-import { awsRepositories, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { readConfig } from "../config.ts";
 import { makeApiHandler } from "./app.ts";
 

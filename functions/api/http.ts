@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
-import { z } from "zod";
+import type { z } from "zod";
 import {
   BusinessRuleError,
   CaseStateConflictError,
@@ -24,7 +24,11 @@ export class HttpError extends Error {
   }
 }
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode,
     headers: { "content-type": "application/json; charset=utf-8", ...headers },
@@ -61,17 +65,26 @@ const DOMAIN_STATUS: [new (...args: never[]) => DomainError, number][] = [
 /** Maps any error to the contract's error shape. Unknown errors become a bare 500 without details. */
 export function errorResponse(error: unknown): { response: APIGatewayProxyResult; unexpected: boolean } {
   if (error instanceof HttpError) {
-    return { response: json(error.statusCode, errorBody(error.code, error.message, error.details)), unexpected: false };
+    return {
+      response: json(error.statusCode, errorBody(error.code, error.message, error.details)),
+      unexpected: false,
+    };
   }
   if (error instanceof DomainError) {
     const status = DOMAIN_STATUS.find(([type]) => error instanceof type)?.[1];
     if (status) {
-      return { response: json(status, errorBody(error.code, error.message, error.details)), unexpected: false };
+      return {
+        response: json(status, errorBody(error.code, error.message, error.details)),
+        unexpected: false,
+      };
     }
   }
   const statusCode = (error as { statusCode?: number }).statusCode;
   if (statusCode === 404) {
     return { response: json(404, errorBody("ROUTE_NOT_FOUND", "no such route", [])), unexpected: false };
   }
-  return { response: json(500, errorBody("INTERNAL", "something went wrong on our side", [])), unexpected: true };
+  return {
+    response: json(500, errorBody("INTERNAL", "something went wrong on our side", [])),
+    unexpected: true,
+  };
 }

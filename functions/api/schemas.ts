@@ -11,7 +11,7 @@ const decimalString = /^(0|[1-9]\d{0,14})(\.\d{1,4})?$/;
 
 export const moneySchema = z
   .strictObject({
-    amount: z.string().regex(decimalString, "must be a decimal string such as \"1250.00\""),
+    amount: z.string().regex(decimalString, 'must be a decimal string such as "1250.00"'),
     currency: z.string().refine(isKnownCurrency, "must be an ISO 4217 currency code such as CNY"),
   })
   .superRefine((value, ctx) => {
@@ -51,7 +51,10 @@ export const subscribeSchema = z.strictObject({
       email: z.email("must be an email address").max(254).optional(),
       phone: z
         .string()
-        .refine((p) => /^\+\d{6,15}$/.test(p) && isValidPhoneNumber(p), "must be a valid E.164 number, e.g. +8613800138000")
+        .refine(
+          (p) => /^\+\d{6,15}$/.test(p) && isValidPhoneNumber(p),
+          "must be a valid E.164 number, e.g. +8613800138000",
+        )
         .optional(),
       locale: z.enum(LOCALES),
       timeZone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Asia/Shanghai"),
@@ -75,11 +78,19 @@ const base = { occurredAt: instant.optional(), eventId: z.string().min(1).max(12
 export const eventSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("payment"), amount: positiveMoney, ...base }),
   z.strictObject({ type: z.literal("payment_reversed"), amount: positiveMoney, ...base }),
-  z.strictObject({ type: z.literal("promise_to_pay"), amount: positiveMoney, promisedDate: calendarDate, ...base }),
+  z.strictObject({
+    type: z.literal("promise_to_pay"),
+    amount: positiveMoney,
+    promisedDate: calendarDate,
+    ...base,
+  }),
   z.strictObject({ type: z.literal("grace_extension"), newDueDate: calendarDate, ...base }),
   z.strictObject({
     type: z.literal("installment_plan"),
-    installments: z.array(z.strictObject({ dueDate: calendarDate, amount: positiveMoney })).min(1).max(120),
+    installments: z
+      .array(z.strictObject({ dueDate: calendarDate, amount: positiveMoney }))
+      .min(1)
+      .max(120),
     ...base,
   }),
   z.strictObject({ type: z.literal("settlement"), amount: positiveMoney, payBy: calendarDate, ...base }),

@@ -32,7 +32,8 @@ export interface ChainScope {
  * (strings, integers, booleans, null, objects, arrays) this equals RFC 8785, so any verifier can recompute it.
  */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
@@ -73,10 +74,13 @@ export type ChainVerdict = { valid: true; head: ChainHead } | { valid: false; se
 export function verifyChain(scope: ChainScope, entries: AuditEntry[]): ChainVerdict {
   let head = EMPTY_CHAIN;
   for (const entry of entries) {
-    if (entry.seq !== head.seq + 1) return { valid: false, seq: entry.seq, reason: `expected seq ${head.seq + 1}` };
-    if (entry.prevHash !== head.hash) return { valid: false, seq: entry.seq, reason: "prevHash does not link" };
+    if (entry.seq !== head.seq + 1)
+      return { valid: false, seq: entry.seq, reason: `expected seq ${head.seq + 1}` };
+    if (entry.prevHash !== head.hash)
+      return { valid: false, seq: entry.seq, reason: "prevHash does not link" };
     const { hash, ...unsealed } = entry;
-    if (entryHash(scope, unsealed) !== hash) return { valid: false, seq: entry.seq, reason: "hash does not match" };
+    if (entryHash(scope, unsealed) !== hash)
+      return { valid: false, seq: entry.seq, reason: "hash does not match" };
     head = { seq: entry.seq, hash };
   }
   return { valid: true, head };

@@ -1,8 +1,8 @@
 import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
 import { isInsideWindow } from "./contact-window.ts";
-import { CaseStateConflictError, BusinessRuleError } from "./errors.ts";
+import { BusinessRuleError, CaseStateConflictError } from "./errors.ts";
 import { compare, isPositive, isZero, type Money, subtract } from "./money.ts";
-import { planNext, type PlannedAction } from "./planning.ts";
+import { type PlannedAction, planNext } from "./planning.ts";
 import type { Channel, Locale, Policy, PolicyStep } from "./policy.ts";
 import { daysPastDue, toInstant } from "./time.ts";
 
@@ -70,7 +70,9 @@ export function stageOf(loanCase: LoanCase, now: Date): CaseStage {
       return "legal";
     case "active":
     case "on_hold":
-      return daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now) > 0 ? "soft_collection" : "pre_due";
+      return daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now) > 0
+        ? "soft_collection"
+        : "pre_due";
     default:
       return "done";
   }
@@ -278,7 +280,10 @@ export function releaseChannels(
 ): CaseChange {
   const inFlight = loanCase.inFlight;
   if (!inFlight) throw new CaseStateConflictError("no step in flight");
-  return { next: touched(loanCase, now, { inFlight: { ...inFlight, channels: remaining, retryable: true } }), events };
+  return {
+    next: touched(loanCase, now, { inFlight: { ...inFlight, channels: remaining, retryable: true } }),
+    events,
+  };
 }
 
 export function deferStep(
@@ -305,7 +310,12 @@ export function handOff(loanCase: LoanCase, plannedAt: string, now: Date): CaseC
       {
         type: "handed_off",
         actor: WORKFLOW_ACTOR,
-        data: { to: "legal", plannedAt, balance: loanCase.balance, daysPastDue: daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now) },
+        data: {
+          to: "legal",
+          plannedAt,
+          balance: loanCase.balance,
+          daysPastDue: daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now),
+        },
       },
     ],
   };

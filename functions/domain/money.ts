@@ -12,7 +12,9 @@ export interface Money {
 
 /** Digits after the decimal point for a currency, as Intl knows them (JPY 0, CNY 2, KWD 3...). */
 export function minorUnits(currency: string): number {
-  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return (
+    new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2
+  );
 }
 
 export function isKnownCurrency(currency: string): boolean {
@@ -64,7 +66,10 @@ export function isZero(a: Money): boolean {
 
 /** Locale formatting; the string form keeps Intl from going through a float. */
 export function formatMoney(value: Money, locale: string): string {
-  const format = new Intl.NumberFormat(locale, { style: "currency", currency: value.currency }) as unknown as {
+  const format = new Intl.NumberFormat(locale, {
+    style: "currency",
+    currency: value.currency,
+  }) as unknown as {
     format(v: string): string;
   };
   return format.format(value.amount);

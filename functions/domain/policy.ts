@@ -30,8 +30,22 @@ export const DEFAULT_POLICY: Policy = {
   id: "default",
   version: 1,
   steps: [
-    { id: "pre_due_7", stage: "pre_due", offsetDays: -7, sendAt: "10:00", channels: ["email"], template: "reminder" },
-    { id: "pre_due_3", stage: "pre_due", offsetDays: -3, sendAt: "10:00", channels: ["sms"], template: "reminder" },
+    {
+      id: "pre_due_7",
+      stage: "pre_due",
+      offsetDays: -7,
+      sendAt: "10:00",
+      channels: ["email"],
+      template: "reminder",
+    },
+    {
+      id: "pre_due_3",
+      stage: "pre_due",
+      offsetDays: -3,
+      sendAt: "10:00",
+      channels: ["sms"],
+      template: "reminder",
+    },
     {
       id: "pre_due_1",
       stage: "pre_due",
@@ -40,7 +54,14 @@ export const DEFAULT_POLICY: Policy = {
       channels: ["sms", "email"],
       template: "reminder",
     },
-    { id: "due_day", stage: "pre_due", offsetDays: 0, sendAt: "10:00", channels: ["sms"], template: "due_today" },
+    {
+      id: "due_day",
+      stage: "pre_due",
+      offsetDays: 0,
+      sendAt: "10:00",
+      channels: ["sms"],
+      template: "due_today",
+    },
     {
       id: "soft_1",
       stage: "soft_collection",

@@ -21,14 +21,18 @@ type ChannelTemplates = { sms: { body: string }; email: { subject: string; body:
 const TEMPLATES: Record<string, Record<Locale, ChannelTemplates>> = {
   reminder: {
     "en-US": {
-      sms: { body: "Hi {{name}}, a reminder: {{amountDue}} is due on {{dueDate}} (ref {{paymentReference}})." },
+      sms: {
+        body: "Hi {{name}}, a reminder: {{amountDue}} is due on {{dueDate}} (ref {{paymentReference}}).",
+      },
       email: {
         subject: "Payment reminder: {{amountDue}} due {{dueDate}}",
         body: "Dear {{name}},\n\nThis is a friendly reminder that {{amountDue}} is due on {{dueDate}}. Please use reference {{paymentReference}} when you pay.\n\nThank you.",
       },
     },
     "zh-CN": {
-      sms: { body: "{{name}}您好，您的借款{{amountDue}}将于{{dueDate}}到期，请按时还款（编号{{paymentReference}}）。" },
+      sms: {
+        body: "{{name}}您好，您的借款{{amountDue}}将于{{dueDate}}到期，请按时还款（编号{{paymentReference}}）。",
+      },
       email: {
         subject: "还款提醒：{{amountDue}}将于{{dueDate}}到期",
         body: "尊敬的{{name}}：\n\n您的借款{{amountDue}}将于{{dueDate}}到期，还款时请注明编号{{paymentReference}}。\n\n感谢您的配合。",

@@ -10,6 +10,8 @@ export const { plan, send, handOff } = makeStepHandlers({
   cases,
   policies,
   // The plan and hand-off tasks never send; only the send function is configured with EMAIL_FROM.
-  sender: config.EMAIL_FROM ? awsSender(config) : { send: () => Promise.reject(new Error("sender not configured")) },
+  sender: config.EMAIL_FROM
+    ? awsSender(config)
+    : { send: () => Promise.reject(new Error("sender not configured")) },
   clock: systemClock,
 });

@@ -7,8 +7,8 @@ import {
   type ExecutionState,
   handOffStep,
   planStep,
-  sendStep,
   type StepDeps,
+  sendStep,
 } from "../usecases/workflow-steps.ts";
 
 type StepUseCase = (deps: StepDeps, input: ExecutionState) => Promise<ExecutionState>;

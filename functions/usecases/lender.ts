@@ -30,7 +30,12 @@ export interface LenderDeps {
 
 const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
 
-async function policyFor(deps: LenderDeps, tenantId: string, policyId: string, version?: number): Promise<Policy> {
+async function policyFor(
+  deps: LenderDeps,
+  tenantId: string,
+  policyId: string,
+  version?: number,
+): Promise<Policy> {
   const policy = await deps.policies.get(tenantId, policyId, version);
   if (!policy) {
     throw new BusinessRuleError("UNKNOWN_POLICY", `policy ${policyId} does not exist`, [
@@ -87,7 +92,10 @@ export async function listLoans(
   const page = await deps.cases.list(principal.tenantId, query);
   const items = await Promise.all(page.items.map((loanCase) => view(deps, loanCase)));
   // Stage depends on the clock, so it is filtered here rather than indexed.
-  return { items: query.stage ? items.filter((i) => i.stage === query.stage) : items, nextCursor: page.nextCursor };
+  return {
+    items: query.stage ? items.filter((i) => i.stage === query.stage) : items,
+    nextCursor: page.nextCursor,
+  };
 }
 
 export async function auditTrail(deps: LenderDeps, principal: Principal, loanId: string) {
@@ -95,7 +103,9 @@ export async function auditTrail(deps: LenderDeps, principal: Principal, loanId:
   return deps.cases.auditTrail(principal.tenantId, loanId);
 }
 
-export type LoanEvent = { type: "payment"; amount: Money; occurredAt?: string } | { type: string; occurredAt?: string };
+export type LoanEvent =
+  | { type: "payment"; amount: Money; occurredAt?: string }
+  | { type: string; occurredAt?: string };
 
 /** Applies an event to the case; a change that ends collection also stops the running workflow. */
 export async function recordEvent(

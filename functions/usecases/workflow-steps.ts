@@ -106,9 +106,17 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
     if (step) {
       const skipped = {
         ...loaded.loanCase,
-        inFlight: { step: step.id, plannedAt: next.at, channels: [], claimedAt: toInstant(now), retryable: true },
+        inFlight: {
+          step: step.id,
+          plannedAt: next.at,
+          channels: [],
+          claimedAt: toInstant(now),
+          retryable: true,
+        },
       };
-      const events = [{ type: "step_failed", actor: WORKFLOW_ACTOR, data: { step: step.id, error: failure } }];
+      const events = [
+        { type: "step_failed", actor: WORKFLOW_ACTOR, data: { step: step.id, error: failure } },
+      ];
       loaded = await write(deps, loaded, completeStep(skipped, events, now));
       return output(input, nextAction(loaded, now));
     }
@@ -173,7 +181,12 @@ async function deliver(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
   return nextAction(loaded, now);
 }
 
-async function sendOne(deps: StepDeps, loaded: Loaded, step: PolicyStep, channel: Channel): Promise<AuditEvent> {
+async function sendOne(
+  deps: StepDeps,
+  loaded: Loaded,
+  step: PolicyStep,
+  channel: Channel,
+): Promise<AuditEvent> {
   const { loanCase, policy } = loaded;
   const { borrower } = loanCase;
   const now = deps.clock.now();
@@ -222,7 +235,8 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
   const loaded = await loadCollectable(deps, input);
   const now = deps.clock.now();
   const action = planFor(loaded.loanCase, loaded.policy, now);
-  if (action?.kind !== "hand_off" || action.plannedAt > toInstant(now)) return output(input, nextAction(loaded, now));
+  if (action?.kind !== "hand_off" || action.plannedAt > toInstant(now))
+    return output(input, nextAction(loaded, now));
   await write(deps, loaded, handOff(loaded.loanCase, action.plannedAt, now));
   return output(input, { phase: "done" });
 }

@@ -4,9 +4,11 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import { ROLES } from "../../functions/ports.ts";
-import { DEMO_TENANT, KEY_ENV, startLocalStack } from "./stack.ts";
 
+// Set before the handlers load: their logger reads its level once, at start. Step logs are JSON on stdout.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+const { DEMO_TENANT, KEY_ENV, startLocalStack } = await import("./stack.ts");
 
 function instant(value: string): Date {
   const date = new Date(value);
@@ -52,7 +54,10 @@ const lines = [
   `loan dunning listening on ${stack.url}`,
   `clock ${stack.clock.now().toISOString()} (${stack.clock.frozen ? "frozen: advance with POST /local/clock/advance" : "running"})`,
   `API keys for tenant "${DEMO_TENANT}":`,
-  ...ROLES.map((role) => `  ${role.padEnd(10)} ${stack.keys[role]}${process.env[KEY_ENV[role]] ? ` (from ${KEY_ENV[role]})` : ""}`),
+  ...ROLES.map(
+    (role) =>
+      `  ${role.padEnd(10)} ${stack.keys[role]}${process.env[KEY_ENV[role]] ? ` (from ${KEY_ENV[role]})` : ""}`,
+  ),
   "Ctrl-C stops everything.",
 ];
 process.stdout.write(`${lines.join("\n")}\n`);

@@ -18,7 +18,9 @@ export class SnsSmsSender implements MessageSender {
           Message: message.body,
           MessageAttributes: {
             "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" },
-            ...(this.senderId ? { "AWS.SNS.SMS.SenderID": { DataType: "String", StringValue: this.senderId } } : {}),
+            ...(this.senderId
+              ? { "AWS.SNS.SMS.SenderID": { DataType: "String", StringValue: this.senderId } }
+              : {}),
           },
         }),
       );

@@ -1,0 +1,372 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ArnFormat, Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import {
+  AccessLogFormat,
+  EndpointType,
+  LambdaRestApi,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+} from "aws-cdk-lib/aws-apigateway";
+import { type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
+import { Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import { LogGroup } from "aws-cdk-lib/aws-logs";
+import {
+  type CfnStateMachine,
+  DefinitionBody,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+} from "aws-cdk-lib/aws-stepfunctions";
+import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
+import type { Construct } from "constructs";
+import { AUDIT_TABLE } from "../../functions/adapters/dynamo/schema.ts";
+import { DunningFunction, LOG_RETENTION } from "./dunning-function.ts";
+
+export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
+const API_ENTRY = fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url));
+const STEPS_ENTRY = fileURLToPath(new URL("../../functions/steps/handler.ts", import.meta.url));
+
+export interface DunningServiceStackProps extends StackProps {
+  /** Physical names of the tables owned by the data stack. */
+  stateTableName: string;
+  auditTableName: string;
+  /** The key that encrypts both tables. */
+  dataKey: IKey;
+  /** Sender address for email; the SES permission is scoped to it and its domain. */
+  emailFrom: string;
+  /** Alphanumeric SMS sender id, where the destination country supports one. */
+  smsSenderId?: string;
+  /** Attach a regional WAF web ACL to the API stage (default true). */
+  webAcl?: boolean;
+  /** Powertools service name (default `loan-dunning`). */
+  serviceName?: string;
+}
+
+/**
+ * The stateless half: the Lambda functions, the per-loan workflow and the HTTP API. It holds no data, so it can
+ * be destroyed and redeployed without touching a case or an audit entry.
+ */
+export class DunningServiceStack extends Stack {
+  readonly apiFunction: DunningFunction;
+  readonly planFunction: DunningFunction;
+  readonly sendFunction: DunningFunction;
+  readonly handOffFunction: DunningFunction;
+  readonly stateMachine: StateMachine;
+  readonly api: LambdaRestApi;
+
+  constructor(scope: Construct, id: string, props: DunningServiceStackProps) {
+    super(scope, id, props);
+    const serviceName = props.serviceName ?? "loan-dunning";
+
+    // Referenced by name rather than by cross-stack token: the ARNs stay readable in IAM policies and in
+    // cdk-nag findings, and the data stack never has to export anything this stack might stop using.
+    const stateTable = Table.fromTableAttributes(this, "StateTable", {
+      tableName: props.stateTableName,
+      encryptionKey: props.dataKey,
+      grantIndexPermissions: true,
+    });
+    const auditTable = Table.fromTableAttributes(this, "AuditTable", {
+      tableName: props.auditTableName,
+      encryptionKey: props.dataKey,
+    });
+    const tables = { STATE_TABLE: stateTable.tableName, AUDIT_TABLE: auditTable.tableName };
+
+    // --- Workflow tasks: one bundle entry, three handlers. Timeouts stay under the ASL TimeoutSeconds so a slow
+    // invocation surfaces as a Lambda error the Retry blocks know, not as States.Timeout.
+    this.planFunction = new DunningFunction(this, "PlanFunction", {
+      entry: STEPS_ENTRY,
+      handler: "plan",
+      description: "Workflow task: re-reads the case and plans the next action",
+      environment: tables,
+      serviceName,
+    });
+    this.sendFunction = new DunningFunction(this, "SendStepFunction", {
+      entry: STEPS_ENTRY,
+      handler: "send",
+      description: "Workflow task: claims a dunning step, sends it and records the evidence",
+      timeout: Duration.seconds(90),
+      environment: {
+        ...tables,
+        EMAIL_FROM: props.emailFrom,
+        ...(props.smsSenderId ? { SMS_SENDER_ID: props.smsSenderId } : {}),
+      },
+      serviceName,
+    });
+    this.handOffFunction = new DunningFunction(this, "HandOffFunction", {
+      entry: STEPS_ENTRY,
+      handler: "handOff",
+      description: "Workflow task: hands the case over to legal",
+      environment: tables,
+      serviceName,
+    });
+    const stepFunctions = [this.planFunction, this.sendFunction, this.handOffFunction];
+    for (const fn of stepFunctions) {
+      grantCaseData(fn, stateTable, auditTable, props.dataKey);
+    }
+    grantSending(this.sendFunction, props.emailFrom);
+
+    // --- The per-loan workflow, from the same ASL file the embedded runtime executes.
+    const workflowLogs = new LogGroup(this, "WorkflowLogs", { retention: LOG_RETENTION });
+    this.stateMachine = new StateMachine(this, "DunningWorkflow", {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromString(readFileSync(WORKFLOW_ASL_PATH, "utf8")),
+      definitionSubstitutions: {
+        PlanFunctionArn: this.planFunction.functionArn,
+        SendStepFunctionArn: this.sendFunction.functionArn,
+        HandOffFunctionArn: this.handOffFunction.functionArn,
+      },
+      // Execution data carries borrower contact details; keep it out of the logs.
+      logs: { destination: workflowLogs, level: LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    // The ASL names the functions directly as Task resources, so CDK cannot infer the grant: give exactly these.
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        sid: "InvokeWorkflowTasks",
+        actions: ["lambda:InvokeFunction"],
+        resources: stepFunctions.map((fn) => fn.functionArn),
+      }),
+    );
+
+    // --- The HTTP API: one proxy Lambda; authentication (Bearer API keys) and validation (zod) happen inside it.
+    this.apiFunction = new DunningFunction(this, "ApiFunction", {
+      entry: API_ENTRY,
+      handler: "handler",
+      description: "HTTP API: loans, policies, audit trail",
+      // API Gateway gives up on the integration after 29 s.
+      timeout: Duration.seconds(25),
+      environment: { ...tables, STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+      serviceName,
+    });
+    grantCaseData(this.apiFunction, stateTable, auditTable, props.dataKey, {
+      auditIndexes: AUDIT_TABLE.indexes.map((index) => index.name),
+    });
+    this.stateMachine.grantStartExecution(this.apiFunction);
+    this.apiFunction.addToRolePolicy(
+      new PolicyStatement({
+        sid: "ControlWorkflowExecutions",
+        actions: ["states:StopExecution", "states:DescribeExecution"],
+        resources: [executionsOf(this.stateMachine)],
+      }),
+    );
+
+    const accessLogs = new LogGroup(this, "ApiAccessLogs", { retention: LOG_RETENTION });
+    this.api = new LambdaRestApi(this, "Api", {
+      handler: this.apiFunction,
+      proxy: true,
+      restApiName: serviceName,
+      description: "Loan reminder and dunning API",
+      endpointTypes: [EndpointType.REGIONAL],
+      // Execution logging needs the account-level API Gateway CloudWatch role; kept when the stack goes.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        throttlingRateLimit: 200,
+        throttlingBurstLimit: 400,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        metricsEnabled: true,
+        // Request/response bodies hold borrower data: never write them to execution logs.
+        dataTraceEnabled: false,
+        tracingEnabled: true,
+      },
+    });
+
+    if (props.webAcl ?? true) {
+      attachWebAcl(this, this.api);
+    } else {
+      Validations.of(this.api.deploymentStage).acknowledge({
+        id: "AwsSolutions-APIG3",
+        reason:
+          "WAF disabled for this deployment (webAcl=false): an organisation-wide web ACL is attached per environment.",
+      });
+    }
+
+    acknowledgeFindings(this, {
+      stateTableName: props.stateTableName,
+      stepFunctions,
+      apiFunction: this.apiFunction,
+    });
+  }
+}
+
+/**
+ * Case data for a function: read/write on the state table; on the audit table only PutItem (append) and Query
+ * (read a trail / the chain head). Never UpdateItem, DeleteItem or BatchWriteItem on audit — the trail is
+ * append-only by IAM, not by convention.
+ */
+function grantCaseData(
+  fn: DunningFunction,
+  stateTable: ITable,
+  auditTable: ITable,
+  key: IKey,
+  options: { auditIndexes?: string[] } = {},
+): void {
+  stateTable.grantReadWriteData(fn);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      sid: "AppendAuditEntries",
+      actions: ["dynamodb:PutItem"],
+      resources: [auditTable.tableArn],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      sid: "ReadAuditTrail",
+      actions: ["dynamodb:Query"],
+      resources: [
+        auditTable.tableArn,
+        ...(options.auditIndexes ?? []).map((name) => `${auditTable.tableArn}/index/${name}`),
+      ],
+    }),
+  );
+  key.grantEncryptDecrypt(fn);
+}
+
+/** ARN pattern of every execution of one state machine (execution names are chosen per loan at start). */
+function executionsOf(stateMachine: StateMachine): string {
+  return Stack.of(stateMachine).formatArn({
+    service: "states",
+    resource: "execution",
+    resourceName: `${stateMachine.stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** SES scoped to the sender identity (address or its domain, whichever is verified) and to that From address. */
+function grantSending(fn: DunningFunction, emailFrom: string): void {
+  const stack = Stack.of(fn);
+  const domain = emailFrom.slice(emailFrom.lastIndexOf("@") + 1);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      sid: "SendEmailAsSender",
+      actions: ["ses:SendEmail"],
+      resources: [domain, emailFrom].map((identity) =>
+        stack.formatArn({ service: "ses", resource: "identity", resourceName: identity }),
+      ),
+      conditions: { StringEquals: { "ses:FromAddress": emailFrom } },
+    }),
+  );
+  // Kept in its own policy so the wildcard acknowledgement below covers exactly this statement.
+  const smsPolicy = new Policy(fn, "SmsPublishPolicy", {
+    statements: [
+      new PolicyStatement({ sid: "PublishSmsToPhoneNumbers", actions: ["sns:Publish"], resources: ["*"] }),
+    ],
+  });
+  smsPolicy.attachToRole(fn.executionRole);
+  Validations.of(smsPolicy).acknowledge({
+    id: "AwsSolutions-IAM5[Resource::*]",
+    reason:
+      "sns:Publish straight to a phone number (SMS) has no resource ARN to scope to; the function publishes to no topic.",
+  });
+}
+
+function attachWebAcl(scope: Construct, api: LambdaRestApi): void {
+  const managedRules = (
+    name: string,
+    priority: number,
+    countOnly: string[] = [],
+  ): CfnWebACL.RuleProperty => ({
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: "AWS",
+        name,
+        ruleActionOverrides: countOnly.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
+      },
+    },
+    visibilityConfig: { sampledRequestsEnabled: true, cloudWatchMetricsEnabled: true, metricName: name },
+  });
+  const webAcl = new CfnWebACL(scope, "ApiWebAcl", {
+    scope: "REGIONAL",
+    defaultAction: { allow: {} },
+    visibilityConfig: {
+      sampledRequestsEnabled: true,
+      cloudWatchMetricsEnabled: true,
+      metricName: "ApiWebAcl",
+    },
+    rules: [
+      // Count, not block: bodies past the 8 KB the rule inspects (API Gateway caps them at 10 MB and the Lambda
+      // validates them) and server-side HTTP clients that send no User-Agent. The rest of the set blocks.
+      managedRules("AWSManagedRulesCommonRuleSet", 0, ["SizeRestrictions_BODY", "NoUserAgent_HEADER"]),
+      managedRules("AWSManagedRulesKnownBadInputsRuleSet", 1),
+    ],
+  });
+  new CfnWebACLAssociation(scope, "ApiWebAclAssociation", {
+    resourceArn: api.deploymentStage.stageArn,
+    webAclArn: webAcl.attrArn,
+  });
+}
+
+/** Every cdk-nag finding this stack keeps on purpose, each with its reason, next to the resources it concerns. */
+function acknowledgeFindings(
+  stack: DunningServiceStack,
+  refs: { stateTableName: string; stepFunctions: DunningFunction[]; apiFunction: DunningFunction },
+): void {
+  for (const fn of [...refs.stepFunctions, refs.apiFunction]) {
+    const role = fn.executionRole;
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level scoping.",
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${refs.stateTableName}/index/*]`,
+      reason:
+        "Query on the state table's own indexes (byTenant, byStatus) — the wildcard stops at this one table's indexes.",
+    });
+    for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason:
+          "The action family DynamoDB needs to use the tables' customer-managed key, scoped to that one key.",
+      });
+    }
+  }
+
+  const smRole = stack.stateMachine.role;
+  Validations.of(smRole).acknowledge({
+    id: "AwsSolutions-IAM5[Resource::*]",
+    reason:
+      "Vended log delivery (logs:CreateLogDelivery etc.) and X-Ray tracing actions support no resource-level scoping.",
+  });
+
+  const stateMachineId = stack.getLogicalId(stack.stateMachine.node.defaultChild as CfnStateMachine);
+  Validations.of(refs.apiFunction.executionRole).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachineId}.Name>:*]`,
+    reason:
+      "Stop/Describe any execution of this one state machine: executions are one per loan, named at start time.",
+  });
+
+  const api = stack.api;
+  for (const method of api.methods) {
+    Validations.of(method).acknowledge({
+      id: "AwsSolutions-APIG4",
+      reason:
+        "Callers authenticate with per-tenant API keys (Bearer), verified by the Lambda against hashed keys.",
+    });
+    Validations.of(method).acknowledge({
+      id: "AwsSolutions-COG4",
+      reason:
+        "Machine-to-machine API for lenders' systems: API keys checked in the Lambda, no Cognito user pool.",
+    });
+  }
+  Validations.of(api).acknowledge({
+    id: "AwsSolutions-APIG2",
+    reason:
+      "Proxy integration: the Lambda validates every request body and query with zod schemas (400 on failure).",
+  });
+  const cloudWatchRole = api.node.tryFindChild("CloudWatchRole");
+  if (cloudWatchRole) {
+    Validations.of(cloudWatchRole).acknowledge({
+      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+      reason:
+        "The AWS-managed policy is the documented role for API Gateway's account-level execution logging.",
+    });
+  }
+}

@@ -1,0 +1,359 @@
+import { readFileSync } from "node:fs";
+import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "../../functions/adapters/dynamo/schema.ts";
+import { buildApp, type DunningApp } from "../../infra/aws/build-app.ts";
+import type { DunningFunction } from "../../infra/aws/dunning-function.ts";
+import { WORKFLOW_ASL_PATH } from "../../infra/aws/service-stack.ts";
+import {
+  actionsOf,
+  flat,
+  resourcesOf,
+  SKIP_BUNDLING,
+  type Statement,
+  statementsByRole,
+} from "./template-helpers.ts";
+
+const STATE_TABLE_ARN =
+  /^arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table\/loan-dunning-state(\/index\/\*)?$/;
+const AUDIT_TABLE_ARN = /:table\/loan-dunning-audit(\/|$)/;
+const AUDIT_MUTATIONS = ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+
+let built: DunningApp;
+let data: Template;
+let service: Template;
+let serviceRoles: Map<string, Statement[]>;
+
+/** Logical id of an L2 construct's CloudFormation resource. */
+const idOf = (construct: IConstruct) =>
+  Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+const logicalId = (fn: DunningFunction) => idOf(fn);
+const roleId = (fn: DunningFunction) => idOf(fn.executionRole);
+const functions = () => {
+  const s = built.service;
+  return { api: s.apiFunction, plan: s.planFunction, send: s.sendFunction, handOff: s.handOffFunction };
+};
+
+beforeAll(() => {
+  built = buildApp({ context: SKIP_BUNDLING });
+  // Synthesis runs the cdk-nag AwsSolutions plugin and throws on any unacknowledged finding.
+  built.app.synth();
+  data = Template.fromStack(built.data);
+  service = Template.fromStack(built.service);
+  serviceRoles = statementsByRole(service);
+});
+
+describe("data stack", () => {
+  const tables: [string, TableSchema][] = [
+    ["loan-dunning-state", STATE_TABLE],
+    ["loan-dunning-audit", AUDIT_TABLE],
+  ];
+
+  it.each(tables)(
+    "%s: keys from schema.ts, on-demand, PITR, deletion protection, CMK, retained",
+    (name, schema) => {
+      const keyId = idOf(built.data.dataKey);
+      data.hasResource("AWS::DynamoDB::Table", {
+        DeletionPolicy: "Retain",
+        UpdateReplacePolicy: "Retain",
+        Properties: Match.objectLike({
+          TableName: name,
+          KeySchema: [
+            { AttributeName: schema.partitionKey.name, KeyType: "HASH" },
+            { AttributeName: schema.sortKey.name, KeyType: "RANGE" },
+          ],
+          BillingMode: "PAY_PER_REQUEST",
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+          SSESpecification: {
+            SSEEnabled: true,
+            SSEType: "KMS",
+            KMSMasterKeyId: { "Fn::GetAtt": [keyId, "Arn"] },
+          },
+        }),
+      });
+    },
+  );
+
+  it.each(tables)("%s: global secondary indexes are exactly those of schema.ts", (name, schema) => {
+    const [table] = Object.values(
+      data.findResources("AWS::DynamoDB::Table", { Properties: { TableName: name } }),
+    );
+    expect(table?.Properties.GlobalSecondaryIndexes).toEqual(
+      schema.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: "HASH" },
+          { AttributeName: index.sortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      })),
+    );
+  });
+
+  it("has one customer-managed key, rotated and retained", () => {
+    data.resourceCountIs("AWS::KMS::Key", 1);
+    data.hasResource("AWS::KMS::Key", { DeletionPolicy: "Retain", Properties: { EnableKeyRotation: true } });
+  });
+
+  it("denies every principal the actions that would rewrite or remove an audit entry", () => {
+    const [audit] = Object.values(
+      data.findResources("AWS::DynamoDB::Table", { Properties: { TableName: "loan-dunning-audit" } }),
+    );
+    const statements: Statement[] = audit?.Properties.ResourcePolicy.PolicyDocument.Statement ?? [];
+    const deny = statements.find((s) => s.Effect === "Deny");
+    expect(deny).toMatchObject({ Principal: { AWS: "*" }, Resource: "*" });
+    expect(deny && actionsOf(deny)).toEqual(expect.arrayContaining(AUDIT_MUTATIONS));
+  });
+});
+
+describe("functions", () => {
+  it("are the four functions, all with the DunningFunction defaults", () => {
+    const lambdas = service.findResources("AWS::Lambda::Function");
+    expect(Object.keys(lambdas).sort()).toEqual(Object.values(functions()).map(logicalId).sort());
+    const logGroups = service.findResources("AWS::Logs::LogGroup");
+    for (const fn of Object.values(lambdas)) {
+      const props = fn.Properties;
+      expect(Number(/^nodejs(\d+)\.x$/.exec(props.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+      expect(props.Architectures).toEqual(["arm64"]);
+      expect(props.TracingConfig).toEqual({ Mode: "Active" });
+      expect(props.MemorySize).toBe(512);
+      expect(props.Timeout).toBeLessThanOrEqual(90);
+      expect(props.Environment.Variables).toMatchObject({
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: "loan-dunning",
+        STATE_TABLE: "loan-dunning-state",
+        AUDIT_TABLE: "loan-dunning-audit",
+      });
+      const logGroup = logGroups[props.LoggingConfig.LogGroup.Ref];
+      expect(logGroup?.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it("map to the api and steps handlers", () => {
+    const handlers = Object.fromEntries(
+      Object.entries(functions()).map(([name, fn]) => [
+        name,
+        service.toJSON().Resources[logicalId(fn)].Properties.Handler,
+      ]),
+    );
+    expect(handlers).toEqual({
+      api: "index.handler",
+      plan: "index.plan",
+      send: "index.send",
+      handOff: "index.handOff",
+    });
+  });
+
+  it("give the API function the state machine ARN and only the send function a sender", () => {
+    const env = (fn: DunningFunction) =>
+      service.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables;
+    const { api, plan, send, handOff } = functions();
+    const stateMachineId = idOf(built.service.stateMachine);
+    expect(env(api).STATE_MACHINE_ARN).toEqual({ Ref: stateMachineId });
+    expect(env(send).EMAIL_FROM).toBe("no-reply@example.com");
+    for (const fn of [api, plan, handOff]) expect(env(fn).EMAIL_FROM).toBeUndefined();
+  });
+});
+
+describe("workflow", () => {
+  const asl = readFileSync(WORKFLOW_ASL_PATH, "utf8");
+
+  it("is a Standard state machine defined by workflows/dunning.asl.json", () => {
+    const [machine] = Object.values(service.findResources("AWS::StepFunctions::StateMachine"));
+    expect(machine?.Properties.StateMachineType).toBe("STANDARD");
+    const definition = JSON.parse(machine?.Properties.DefinitionString);
+    expect(definition).toEqual(JSON.parse(asl));
+    expect(Object.keys(definition.States)).toEqual(
+      expect.arrayContaining([
+        "Pre-due reminders: send",
+        "Soft collection: send",
+        "Legal hand-off: hand over",
+      ]),
+    );
+  });
+
+  it("substitutes every placeholder with the matching task function", () => {
+    const placeholders = [...new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
+    const { plan, send, handOff } = functions();
+    const expected = {
+      PlanFunctionArn: { "Fn::GetAtt": [logicalId(plan), "Arn"] },
+      SendStepFunctionArn: { "Fn::GetAtt": [logicalId(send), "Arn"] },
+      HandOffFunctionArn: { "Fn::GetAtt": [logicalId(handOff), "Arn"] },
+    };
+    expect(placeholders).toEqual(Object.keys(expected).sort());
+    service.hasResourceProperties("AWS::StepFunctions::StateMachine", { DefinitionSubstitutions: expected });
+  });
+
+  it("logs every event without execution data, and is traced", () => {
+    const [machine] = Object.values(service.findResources("AWS::StepFunctions::StateMachine"));
+    const logging = machine?.Properties.LoggingConfiguration;
+    expect(logging).toMatchObject({ Level: "ALL", IncludeExecutionData: false });
+    const destination = logging.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn["Fn::GetAtt"][0];
+    expect(service.toJSON().Resources[destination].Properties.RetentionInDays).toBe(30);
+    expect(machine?.Properties.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it("has a role that can invoke exactly the three task functions, and nothing else in Lambda", () => {
+    const role = idOf(built.service.stateMachine.role);
+    const lambdaStatements = (serviceRoles.get(role) ?? []).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("lambda:") || a === "*"),
+    );
+    expect(lambdaStatements.flatMap(actionsOf)).toEqual(["lambda:InvokeFunction"]);
+    const { plan, send, handOff } = functions();
+    expect(lambdaStatements.flatMap(resourcesOf).sort()).toEqual(
+      [plan, send, handOff].map((fn) => `<${logicalId(fn)}.Arn>`).sort(),
+    );
+  });
+});
+
+describe("least privilege", () => {
+  const allowStatements = () => [...serviceRoles.values()].flat().filter((s) => s.Effect === "Allow");
+
+  it("lets no role update, delete or batch-write audit entries", () => {
+    for (const statement of allowStatements()) {
+      const mutates = actionsOf(statement).some(
+        (a) =>
+          AUDIT_MUTATIONS.includes(a) || a === "dynamodb:*" || a === "*" || a.startsWith("dynamodb:PartiQL"),
+      );
+      if (!mutates) continue;
+      // Anything that may mutate items is scoped to the state table (and its indexes), never to audit or `*`.
+      for (const resource of resourcesOf(statement)) expect(resource).toMatch(STATE_TABLE_ARN);
+    }
+    for (const statement of allowStatements()) {
+      const onAudit = resourcesOf(statement).some((r) => AUDIT_TABLE_ARN.test(r) || r === "*");
+      if (onAudit) {
+        const dynamo = actionsOf(statement).filter((a) => a.startsWith("dynamodb:") || a === "*");
+        expect(dynamo.every((a) => a === "dynamodb:PutItem" || a === "dynamodb:Query")).toBe(true);
+      }
+    }
+  });
+
+  it("gives every function PutItem and Query on the audit table, and only those", () => {
+    for (const fn of Object.values(functions())) {
+      const onAudit = (serviceRoles.get(roleId(fn)) ?? []).filter((s) =>
+        resourcesOf(s).some((r) => AUDIT_TABLE_ARN.test(r)),
+      );
+      expect(new Set(onAudit.flatMap(actionsOf))).toEqual(new Set(["dynamodb:PutItem", "dynamodb:Query"]));
+      const put = onAudit.filter((s) => actionsOf(s).includes("dynamodb:PutItem"));
+      expect(put.flatMap(resourcesOf)).toEqual([
+        "arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/loan-dunning-audit",
+      ]);
+    }
+  });
+
+  it("lets only the API function start, stop and describe executions of this state machine", () => {
+    const stateMachineId = idOf(built.service.stateMachine);
+    const { api, ...others } = functions();
+    const states = (fn: DunningFunction) =>
+      (serviceRoles.get(roleId(fn)) ?? []).filter((s) => actionsOf(s).some((a) => a.startsWith("states:")));
+    expect(states(api).map((s) => [actionsOf(s).sort(), resourcesOf(s)])).toEqual([
+      [["states:StartExecution"], [`<${stateMachineId}>`]],
+      [
+        ["states:DescribeExecution", "states:StopExecution"],
+        [`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachineId}.Name>:*`],
+      ],
+    ]);
+    for (const fn of Object.values(others)) expect(states(fn)).toEqual([]);
+  });
+
+  it("lets only the send function send: SES as the sender identity, SNS for SMS", () => {
+    const { send, ...others } = functions();
+    const sending = (fn: DunningFunction) =>
+      (serviceRoles.get(roleId(fn)) ?? []).filter((s) => actionsOf(s).some((a) => /^(ses|sns):/.test(a)));
+    const [ses, sns] = [
+      sending(send).find((s) => actionsOf(s).includes("ses:SendEmail")),
+      sending(send).find((s) => actionsOf(s).includes("sns:Publish")),
+    ];
+    expect(ses && actionsOf(ses)).toEqual(["ses:SendEmail"]);
+    expect(ses && resourcesOf(ses).sort()).toEqual([
+      "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/example.com",
+      "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/no-reply@example.com",
+    ]);
+    expect(ses?.Condition).toEqual({ StringEquals: { "ses:FromAddress": "no-reply@example.com" } });
+    expect(sns && actionsOf(sns)).toEqual(["sns:Publish"]);
+    for (const fn of Object.values(others)) expect(sending(fn)).toEqual([]);
+  });
+
+  it("attaches no managed policies to the function roles", () => {
+    for (const fn of Object.values(functions())) {
+      expect(service.toJSON().Resources[roleId(fn)].Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe("API", () => {
+  it("has a stage with throttling, access logging, execution logging metrics and tracing", () => {
+    const [stage] = Object.values(service.findResources("AWS::ApiGateway::Stage"));
+    expect(stage?.Properties.MethodSettings).toEqual([
+      expect.objectContaining({
+        HttpMethod: "*",
+        ResourcePath: "/*",
+        ThrottlingRateLimit: 200,
+        ThrottlingBurstLimit: 400,
+        LoggingLevel: "ERROR",
+        MetricsEnabled: true,
+        DataTraceEnabled: false,
+      }),
+    ]);
+    expect(stage?.Properties.TracingEnabled).toBe(true);
+    const access = stage?.Properties.AccessLogSetting;
+    expect(access.Format).toContain("$context.requestId");
+    const logGroup = /:log-group:<(\w+)>$/.exec(flat(access.DestinationArn))?.[1] ?? "";
+    expect(service.toJSON().Resources[logGroup].Type).toBe("AWS::Logs::LogGroup");
+    expect(service.toJSON().Resources[logGroup].Properties.RetentionInDays).toBe(30);
+  });
+
+  it("is a regional REST API without binary media types, proxying everything to the API function", () => {
+    service.hasResourceProperties("AWS::ApiGateway::RestApi", {
+      EndpointConfiguration: { Types: ["REGIONAL"] },
+      BinaryMediaTypes: Match.absent(),
+    });
+    service.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "{proxy+}" });
+    const methods = Object.values(service.findResources("AWS::ApiGateway::Method"));
+    expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(["ANY", "ANY"]);
+    for (const method of methods) {
+      expect(method.Properties.Integration.Type).toBe("AWS_PROXY");
+      expect(flat(method.Properties.Integration.Uri)).toContain(`<${logicalId(functions().api)}.Arn>`);
+    }
+  });
+
+  it("has a WAF web ACL on its stage", () => {
+    const stageId = idOf(built.service.api.deploymentStage);
+    const [association] = Object.values(service.findResources("AWS::WAFv2::WebACLAssociation"));
+    expect(flat(association?.Properties.ResourceArn)).toContain(`/stages/<${stageId}>`);
+    service.hasResourceProperties("AWS::WAFv2::WebACL", { Scope: "REGIONAL", DefaultAction: { Allow: {} } });
+  });
+});
+
+describe("cdk-nag", () => {
+  it("finds nothing unacknowledged in either stack", () => {
+    const report = new AwsSolutionsChecks().validateScope(built.app);
+    const findings = report.violations.map((v) => ({
+      rule: v.ruleName,
+      at: v.violatingResources.map((r) => r.constructPath),
+    }));
+    expect(findings).toEqual([]);
+  });
+
+  it("has a specific reason for every acknowledgement", () => {
+    const acknowledgements: { id: string; reason: string }[] = [];
+    const visit = (construct: IConstruct) => {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>))
+          acknowledgements.push({ id, reason });
+      }
+      for (const child of construct.node.children) visit(child);
+    };
+    visit(built.app);
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { id, reason } of acknowledgements) {
+      expect(id).toMatch(/AwsSolutions-[A-Z]+\d+/);
+      expect(reason.length, id).toBeGreaterThan(40);
+    }
+  });
+});
