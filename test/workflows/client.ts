@@ -6,7 +6,12 @@ export interface ApiResponse<T = any> {
 }
 
 export function apiClient(baseUrl: string, key?: string) {
-  async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  async function call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {
