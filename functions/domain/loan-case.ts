@@ -1,7 +1,7 @@
 import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
 import { isInsideWindow } from "./contact-window.ts";
 import { BusinessRuleError, CaseStateConflictError } from "./errors.ts";
-import { compare, isPositive, isZero, type Money, subtract } from "./money.ts";
+import { compare, isPositive, isZero, type Money, money, subtract } from "./money.ts";
 import { type PlannedAction, planNext } from "./planning.ts";
 import type { Channel, Locale, Policy, PolicyStep } from "./policy.ts";
 import { daysPastDue, toInstant } from "./time.ts";
@@ -103,13 +103,15 @@ export function subscribe(
   now: Date,
 ): CaseChange {
   const at = toInstant(now);
+  // Stored in the currency's minor units: "1250.5" CNY becomes "1250.50".
+  const amountDue = money(request.amountDue.amount, request.amountDue.currency);
   const next: LoanCase = {
     tenantId,
     loanId: request.loanId,
     status: "active",
     borrower: request.borrower,
-    amountDue: request.amountDue,
-    balance: request.amountDue,
+    amountDue,
+    balance: amountDue,
     dueDate: request.dueDate,
     policy: { id: policy.id, version: policy.version },
     generation: 1,
@@ -129,7 +131,7 @@ export function subscribe(
         type: "loan_subscribed",
         actor,
         data: {
-          amountDue: request.amountDue,
+          amountDue,
           dueDate: request.dueDate,
           policy: next.policy,
           locale: request.borrower.locale,

@@ -82,6 +82,7 @@ function tableFromSchema(
     encryption: TableEncryption.CUSTOMER_MANAGED,
     encryptionKey: key,
     removalPolicy: RemovalPolicy.RETAIN,
+    ...(schema.timeToLiveAttribute ? { timeToLiveAttribute: schema.timeToLiveAttribute } : {}),
     ...extra,
   });
   for (const index of schema.indexes) {

@@ -32,7 +32,10 @@ export function loadDefinition(path: string, substitutions: Record<string, strin
  */
 export class LocalWorkflowEngine {
   private readonly worker: Worker;
-  private readonly replies = new Map<number, { resolve: (message: FromWorker) => void; reject: (e: Error) => void }>();
+  private readonly replies = new Map<
+    number,
+    { resolve: (message: FromWorker) => void; reject: (e: Error) => void }
+  >();
   private failure: Error | undefined;
   private requestSeq = 0;
   private readonly executions = new Map<string, ExecutionRecord>();

@@ -40,7 +40,8 @@ export class Outbox implements MessageSender {
 
   list(filter: { loanId?: string; channel?: string } = {}): OutboxMessage[] {
     return this.messages.filter(
-      (m) => (!filter.loanId || m.loanId === filter.loanId) && (!filter.channel || m.channel === filter.channel),
+      (m) =>
+        (!filter.loanId || m.loanId === filter.loanId) && (!filter.channel || m.channel === filter.channel),
     );
   }
 }

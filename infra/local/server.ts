@@ -85,7 +85,11 @@ function parseAdvance(body: string, nowMs: number): number {
   if (typeof request.by === "string") {
     const duration = Duration.fromISO(request.by);
     if (!duration.isValid || duration.toMillis() < 0) {
-      throw new LocalRouteError(400, "VALIDATION_FAILED", "by must be a positive ISO 8601 duration such as P3D");
+      throw new LocalRouteError(
+        400,
+        "VALIDATION_FAILED",
+        "by must be a positive ISO 8601 duration such as P3D",
+      );
     }
     return DateTime.fromMillis(nowMs, { zone: "utc" }).plus(duration).toMillis();
   }
@@ -94,7 +98,8 @@ function parseAdvance(body: string, nowMs: number): number {
     if (!to.isValid || !/[Zz]|[+-]\d\d:?\d\d$/.test(request.to)) {
       throw new LocalRouteError(400, "VALIDATION_FAILED", "to must be an ISO 8601 timestamp with a zone");
     }
-    if (to.toMillis() < nowMs) throw new LocalRouteError(409, "CLOCK_BACKWARDS", "the clock never goes backwards");
+    if (to.toMillis() < nowMs)
+      throw new LocalRouteError(409, "CLOCK_BACKWARDS", "the clock never goes backwards");
     return to.toMillis();
   }
   throw new LocalRouteError(400, "VALIDATION_FAILED", 'send {"by": "P3D"} or {"to": "2026-01-20T00:00:00Z"}');

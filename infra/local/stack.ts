@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { makeApiHandler } from "../../functions/api/app.ts";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { DynamoIdempotencyStore } from "../../functions/adapters/dynamo/idempotency-store.ts";
 import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-repository.ts";
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
+import { makeApiHandler } from "../../functions/api/app.ts";
 import { ROLES, type Role, type WorkflowControl } from "../../functions/ports.ts";
 import { makeStepHandlers } from "../../functions/steps/step-handlers.ts";
 import { executionName } from "../../functions/usecases/execution.ts";
@@ -85,7 +85,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const outbox = new Outbox(clock);
     const steps = makeStepHandlers({ cases, policies, sender: outbox, clock });
     const task =
-      (name: string, handler: (input: ExecutionState, context: ReturnType<typeof lambdaContext>) => Promise<unknown>) =>
+      (
+        name: string,
+        handler: (input: ExecutionState, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
+      ) =>
       (input: unknown) =>
         handler(input as ExecutionState, lambdaContext(name));
     const engine = new LocalWorkflowEngine(

@@ -16,12 +16,16 @@ let output = "";
 let baseUrl: string;
 
 beforeAll(async () => {
-  child = spawn("npm", ["start", "--silent", "--", "--clock", "2026-01-05T00:00:00Z", "--frozen", "--port", "0"], {
-    cwd: new URL("../..", import.meta.url).pathname,
-    env: { ...process.env, DUNNING_LENDER_KEY: LENDER_KEY, DUNNING_OPS_KEY: OPS_KEY },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  child = spawn(
+    "npm",
+    ["start", "--silent", "--", "--clock", "2026-01-05T00:00:00Z", "--frozen", "--port", "0"],
+    {
+      cwd: new URL("../..", import.meta.url).pathname,
+      env: { ...process.env, DUNNING_LENDER_KEY: LENDER_KEY, DUNNING_OPS_KEY: OPS_KEY },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
   });
@@ -30,7 +34,8 @@ beforeAll(async () => {
   });
   const deadline = Date.now() + 90_000;
   while (!/listening on (http:\/\/\S+)/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`npm start did not come up:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   baseUrl = (/listening on (http:\/\/\S+)/.exec(output) as RegExpExecArray)[1] as string;
@@ -50,7 +55,10 @@ describe("npm start", () => {
     expect((await apiClient(baseUrl, "nope").get("/v1/loans")).status).toBe(401);
     const asOps = await apiClient(baseUrl, OPS_KEY).post("/v1/loans", loanRequest("L-ops"));
     expect(asOps.status).toBe(403);
-    const invalid = await apiClient(baseUrl, LENDER_KEY).post("/v1/loans", loanRequest("L-bad", { dueDate: "2026-02-30" }));
+    const invalid = await apiClient(baseUrl, LENDER_KEY).post(
+      "/v1/loans",
+      loanRequest("L-bad", { dueDate: "2026-02-30" }),
+    );
     expect(invalid.status).toBe(400);
     expect(invalid.body.error).toMatchObject({ code: "VALIDATION_FAILED", details: [{ path: "dueDate" }] });
   });
@@ -60,7 +68,11 @@ describe("npm start", () => {
     const local = apiClient(baseUrl);
     const first = await lender.post("/v1/loans", loanRequest("L-1001"));
     expect(first.status).toBe(201);
-    expect(first.body.nextAction).toEqual({ at: "2026-01-08T02:00:00Z", step: "pre_due_7", channels: ["email"] });
+    expect(first.body.nextAction).toEqual({
+      at: "2026-01-08T02:00:00Z",
+      step: "pre_due_7",
+      channels: ["email"],
+    });
     const repeat = await lender.post("/v1/loans", loanRequest("L-1001"));
     expect(repeat.status).toBe(200);
     const conflicting = await lender.post("/v1/loans", loanRequest("L-1001", { dueDate: "2026-01-16" }));
@@ -86,9 +98,17 @@ describe("npm start", () => {
     const loan = (await lender.get("/v1/loans/L-1001")).body;
     expect(loan.status).toBe("legal");
     const messages = (await local.get("/local/outbox?loanId=L-1001")).body.messages;
-    const stages = new Set(messages.map((m: { stage: string; channel: string }) => `${m.stage}:${m.channel}`));
-    expect([...stages].sort()).toEqual(["pre_due:email", "pre_due:sms", "soft_collection:email", "soft_collection:sms"]);
-    for (const m of messages) expect(DateTime.fromISO(m.sentAt).setZone("Asia/Shanghai").toFormat("HH:mm")).toBe("10:00");
+    const stages = new Set(
+      messages.map((m: { stage: string; channel: string }) => `${m.stage}:${m.channel}`),
+    );
+    expect([...stages].sort()).toEqual([
+      "pre_due:email",
+      "pre_due:sms",
+      "soft_collection:email",
+      "soft_collection:sms",
+    ]);
+    for (const m of messages)
+      expect(DateTime.fromISO(m.sentAt).setZone("Asia/Shanghai").toFormat("HH:mm")).toBe("10:00");
     const audit = (await lender.get("/v1/loans/L-1001/audit")).body.entries;
     expect(verifyChain({ tenantId: "demo", loanId: "L-1001" }, audit)).toMatchObject({ valid: true });
 

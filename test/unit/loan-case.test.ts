@@ -111,10 +111,7 @@ describe("subscribe", () => {
     expect(loanCase.cursorAt).toBe("2026-01-05T00:00:00Z");
   });
 
-  // QUESTIONABLE / likely BUG: the new case's audit head is { seq: 0, hash: "" } rather than EMPTY_CHAIN
-  // ({ seq: 0, hash: GENESIS_HASH }). A repository that appends the subscription events after
-  // `next.audit` produces a chain that verifyChain rejects at seq 1 ("prevHash does not link").
-  it.fails("starts the case's audit head at EMPTY_CHAIN, so its events chain from the genesis hash", () => {
+  it("starts the case's audit head at EMPTY_CHAIN, so its events chain from the genesis hash", () => {
     const { next, events } = subscribe(TENANT, subscription(), DEFAULT_POLICY, "h", ACTOR, SUBSCRIBED_AT);
     const { entries } = appendToChain(
       { tenantId: TENANT, loanId: "loan-1" },
@@ -221,12 +218,12 @@ describe("recordPayment", () => {
     );
   });
 
-  // BUG: a negative payment is accepted and *raises* the balance (1000.00 -> 1100.00) with a
-  // payment_received event. Nothing upstream validates this yet; the domain should refuse amount <= 0.
-  it.fails("refuses a negative payment", () => {
-    expect(() =>
-      recordPayment(newCase(), money("-100.00", "CNY"), "2026-01-06T01:00:00Z", ACTOR, NOW),
-    ).toThrow(BusinessRuleError);
+  it("refuses a negative or zero payment", () => {
+    for (const amount of ["-100.00", "0.00"]) {
+      expect(() =>
+        recordPayment(newCase(), money(amount, "CNY"), "2026-01-06T01:00:00Z", ACTOR, NOW),
+      ).toThrow(expect.objectContaining({ code: "INVALID_AMOUNT" }));
+    }
   });
 });
 

@@ -82,7 +82,9 @@ describe("dunning workflow paths", () => {
 
   it("paid before due: only pre-due messages, the execution stops", async () => {
     const loanId = `paid-early-${randomBytes(3).toString("hex")}`;
-    const now = DateTime.fromISO((await local.get("/local/clock")).body.now as string).setZone("Asia/Shanghai");
+    const now = DateTime.fromISO((await local.get("/local/clock")).body.now as string).setZone(
+      "Asia/Shanghai",
+    );
     const due = now.plus({ days: 14 }).startOf("day");
     await lender.post("/v1/loans", loanRequest(loanId, { dueDate: due.toISODate() }));
     await advanceTo(due.minus({ days: 2 }).toUTC().toISO() as string);
@@ -91,7 +93,12 @@ describe("dunning workflow paths", () => {
       amount: { amount: "1250.00", currency: "CNY" },
     });
     expect(paid.status).toBe(200);
-    expect(paid.body).toMatchObject({ status: "paid", stage: "done", balance: { amount: "0.00" }, nextAction: null });
+    expect(paid.body).toMatchObject({
+      status: "paid",
+      stage: "done",
+      balance: { amount: "0.00" },
+      nextAction: null,
+    });
     await advanceTo(due.plus({ days: 60 }).toUTC().toISO() as string);
 
     const messages = await outboxOf(loanId);

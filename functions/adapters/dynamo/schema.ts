@@ -7,6 +7,8 @@ export interface TableSchema {
   partitionKey: { name: string; type: "S" | "N" };
   sortKey: { name: string; type: "S" | "N" };
   indexes: { name: string; partitionKey: string; sortKey: string }[];
+  /** Epoch-seconds attribute DynamoDB deletes expired items by (DynamoDB Local stores it but never deletes). */
+  timeToLiveAttribute?: string;
 }
 
 /** Cases, idempotency records, API keys (hashed) and policy versions. */
@@ -19,6 +21,8 @@ export const STATE_TABLE: TableSchema = {
     // Cases of a tenant in one status: gsi2pk = tenant#status, gsi2sk = createdAt#loanId.
     { name: "byStatus", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
   ],
+  // Idempotency records expire after a day.
+  timeToLiveAttribute: "expiresAt",
 };
 
 /** The append-only audit trail: one item per entry, sk = sequence number within the case's chain. */

