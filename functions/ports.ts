@@ -1,5 +1,6 @@
 import type { AuditEntry } from "./domain/audit-chain.ts";
 import type { CaseChange, CaseStatus, LoanCase } from "./domain/loan-case.ts";
+import type { Money } from "./domain/money.ts";
 import type { Channel, Locale, Policy } from "./domain/policy.ts";
 
 /** Ports: the I/O the use cases need, implemented by adapters (DynamoDB, SES/SNS, Step Functions, outbox). */
@@ -11,6 +12,19 @@ export interface Clock {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+/** A case is open (still owed and in collection or legal) in these statuses; the others are final. */
+export const OPEN_STATUSES: readonly CaseStatus[] = ["active", "on_hold", "legal"];
+
+/** What the aging report needs of an open case, and nothing about the borrower but their time zone. */
+export interface OpenCase {
+  loanId: string;
+  status: CaseStatus;
+  dueDate: string;
+  balance: Money;
+  /** The borrower's IANA time zone: days past due are counted in it. */
+  timeZone: string;
 }
 
 export interface CaseRepository {
@@ -27,6 +41,8 @@ export interface CaseRepository {
     query: { status?: CaseStatus; limit: number; cursor?: string },
   ): Promise<Page<LoanCase>>;
   auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]>;
+  /** Every open case of the tenant (see OPEN_STATUSES), by due date; read from an index, never a scan. */
+  openCases(tenantId: string): AsyncIterable<OpenCase>;
 }
 
 export interface PolicyRepository {

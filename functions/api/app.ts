@@ -14,6 +14,7 @@ import {
   recordEvent,
   subscribeLoan,
 } from "../usecases/lender.ts";
+import { agingReport } from "../usecases/reports.ts";
 import { errorResponse, HttpError, json, parseWith } from "./http.ts";
 import { eventSchema, listQuerySchema, loanId, subscribeSchema } from "./schemas.ts";
 
@@ -85,6 +86,14 @@ function routes(deps: ApiDeps): Route[] {
       roles: ["lender", "compliance"],
       async handle({ principal, params }) {
         return json(200, { entries: await auditTrail(deps, principal, loanParam(params)) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/reports/aging",
+      roles: ["lender", "ops"],
+      async handle({ principal }) {
+        return json(200, await agingReport(deps, principal));
       },
     },
   ];

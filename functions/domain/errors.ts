@@ -15,7 +15,13 @@ export abstract class DomainError extends Error {
 
 /** The case's state forbids the requested change (HTTP 409). */
 export class CaseStateConflictError extends DomainError {
-  readonly code = "CASE_STATE_CONFLICT";
+  constructor(
+    message: string,
+    details: { path: string; message: string }[] = [],
+    readonly code: string = "CASE_STATE_CONFLICT",
+  ) {
+    super(message, details);
+  }
 }
 
 /** A loan with this id exists with a different subscription (HTTP 409). */

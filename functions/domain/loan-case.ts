@@ -1,10 +1,19 @@
 import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
+import {
+  accrue,
+  allocatePayment,
+  balanceOf,
+  type Charges,
+  freshOutstanding,
+  NO_CHARGES,
+  type Outstanding,
+} from "./charges.ts";
 import { isInsideWindow } from "./contact-window.ts";
 import { BusinessRuleError, CaseStateConflictError } from "./errors.ts";
-import { compare, isPositive, isZero, type Money, money, subtract } from "./money.ts";
+import { add, compare, isPositive, isZero, type Money, money, subtract } from "./money.ts";
 import { type PlannedAction, planNext } from "./planning.ts";
 import type { Channel, Locale, Policy, PolicyStep } from "./policy.ts";
-import { daysPastDue, toInstant } from "./time.ts";
+import { daysPastDue, localInstant, toInstant } from "./time.ts";
 
 export type CaseStatus = "active" | "on_hold" | "paid" | "settled" | "legal" | "closed";
 export type CaseStage = "pre_due" | "soft_collection" | "legal" | "done";
@@ -28,14 +37,45 @@ export interface InFlightStep {
   retryable: boolean;
 }
 
-export interface LoanCase {
+/** Why contact is paused. A promise or settlement has a date it is reviewed after; a dispute waits for its resolution. */
+export interface Hold {
+  reason: "promise" | "settlement" | "dispute";
+  /** Borrower-local date the agreement runs to (promise/settlement). */
+  until?: string;
+  /** Amount promised or agreed. */
+  amount?: Money;
+  /** Paid since the hold began, to tell whether the agreement was kept. */
+  paidSince?: Money;
+  since: string;
+}
+
+export interface Installment {
+  dueDate: string;
+  amount: Money;
+  /** Paid towards this installment so far. */
+  paid: Money;
+}
+
+export interface LoanCase extends Outstanding {
   tenantId: string;
   loanId: string;
   status: CaseStatus;
   borrower: Borrower;
+  /** The original principal. */
   amountDue: Money;
+  /** principal + fees + interest as of the last change (see balanceAt for now). */
   balance: Money;
+  totalPaid: Money;
+  /** The due date collection is planned from: the loan's, an extended one, or the earliest unpaid installment. */
   dueDate: string;
+  hold: Hold | null;
+  installments: Installment[] | null;
+  /** Channels the borrower opted out of: never used again until an opt-in. */
+  optedOut: Channel[];
+  /** occurredAt of the last applied event: events are applied in business order. */
+  lastEventAt: string | null;
+  /** Lender event ids recently applied, so a repeated event applies once. */
+  recentEventIds: string[];
   policy: { id: string; version: number };
   /** Bumped whenever the case is re-planned; each execution works for one generation. */
   generation: number;
@@ -78,7 +118,16 @@ export function stageOf(loanCase: LoanCase, now: Date): CaseStage {
   }
 }
 
+/** A promise or settlement is reviewed when its last day is over, at the next opening of the contact window. */
+export function holdReviewAt(loanCase: LoanCase, policy: Policy): string | null {
+  const until = loanCase.hold?.until;
+  if (loanCase.status !== "on_hold" || !until) return null;
+  return toInstant(localInstant(until, 1, policy.contactWindow.start, loanCase.borrower.timeZone));
+}
+
 export function planFor(loanCase: LoanCase, policy: Policy, now: Date): PlannedAction | null {
+  const review = holdReviewAt(loanCase, policy);
+  if (review) return { kind: "hold_review", plannedAt: review };
   if (!isCollectable(loanCase)) return null;
   return planNext(
     { dueDate: loanCase.dueDate, timeZone: loanCase.borrower.timeZone, cursorAt: loanCase.cursorAt },
@@ -112,7 +161,14 @@ export function subscribe(
     borrower: request.borrower,
     amountDue,
     balance: amountDue,
+    ...freshOutstanding(amountDue),
+    totalPaid: money(0, amountDue.currency),
     dueDate: request.dueDate,
+    hold: null,
+    installments: null,
+    optedOut: [],
+    lastEventAt: null,
+    recentEventIds: [],
     policy: { id: policy.id, version: policy.version },
     generation: 1,
     version: 0,
@@ -147,49 +203,139 @@ function touched(loanCase: LoanCase, now: Date, changes: Partial<LoanCase>): Loa
   return { ...loanCase, ...changes, updatedAt: toInstant(now) };
 }
 
-/** A payment reduces the balance; the balance reaching zero ends collection. */
+/** What an applied event means for the running workflow. */
+export type WorkflowEffect = "none" | "stop" | "replan";
+
+export interface EventOutcome extends CaseChange {
+  workflow: WorkflowEffect;
+}
+
+export function accrualTerms(loanCase: LoanCase) {
+  return { dueDate: loanCase.dueDate, timeZone: loanCase.borrower.timeZone, amountDue: loanCase.amountDue };
+}
+
+/** The case with fees and interest charged up to `now`: what the borrower owes at that instant. */
+export function chargedTo(loanCase: LoanCase, charges: Charges, now: Date): LoanCase {
+  const outstanding = accrue(loanCase, accrualTerms(loanCase), charges, now);
+  return { ...loanCase, ...outstanding, balance: balanceOf(outstanding) };
+}
+
+export function breakdown(o: Outstanding) {
+  return { principal: o.principal, fees: o.fees, interest: o.interest };
+}
+
+export function assertAmount(amount: Money, currency: string, path = "amount"): void {
+  if (amount.currency !== currency) {
+    throw new BusinessRuleError(
+      "CURRENCY_MISMATCH",
+      `currency ${amount.currency} does not match ${currency}`,
+      [{ path: `${path}.currency`, message: `must be ${currency}` }],
+    );
+  }
+  if (!isPositive(amount)) {
+    throw new BusinessRuleError("INVALID_AMOUNT", "an amount must be greater than zero", [
+      { path: `${path}.amount`, message: "must be greater than zero" },
+    ]);
+  }
+}
+
+/** Pays installments in order with the principal part of a payment; the earliest unpaid one sets the due date. */
+function payInstallments(
+  loanCase: LoanCase,
+  principalPaid: Money,
+): Pick<LoanCase, "installments" | "dueDate"> {
+  if (!loanCase.installments) return { installments: null, dueDate: loanCase.dueDate };
+  let left = principalPaid;
+  const installments = loanCase.installments.map((installment) => {
+    const remaining = subtract(installment.amount, installment.paid);
+    const part = compare(left, remaining) > 0 ? remaining : left;
+    left = subtract(left, part);
+    return { ...installment, paid: add(installment.paid, part) };
+  });
+  const open = installments.find((i) => compare(i.paid, i.amount) < 0);
+  return { installments, dueDate: open?.dueDate ?? loanCase.dueDate };
+}
+
+/**
+ * A payment is allocated to fees, then interest, then principal (installments in order). Zero balance ends
+ * collection; a payment that meets a promise lifts the hold; one that meets a settlement settles the case.
+ */
 export function recordPayment(
   loanCase: LoanCase,
   amount: Money,
   occurredAt: string,
   actor: string,
   now: Date,
-): CaseChange {
-  if (loanCase.status !== "active" && loanCase.status !== "on_hold") {
+  charges: Charges = NO_CHARGES,
+): EventOutcome {
+  if (loanCase.status !== "active" && loanCase.status !== "on_hold" && loanCase.status !== "legal") {
     throw new CaseStateConflictError(`a payment cannot be recorded on a ${loanCase.status} case`);
   }
-  if (amount.currency !== loanCase.balance.currency) {
-    throw new BusinessRuleError(
-      "CURRENCY_MISMATCH",
-      `payment currency ${amount.currency} does not match ${loanCase.balance.currency}`,
-      [{ path: "amount.currency", message: `must be ${loanCase.balance.currency}` }],
-    );
-  }
-  if (!isPositive(amount)) {
-    throw new BusinessRuleError("INVALID_AMOUNT", "a payment must be greater than zero", [
-      { path: "amount.amount", message: "must be greater than zero" },
-    ]);
-  }
-  if (compare(amount, loanCase.balance) > 0) {
+  assertAmount(amount, loanCase.balance.currency);
+  const charged = chargedTo(loanCase, charges, now);
+  if (compare(amount, charged.balance) > 0) {
     throw new BusinessRuleError(
       "PAYMENT_EXCEEDS_BALANCE",
-      `payment ${amount.amount} exceeds the balance ${loanCase.balance.amount}`,
-      [{ path: "amount.amount", message: `must be at most ${loanCase.balance.amount}` }],
+      `payment ${amount.amount} exceeds the balance ${charged.balance.amount}`,
+      [{ path: "amount.amount", message: `must be at most ${charged.balance.amount}` }],
     );
   }
-  const balance = subtract(loanCase.balance, amount);
-  const paidInFull = isZero(balance);
-  const next = touched(loanCase, now, { balance, ...(paidInFull ? { status: "paid" as const } : {}) });
-  return {
-    next,
-    events: [
-      {
-        type: "payment_received",
+  const { outstanding, allocation } = allocatePayment(charged, amount);
+  let next: LoanCase = touched(charged, now, {
+    ...outstanding,
+    ...payInstallments(charged, allocation.principal),
+    balance: balanceOf(outstanding),
+    totalPaid: add(charged.totalPaid, amount),
+  });
+  const paidInFull = isZero(next.balance);
+  const events: AuditEvent[] = [
+    {
+      type: "payment_received",
+      actor,
+      data: { amount, occurredAt, allocation, balance: next.balance, breakdown: breakdown(next), paidInFull },
+    },
+  ];
+  let workflow: WorkflowEffect = next.dueDate !== loanCase.dueDate ? "replan" : "none";
+  const hold = next.hold;
+  if (paidInFull) {
+    next = { ...next, status: "paid", hold: null };
+    workflow = "stop";
+  } else if (hold?.amount && (hold.reason === "promise" || hold.reason === "settlement")) {
+    const paidSince = add(hold.paidSince ?? money(0, amount.currency), amount);
+    if (compare(paidSince, hold.amount) < 0) {
+      next = { ...next, hold: { ...hold, paidSince } };
+    } else if (hold.reason === "promise") {
+      next = { ...next, status: "active", hold: null };
+      events.push({
+        type: "promise_kept",
         actor,
-        data: { amount, occurredAt, balance, paidInFull, status: next.status },
-      },
-    ],
+        data: { promised: hold.amount, paid: paidSince, until: hold.until },
+      });
+      workflow = "replan";
+    } else {
+      const zero = money(0, amount.currency);
+      events.push({
+        type: "settlement_completed",
+        actor,
+        data: { agreed: hold.amount, paid: paidSince, waived: breakdown(next) },
+      });
+      next = {
+        ...next,
+        status: "settled",
+        hold: null,
+        principal: zero,
+        fees: zero,
+        interest: zero,
+        balance: zero,
+      };
+      workflow = "stop";
+    }
+  }
+  events[0] = {
+    ...(events[0] as AuditEvent),
+    data: { ...(events[0] as AuditEvent).data, status: next.status },
   };
+  return { next: { ...next, lastEventAt: occurredAt }, events, workflow };
 }
 
 export type StepDecision =
@@ -199,8 +345,14 @@ export type StepDecision =
   | { kind: "hand_off"; plannedAt: string };
 
 /** Which channels of a step can reach this borrower. */
-export function reachableChannels(borrower: Borrower, step: PolicyStep): Channel[] {
-  return step.channels.filter((channel) => (channel === "sms" ? borrower.phone : borrower.email));
+export function reachableChannels(
+  loanCase: Pick<LoanCase, "borrower" | "optedOut">,
+  step: PolicyStep,
+): Channel[] {
+  const { borrower, optedOut } = loanCase;
+  return step.channels.filter(
+    (channel) => !optedOut.includes(channel) && (channel === "sms" ? borrower.phone : borrower.email),
+  );
 }
 
 /** What a workflow step should do now, for a collectable case. */
@@ -212,7 +364,7 @@ export function decideStep(
 ): StepDecision {
   const action = planFor(loanCase, policy, now);
   if (!action) throw new CaseStateConflictError(`case is ${loanCase.status}`);
-  if (action.plannedAt > toInstant(now)) return { kind: "wait", action };
+  if (action.plannedAt > toInstant(now) || action.kind === "hold_review") return { kind: "wait", action };
   if (action.kind === "hand_off") return { kind: "hand_off", plannedAt: action.plannedAt };
   if (!isInsideWindow(now, loanCase.borrower.timeZone, policy.contactWindow)) {
     return {
@@ -227,7 +379,7 @@ export function decideStep(
     step: action.step,
     plannedAt: action.plannedAt,
     superseded: action.superseded,
-    channels: reachableChannels(loanCase.borrower, action.step),
+    channels: reachableChannels(loanCase, action.step),
   };
 }
 

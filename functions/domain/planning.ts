@@ -1,10 +1,13 @@
 import type { Policy, PolicyStep } from "./policy.ts";
 import { localInstant, parseInstant, toInstant } from "./time.ts";
 
-/** What the workflow does next for a case: a dunning step, the hand-off, or nothing. */
-export type PlannedAction =
+/** What the policy plans next: a dunning step or the hand-off. */
+export type PolicyAction =
   | { kind: "step"; step: PolicyStep; plannedAt: string; superseded: PolicyStep[] }
   | { kind: "hand_off"; plannedAt: string };
+
+/** What the workflow does next for a case: the policy's action, or the review of an agreement on hold. */
+export type PlannedAction = PolicyAction | { kind: "hold_review"; plannedAt: string };
 
 export interface PlanningInput {
   dueDate: string;
@@ -29,7 +32,7 @@ export function handOffInstant(plan: PlanningInput, policy: Policy): string {
  * runtime was down), only the latest of them runs — the earlier ones are reported as superseded rather
  * than sent in a burst. Timing comes from the policy alone, so re-planning is always safe.
  */
-export function planNext(plan: PlanningInput, policy: Policy, now: Date): PlannedAction {
+export function planNext(plan: PlanningInput, policy: Policy, now: Date): PolicyAction {
   const nowIso = toInstant(now);
   // Instants compare as strings only in one canonical form.
   const cursorAt = toInstant(parseInstant(plan.cursorAt));

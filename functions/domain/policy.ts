@@ -1,3 +1,5 @@
+import { type Charges, NO_CHARGES } from "./charges.ts";
+
 export type Channel = "sms" | "email";
 export const CHANNELS: readonly Channel[] = ["sms", "email"];
 export type StepStage = "pre_due" | "soft_collection";
@@ -23,6 +25,7 @@ export interface Policy {
   handOff: { offsetDays: number; at: string };
   /** Contact is allowed from `start` (inclusive) to `end` (exclusive), borrower local time. */
   contactWindow: { start: string; end: string };
+  charges: Charges;
 }
 
 /** The default policy from the domain description: 10:00 local, D−7 … D+21, legal at D+30. */
@@ -105,6 +108,8 @@ export const DEFAULT_POLICY: Policy = {
   ],
   handOff: { offsetDays: 30, at: "10:00" },
   contactWindow: { start: "08:00", end: "21:00" },
+  // The default charges nothing beyond the amount due; a lender's policy sets its lawful fee and rate.
+  charges: NO_CHARGES,
 };
 
 export function findStep(policy: Policy, stepId: string): PolicyStep | undefined {

@@ -6,16 +6,14 @@ import {
   LoanAlreadyExistsError,
   NotFoundError,
 } from "../domain/errors.ts";
+import { applyEvent, type LoanEvent } from "../domain/events.ts";
 import {
-  type CaseChange,
   type CaseStatus,
   isCollectable,
   type LoanCase,
-  recordPayment,
   type SubscriptionRequest,
   subscribe,
 } from "../domain/loan-case.ts";
-import type { Money } from "../domain/money.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
@@ -103,11 +101,11 @@ export async function auditTrail(deps: LenderDeps, principal: Principal, loanId:
   return deps.cases.auditTrail(principal.tenantId, loanId);
 }
 
-export type LoanEvent =
-  | { type: "payment"; amount: Money; occurredAt?: string }
-  | { type: string; occurredAt?: string };
-
-/** Applies an event to the case; a change that ends collection also stops the running workflow. */
+/**
+ * Applies a lender event. Writes are conditional on the case version, so an event and a workflow step
+ * never interleave: whichever commits first wins and the other re-reads. A change that ends collection
+ * stops the execution; a re-plan stops it and starts the next generation.
+ */
 export async function recordEvent(
   deps: LenderDeps,
   principal: Principal,
@@ -116,25 +114,18 @@ export async function recordEvent(
 ): Promise<LoanView> {
   for (let attempt = 1; ; attempt++) {
     const current = await existingCase(deps, principal, loanId);
+    const policy = await policyFor(deps, current.tenantId, current.policy.id, current.policy.version);
     const now = deps.clock.now();
-    const change = applyEvent(current, event, actorOf(principal), now);
+    const result = applyEvent(current, event, actorOf(principal), now, policy.charges);
+    if ("duplicate" in result) return loanView(current, policy, now);
     try {
-      const stored = await deps.cases.update(current, change, toInstant(now));
-      if (isCollectable(current) && !isCollectable(stored)) await deps.workflow.stop(workflowRef(stored));
-      return view(deps, stored);
+      const stored = await deps.cases.update(current, result, toInstant(now));
+      if (result.workflow !== "none") await deps.workflow.stop(workflowRef(current));
+      if (result.workflow === "replan") await deps.workflow.start(workflowRef(stored));
+      return loanView(stored, policy, now);
     } catch (error) {
       // A workflow step may have written between our read and write; re-read and apply again.
       if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
     }
   }
-}
-
-function applyEvent(loanCase: LoanCase, event: LoanEvent, actor: string, now: Date): CaseChange {
-  const occurredAt = event.occurredAt ?? toInstant(now);
-  if (event.type === "payment" && "amount" in event) {
-    return recordPayment(loanCase, event.amount, occurredAt, actor, now);
-  }
-  throw new BusinessRuleError("EVENT_NOT_SUPPORTED", `event type ${event.type} is not supported yet`, [
-    { path: "type", message: "supported: payment" },
-  ]);
 }

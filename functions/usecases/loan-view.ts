@@ -1,23 +1,37 @@
-import { type LoanCase, planFor, stageOf } from "../domain/loan-case.ts";
+import { breakdown, chargedTo, type LoanCase, planFor, stageOf } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { daysPastDue } from "../domain/time.ts";
 
 /** The LoanCase resource of the public contract. */
-export function loanView(loanCase: LoanCase, policy: Policy, now: Date) {
+export function loanView(stored: LoanCase, policy: Policy, now: Date) {
+  // Fees and interest shown as of now, without being written: they are committed with the next event.
+  const loanCase = chargedTo(stored, policy.charges, now);
   const action = planFor(loanCase, policy, now);
   return {
     loanId: loanCase.loanId,
     status: loanCase.status,
     stage: stageOf(loanCase, now),
     balance: loanCase.balance,
+    balanceBreakdown: breakdown(loanCase),
     amountDue: loanCase.amountDue,
+    totalPaid: loanCase.totalPaid,
     dueDate: loanCase.dueDate,
     daysPastDue: daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now),
     nextAction: action
       ? action.kind === "step"
         ? { at: action.plannedAt, step: action.step.id, channels: action.step.channels }
-        : { at: action.plannedAt, step: "hand_off", channels: [] }
+        : { at: action.plannedAt, step: action.kind, channels: [] }
       : null,
+    hold: loanCase.hold
+      ? {
+          reason: loanCase.hold.reason,
+          until: loanCase.hold.until ?? null,
+          amount: loanCase.hold.amount ?? null,
+          paidSince: loanCase.hold.paidSince ?? null,
+        }
+      : null,
+    installments: loanCase.installments,
+    optedOut: loanCase.optedOut,
     policy: loanCase.policy,
     borrower: {
       name: loanCase.borrower.name,

@@ -4,11 +4,13 @@ import type { AuditEvent } from "../domain/audit-chain.ts";
 import { nextAllowedInstant } from "../domain/contact-window.ts";
 import { CaseNotCollectableError, ProviderThrottledError, StaleExecutionError } from "../domain/errors.ts";
 import {
+  chargedTo,
   claimStep,
   completeStep,
   decideStep,
   deferStep,
   handOff,
+  holdReviewAt,
   isCollectable,
   type LoanCase,
   planFor,
@@ -40,7 +42,7 @@ export interface ExecutionState {
 }
 
 export type NextAction =
-  | { phase: "pre_due" | "soft_collection" | "legal"; at: string; step: string }
+  | { phase: "pre_due" | "soft_collection" | "legal" | "on_hold"; at: string; step: string }
   | { phase: "done" };
 
 interface Loaded {
@@ -48,13 +50,16 @@ interface Loaded {
   policy: Policy;
 }
 
+/** Loads a case the workflow still has work for: collectable, or on hold until an agreement's date. */
 async function loadCollectable(deps: StepDeps, input: ExecutionState): Promise<Loaded> {
   const loanCase = await deps.cases.get(input.tenantId, input.loanId);
   if (!loanCase) throw new CaseNotCollectableError("case not found");
   if (loanCase.generation !== input.generation) {
     throw new StaleExecutionError(`execution generation ${input.generation}, case at ${loanCase.generation}`);
   }
-  if (!isCollectable(loanCase)) throw new CaseNotCollectableError(`case is ${loanCase.status}`);
+  const awaitingReview = loanCase.status === "on_hold" && loanCase.hold?.until !== undefined;
+  if (!isCollectable(loanCase) && !awaitingReview)
+    throw new CaseNotCollectableError(`case is ${loanCase.status}`);
   const policy = await deps.policies.get(loanCase.tenantId, loanCase.policy.id, loanCase.policy.version);
   if (!policy) throw new Error(`policy ${loanCase.policy.id} v${loanCase.policy.version} is missing`);
   return { loanCase, policy };
@@ -64,6 +69,7 @@ function nextAction(loaded: Loaded, now: Date): NextAction {
   const action = planFor(loaded.loanCase, loaded.policy, now);
   if (!action) return { phase: "done" };
   if (action.kind === "hand_off") return { phase: "legal", at: action.plannedAt, step: "hand_off" };
+  if (action.kind === "hold_review") return { phase: "on_hold", at: action.plannedAt, step: "hold_review" };
   return { phase: action.step.stage, at: action.plannedAt, step: action.step.id };
 }
 
@@ -93,12 +99,28 @@ async function settleInFlight(deps: StepDeps, loaded: Loaded, reason: string): P
   return write(deps, loaded, completeStep(loaded.loanCase, events, deps.clock.now()));
 }
 
+/**
+ * "On hold: review": an agreement whose date has passed without the payment that would have lifted the
+ * hold is broken, and collection resumes where it left off (the latest due step runs now).
+ */
+async function reviewHold(deps: StepDeps, loaded: Loaded, now: Date): Promise<Loaded> {
+  const { loanCase } = loaded;
+  const reviewAt = holdReviewAt(loanCase, loaded.policy);
+  if (!reviewAt || reviewAt > toInstant(now) || !loanCase.hold) return loaded;
+  const { reason, until, amount, paidSince } = loanCase.hold;
+  return write(deps, loaded, {
+    next: { ...loanCase, status: "active", hold: null, updatedAt: toInstant(now) },
+    events: [{ type: `${reason}_broken`, actor: WORKFLOW_ACTOR, data: { until, amount, paidSince } }],
+  });
+}
+
 /** "Plan next action": the re-entry point of every execution. */
 export async function planStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
   let loaded = await loadCollectable(deps, input);
   const failure = input.error ? `${input.error.Error}` : "interrupted";
   loaded = await settleInFlight(deps, loaded, failure);
   const now = deps.clock.now();
+  loaded = await reviewHold(deps, loaded, now);
   const next = nextAction(loaded, now);
   // A send task that failed before claiming would be planned again at once; record it and move on.
   if (input.error && input.next && "step" in input.next && "step" in next && next.step === input.next.step) {
@@ -127,7 +149,9 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
 /** "…: send": re-reads the case, applies the contact rules, claims, sends and records evidence. */
 export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
   let loaded = await loadCollectable(deps, input);
-  if (loaded.loanCase.inFlight?.retryable) return output(input, await deliver(deps, loaded));
+  if (loaded.loanCase.inFlight?.retryable && isCollectable(loaded.loanCase)) {
+    return output(input, await deliver(deps, loaded));
+  }
   loaded = await settleInFlight(deps, loaded, "interrupted");
   const now = deps.clock.now();
   const zone = loaded.loanCase.borrower.timeZone;
@@ -187,9 +211,11 @@ async function sendOne(
   step: PolicyStep,
   channel: Channel,
 ): Promise<AuditEvent> {
-  const { loanCase, policy } = loaded;
-  const { borrower } = loanCase;
+  const { policy } = loaded;
   const now = deps.clock.now();
+  // The balance in a message is the balance at send time, fees and interest included.
+  const loanCase = chargedTo(loaded.loanCase, policy.charges, now);
+  const { borrower } = loanCase;
   const content = renderMessage(step.template, borrower.locale, channel, {
     name: borrower.name,
     amountDue: formatMoney(loanCase.balance, borrower.locale),

@@ -144,7 +144,17 @@ describe("recordPayment", () => {
         data: {
           amount: { amount: "333.33", currency: "CNY" },
           occurredAt: "2026-01-06T01:00:00Z",
+          allocation: {
+            fees: { amount: "0.00", currency: "CNY" },
+            interest: { amount: "0.00", currency: "CNY" },
+            principal: { amount: "333.33", currency: "CNY" },
+          },
           balance: { amount: "666.67", currency: "CNY" },
+          breakdown: {
+            principal: { amount: "666.67", currency: "CNY" },
+            fees: { amount: "0.00", currency: "CNY" },
+            interest: { amount: "0.00", currency: "CNY" },
+          },
           paidInFull: false,
           status: "active",
         },
@@ -198,7 +208,7 @@ describe("recordPayment", () => {
     expect(error.details[0]?.path).toBe("amount.currency");
   });
 
-  it.each(["paid", "legal", "settled", "closed"] as const)(
+  it.each(["paid", "settled", "closed"] as const)(
     "refuses a payment on a %s case with CaseStateConflictError",
     (status) => {
       const loanCase: LoanCase = { ...newCase(), status };
@@ -270,10 +280,17 @@ describe("planFor", () => {
 describe("reachableChannels", () => {
   it("keeps only the channels the borrower has contact data for", () => {
     const both = step("pre_due_1");
-    expect(reachableChannels(borrower(), both)).toEqual(["sms", "email"]);
-    expect(reachableChannels(borrower({ email: undefined }), both)).toEqual(["sms"]);
-    expect(reachableChannels(borrower({ phone: undefined }), both)).toEqual(["email"]);
-    expect(reachableChannels(borrower({ phone: "", email: "" }), both)).toEqual([]);
+    expect(reachableChannels({ borrower: borrower(), optedOut: [] }, both)).toEqual(["sms", "email"]);
+    expect(reachableChannels({ borrower: borrower({ email: undefined }), optedOut: [] }, both)).toEqual([
+      "sms",
+    ]);
+    expect(reachableChannels({ borrower: borrower({ phone: undefined }), optedOut: [] }, both)).toEqual([
+      "email",
+    ]);
+    expect(reachableChannels({ borrower: borrower({ phone: "", email: "" }), optedOut: [] }, both)).toEqual(
+      [],
+    );
+    expect(reachableChannels({ borrower: borrower(), optedOut: ["sms"] }, both)).toEqual(["email"]);
   });
 });
 

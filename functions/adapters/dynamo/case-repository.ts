@@ -8,7 +8,7 @@ import {
 import { type AuditEntry, appendToChain, EMPTY_CHAIN } from "../../domain/audit-chain.ts";
 import { BusinessRuleError, ConcurrentUpdateError } from "../../domain/errors.ts";
 import type { CaseChange, CaseStatus, LoanCase } from "../../domain/loan-case.ts";
-import type { CaseRepository, Page } from "../../ports.ts";
+import { type CaseRepository, OPEN_STATUSES, type OpenCase, type Page } from "../../ports.ts";
 import { AuditChainConflictError, cancellationCodes } from "./errors.ts";
 import { AUDIT_TABLE, keys, STATE_TABLE } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
@@ -18,9 +18,22 @@ const MAX_EVENTS_PER_WRITE = 99;
 const MAX_PAGE = 1000;
 
 const [BY_TENANT, BY_STATUS] = STATE_TABLE.indexes;
+const OPEN_BY_DUE_DATE = STATE_TABLE.indexes.find((index) => index.name === "openByDueDate");
 const [AUDIT_BY_TIME] = AUDIT_TABLE.indexes;
-/** Attributes that exist only to address the item; never part of the returned LoanCase. */
-const CASE_KEY_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] as const;
+/** Copied from the borrower onto open cases only, so the open-cases index can project it without the borrower. */
+const AGING_TIME_ZONE = "agingTimeZone";
+/** Attributes that exist only to address (or index) the item; never part of the returned LoanCase. */
+const CASE_KEY_ATTRIBUTES = [
+  "pk",
+  "sk",
+  "gsi1pk",
+  "gsi1sk",
+  "gsi2pk",
+  "gsi2sk",
+  "gsi3pk",
+  "gsi3sk",
+  AGING_TIME_ZONE,
+] as const;
 const AUDIT_FIELDS = ["seq", "at", "type", "actor", "data", "prevHash", "hash"] as const;
 
 /**
@@ -161,6 +174,38 @@ export class DynamoCaseRepository implements CaseRepository {
     return entries;
   }
 
+  /**
+   * Queries the sparse openByDueDate index (only open cases carry its keys), following every page. Each item
+   * holds only the index's projection: status, due date, balance and the borrower's time zone.
+   */
+  async *openCases(tenantId: string): AsyncGenerator<OpenCase> {
+    const index = openIndex();
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.stateTable,
+          IndexName: index.name,
+          KeyConditionExpression: "#pk = :pk",
+          ProjectionExpression: "#sk, #status, #dueDate, #balance, #zone",
+          ExpressionAttributeNames: {
+            "#pk": index.partitionKey,
+            "#sk": index.sortKey,
+            "#status": "status",
+            "#dueDate": "dueDate",
+            "#balance": "balance",
+            "#zone": AGING_TIME_ZONE,
+          },
+          ExpressionAttributeValues: { ":pk": tenantId },
+          ScanIndexForward: true,
+          ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) yield toOpenCase(item, index.sortKey);
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+  }
+
   /** The case put (with its condition) first, then one put per audit entry: cancellation reasons follow this order. */
   private async write(
     stored: LoanCase,
@@ -206,8 +251,13 @@ export class DynamoCaseRepository implements CaseRepository {
   }
 }
 
+/**
+ * The stored item: the case plus its index keys. Only an open case carries the openByDueDate keys (and the
+ * time zone that index projects); every write is a full Put, so a case that closes loses them and leaves the index.
+ */
 export function caseItem(loanCase: LoanCase): Record<string, unknown> {
   const position = `${loanCase.createdAt}#${loanCase.loanId}`;
+  const index = openIndex();
   return {
     ...loanCase,
     ...keys.loanCase(loanCase.tenantId, loanCase.loanId),
@@ -215,7 +265,19 @@ export function caseItem(loanCase: LoanCase): Record<string, unknown> {
     gsi1sk: position,
     gsi2pk: `${loanCase.tenantId}#${loanCase.status}`,
     gsi2sk: position,
+    ...(OPEN_STATUSES.includes(loanCase.status)
+      ? {
+          [index.partitionKey]: loanCase.tenantId,
+          [index.sortKey]: `${loanCase.dueDate}#${loanCase.loanId}`,
+          [AGING_TIME_ZONE]: loanCase.borrower.timeZone,
+        }
+      : {}),
   };
+}
+
+function openIndex(): { name: string; partitionKey: string; sortKey: string } {
+  if (!OPEN_BY_DUE_DATE) throw new Error("the state table schema lacks its openByDueDate index");
+  return OPEN_BY_DUE_DATE;
 }
 
 export function auditItem(tenantId: string, loanId: string, entry: AuditEntry): Record<string, unknown> {
@@ -238,6 +300,18 @@ function toCase(item: Record<string, unknown>): LoanCase {
   const loanCase = { ...item };
   for (const name of CASE_KEY_ATTRIBUTES) delete loanCase[name];
   return loanCase as unknown as LoanCase;
+}
+
+/** An item of the openByDueDate index; the loan id is the sort key after `dueDate#`. */
+function toOpenCase(item: Record<string, unknown>, sortKey: string): OpenCase {
+  const position = String(item[sortKey]);
+  return {
+    loanId: position.slice(position.indexOf("#") + 1),
+    status: item.status as OpenCase["status"],
+    dueDate: item.dueDate as string,
+    balance: item.balance as OpenCase["balance"],
+    timeZone: item[AGING_TIME_ZONE] as string,
+  };
 }
 
 function toAuditEntry(item: Record<string, unknown>): AuditEntry {

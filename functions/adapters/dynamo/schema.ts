@@ -3,10 +3,21 @@
  * same keys and indexes. Every key starts with the tenant: nothing is addressable without it.
  */
 
+/** Which attributes an index copies besides the keys: every one (the default), or the listed ones only. */
+export type IndexProjection = { type: "ALL" } | { type: "INCLUDE"; attributes: string[] };
+
+export interface IndexSchema {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+  /** ALL when unset. The table's and the index's keys are always projected. */
+  projection?: IndexProjection;
+}
+
 export interface TableSchema {
   partitionKey: { name: string; type: "S" | "N" };
   sortKey: { name: string; type: "S" | "N" };
-  indexes: { name: string; partitionKey: string; sortKey: string }[];
+  indexes: IndexSchema[];
   /** Epoch-seconds attribute DynamoDB deletes expired items by (DynamoDB Local stores it but never deletes). */
   timeToLiveAttribute?: string;
 }
@@ -20,6 +31,14 @@ export const STATE_TABLE: TableSchema = {
     { name: "byTenant", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
     // Cases of a tenant in one status: gsi2pk = tenant#status, gsi2sk = createdAt#loanId.
     { name: "byStatus", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
+    // Sparse: only open cases (active, on_hold, legal) carry gsi3pk = tenant, gsi3sk = dueDate#loanId, so the
+    // aging report reads exactly the open cases. It projects what the report needs and no borrower PII.
+    {
+      name: "openByDueDate",
+      partitionKey: "gsi3pk",
+      sortKey: "gsi3sk",
+      projection: { type: "INCLUDE", attributes: ["status", "dueDate", "balance", "agingTimeZone"] },
+    },
   ],
   // Idempotency records expire after a day.
   timeToLiveAttribute: "expiresAt",

@@ -2,10 +2,11 @@ import {
   type AttributeDefinition,
   CreateTableCommand,
   DescribeTableCommand,
+  type Projection,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "./schema.ts";
+import { AUDIT_TABLE, type IndexSchema, STATE_TABLE, type TableSchema } from "./schema.ts";
 
 export interface TableNames {
   stateTable: string;
@@ -55,7 +56,7 @@ async function createTable(
                   { AttributeName: index.partitionKey, KeyType: "HASH" as const },
                   { AttributeName: index.sortKey, KeyType: "RANGE" as const },
                 ],
-                Projection: { ProjectionType: "ALL" as const },
+                Projection: projectionOf(index),
               })),
             }
           : {}),
@@ -74,6 +75,13 @@ async function createTable(
       }),
     );
   }
+}
+
+function projectionOf(index: IndexSchema): Projection {
+  const projection = index.projection ?? { type: "ALL" };
+  return projection.type === "ALL"
+    ? { ProjectionType: "ALL" }
+    : { ProjectionType: "INCLUDE", NonKeyAttributes: projection.attributes };
 }
 
 async function waitUntilActive(client: DynamoDBDocumentClient, tableName: string, timeoutMs = 120_000) {
