@@ -2,7 +2,12 @@ import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import type { AuditEvent } from "../domain/audit-chain.ts";
 import { nextAllowedInstant } from "../domain/contact-window.ts";
-import { CaseNotCollectableError, ProviderThrottledError, StaleExecutionError } from "../domain/errors.ts";
+import {
+  CaseNotCollectableError,
+  ConcurrentUpdateError,
+  ProviderThrottledError,
+  StaleExecutionError,
+} from "../domain/errors.ts";
 import {
   chargedTo,
   claimStep,
@@ -190,7 +195,7 @@ async function deliver(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
     } catch (error) {
       if (error instanceof ProviderThrottledError) {
         const remaining = inFlight.channels.slice(index);
-        await write(deps, loaded, releaseChannels(loaded.loanCase, remaining, events, deps.clock.now()));
+        await recordOutcome(deps, loaded, (c) => releaseChannels(c, remaining, events, deps.clock.now()));
         throw error;
       }
       events.push({
@@ -201,8 +206,31 @@ async function deliver(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
     }
   }
   const now = deps.clock.now();
-  loaded = await write(deps, loaded, completeStep(loaded.loanCase, events, now));
+  loaded = await recordOutcome(deps, loaded, (c) => completeStep(c, events, now));
   return nextAction(loaded, now);
+}
+
+/**
+ * Records what happened to a claimed step. Messages that went out are facts: if an event (a payment, a
+ * hold) committed meanwhile, the outcome is written onto the newer case rather than lost.
+ */
+async function recordOutcome(
+  deps: StepDeps,
+  claimed: Loaded,
+  change: (loanCase: LoanCase) => { next: LoanCase; events: AuditEvent[] },
+): Promise<Loaded> {
+  const step = claimed.loanCase.inFlight?.step;
+  let loaded = claimed;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write(deps, loaded, change(loaded.loanCase));
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
+      const fresh = await deps.cases.get(loaded.loanCase.tenantId, loaded.loanCase.loanId);
+      if (!fresh || fresh.inFlight?.step !== step) throw error;
+      loaded = { ...loaded, loanCase: fresh };
+    }
+  }
 }
 
 async function sendOne(
