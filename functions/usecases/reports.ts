@@ -28,7 +28,8 @@ export function agingBucket(dpd: number): AgingBucket {
 
 /**
  * Counts and balances of the tenant's open cases (active, on hold, with legal) per aging bucket. Days past due
- * are calendar days in each borrower's own time zone; balances add up exactly, one total per currency.
+ * are calendar days in each borrower's own time zone; balances add up exactly, one total per currency. A balance is
+ * the one stored on the case (what its last event left): fees and interest accrued since are not in it.
  */
 export async function agingReport(deps: ReportDeps, principal: Principal): Promise<AgingReport> {
   const now = deps.clock.now();

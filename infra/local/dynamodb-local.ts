@@ -29,6 +29,19 @@ export interface DynamoDbLocal {
 }
 
 const STOP_GRACE_MS = 3_000;
+
+/** Runs "$@" (java …) and stops it on SIGTERM/SIGINT or when stdin reaches end of file. */
+const WATCHDOG = [
+  // Background jobs get /dev/null as stdin, so keep the pipe on fd 3 for the watcher.
+  "exec 3<&0",
+  '"$@" </dev/null 3<&- &',
+  "child=$!",
+  "trap 'kill -TERM \"$child\" 2>/dev/null' TERM INT",
+  '( while read -r _; do :; done <&3; kill -TERM "$child" 2>/dev/null ) &',
+  "watcher=$!",
+  'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
+  'kill "$watcher" 2>/dev/null',
+].join("\n");
 const OUTPUT_TAIL_CHARS = 4_000;
 
 /** DynamoDB Local's jar and its library folder, wherever npm put the package and whatever its date folder. */
@@ -71,7 +84,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     String(port),
     "-disableTelemetry",
   ];
-  const child = spawn(java, args, { cwd: workDir, stdio: ["ignore", "pipe", "pipe"] });
+  // Java runs under a small shell watchdog holding a pipe from this process: when this process dies in
+  // any way (SIGKILL included) the pipe closes and the watchdog stops Java, so no orphan keeps the port
+  // or the data folder locked.
+  const child = spawn("/bin/sh", ["-c", WATCHDOG, "dynamodb-local", java, ...args], {
+    cwd: workDir,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   untrackOnExit(child, workDir);
 
   let output = "";

@@ -52,6 +52,9 @@ const stack = await startLocalStack({
 
 const lines = [
   `loan dunning listening on ${stack.url}`,
+  ...(stack.resumed > 0
+    ? [`resumed the workflow of ${stack.resumed} open case(s) from ${options.dataDir}`]
+    : []),
   `clock ${stack.clock.now().toISOString()} (${stack.clock.frozen ? "frozen: advance with POST /local/clock/advance" : "running"})`,
   `API keys for tenant "${DEMO_TENANT}":`,
   ...ROLES.map(

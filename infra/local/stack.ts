@@ -15,6 +15,7 @@ import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { Outbox } from "./outbox.ts";
+import { resumeOpenCases } from "./recovery.ts";
 import { createLocalServer, listen } from "./server.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
@@ -49,6 +50,8 @@ export interface LocalStack {
   engine: LocalWorkflowEngine;
   outbox: Outbox;
   keys: Record<Role, string>;
+  /** Cases whose workflow was resumed from kept data at start. */
+  resumed: number;
   stop(): Promise<void>;
 }
 
@@ -106,6 +109,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stop: (ref) => engine.stop(executionName(ref)),
     };
 
+    const resumed = await resumeOpenCases(client, tables.stateTable, workflow);
+
     const keyStore = new DynamoApiKeyStore(client, tables);
     const keys = {} as Record<Role, string>;
     for (const role of ROLES) {
@@ -130,7 +135,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           server.closeAllConnections();
         }),
     );
-    return { url, clock, engine, outbox, keys, stop };
+    return { url, clock, engine, outbox, keys, resumed, stop };
   } catch (error) {
     await stop();
     throw error;

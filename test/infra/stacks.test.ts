@@ -89,9 +89,28 @@ describe("data stack", () => {
           { AttributeName: index.partitionKey, KeyType: "HASH" },
           { AttributeName: index.sortKey, KeyType: "RANGE" },
         ],
-        Projection: { ProjectionType: "ALL" },
+        Projection:
+          index.projection?.type === "INCLUDE"
+            ? { ProjectionType: "INCLUDE", NonKeyAttributes: index.projection.attributes }
+            : { ProjectionType: "ALL" },
       })),
     );
+  });
+
+  it("projects into the sparse open-cases index only what the aging report reads, no borrower data", () => {
+    const [table] = Object.values(
+      data.findResources("AWS::DynamoDB::Table", { Properties: { TableName: "loan-dunning-state" } }),
+    );
+    const indexes = (table?.Properties.GlobalSecondaryIndexes ?? []) as {
+      IndexName: string;
+      Projection: unknown;
+    }[];
+    const index = indexes
+      .filter((candidate) => candidate.IndexName === "openByDueDate")
+      .map((candidate) => candidate.Projection);
+    expect(index).toEqual([
+      { ProjectionType: "INCLUDE", NonKeyAttributes: ["status", "dueDate", "balance", "agingTimeZone"] },
+    ]);
   });
 
   it("has one customer-managed key, rotated and retained", () => {

@@ -16,7 +16,13 @@ import {
 } from "../../functions/domain/errors.ts";
 import type { CaseChange, LoanCase } from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
-import { type CaseRepository, type IdempotencyRecord, ROLES, type Role } from "../../functions/ports.ts";
+import {
+  type CaseRepository,
+  type IdempotencyRecord,
+  OPEN_STATUSES,
+  ROLES,
+  type Role,
+} from "../../functions/ports.ts";
 import type { LocalWorkflowEngine } from "../../infra/local/engine.ts";
 import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { Outbox } from "../../infra/local/outbox.ts";
@@ -674,6 +680,18 @@ function inMemoryApi() {
     async auditTrail(tenantId, loanId) {
       return trails.get(`${tenantId}/${loanId}`) ?? [];
     },
+    async *openCases(tenantId) {
+      for (const c of cases.values()) {
+        if (c.tenantId !== tenantId || !OPEN_STATUSES.includes(c.status)) continue;
+        yield {
+          loanId: c.loanId,
+          status: c.status,
+          dueDate: c.dueDate,
+          balance: c.balance,
+          timeZone: c.borrower.timeZone,
+        };
+      }
+    },
   };
   const idempotency = new Map<string, IdempotencyRecord>();
   const handler = makeApiHandler({
@@ -871,6 +889,26 @@ describe("the document against the API handler", () => {
 
     const audit = await call("get", `/v1/loans/${LOAN_ID}/audit`, { key: "key-compliance" });
     expectDocumented(opAt("get", "/v1/loans/{loanId}/audit"), audit);
+  });
+
+  it("answers the aging report in the documented shape, counting only the caller's tenant", async () => {
+    const call = inMemoryApi();
+    const aging = opAt("get", "/v1/reports/aging");
+    for (const loanId of [LOAN_ID, "L-1002"]) {
+      const body = { ...(subscriptionExample as Obj), loanId };
+      expect((await call("post", "/v1/loans", { key: "key-lender", body })).status).toBe(201);
+    }
+    const ours = await call("get", "/v1/reports/aging", { key: "key-ops" });
+    expectDocumented(aging, ours);
+    expect((ours.body as { buckets: unknown[] }).buckets).toEqual([
+      { bucket: "current", count: 2, balances: [{ amount: "2500.00", currency: "CNY" }] },
+      ...["1-30", "31-60", "61-90", "90+"].map((bucket) => ({ bucket, count: 0, balances: [] })),
+    ]);
+    const theirs = await call("get", "/v1/reports/aging", { key: "other-lender" });
+    expectDocumented(aging, theirs);
+    expect((theirs.body as { buckets: { count: number }[] }).buckets.map((b) => b.count)).toEqual([
+      0, 0, 0, 0, 0,
+    ]);
   });
 
   it("answers 404 for another tenant's loan, as for a loan that does not exist", async () => {

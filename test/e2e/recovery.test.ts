@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { apiClient, loanRequest } from "../workflows/client.ts";
+
+/**
+ * Crash recovery as an operator meets it: the local stack keeps its data on disk, is killed with SIGKILL
+ * in the middle of running due steps, and is started again on the same data.
+ */
+const LENDER_KEY = "recovery-lender-key-0123456789";
+const dataDir = mkdtempSync(join(tmpdir(), "dunning-recovery-"));
+const LOANS = 40;
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+async function startStack(clock: string): Promise<Running> {
+  const child = spawn(
+    "npm",
+    ["start", "--silent", "--", "--clock", clock, "--frozen", "--port", "0", "--data-dir", dataDir],
+    {
+      cwd: new URL("../..", import.meta.url).pathname,
+      env: { ...process.env, DUNNING_LENDER_KEY: LENDER_KEY },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 90_000;
+  while (!/listening on (http:\/\/\S+)/.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`npm start did not come up:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const url = (/listening on (http:\/\/\S+)/.exec(output) as RegExpExecArray)[1] as string;
+  return { child, url, output: () => output };
+}
+
+async function kill(running: Running, signal: NodeJS.Signals) {
+  if (running.child.exitCode !== null) return;
+  const exited = once(running.child, "exit");
+  process.kill(-(running.child.pid as number), signal);
+  await exited;
+}
+
+let second: Running | undefined;
+
+afterAll(async () => {
+  if (second) await kill(second, "SIGINT");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("recovery after SIGKILL", () => {
+  it("resumes every open case from disk: nothing sent twice, every step accounted for", async () => {
+    const first = await startStack("2026-01-05T00:00:00Z");
+    const lender = apiClient(first.url, LENDER_KEY);
+    for (let i = 0; i < LOANS; i++) {
+      expect((await lender.post("/v1/loans", loanRequest(`R-${i}`))).status).toBe(201);
+    }
+    // Kill the whole stack (Node and Java) while it is working through two months of steps.
+    const advance = apiClient(first.url)
+      .post("/local/clock/advance", { to: "2026-03-01T00:00:00Z" })
+      .catch(() => null);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await kill(first, "SIGKILL");
+    await advance;
+
+    second = await startStack("2026-01-05T00:00:00Z");
+    expect(second.output()).toMatch(/resumed the workflow of \d+ open case/);
+    await apiClient(second.url).post("/local/clock/advance", { to: "2026-03-01T00:00:00Z" });
+
+    const lenderAgain = apiClient(second.url, LENDER_KEY);
+    const expected = DEFAULT_POLICY.steps.flatMap((step) =>
+      step.channels.map((channel) => `${step.id}:${channel}`),
+    );
+    let unknown = 0;
+    for (let i = 0; i < LOANS; i++) {
+      const loan = (await lenderAgain.get(`/v1/loans/R-${i}`)).body;
+      expect(loan.status).toBe("legal");
+      const entries = (await lenderAgain.get(`/v1/loans/R-${i}/audit`)).body.entries as {
+        type: string;
+        data: { step?: string; channel?: string };
+      }[];
+      const outcomes = entries
+        .filter((e) => ["message_sent", "message_outcome_unknown", "message_failed"].includes(e.type))
+        .map((e) => `${e.data.step}:${e.data.channel}`);
+      // Each step and channel has exactly one recorded outcome: never sent twice, never silently dropped.
+      expect([...outcomes].sort()).toEqual([...expected].sort());
+      unknown += entries.filter((e) => e.type === "message_outcome_unknown").length;
+      expect(entries.filter((e) => e.type === "handed_off")).toHaveLength(1);
+    }
+    console.log(
+      `recovery: ${LOANS} loans, ${unknown} message(s) in flight at the kill recorded as outcome unknown`,
+    );
+  }, 240_000);
+});
