@@ -103,6 +103,8 @@ export interface WorkflowRef {
   tenantId: string;
   loanId: string;
   generation: number;
+  /** Successive executions of one generation: a plan longer than an execution may live continues in the next. */
+  epoch?: number;
 }
 
 /** Starts and stops the per-loan workflow. Starting the same ref twice is a no-op. */

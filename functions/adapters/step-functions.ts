@@ -1,4 +1,5 @@
 import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { toInstant } from "../domain/time.ts";
 import type { WorkflowControl, WorkflowRef } from "../ports.ts";
 import { executionName } from "../usecases/execution.ts";
 
@@ -15,7 +16,7 @@ export class StepFunctionsWorkflow implements WorkflowControl {
         new StartExecutionCommand({
           stateMachineArn: this.stateMachineArn,
           name: executionName(ref),
-          input: JSON.stringify(ref),
+          input: JSON.stringify({ ...ref, startedAt: toInstant(new Date()) }),
         }),
       );
     } catch (error) {

@@ -1,4 +1,4 @@
-import { awsRepositories, awsSender, systemClock } from "../adapters/aws.ts";
+import { awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { readConfig } from "../config.ts";
 import { makeStepHandlers } from "./step-handlers.ts";
 
@@ -14,4 +14,5 @@ export const { plan, send, handOff } = makeStepHandlers({
     ? awsSender(config)
     : { send: () => Promise.reject(new Error("sender not configured")) },
   clock: systemClock,
+  workflow: awsWorkflow(config),
 });

@@ -8,5 +8,5 @@ import type { WorkflowRef } from "../ports.ts";
 export function executionName(ref: WorkflowRef): string {
   const digest = createHash("sha256").update(`${ref.tenantId}\u0000${ref.loanId}`).digest("hex").slice(0, 16);
   const readable = ref.loanId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 48);
-  return `${readable}-${digest}-g${ref.generation}`;
+  return `${readable}-${digest}-g${ref.generation}${ref.epoch ? `-e${ref.epoch}` : ""}`;
 }

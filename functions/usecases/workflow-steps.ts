@@ -26,21 +26,33 @@ import { formatMoney } from "../domain/money.ts";
 import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep } from "../domain/policy.ts";
 import { renderMessage } from "../domain/templates.ts";
-import { daysPastDue, localTime, toInstant } from "../domain/time.ts";
-import type { CaseRepository, Clock, MessageSender, PolicyRepository } from "../ports.ts";
+import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
+import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
 
 export interface StepDeps {
   cases: CaseRepository;
   policies: PolicyRepository;
   sender: MessageSender;
   clock: Clock;
+  /** To continue a long plan in a new execution. */
+  workflow: WorkflowControl;
 }
+
+/**
+ * Standard workflows live at most a year. An execution whose next wait would end later than this after
+ * its start waits until then and hands over to a fresh execution of the same generation (the workflow is
+ * re-entrant, so the new one simply plans again).
+ */
+export const MAX_EXECUTION_DAYS = 350;
 
 /** What the workflow carries between states; `next` drives the Choice and the Wait's TimestampPath. */
 export interface ExecutionState {
   tenantId: string;
   loanId: string;
   generation: number;
+  epoch?: number;
+  /** When the execution started, by the business clock. */
+  startedAt?: string;
   next?: NextAction;
   /** Set by the ASL Catch when a send task failed for good. */
   error?: { Error: string; Cause?: string };
@@ -48,7 +60,9 @@ export interface ExecutionState {
 
 export type NextAction =
   | { phase: "pre_due" | "soft_collection" | "legal" | "on_hold"; at: string; step: string }
-  | { phase: "done" };
+  | { phase: "continue"; at: string }
+  | { phase: "done" }
+  | { phase: "continued" };
 
 interface Loaded {
   loanCase: LoanCase;
@@ -78,8 +92,20 @@ function nextAction(loaded: Loaded, now: Date): NextAction {
   return { phase: action.step.stage, at: action.plannedAt, step: action.step.id };
 }
 
-function output(input: ExecutionState, next: NextAction): ExecutionState {
-  return { tenantId: input.tenantId, loanId: input.loanId, generation: input.generation, next };
+async function output(deps: StepDeps, input: ExecutionState, next: NextAction): Promise<ExecutionState> {
+  const ref = { tenantId: input.tenantId, loanId: input.loanId, generation: input.generation };
+  const carried = { ...ref, ...(input.epoch ? { epoch: input.epoch } : {}), startedAt: input.startedAt };
+  if (next.phase === "continue" && input.next?.phase === "continue") {
+    // "Continue in a new execution": the handover instant has come.
+    await deps.workflow.start({ ...ref, epoch: (input.epoch ?? 0) + 1 });
+    return { ...carried, next: { phase: "continued" } };
+  }
+  if ("at" in next && input.startedAt) {
+    const limit = parseInstant(input.startedAt).plus({ days: MAX_EXECUTION_DAYS });
+    if (parseInstant(next.at) > limit)
+      return { ...carried, next: { phase: "continue", at: toInstant(limit) } };
+  }
+  return { ...carried, next };
 }
 
 async function write(deps: StepDeps, loaded: Loaded, change: { next: LoanCase; events: AuditEvent[] }) {
@@ -122,6 +148,7 @@ async function reviewHold(deps: StepDeps, loaded: Loaded, now: Date): Promise<Lo
 /** "Plan next action": the re-entry point of every execution. */
 export async function planStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
   let loaded = await loadCollectable(deps, input);
+  if (input.next?.phase === "continue") return output(deps, input, input.next);
   const failure = input.error ? `${input.error.Error}` : "interrupted";
   loaded = await settleInFlight(deps, loaded, failure);
   const now = deps.clock.now();
@@ -145,17 +172,17 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
         { type: "step_failed", actor: WORKFLOW_ACTOR, data: { step: step.id, error: failure } },
       ];
       loaded = await write(deps, loaded, completeStep(skipped, events, now));
-      return output(input, nextAction(loaded, now));
+      return output(deps, input, nextAction(loaded, now));
     }
   }
-  return output(input, next);
+  return output(deps, input, next);
 }
 
 /** "…: send": re-reads the case, applies the contact rules, claims, sends and records evidence. */
 export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
   let loaded = await loadCollectable(deps, input);
   if (loaded.loanCase.inFlight?.retryable && isCollectable(loaded.loanCase)) {
-    return output(input, await deliver(deps, loaded));
+    return output(deps, input, await deliver(deps, loaded));
   }
   loaded = await settleInFlight(deps, loaded, "interrupted");
   const now = deps.clock.now();
@@ -166,13 +193,13 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
   switch (decision.kind) {
     case "wait":
     case "hand_off":
-      return output(input, nextAction(loaded, now));
+      return output(deps, input, nextAction(loaded, now));
     case "defer":
       await write(deps, loaded, deferStep(loaded.loanCase, decision, now));
-      return output(input, { phase: decision.step.stage, at: decision.until, step: decision.step.id });
+      return output(deps, input, { phase: decision.step.stage, at: decision.until, step: decision.step.id });
     case "send":
       loaded = await write(deps, loaded, claimStep(loaded.loanCase, decision, now));
-      return output(input, await deliver(deps, loaded));
+      return output(deps, input, await deliver(deps, loaded));
   }
 }
 
@@ -290,7 +317,7 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
   const now = deps.clock.now();
   const action = planFor(loaded.loanCase, loaded.policy, now);
   if (action?.kind !== "hand_off" || action.plannedAt > toInstant(now))
-    return output(input, nextAction(loaded, now));
+    return output(deps, input, nextAction(loaded, now));
   await write(deps, loaded, handOff(loaded.loanCase, action.plannedAt, now));
-  return output(input, { phase: "done" });
+  return output(deps, input, { phase: "done" });
 }

@@ -72,6 +72,16 @@ export class DunningServiceStack extends Stack {
       encryptionKey: props.dataKey,
     });
     const tables = { STATE_TABLE: stateTable.tableName, AUDIT_TABLE: auditTable.tableName };
+    // The steps start the next execution of a plan that outlives one (a year); the state machine refers to
+    // the step functions, so they know it by its fixed name rather than by a token (no dependency cycle).
+    const stateMachineName = `${serviceName}-workflow`;
+    const stateMachineArn = this.formatArn({
+      service: "states",
+      resource: "stateMachine",
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const stepEnvironment = { ...tables, STATE_MACHINE_ARN: stateMachineArn };
 
     // --- Workflow tasks: one bundle entry, three handlers. Timeouts stay under the ASL TimeoutSeconds so a slow
     // invocation surfaces as a Lambda error the Retry blocks know, not as States.Timeout.
@@ -79,7 +89,7 @@ export class DunningServiceStack extends Stack {
       entry: STEPS_ENTRY,
       handler: "plan",
       description: "Workflow task: re-reads the case and plans the next action",
-      environment: tables,
+      environment: stepEnvironment,
       serviceName,
     });
     this.sendFunction = new DunningFunction(this, "SendStepFunction", {
@@ -88,7 +98,7 @@ export class DunningServiceStack extends Stack {
       description: "Workflow task: claims a dunning step, sends it and records the evidence",
       timeout: Duration.seconds(90),
       environment: {
-        ...tables,
+        ...stepEnvironment,
         EMAIL_FROM: props.emailFrom,
         ...(props.smsSenderId ? { SMS_SENDER_ID: props.smsSenderId } : {}),
       },
@@ -98,18 +108,26 @@ export class DunningServiceStack extends Stack {
       entry: STEPS_ENTRY,
       handler: "handOff",
       description: "Workflow task: hands the case over to legal",
-      environment: tables,
+      environment: stepEnvironment,
       serviceName,
     });
     const stepFunctions = [this.planFunction, this.sendFunction, this.handOffFunction];
     for (const fn of stepFunctions) {
       grantCaseData(fn, stateTable, auditTable, props.dataKey);
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: "ContinueInNewExecution",
+          actions: ["states:StartExecution"],
+          resources: [stateMachineArn],
+        }),
+      );
     }
     grantSending(this.sendFunction, props.emailFrom);
 
     // --- The per-loan workflow, from the same ASL file the embedded runtime executes.
     const workflowLogs = new LogGroup(this, "WorkflowLogs", { retention: LOG_RETENTION });
     this.stateMachine = new StateMachine(this, "DunningWorkflow", {
+      stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromString(readFileSync(WORKFLOW_ASL_PATH, "utf8")),
       definitionSubstitutions: {

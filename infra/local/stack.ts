@@ -7,6 +7,7 @@ import { DynamoIdempotencyStore } from "../../functions/adapters/dynamo/idempote
 import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-repository.ts";
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
 import { makeApiHandler } from "../../functions/api/app.ts";
+import { toInstant } from "../../functions/domain/time.ts";
 import { ROLES, type Role, type WorkflowControl } from "../../functions/ports.ts";
 import { makeStepHandlers } from "../../functions/steps/step-handlers.ts";
 import { executionName } from "../../functions/usecases/execution.ts";
@@ -86,7 +87,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cases = new DynamoCaseRepository(client, tables);
     const policies = new DynamoPolicyRepository(client, tables);
     const outbox = new Outbox(clock);
-    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock });
+    // The steps start executions too (a long plan continues in a new one), so the engine is bound late.
+    let engineRef: LocalWorkflowEngine | undefined;
+    const workflow: WorkflowControl = {
+      start: async (ref) =>
+        engineRef?.start(executionName(ref), { ...ref, startedAt: toInstant(clock.now()) }),
+      stop: async (ref) => engineRef?.stop(executionName(ref)),
+    };
+    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock, workflow });
     const task =
       (
         name: string,
@@ -103,11 +111,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       clock,
     );
+    engineRef = engine;
     cleanups.push(() => engine.close());
-    const workflow: WorkflowControl = {
-      start: (ref) => engine.start(executionName(ref), ref),
-      stop: (ref) => engine.stop(executionName(ref)),
-    };
 
     const resumed = await resumeOpenCases(client, tables.stateTable, workflow);
 
