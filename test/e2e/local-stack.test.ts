@@ -21,7 +21,13 @@ beforeAll(async () => {
     ["start", "--silent", "--", "--clock", "2026-01-05T00:00:00Z", "--frozen", "--port", "0"],
     {
       cwd: new URL("../..", import.meta.url).pathname,
-      env: { ...process.env, DUNNING_LENDER_KEY: LENDER_KEY, DUNNING_OPS_KEY: OPS_KEY },
+      // Debug logging on, so the PII check below reads everything the handlers log.
+      env: {
+        ...process.env,
+        DUNNING_LENDER_KEY: LENDER_KEY,
+        DUNNING_OPS_KEY: OPS_KEY,
+        POWERTOOLS_LOG_LEVEL: "DEBUG",
+      },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     },
@@ -118,5 +124,13 @@ describe("npm start", () => {
 
     const list = (await lender.get("/v1/loans?status=legal")).body;
     expect(list.items.map((i: { loanId: string }) => i.loanId)).toEqual(["L-1001"]);
+  });
+
+  it("logs ids and outcomes, never the borrower's name, phone or email", () => {
+    const logLines = output.split("\n").filter((line) => line.startsWith("{"));
+    expect(logLines.some((line) => line.includes('"message":"send done"'))).toBe(true);
+    for (const pii of ["Li Wei", "li.wei@example.com", "+8613800138000", "8613800138000", "13800138000"]) {
+      expect(output).not.toContain(pii);
+    }
   });
 });
