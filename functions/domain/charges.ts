@@ -24,6 +24,8 @@ export interface Outstanding {
   principal: Money;
   fees: Money;
   interest: Money;
+  /** Every fee and interest amount ever charged (paid or not): the cap applies to this. */
+  charged: Money;
   /** Borrower-local date through which penalty interest has been charged; null before any. */
   accruedThrough: string | null;
   lateFeeCharged: boolean;
@@ -35,7 +37,14 @@ export function balanceOf(o: Pick<Outstanding, "principal" | "fees" | "interest"
 
 export function freshOutstanding(principal: Money): Outstanding {
   const zero = money(0, principal.currency);
-  return { principal, fees: zero, interest: zero, accruedThrough: null, lateFeeCharged: false };
+  return {
+    principal,
+    fees: zero,
+    interest: zero,
+    charged: zero,
+    accruedThrough: null,
+    lateFeeCharged: false,
+  };
 }
 
 interface AccrualTerms {
@@ -45,17 +54,25 @@ interface AccrualTerms {
   amountDue: Money;
 }
 
-function capRoom(o: Outstanding, terms: AccrualTerms, charges: Charges): Money {
-  const cap = money(
-    toDecimal(terms.amountDue)
-      .times(charges.capPercentOfPrincipal)
-      .dividedBy(100)
-      .toDecimalPlaces(2, 1 /* ROUND_DOWN: never over the cap */)
-      .toFixed(),
-    terms.amountDue.currency,
+function places(currency: string): number {
+  return money(0, currency).amount.split(".")[1]?.length ?? 0;
+}
+
+/** Calendar days from one ISO date to another, free of time zones and DST (some zones skip midnight). */
+function daysBetween(from: string, to: string): number {
+  return Math.round(
+    DateTime.fromISO(to, { zone: "utc" }).diff(DateTime.fromISO(from, { zone: "utc" }), "days").days,
   );
-  const charged = add(o.fees, o.interest);
-  return compare(cap, charged) > 0 ? subtract(cap, charged) : money(0, cap.currency);
+}
+
+function capRoom(o: Outstanding, terms: AccrualTerms, charges: Charges): Money {
+  const currency = terms.amountDue.currency;
+  const cap = toDecimal(terms.amountDue)
+    .times(charges.capPercentOfPrincipal)
+    .dividedBy(100)
+    .toDecimalPlaces(places(currency), 1 /* ROUND_DOWN: never over the cap */);
+  const room = cap.minus(toDecimal(o.charged));
+  return money(room.isPositive() ? room.toFixed(places(currency)) : 0, currency);
 }
 
 function capped(amount: Money, room: Money): Money {
@@ -65,15 +82,14 @@ function capped(amount: Money, room: Money): Money {
 /**
  * Charges the late fee and the daily penalty interest up to `now` (borrower-local calendar days after the
  * due date). Interest is the outstanding principal times the daily rate, rounded half-even to the
- * currency's minor unit each day; fees and interest together stop at the cap.
+ * currency's minor unit each day. Everything ever charged stays under the cap, however much was paid.
  */
 export function accrue(o: Outstanding, terms: AccrualTerms, charges: Charges, now: Date): Outstanding {
-  const today = DateTime.fromJSDate(now).setZone(terms.timeZone).startOf("day");
-  const due = DateTime.fromISO(terms.dueDate, { zone: terms.timeZone }).startOf("day");
-  const daysPastDue = Math.floor(today.diff(due, "days").days);
+  const today = DateTime.fromJSDate(now).setZone(terms.timeZone).toISODate() as string;
+  const daysPastDue = daysBetween(terms.dueDate, today);
   if (daysPastDue <= 0) return o;
-  let next = { ...o };
   const currency = o.principal.currency;
+  let next = { ...o };
 
   if (
     !next.lateFeeCharged &&
@@ -81,26 +97,24 @@ export function accrue(o: Outstanding, terms: AccrualTerms, charges: Charges, no
     toDecimal({ amount: charges.lateFee, currency }).gt(0)
   ) {
     const fee = capped(money(charges.lateFee, currency), capRoom(next, terms, charges));
-    next = { ...next, fees: add(next.fees, fee), lateFeeCharged: true };
+    next = { ...next, fees: add(next.fees, fee), charged: add(next.charged, fee), lateFeeCharged: true };
   }
 
-  const from = DateTime.max(
-    due,
-    next.accruedThrough ? DateTime.fromISO(next.accruedThrough, { zone: terms.timeZone }) : due,
-  );
-  const days = Math.floor(today.diff(from, "days").days);
-  if (days > 0 && toDecimal({ amount: charges.dailyPenaltyRate, currency }).gt(0)) {
-    const places = money(0, currency).amount.split(".")[1]?.length ?? 0;
+  const from =
+    next.accruedThrough && next.accruedThrough > terms.dueDate ? next.accruedThrough : terms.dueDate;
+  const days = daysBetween(from, today);
+  if (days <= 0) return next; // already charged through today (or the clock stepped back): nothing more
+  if (toDecimal({ amount: charges.dailyPenaltyRate, currency }).gt(0)) {
     const daily = toDecimal(next.principal)
       .times(charges.dailyPenaltyRate)
-      .toDecimalPlaces(places, 6 /* HALF_EVEN */);
+      .toDecimalPlaces(places(currency), 6 /* HALF_EVEN */);
     const interest = capped(
-      money(daily.times(days).toFixed(places), currency),
+      money(daily.times(days).toFixed(places(currency)), currency),
       capRoom(next, terms, charges),
     );
-    next = { ...next, interest: add(next.interest, interest) };
+    next = { ...next, interest: add(next.interest, interest), charged: add(next.charged, interest) };
   }
-  return { ...next, accruedThrough: today.toISODate() as string };
+  return { ...next, accruedThrough: today };
 }
 
 export interface Allocation {

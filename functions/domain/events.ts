@@ -43,7 +43,7 @@ export const ALLOWED: Record<LoanEventType, readonly CaseStatus[]> = {
   promise_to_pay: ["active", "on_hold"],
   grace_extension: ["active"],
   installment_plan: ["active", "on_hold"],
-  settlement: ["active", "on_hold", "legal"],
+  settlement: ["active", "on_hold"],
   dispute_opened: ["active", "on_hold"],
   dispute_resolved: ["on_hold"],
   bankruptcy: ["active", "on_hold"],
@@ -166,17 +166,48 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
           [{ path: "amount.amount", message: `must be at most ${loanCase.totalPaid.amount}` }],
         );
       }
-      // The reversed money is owed again as principal; a paid or settled case re-opens.
+      // The reversed money is owed again as principal; a paid or settled case re-opens, and it no longer
+      // counts towards a running agreement or the installments it had paid (latest first).
       const principal = add(loanCase.principal, event.amount);
+      const zero = money(0, currency);
+      const paidSince = loanCase.hold?.paidSince;
+      const hold =
+        loanCase.hold && paidSince
+          ? {
+              ...loanCase.hold,
+              paidSince: compare(paidSince, event.amount) > 0 ? subtract(paidSince, event.amount) : zero,
+            }
+          : loanCase.hold;
+      let unpaid = event.amount;
+      const installments = loanCase.installments
+        ? [...loanCase.installments]
+            .reverse()
+            .map((installment) => {
+              const part = compare(unpaid, installment.paid) > 0 ? installment.paid : unpaid;
+              unpaid = subtract(unpaid, part);
+              return { ...installment, paid: subtract(installment.paid, part) };
+            })
+            .reverse()
+        : null;
+      const dueDate = installments?.find((i) => compare(i.paid, i.amount) < 0)?.dueDate ?? loanCase.dueDate;
+      // After bankruptcy or a cease-contact request a re-opened debt goes the legal route, never to contact.
       const reopened = loanCase.status === "paid" || loanCase.status === "settled";
-      const status = reopened ? "active" : loanCase.status;
+      const status = reopened ? (loanCase.contactEnded ? "legal" : "active") : loanCase.status;
       const balance = add(loanCase.balance, event.amount);
       return outcome(
         loanCase,
         ctx,
-        { principal, balance, status, totalPaid: subtract(loanCase.totalPaid, event.amount) },
+        {
+          principal,
+          balance,
+          status,
+          hold,
+          installments,
+          dueDate,
+          totalPaid: subtract(loanCase.totalPaid, event.amount),
+        },
         { type: "payment_reversed", actor, data: { amount: event.amount, occurredAt, balance, status } },
-        reopened ? "replan" : "none",
+        status === "active" && (reopened || dueDate !== loanCase.dueDate) ? "replan" : "none",
       );
     }
 
@@ -216,11 +247,26 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
           [{ path: "newDueDate", message: `must be after ${loanCase.dueDate}` }],
         );
       }
+      assertNotBefore(event.newDueDate, today, "newDueDate");
+      // On an installment plan the extension moves the installment being collected, before the next one.
+      const open = loanCase.installments?.findIndex((i) => compare(i.paid, i.amount) < 0) ?? -1;
+      const following = open >= 0 ? loanCase.installments?.[open + 1] : undefined;
+      if (following && event.newDueDate >= following.dueDate) {
+        throw new BusinessRuleError(
+          "INSTALLMENTS_NOT_IN_ORDER",
+          `the new due date must be before ${following.dueDate}`,
+          [{ path: "newDueDate", message: `must be before the next installment (${following.dueDate})` }],
+        );
+      }
+      const installments =
+        loanCase.installments?.map((i, index) =>
+          index === open ? { ...i, dueDate: event.newDueDate } : i,
+        ) ?? null;
       const charged = chargedTo(loanCase, ctx.charges, now);
       return outcome(
         loanCase,
         ctx,
-        { ...charged, dueDate: event.newDueDate },
+        { ...charged, dueDate: event.newDueDate, installments },
         {
           type: "grace_extension",
           actor,
@@ -231,6 +277,7 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
     }
 
     case "installment_plan": {
+      if (loanCase.hold?.reason === "dispute") throw new CaseStateConflictError("resolve the dispute first");
       const charged = chargedTo(loanCase, ctx.charges, now);
       const installments = event.installments.map((i) => ({
         ...i,
@@ -266,7 +313,6 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
           fees: zero,
           interest: zero,
           accruedThrough: null,
-          lateFeeCharged: false,
           status: "active",
           hold: null,
           installments: installments.map((i) => ({ ...i, paid: zero })),
@@ -333,7 +379,7 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
       return outcome(
         loanCase,
         ctx,
-        { status: "legal", hold: null },
+        { status: "legal", hold: null, contactEnded: event.type },
         {
           type: event.type === "bankruptcy" ? "bankruptcy_notified" : "cease_contact_requested",
           actor,

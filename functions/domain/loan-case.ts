@@ -72,6 +72,8 @@ export interface LoanCase extends Outstanding {
   installments: Installment[] | null;
   /** Channels the borrower opted out of: never used again until an opt-in. */
   optedOut: Channel[];
+  /** Set by bankruptcy or a cease-contact request: no contact ever again, whatever happens to the balance. */
+  contactEnded: "bankruptcy" | "cease_contact" | null;
   /** occurredAt of the last applied event: events are applied in business order. */
   lastEventAt: string | null;
   /** Lender event ids recently applied, so a repeated event applies once. */
@@ -167,6 +169,7 @@ export function subscribe(
     hold: null,
     installments: null,
     optedOut: [],
+    contactEnded: null,
     lastEventAt: null,
     recentEventIds: [],
     policy: { id: policy.id, version: policy.version },
@@ -305,7 +308,8 @@ export function recordPayment(
     if (compare(paidSince, hold.amount) < 0) {
       next = { ...next, hold: { ...hold, paidSince } };
     } else if (hold.reason === "promise") {
-      next = { ...next, status: "active", hold: null };
+      // A kept promise resumes quietly: steps that fell due while it held are passed over, not caught up.
+      next = { ...next, status: "active", hold: null, cursorAt: toInstant(now) };
       events.push({
         type: "promise_kept",
         actor,

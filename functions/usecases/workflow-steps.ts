@@ -22,7 +22,7 @@ import {
   releaseChannels,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
-import { formatMoney } from "../domain/money.ts";
+import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
 import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep } from "../domain/policy.ts";
 import { renderMessage } from "../domain/templates.ts";
@@ -140,7 +140,12 @@ async function reviewHold(deps: StepDeps, loaded: Loaded, now: Date): Promise<Lo
   if (!reviewAt || reviewAt > toInstant(now) || !loanCase.hold) return loaded;
   const { reason, until, amount, paidSince } = loanCase.hold;
   return write(deps, loaded, {
-    next: { ...loanCase, status: "active", hold: null, updatedAt: toInstant(now) },
+    next: {
+      ...loanCase,
+      status: loanCase.contactEnded ? "legal" : "active",
+      hold: null,
+      updatedAt: toInstant(now),
+    },
     events: [{ type: `${reason}_broken`, actor: WORKFLOW_ACTOR, data: { until, amount, paidSince } }],
   });
 }
@@ -273,7 +278,7 @@ async function sendOne(
   const { borrower } = loanCase;
   const content = renderMessage(step.template, borrower.locale, channel, {
     name: borrower.name,
-    amountDue: formatMoney(loanCase.balance, borrower.locale),
+    amountDue: formatMoney(amountShown(loanCase), borrower.locale),
     dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(borrower.locale).toLocaleString(DateTime.DATE_FULL),
     daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
     paymentReference: loanCase.loanId,
@@ -309,6 +314,13 @@ async function sendOne(
       providerMessageId,
     },
   };
+}
+
+/** On an installment plan a message asks for the installment being collected (plus charges), not the whole debt. */
+function amountShown(loanCase: LoanCase): Money {
+  const open = loanCase.installments?.find((i) => compare(i.paid, i.amount) < 0);
+  if (!open) return loanCase.balance;
+  return add(subtract(open.amount, open.paid), add(loanCase.fees, loanCase.interest));
 }
 
 /** "Legal hand-off: hand over": moves the case to legal once the hand-off instant has come. */

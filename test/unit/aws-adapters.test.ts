@@ -101,7 +101,10 @@ describe("Step Functions workflow control", () => {
     const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(input?.stateMachineArn).toBe(arn);
     expect(input?.name).toMatch(/^L-1001-[0-9a-f]{16}-g2$/);
-    expect(JSON.parse(input?.input ?? "")).toEqual(ref);
+    expect(JSON.parse(input?.input ?? "")).toEqual({
+      ...ref,
+      startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
   });
 
   it("treats an existing execution of the same name as already started", async () => {

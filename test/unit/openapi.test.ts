@@ -14,8 +14,17 @@ import {
   LoanAlreadyExistsError,
   NotFoundError,
 } from "../../functions/domain/errors.ts";
-import type { CaseChange, LoanCase } from "../../functions/domain/loan-case.ts";
+import { ALLOWED, type LoanEventType } from "../../functions/domain/events.ts";
+import {
+  type CaseChange,
+  type CaseStatus,
+  claimStep,
+  completeStep,
+  decideStep,
+  type LoanCase,
+} from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { toInstant } from "../../functions/domain/time.ts";
 import {
   type CaseRepository,
   type IdempotencyRecord,
@@ -327,7 +336,7 @@ const CONTRACT_ROLES: Record<string, string[]> = {
   "GET /v1/audit/export": ["compliance"],
   "POST /v1/handoffs/{loanId}/ack": ["legal"],
 };
-const STATUSES = ["active", "on_hold", "paid", "settled", "legal", "closed"];
+const STATUSES: CaseStatus[] = ["active", "on_hold", "paid", "settled", "legal", "closed"];
 const STAGES = ["pre_due", "soft_collection", "legal", "done"];
 const ERROR_CODES = [
   ["VALIDATION_FAILED", 400],
@@ -338,6 +347,7 @@ const ERROR_CODES = [
   ["ROUTE_NOT_FOUND", 404],
   ["LOAN_EXISTS", 409],
   ["CASE_STATE_CONFLICT", 409],
+  ["EVENT_OUT_OF_ORDER", 409],
   ["CONCURRENT_UPDATE", 409],
   ["IDEMPOTENCY_IN_PROGRESS", 409],
   ["PAYLOAD_TOO_LARGE", 413],
@@ -348,7 +358,13 @@ const ERROR_CODES = [
   ["PAYMENT_EXCEEDS_BALANCE", 422],
   ["CURRENCY_MISMATCH", 422],
   ["INVALID_AMOUNT", 422],
-  ["EVENT_NOT_SUPPORTED", 422],
+  ["AMOUNT_EXCEEDS_BALANCE", 422],
+  ["REVERSAL_EXCEEDS_PAYMENTS", 422],
+  ["DATE_IN_THE_PAST", 422],
+  ["DUE_DATE_NOT_LATER", 422],
+  ["INSTALLMENTS_NOT_IN_ORDER", 422],
+  ["INSTALLMENTS_DO_NOT_MATCH_BALANCE", 422],
+  ["EVENT_IN_THE_FUTURE", 422],
 ] as const;
 
 const routeKey = (o: { method: string; path: string }) => `${o.method.toUpperCase()} ${o.path}`;
@@ -496,6 +512,23 @@ describe("the schemas", () => {
     }
   });
 
+  it("documents every event type as applied, in the statuses the state machine allows", () => {
+    const mapping = (schema("LoanEvent").discriminator as { mapping: Record<string, string> }).mapping;
+    const requestExamples = (deref(opAt("post", "/v1/loans/{loanId}/events").op.requestBody).content as Obj)[
+      "application/json"
+    ] as { examples: Record<string, unknown> };
+    expect(Object.keys(mapping).sort()).toEqual(Object.keys(ALLOWED).sort());
+    for (const [type, ref] of Object.entries(mapping)) {
+      const variant = deref({ $ref: ref });
+      expect(variant["x-status"], type).toBeUndefined();
+      expect(variant.description, type).not.toMatch(/not applied|not supported|EVENT_NOT_SUPPORTED/i);
+      expect(variant["x-allowed-statuses"], type).toEqual(ALLOWED[type as LoanEventType]);
+      // The operation's request example of each type is the type's own first example.
+      expect(deref(requestExamples.examples[type]).value, type).toEqual((variant.examples as unknown[])[0]);
+    }
+    expect(Object.keys(requestExamples.examples).sort()).toEqual(Object.keys(mapping).sort());
+  });
+
   it("LoanSubscription and Borrower have the fields and required fields of subscribeSchema", () => {
     const subscription = schema("LoanSubscription");
     expect(Object.keys(propertiesOf(subscription)).sort()).toEqual(Object.keys(subscribeSchema.shape).sort());
@@ -509,14 +542,22 @@ describe("the schemas", () => {
 
   it("LoanCase has every field of the contract, always present, with the contract's status and stage values", () => {
     const loanCase = schema("LoanCase");
-    const fields = ["loanId", "status", "stage", "balance", "amountDue", "dueDate", "daysPastDue"].concat([
-      "nextAction",
-      "policy",
-      "borrower",
-      "createdAt",
-      "updatedAt",
-    ]);
+    const fields = ["loanId", "status", "stage", "balance", "amountDue", "dueDate", "daysPastDue"].concat(
+      ["nextAction", "policy", "borrower", "createdAt", "updatedAt"],
+      ["balanceBreakdown", "totalPaid", "hold", "installments", "optedOut"],
+    );
     expect(requiredOf(loanCase).sort()).toEqual([...fields].sort());
+    expect(Object.keys(propertiesOf(loanCase)).sort()).toEqual([...fields].sort());
+    expect(loanCase.additionalProperties).toBe(false);
+    expect(requiredOf(schema("BalanceBreakdown")).sort()).toEqual(["fees", "interest", "principal"]);
+    expect(requiredOf(schema("Hold")).sort()).toEqual(["amount", "paidSince", "reason", "until"]);
+    expect(propertiesOf(schema("Hold")).reason).toMatchObject({ enum: ["promise", "settlement", "dispute"] });
+    expect(requiredOf(schema("InstallmentView")).sort()).toEqual(["amount", "dueDate", "paid"]);
+    for (const field of ["hold", "installments"]) {
+      expect(validate({ $ref: `#/components/schemas/LoanCase/properties/${field}` }, null), field).toEqual(
+        [],
+      );
+    }
     expect(schema("CaseStatus").enum).toEqual(STATUSES);
     expect(schema("CaseStage").enum).toEqual(STAGES);
     expect(requiredOf(schema("NextAction")).sort()).toEqual(["at", "channels", "step"]);
@@ -627,6 +668,13 @@ describe("the error codes", () => {
           errorResponse(new BusinessRuleError(m[1] as string, "m")).response.statusCode,
         );
       }
+      // A conflict with its own code names it as the last argument: new CaseStateConflictError(msg, details, "CODE").
+      for (const args of callArguments(source, "new CaseStateConflictError(")) {
+        const code = /,\s*"([A-Z][A-Z0-9_]*)"\s*,?\s*$/.exec(args)?.[1];
+        if (code) {
+          raised.set(code, errorResponse(new CaseStateConflictError("m", [], code)).response.statusCode);
+        }
+      }
     }
     const mapped = [
       new NotFoundError("m"),
@@ -643,12 +691,34 @@ describe("the error codes", () => {
     expect(raised.size).toBeGreaterThan(15);
     const wrong = [...raised].filter(([code, status]) => errorCodes[code]?.status !== status);
     expect(wrong, "raised by the code but missing or with another status in x-error-codes").toEqual([]);
+    expect(raised.get("EVENT_OUT_OF_ORDER"), "the scan finds codes given to CaseStateConflictError").toBe(
+      409,
+    );
+    const unraised = Object.keys(errorCodes).filter((code) => !raised.has(code));
+    expect(unraised, "documented in x-error-codes but raised nowhere in the code").toEqual([]);
   });
 });
+
+/** The argument text of each call `opening` (e.g. "new Foo(") in a source, by matching parentheses. */
+function callArguments(source: string, opening: string): string[] {
+  const found: string[] = [];
+  for (let at = source.indexOf(opening); at >= 0; at = source.indexOf(opening, at + 1)) {
+    const start = at + opening.length;
+    let depth = 1;
+    let end = start;
+    for (; end < source.length && depth > 0; end++) {
+      if (source[end] === "(") depth++;
+      else if (source[end] === ")") depth--;
+    }
+    found.push(source.slice(start, end - 1));
+  }
+  return found;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The document against the API handler itself, on in-memory ports.
 function inMemoryApi() {
+  const clock = { now: new Date("2026-01-05T00:00:00Z") };
   const cases = new Map<string, LoanCase>();
   const trails = new Map<string, AuditEntry[]>();
   const store = (change: CaseChange, at: string): LoanCase => {
@@ -698,7 +768,7 @@ function inMemoryApi() {
     cases: repository,
     policies: { get: async (_tenant, policyId) => (policyId === "default" ? DEFAULT_POLICY : null) },
     workflow: { start: async () => {}, stop: async () => {} },
-    clock: { now: () => new Date("2026-01-05T00:00:00Z") },
+    clock: { now: () => clock.now },
     keys: {
       // key-<role> is a key of tenant demo; other-<role> one of tenant other.
       async resolve(key) {
@@ -727,7 +797,17 @@ function inMemoryApi() {
     },
   });
 
-  return async function call(
+  /** What a workflow step does for a case: claims the step due at `claimedAt` and completes it at `doneAt`. */
+  function runStep(loanId: string, claimedAt: string, doneAt: string) {
+    const loanCase = cases.get(`demo/${loanId}`) as LoanCase;
+    const at = new Date(claimedAt);
+    const decision = decideStep(loanCase, DEFAULT_POLICY, at, () => at);
+    if (decision.kind !== "send") throw new Error(`no step to send at ${claimedAt}: ${decision.kind}`);
+    const claimed = store(claimStep(loanCase, decision, at), toInstant(at));
+    store(completeStep(claimed, [], new Date(doneAt)), doneAt);
+  }
+
+  async function call(
     method: string,
     path: string,
     options: {
@@ -761,7 +841,8 @@ function inMemoryApi() {
       body: JSON.parse(result.body) as unknown,
       headers: (result.headers ?? {}) as Record<string, string>,
     };
-  };
+  }
+  return Object.assign(call, { clock, runStep });
 }
 
 /** The operation's documented response for this status, and the body checked against its schema. */
@@ -787,6 +868,60 @@ function requestExample(o: (typeof operations)[number]): unknown {
 }
 const v1 = operations.filter((o) => o.path.startsWith("/v1/"));
 const subscriptionExample = (schema("LoanSubscription").examples as unknown[])[0];
+
+/** The named examples of an operation's response, by name. */
+function responseExamples(o: (typeof operations)[number], status: number): Record<string, unknown> {
+  const content = deref(o.op.responses[String(status)]).content as Record<string, Obj>;
+  const examples = content["application/json"]?.examples;
+  return Object.fromEntries(
+    Object.entries(isObject(examples) ? examples : {}).map(([name, example]) => [name, deref(example).value]),
+  );
+}
+
+/** The first example of an event type's schema. */
+function eventExample(type: LoanEventType): unknown {
+  const mapping = (schema("LoanEvent").discriminator as { mapping: Record<string, string> }).mapping;
+  return (deref({ $ref: mapping[type] }).examples as unknown[])[0];
+}
+
+/** The examples that must be applied before an example, for the case to be in a state that allows it. */
+const PRECEDED_BY: Partial<Record<LoanEventType, LoanEventType[]>> = {
+  payment_reversed: ["payment"],
+  dispute_resolved: ["dispute_opened"],
+};
+
+/** Events that bring a fresh case into each status, dated before every event example. */
+const EARLIER = "2026-01-09T00:00:00Z";
+const cny = (amount: string) => ({ amount, currency: "CNY" });
+const REACH: Record<CaseStatus, unknown[]> = {
+  active: [],
+  on_hold: [{ type: "dispute_opened", occurredAt: EARLIER }],
+  paid: [{ type: "payment", amount: cny("1250.00"), occurredAt: EARLIER }],
+  settled: [
+    { type: "settlement", amount: cny("1000.00"), payBy: "2026-01-31", occurredAt: EARLIER },
+    { type: "payment", amount: cny("1000.00"), occurredAt: EARLIER },
+  ],
+  legal: [{ type: "bankruptcy", occurredAt: EARLIER }],
+  closed: [{ type: "withdrawn", occurredAt: EARLIER }],
+};
+
+/**
+ * The scenario of the event examples: the subscription example on 2026-01-05, its pre_due_7 step sent on
+ * 2026-01-08, then `before` applied on 2026-01-10T03:12:45Z, when the example event is sent.
+ */
+async function eventScenario(before: unknown[]) {
+  const call = inMemoryApi();
+  expect((await call("post", "/v1/loans", { key: "key-lender", body: subscriptionExample })).status).toBe(
+    201,
+  );
+  call.runStep(LOAN_ID, "2026-01-08T02:00:00Z", "2026-01-08T02:00:03Z");
+  call.clock.now = new Date("2026-01-10T03:12:45Z");
+  for (const body of before) {
+    const response = await call("post", `/v1/loans/${LOAN_ID}/events`, { key: "key-lender", body });
+    expect(response.status, JSON.stringify({ body, answer: response.body })).toBe(200);
+  }
+  return call;
+}
 
 describe("the document against the API handler", () => {
   it("serves every /v1 operation not marked planned, and none marked planned", async () => {
@@ -924,24 +1059,70 @@ describe("the document against the API handler", () => {
     }
   });
 
-  it("applies the event types not marked planned and answers 422 EVENT_NOT_SUPPORTED to the planned ones", async () => {
-    const call = inMemoryApi();
-    await call("post", "/v1/loans", { key: "key-lender", body: subscriptionExample });
+  it("applies each event type's example in a status that allows it, into the documented answer", async () => {
     const record = opAt("post", "/v1/loans/{loanId}/events");
-    const mapping = (schema("LoanEvent").discriminator as { mapping: Record<string, string> }).mapping;
-    for (const [type, ref] of Object.entries(mapping)) {
-      const variant = deref({ $ref: ref });
-      const example = (variant.examples as unknown[])[0];
+    const answers = responseExamples(record, 200);
+    expect(Object.keys(answers).length).toBeGreaterThan(5);
+    for (const type of Object.keys(ALLOWED) as LoanEventType[]) {
+      const call = await eventScenario([...(PRECEDED_BY[type] ?? []).map(eventExample)]);
       const response = await call("post", `/v1/loans/${LOAN_ID}/events`, {
         key: "key-lender",
-        body: example,
+        body: eventExample(type),
       });
+      expect(response.status, `${type}: ${JSON.stringify(response.body)}`).toBe(200);
       expectDocumented(record, response);
-      const unsupported =
-        (response.body as { error?: { code?: string } }).error?.code === "EVENT_NOT_SUPPORTED";
-      expect(unsupported, `${type}: answered ${response.status}`).toBe(variant["x-status"] === "planned");
-      if (!unsupported) expect(response.status, type).toBe(200);
+      // The 200 examples are named after the request example they answer.
+      if (type in answers) expect(response.body, type).toEqual(answers[type]);
     }
+    expect(Object.keys(answers).filter((name) => !(name in ALLOWED))).toEqual([]);
+  });
+
+  it("refuses each event type with 409 CASE_STATE_CONFLICT in every status that does not allow it", async () => {
+    const record = opAt("post", "/v1/loans/{loanId}/events");
+    let refused = 0;
+    for (const type of Object.keys(ALLOWED) as LoanEventType[]) {
+      for (const status of STATUSES.filter((s) => !ALLOWED[type].includes(s))) {
+        const call = await eventScenario(REACH[status]);
+        const loan = await call("get", `/v1/loans/${LOAN_ID}`, { key: "key-lender" });
+        expect((loan.body as { status: string }).status, `reaching ${status}`).toBe(status);
+        const response = await call("post", `/v1/loans/${LOAN_ID}/events`, {
+          key: "key-lender",
+          body: eventExample(type),
+        });
+        expect(response.status, `${type} on ${status}`).toBe(409);
+        expect((response.body as { error: { code: string } }).error.code, `${type} on ${status}`).toBe(
+          "CASE_STATE_CONFLICT",
+        );
+        expectDocumented(record, response);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(20);
+  });
+
+  it("applies a repeated eventId once, and refuses events out of order or from the future", async () => {
+    const record = opAt("post", "/v1/loans/{loanId}/events");
+    const call = await eventScenario([]);
+    const post = (body: unknown) => call("post", `/v1/loans/${LOAN_ID}/events`, { key: "key-lender", body });
+    const dispute = eventExample("dispute_opened") as { eventId?: string };
+    expect(dispute.eventId).toBeDefined();
+    const first = await post(dispute);
+    const trail = await call("get", `/v1/loans/${LOAN_ID}/audit`, { key: "key-lender" });
+    const again = await post(dispute);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(await call("get", `/v1/loans/${LOAN_ID}/audit`, { key: "key-lender" })).toEqual(trail);
+
+    const payment = eventExample("payment") as { occurredAt: string };
+    const late = await post({ ...payment, occurredAt: "2026-01-09T00:00:00Z" });
+    expect(late.status).toBe(409);
+    expect((late.body as { error: { code: string } }).error.code).toBe("EVENT_OUT_OF_ORDER");
+    expectDocumented(record, late);
+
+    const future = await post({ ...payment, occurredAt: "2026-01-11T00:00:00Z" });
+    expect(future.status).toBe(422);
+    expect((future.body as { error: { code: string } }).error.code).toBe("EVENT_IN_THE_FUTURE");
+    expectDocumented(record, future);
   });
 });
 
