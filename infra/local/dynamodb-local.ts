@@ -132,7 +132,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms${tail}`);
   }
   const exit = await exited;
-  if ((exit.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+  // The watchdog shell reports a missing command with exit code 127.
+  if ((exit.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT" || exit.code === 127) {
     throw new Error(
       `DynamoDB Local needs Java (17+): "${java}" was not found. Install a JRE or set JAVA_HOME.`,
     );
