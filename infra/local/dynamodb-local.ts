@@ -39,8 +39,10 @@ const WATCHDOG = [
   "trap 'kill -TERM \"$child\" 2>/dev/null' TERM INT",
   '( while read -r _; do :; done <&3; kill -TERM "$child" 2>/dev/null ) &',
   "watcher=$!",
-  'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
+  // `wait` returns early when a trapped signal arrives: keep waiting until Java is gone, then pass on its status.
+  'while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || break; done',
   'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
 ].join("\n");
 const OUTPUT_TAIL_CHARS = 4_000;
 
