@@ -59,6 +59,11 @@ export class ConcurrentUpdateError extends DomainError {
   readonly code = "CONCURRENT_UPDATE";
 }
 
+/** Another run holds a live claim on the case's step; the workflow retries once it may have finished. */
+export class StepInProgressError extends DomainError {
+  readonly code = "STEP_IN_PROGRESS";
+}
+
 /** The delivery provider refused for now (throttling, outage); the workflow retries the step. */
 export class ProviderThrottledError extends DomainError {
   readonly code = "PROVIDER_THROTTLED";

@@ -35,6 +35,17 @@ export interface InFlightStep {
   claimedAt: string;
   /** True when the runtime knows the remaining channels were not handed to a provider (safe to retry). */
   retryable: boolean;
+  /** The runtime that claimed the step, and until when (real epoch ms) it may still be sending it. */
+  claimant?: Claimant;
+}
+
+/**
+ * Who holds a claim. A claim is only settled as "outcome unknown" once its holder cannot still be sending:
+ * its lease ran out, or (on one machine) the process that claimed it is gone.
+ */
+export interface Claimant {
+  owner: string;
+  leaseUntil: number;
 }
 
 /** Why contact is paused. A promise or settlement has a date it is reviewed after; a dispute waits for its resolution. */
@@ -391,6 +402,7 @@ export function claimStep(
   loanCase: LoanCase,
   decision: Extract<StepDecision, { kind: "send" }>,
   now: Date,
+  claimant?: Claimant,
 ): CaseChange {
   const events: AuditEvent[] = decision.superseded.map((step) => ({
     type: "step_skipped",
@@ -415,6 +427,7 @@ export function claimStep(
     channels: decision.channels,
     claimedAt: toInstant(now),
     retryable: false,
+    ...(claimant ? { claimant } : {}),
   };
   return { next: touched(loanCase, now, { inFlight }), events };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { readConfig } from "../config.ts";
 import { makeStepHandlers } from "./step-handlers.ts";
@@ -15,4 +16,6 @@ export const { plan, send, handOff } = makeStepHandlers({
     : { send: () => Promise.reject(new Error("sender not configured")) },
   clock: systemClock,
   workflow: awsWorkflow(config),
+  // Invocations may overlap on AWS (retries, re-plans): only a claim's lease says its sender is gone.
+  runtime: { instanceId: randomUUID(), exclusive: false, realNow: Date.now },
 });

@@ -7,6 +7,7 @@ import {
   ConcurrentUpdateError,
   ProviderThrottledError,
   StaleExecutionError,
+  StepInProgressError,
 } from "../domain/errors.ts";
 import {
   chargedTo,
@@ -36,7 +37,23 @@ export interface StepDeps {
   clock: Clock;
   /** To continue a long plan in a new execution. */
   workflow: WorkflowControl;
+  runtime: StepRuntime;
 }
+
+/**
+ * Identity of the process running steps. `exclusive`: no other process runs steps on these cases (the
+ * embedded stack), so a claim by another instance belongs to a process that is gone. On AWS several
+ * invocations may overlap and only the lease tells.
+ */
+export interface StepRuntime {
+  instanceId: string;
+  exclusive: boolean;
+  /** Real time, for leases: whether a claimant may still be running is a question about processes. */
+  realNow(): number;
+}
+
+/** Longer than the send task may run (its Lambda timeout), so an expired lease means the sender is gone. */
+export const CLAIM_LEASE_MS = 150_000;
 
 /**
  * Standard workflows live at most a year. An execution whose next wait would end later than this after
@@ -121,6 +138,16 @@ async function write(deps: StepDeps, loaded: Loaded, change: { next: LoanCase; e
 async function settleInFlight(deps: StepDeps, loaded: Loaded, reason: string): Promise<Loaded> {
   const inFlight = loaded.loanCase.inFlight;
   if (!inFlight) return loaded;
+  const claimant = inFlight.claimant;
+  const holderGone =
+    !claimant ||
+    inFlight.retryable ||
+    deps.runtime.realNow() > claimant.leaseUntil ||
+    (deps.runtime.exclusive && claimant.owner !== deps.runtime.instanceId);
+  if (!holderGone) {
+    // A duplicate invocation, or a new generation started while the old one is still sending.
+    throw new StepInProgressError(`step ${inFlight.step} is being sent by another run`);
+  }
   const type = inFlight.retryable ? "message_failed" : "message_outcome_unknown";
   const events = inFlight.channels.map((channel) => ({
     type,
@@ -203,7 +230,14 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
       await write(deps, loaded, deferStep(loaded.loanCase, decision, now));
       return output(deps, input, { phase: decision.step.stage, at: decision.until, step: decision.step.id });
     case "send":
-      loaded = await write(deps, loaded, claimStep(loaded.loanCase, decision, now));
+      loaded = await write(
+        deps,
+        loaded,
+        claimStep(loaded.loanCase, decision, now, {
+          owner: deps.runtime.instanceId,
+          leaseUntil: deps.runtime.realNow() + CLAIM_LEASE_MS,
+        }),
+      );
       return output(deps, input, await deliver(deps, loaded));
   }
 }
@@ -259,7 +293,16 @@ async function recordOutcome(
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
       const fresh = await deps.cases.get(loaded.loanCase.tenantId, loaded.loanCase.loanId);
-      if (!fresh || fresh.inFlight?.step !== step) throw error;
+      if (!fresh) throw error;
+      if (fresh.inFlight?.step !== step) {
+        // Settled elsewhere meanwhile: what was sent is still a fact and goes on the record.
+        const { events } = change(loaded.loanCase);
+        return write(
+          deps,
+          { ...loaded, loanCase: fresh },
+          { next: { ...fresh, updatedAt: fresh.updatedAt }, events },
+        );
+      }
       loaded = { ...loaded, loanCase: fresh };
     }
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
@@ -94,7 +94,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         engineRef?.start(executionName(ref), { ...ref, startedAt: toInstant(clock.now()) }),
       stop: async (ref) => engineRef?.stop(executionName(ref)),
     };
-    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock, workflow });
+    // One process runs every step here: a claim held by an earlier process was cut off by its end.
+    const runtime = { instanceId: randomUUID(), exclusive: true, realNow: Date.now };
+    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock, workflow, runtime });
     const task =
       (
         name: string,
