@@ -168,7 +168,10 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
       }
       // The reversed money is owed again as principal; a paid or settled case re-opens, and it no longer
       // counts towards a running agreement or the installments it had paid (latest first).
-      const principal = add(loanCase.principal, event.amount);
+      // Reversing a settlement's payment voids the settlement: what it waived is owed again too.
+      const restored =
+        loanCase.status === "settled" && loanCase.waived ? loanCase.waived : money(0, currency);
+      const principal = add(add(loanCase.principal, event.amount), restored);
       const zero = money(0, currency);
       const paidSince = loanCase.hold?.paidSince;
       const hold =
@@ -193,7 +196,7 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
       // After bankruptcy or a cease-contact request a re-opened debt goes the legal route, never to contact.
       const reopened = loanCase.status === "paid" || loanCase.status === "settled";
       const status = reopened ? (loanCase.contactEnded ? "legal" : "active") : loanCase.status;
-      const balance = add(loanCase.balance, event.amount);
+      const balance = add(add(loanCase.balance, event.amount), restored);
       return outcome(
         loanCase,
         ctx,
@@ -204,6 +207,7 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
           hold,
           installments,
           dueDate,
+          waived: reopened ? null : loanCase.waived,
           totalPaid: subtract(loanCase.totalPaid, event.amount),
         },
         { type: "payment_reversed", actor, data: { amount: event.amount, occurredAt, balance, status } },

@@ -83,6 +83,8 @@ export interface LoanCase extends Outstanding {
   installments: Installment[] | null;
   /** Channels the borrower opted out of: never used again until an opt-in. */
   optedOut: Channel[];
+  /** What a completed settlement waived; owed again if a payment of the settlement is reversed. */
+  waived: Money | null;
   /** Set by bankruptcy or a cease-contact request: no contact ever again, whatever happens to the balance. */
   contactEnded: "bankruptcy" | "cease_contact" | null;
   /** occurredAt of the last applied event: events are applied in business order. */
@@ -181,6 +183,7 @@ export function subscribe(
     installments: null,
     optedOut: [],
     contactEnded: null,
+    waived: null,
     lastEventAt: null,
     recentEventIds: [],
     policy: { id: policy.id, version: policy.version },
@@ -338,6 +341,7 @@ export function recordPayment(
         ...next,
         status: "settled",
         hold: null,
+        waived: next.balance,
         principal: zero,
         fees: zero,
         interest: zero,
