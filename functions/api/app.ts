@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj } from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
-import httpRouterHandler, { type Method } from "@middy/http-router";
+import httpRouterHandler from "@middy/http-router";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { logger } from "../logger.ts";
-import type { ApiKeyStore, IdempotencyStore, Principal, Role } from "../ports.ts";
+import type { ApiKeyStore, IdempotencyStore, Principal } from "../ports.ts";
 import {
   auditTrail,
   getLoan,
@@ -16,6 +16,9 @@ import {
 } from "../usecases/lender.ts";
 import { agingReport } from "../usecases/reports.ts";
 import { errorResponse, HttpError, json, parseWith } from "./http.ts";
+import type { Route } from "./route.ts";
+import { complianceRoutes } from "./routes/compliance.ts";
+import { legalRoutes } from "./routes/legal.ts";
 import { eventSchema, listQuerySchema, loanId, subscribeSchema } from "./schemas.ts";
 
 export interface ApiDeps extends LenderDeps {
@@ -26,23 +29,9 @@ export interface ApiDeps extends LenderDeps {
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-interface RouteRequest {
-  principal: Principal;
-  body: unknown;
-  params: Record<string, string>;
-  query: Record<string, string>;
-}
-
-interface Route {
-  method: Method;
-  path: string;
-  roles: Role[];
-  handle(request: RouteRequest): Promise<APIGatewayProxyResult>;
-}
-
 type ApiEvent = APIGatewayProxyEvent & { principal?: Principal; jsonBody?: unknown };
 
-function routes(deps: ApiDeps): Route[] {
+function lenderRoutes(deps: ApiDeps): Route[] {
   const loanParam = (params: Record<string, string>) => parseWith(loanId, params.loanId, "loanId");
   return [
     {
@@ -194,6 +183,10 @@ async function withIdempotency(
   }
   await store.complete(principal.tenantId, key, { statusCode: response.statusCode, body: response.body });
   return response;
+}
+
+function routes(deps: ApiDeps): Route[] {
+  return [...lenderRoutes(deps), ...complianceRoutes(deps), ...legalRoutes(deps)];
 }
 
 export function makeApiHandler(deps: ApiDeps) {
