@@ -8,6 +8,7 @@ import {
   type CaseStatus,
   chargedTo,
   type EventOutcome,
+  type Hold,
   type LoanCase,
   recordPayment,
   type WorkflowEffect,
@@ -149,6 +150,11 @@ export function applyEvent(
   return { ...result, events, next: { ...result.next, recentEventIds, generation } };
 }
 
+/** A promise or settlement: contact pauses until `until`, then the agreement is reviewed. */
+function agreementHold(reason: "promise" | "settlement", until: string, amount: Money, since: string): Hold {
+  return { reason, until, amount, paidSince: money(0, amount.currency), since };
+}
+
 function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome {
   const { actor, now, occurredAt } = ctx;
   const currency = loanCase.balance.currency;
@@ -223,13 +229,7 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
       if (loanCase.hold?.reason === "dispute" || loanCase.hold?.reason === "settlement") {
         throw new CaseStateConflictError(`a promise cannot replace a ${loanCase.hold.reason} hold`);
       }
-      const hold = {
-        reason: "promise" as const,
-        until: event.promisedDate,
-        amount: event.amount,
-        paidSince: money(0, currency),
-        since: occurredAt,
-      };
+      const hold = agreementHold("promise", event.promisedDate, event.amount, occurredAt);
       return outcome(
         loanCase,
         ctx,
@@ -338,13 +338,7 @@ function apply(loanCase: LoanCase, event: LoanEvent, ctx: Context): EventOutcome
       assertWithinBalance(event.amount, charged.balance, "amount");
       assertNotBefore(event.payBy, today, "payBy");
       if (loanCase.hold?.reason === "dispute") throw new CaseStateConflictError("resolve the dispute first");
-      const hold = {
-        reason: "settlement" as const,
-        until: event.payBy,
-        amount: event.amount,
-        paidSince: money(0, currency),
-        since: occurredAt,
-      };
+      const hold = agreementHold("settlement", event.payBy, event.amount, occurredAt);
       return outcome(
         loanCase,
         ctx,

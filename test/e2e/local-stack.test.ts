@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChain } from "../../functions/domain/audit-chain.ts";
 import { apiClient, loanRequest } from "../workflows/client.ts";
+import { npmStart, type StartedStack } from "./npm-start.ts";
 
 /**
  * End to end, as a user runs it: `npm start -- --clock 2026-01-05T00:00:00Z --frozen` in its own process,
@@ -11,52 +10,27 @@ import { apiClient, loanRequest } from "../workflows/client.ts";
  */
 const LENDER_KEY = "e2e-lender-key-0123456789";
 const OPS_KEY = "e2e-ops-key-0123456789";
-let child: ChildProcess;
-let output = "";
+let stack: StartedStack;
 let baseUrl: string;
 
 beforeAll(async () => {
-  child = spawn(
-    "npm",
-    ["start", "--silent", "--", "--clock", "2026-01-05T00:00:00Z", "--frozen", "--port", "0"],
-    {
-      cwd: new URL("../..", import.meta.url).pathname,
-      // Debug logging on, so the PII check below reads everything the handlers log.
-      env: {
-        ...process.env,
-        DUNNING_LENDER_KEY: LENDER_KEY,
-        DUNNING_OPS_KEY: OPS_KEY,
-        POWERTOOLS_LOG_LEVEL: "DEBUG",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
+  // Debug logging on, so the PII check below reads everything the handlers log.
+  stack = await npmStart(["--clock", "2026-01-05T00:00:00Z", "--frozen", "--port", "0"], {
+    DUNNING_LENDER_KEY: LENDER_KEY,
+    DUNNING_OPS_KEY: OPS_KEY,
+    POWERTOOLS_LOG_LEVEL: "DEBUG",
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const deadline = Date.now() + 90_000;
-  while (!/listening on (http:\/\/\S+)/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  baseUrl = (/listening on (http:\/\/\S+)/.exec(output) as RegExpExecArray)[1] as string;
+  baseUrl = stack.url;
 }, 120_000);
 
 afterAll(async () => {
-  if (!child || child.exitCode !== null) return;
-  process.kill(-(child.pid as number), "SIGINT");
-  await once(child, "exit");
+  await stack?.kill("SIGINT");
 });
 
 describe("npm start", () => {
   it("serves health, keys from the environment and the contract's errors", async () => {
     expect((await apiClient(baseUrl).get("/health")).body).toEqual({ status: "ok" });
-    expect(output).toContain(LENDER_KEY);
+    expect(stack.output()).toContain(LENDER_KEY);
     expect((await apiClient(baseUrl).get("/v1/loans")).status).toBe(401);
     expect((await apiClient(baseUrl, "nope").get("/v1/loans")).status).toBe(401);
     const asOps = await apiClient(baseUrl, OPS_KEY).post("/v1/loans", loanRequest("L-ops"));
@@ -127,6 +101,7 @@ describe("npm start", () => {
   });
 
   it("logs ids and outcomes, never the borrower's name, phone or email", () => {
+    const output = stack.output();
     const logLines = output.split("\n").filter((line) => line.startsWith("{"));
     expect(logLines.some((line) => line.includes('"message":"send done"'))).toBe(true);
     for (const pii of ["Li Wei", "li.wei@example.com", "+8613800138000", "8613800138000", "13800138000"]) {

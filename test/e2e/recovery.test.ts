@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
 import { apiClient, loanRequest } from "../workflows/client.ts";
+import { npmStart, type StartedStack } from "./npm-start.ts";
 
 /**
  * Crash recovery as an operator meets it: the local stack keeps its data on disk, is killed with SIGKILL
@@ -15,51 +14,16 @@ const LENDER_KEY = "recovery-lender-key-0123456789";
 const dataDir = mkdtempSync(join(tmpdir(), "dunning-recovery-"));
 const LOANS = 40;
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function startStack(clock: string): Promise<Running> {
-  const child = spawn(
-    "npm",
-    ["start", "--silent", "--", "--clock", clock, "--frozen", "--port", "0", "--data-dir", dataDir],
-    {
-      cwd: new URL("../..", import.meta.url).pathname,
-      env: { ...process.env, DUNNING_LENDER_KEY: LENDER_KEY },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
+function startStack(clock: string): Promise<StartedStack> {
+  return npmStart(["--clock", clock, "--frozen", "--port", "0", "--data-dir", dataDir], {
+    DUNNING_LENDER_KEY: LENDER_KEY,
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const deadline = Date.now() + 90_000;
-  while (!/listening on (http:\/\/\S+)/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const url = (/listening on (http:\/\/\S+)/.exec(output) as RegExpExecArray)[1] as string;
-  return { child, url, output: () => output };
 }
 
-async function kill(running: Running, signal: NodeJS.Signals) {
-  if (running.child.exitCode !== null) return;
-  const exited = once(running.child, "exit");
-  process.kill(-(running.child.pid as number), signal);
-  await exited;
-}
-
-let second: Running | undefined;
+let second: StartedStack | undefined;
 
 afterAll(async () => {
-  if (second) await kill(second, "SIGINT");
+  await second?.kill("SIGINT");
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -75,7 +39,7 @@ describe("recovery after SIGKILL", () => {
       .post("/local/clock/advance", { to: "2026-03-01T00:00:00Z" })
       .catch(() => null);
     await new Promise((resolve) => setTimeout(resolve, 700));
-    await kill(first, "SIGKILL");
+    await first.kill("SIGKILL");
     await advance;
 
     second = await startStack("2026-01-05T00:00:00Z");
