@@ -7,6 +7,13 @@ const schema = z.object({
   STATE_MACHINE_ARN: z.string().startsWith("arn:").optional(),
   EMAIL_FROM: z.string().email().optional(),
   SMS_SENDER_ID: z.string().max(11).optional(),
+  /**
+   * The export bucket: legal hand-off packages go under `handoffs/`, compliance audit exports under `exports/`.
+   * Optional: where unset, GET /v1/audit/export answers 422 EXPORT_NOT_CONFIGURED and every other route works.
+   */
+  EXPORT_BUCKET: z.string().min(3).optional(),
+  /** Where a published hand-off is announced (ids and object keys only). */
+  HANDOFF_TOPIC_ARN: z.string().startsWith("arn:").optional(),
 });
 
 export type LambdaConfig = z.infer<typeof schema>;

@@ -1,11 +1,16 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import { SESClient } from "@aws-sdk/client-ses";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { LambdaConfig } from "../config.ts";
+import type { Handoffs } from "../ports/handoff.ts";
 import type { Clock } from "../ports.ts";
 import { DynamoCaseRepository } from "./dynamo/case-repository.ts";
 import { makeDocumentClient } from "./dynamo/client.ts";
+import { DynamoHandoffStore } from "./dynamo/handoff-store.ts";
 import { DynamoPolicyRepository } from "./dynamo/policy-repository.ts";
+import { S3SnsHandoffPublisher } from "./handoff-publishers.ts";
 import { ChannelRouter } from "./senders/channel-router.ts";
 import { SesEmailSender } from "./senders/ses-sender.ts";
 import { SnsSmsSender } from "./senders/sns-sender.ts";
@@ -36,4 +41,32 @@ export function awsSender(config: LambdaConfig) {
 export function awsWorkflow(config: LambdaConfig) {
   if (!config.STATE_MACHINE_ARN) throw new Error("invalid configuration: STATE_MACHINE_ARN is required");
   return new StepFunctionsWorkflow(new SFNClient({}), config.STATE_MACHINE_ARN);
+}
+
+/**
+ * Hand-off records in the state table; packages in the export bucket, announced on the hand-off topic. A
+ * function deployed without EXPORT_BUCKET / HANDOFF_TOPIC_ARN fails when it has to publish or read a package,
+ * not at cold start (the plan and send tasks share the step module and never publish).
+ */
+export function awsHandoffs(
+  config: LambdaConfig,
+  client: DynamoDBDocumentClient,
+  tables: { stateTable: string },
+): Handoffs {
+  const store = new DynamoHandoffStore(client, tables);
+  const { EXPORT_BUCKET, HANDOFF_TOPIC_ARN } = config;
+  if (!EXPORT_BUCKET || !HANDOFF_TOPIC_ARN) {
+    const missing = () =>
+      Promise.reject(new Error("invalid configuration: EXPORT_BUCKET and HANDOFF_TOPIC_ARN are required"));
+    return { store, publisher: { publish: missing, read: missing } };
+  }
+  return {
+    store,
+    publisher: new S3SnsHandoffPublisher(
+      new S3Client({}),
+      new SNSClient({}),
+      EXPORT_BUCKET,
+      HANDOFF_TOPIC_ARN,
+    ),
+  };
 }

@@ -5,6 +5,8 @@ import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import httpRouterHandler from "@middy/http-router";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { logger } from "../logger.ts";
+import type { AuditReader } from "../ports/audit.ts";
+import type { ExportSink } from "../ports/export-sink.ts";
 import type { ApiKeyStore, IdempotencyStore, Principal } from "../ports.ts";
 import {
   auditTrail,
@@ -24,6 +26,8 @@ import { eventSchema, listQuerySchema, loanId, subscribeSchema } from "./schemas
 export interface ApiDeps extends LenderDeps {
   keys: ApiKeyStore;
   idempotency: IdempotencyStore;
+  /** The compliance audit export; unset where no export bucket is configured (the route answers 422). */
+  exports?: { reader: AuditReader; sink: ExportSink };
 }
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
@@ -119,6 +123,7 @@ const jsonBody: MiddlewareObj<ApiEvent> = {
     }
     try {
       event.jsonBody = JSON.parse(raw);
+      JSON.stringify(event.jsonBody); // nested too deep to re-serialise (RangeError): a 400 here, not a 500 later
     } catch {
       throw new HttpError(400, "INVALID_JSON", "the body is not valid JSON");
     }
@@ -187,6 +192,30 @@ async function withIdempotency(
 
 function routes(deps: ApiDeps): Route[] {
   return [...lenderRoutes(deps), ...complianceRoutes(deps), ...legalRoutes(deps)];
+}
+
+/** One row of the route table: what is served and to whom, without the handler. */
+export interface RouteTableRow {
+  method: Route["method"];
+  path: string;
+  roles: Route["roles"];
+}
+
+/**
+ * Every route the API serves (method, path, roles), read from the same routes() the handler is built from, so
+ * tests that walk the table cover new routes automatically. The deps are inert: any call of them throws.
+ */
+export function routeTable(): RouteTableRow[] {
+  const inert: ApiDeps = new Proxy(() => {}, {
+    get: (_target, name) => (name === "then" ? undefined : inert),
+    apply: () => {
+      throw new Error("routeTable() builds routes only; it never runs them");
+    },
+    construct: () => {
+      throw new Error("routeTable() builds routes only; it never runs them");
+    },
+  }) as unknown as ApiDeps;
+  return routes(inert).map(({ method, path, roles }) => ({ method, path, roles: [...roles] }));
 }
 
 export function makeApiHandler(deps: ApiDeps) {

@@ -64,6 +64,11 @@ export class StepInProgressError extends DomainError {
   readonly code = "STEP_IN_PROGRESS";
 }
 
+/** The hand-off package could not be stored or announced yet; publishing is idempotent, so the task retries. */
+export class HandoffPublishError extends DomainError {
+  readonly code = "HANDOFF_PUBLISH_FAILED";
+}
+
 /** The delivery provider refused for now (throttling, outage); the workflow retries the step. */
 export class ProviderThrottledError extends DomainError {
   readonly code = "PROVIDER_THROTTLED";

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
+import { awsHandoffs, awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { readConfig } from "../config.ts";
 import { makeStepHandlers } from "./step-handlers.ts";
 
 /** Lambda entries for the workflow's tasks; the ASL's Task resources point at these three handlers. */
 const config = readConfig();
-const { cases, policies } = awsRepositories(config);
+const { client, tables, cases, policies } = awsRepositories(config);
 
 export const { plan, send, handOff } = makeStepHandlers({
   cases,
@@ -18,4 +18,6 @@ export const { plan, send, handOff } = makeStepHandlers({
   workflow: awsWorkflow(config),
   // Invocations may overlap on AWS (retries, re-plans): only a claim's lease says its sender is gone.
   runtime: { instanceId: randomUUID(), exclusive: false, realNow: Date.now },
+  // Only the hand-off task publishes (EXPORT_BUCKET, HANDOFF_TOPIC_ARN).
+  handoffs: awsHandoffs(config, client, tables),
 });

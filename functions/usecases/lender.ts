@@ -16,7 +16,10 @@ import {
 } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
+import { logger } from "../logger.ts";
+import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
+import { publishHandoff } from "./handoffs.ts";
 import { type LoanView, loanView } from "./loan-view.ts";
 
 export interface LenderDeps {
@@ -24,6 +27,8 @@ export interface LenderDeps {
   policies: PolicyRepository;
   workflow: WorkflowControl;
   clock: Clock;
+  /** Where an event that sends a case to legal (bankruptcy, cease_contact) publishes the hand-off package. */
+  handoffs: Handoffs;
 }
 
 const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
@@ -117,15 +122,34 @@ export async function recordEvent(
     const policy = await policyFor(deps, current.tenantId, current.policy.id, current.policy.version);
     const now = deps.clock.now();
     const result = applyEvent(current, event, actorOf(principal), now, policy.charges);
-    if ("duplicate" in result) return loanView(current, policy, now);
+    if ("duplicate" in result) {
+      // A repeat heals a hand-off whose publishing failed the first time (a no-op once it is stored).
+      if (current.status === "legal") await handOffQuietly(deps, current);
+      return loanView(current, policy, now);
+    }
     try {
       const stored = await deps.cases.update(current, result, toInstant(now));
       if (result.workflow !== "none") await deps.workflow.stop(workflowRef(current));
       if (result.workflow === "replan") await deps.workflow.start(workflowRef(stored));
+      // Into legal (bankruptcy, cease_contact): publish; any later event on a legal case checks it is there.
+      if (stored.status === "legal") await handOffQuietly(deps, stored);
       return loanView(stored, policy, now);
     } catch (error) {
       // A workflow step may have written between our read and write; re-read and apply again.
       if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
     }
+  }
+}
+
+/**
+ * Publishes the hand-off package of a case an event sent to legal. The event is committed whatever happens
+ * here, so a failure is logged rather than answered as a failed event; repeating the event (same eventId) or
+ * any later event on the case publishes it then (publishing is idempotent: a stored hand-off is left alone).
+ */
+async function handOffQuietly(deps: LenderDeps, loanCase: LoanCase): Promise<void> {
+  try {
+    await publishHandoff(deps, loanCase.tenantId, loanCase.loanId);
+  } catch (error) {
+    logger.error("hand-off package not published", { loanId: loanCase.loanId, error: error as Error });
   }
 }

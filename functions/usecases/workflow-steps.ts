@@ -5,6 +5,8 @@ import { nextAllowedInstant } from "../domain/contact-window.ts";
 import {
   CaseNotCollectableError,
   ConcurrentUpdateError,
+  DomainError,
+  HandoffPublishError,
   ProviderThrottledError,
   StaleExecutionError,
   StepInProgressError,
@@ -28,7 +30,9 @@ import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep } from "../domain/policy.ts";
 import { renderMessage } from "../domain/templates.ts";
 import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
+import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
+import { publishHandoff } from "./handoffs.ts";
 
 export interface StepDeps {
   cases: CaseRepository;
@@ -38,6 +42,8 @@ export interface StepDeps {
   /** To continue a long plan in a new execution. */
   workflow: WorkflowControl;
   runtime: StepRuntime;
+  /** Where the hand-off step publishes the legal package. */
+  handoffs: Handoffs;
 }
 
 /**
@@ -366,13 +372,38 @@ function amountShown(loanCase: LoanCase): Money {
   return add(subtract(open.amount, open.paid), add(loanCase.fees, loanCase.interest));
 }
 
-/** "Legal hand-off: hand over": moves the case to legal once the hand-off instant has come. */
+/**
+ * "Legal hand-off: hand over": moves the case to legal once the hand-off instant has come, then publishes
+ * the hand-off package. A retry after the move (publishing failed or the run was cut off) finds the case
+ * handed off by this generation and only finishes publishing; publishing itself is idempotent.
+ */
 export async function handOffStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
+  const stored = await deps.cases.get(input.tenantId, input.loanId);
+  if (
+    stored?.status === "legal" &&
+    stored.generation === input.generation &&
+    stored.lastStep === "hand_off" &&
+    !stored.contactEnded
+  ) {
+    await publishForLegal(deps, stored.tenantId, stored.loanId);
+    return output(deps, input, { phase: "done" });
+  }
   const loaded = await loadCollectable(deps, input);
   const now = deps.clock.now();
   const action = planFor(loaded.loanCase, loaded.policy, now);
   if (action?.kind !== "hand_off" || action.plannedAt > toInstant(now))
     return output(deps, input, nextAction(loaded, now));
   await write(deps, loaded, handOff(loaded.loanCase, action.plannedAt, now));
+  await publishForLegal(deps, input.tenantId, input.loanId);
   return output(deps, input, { phase: "done" });
+}
+
+/** Publishing is idempotent: a failure becomes a named error the ASL retries with back-off. */
+async function publishForLegal(deps: StepDeps, tenantId: string, loanId: string): Promise<void> {
+  try {
+    await publishHandoff(deps, tenantId, loanId);
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    throw new HandoffPublishError(`hand-off package for ${loanId} not published: ${(error as Error).name}`);
+  }
 }

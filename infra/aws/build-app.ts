@@ -58,7 +58,8 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
   const data = new DunningDataStack(app, "Data", {
     ...stackProps,
     stackName: `${prefix}-data`,
-    description: "Loan dunning: state and audit tables, and the key that encrypts them (retained)",
+    description:
+      "Loan dunning: state and audit tables, export bucket, legal hand-off topic and the key that encrypts them (retained)",
     tableNamePrefix: prefix,
   });
   const service = new DunningServiceStack(app, "Service", {
@@ -67,12 +68,14 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     description: "Loan dunning: API, workflow and functions (stateless)",
     stateTableName: data.stateTableName,
     auditTableName: data.auditTableName,
+    exportBucketName: data.exportBucketName,
+    handOffTopicName: data.handOffTopicName,
     dataKey: data.dataKey,
     emailFrom,
     ...(smsSenderId ? { smsSenderId } : {}),
     webAcl,
   });
-  service.addStackDependency(data, "tables and key are referenced by name");
+  service.addStackDependency(data, "tables, bucket, topic and key are referenced by name");
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, data, service };

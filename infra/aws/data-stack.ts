@@ -1,7 +1,9 @@
-import { RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "../../functions/adapters/dynamo/schema.ts";
 
@@ -14,16 +16,26 @@ export const AUDIT_MUTATING_ACTIONS = [
   "dynamodb:PartiQLDelete",
 ];
 
+/** Key prefixes of the export bucket: short-lived audit exports, and legal hand-off packages (kept). */
+export const EXPORTS_PREFIX = "exports/";
+export const HANDOFFS_PREFIX = "handoffs/";
+/** Audit exports are fetched through pre-signed links shortly after they are written; then they go. */
+export const EXPORT_RETENTION_DAYS = 7;
+
 export interface DunningDataStackProps extends StackProps {
-  /** Tables are named `<prefix>-state` and `<prefix>-audit`. */
+  /**
+   * Tables are named `<prefix>-state` and `<prefix>-audit`, the legal hand-off topic `<prefix>-legal-handoffs`
+   * and the export bucket `<prefix>-exports-<account>-<region>` (lower case: bucket names are global).
+   */
   tableNamePrefix: string;
 }
 
 /**
- * The stateful half: the two tables and the key that encrypts them. Everything here is retained on stack
- * deletion and protected against accidental deletion, so the stateless stack can be torn down and redeployed freely.
- * The tables have fixed names: a change that would replace a table fails instead of silently creating a new one,
- * and the service stack refers to them by name.
+ * The stateful half: the two tables, the export bucket (with its access-log bucket), the legal hand-off topic and
+ * the key that encrypts them. Everything here is retained on stack deletion and the tables are protected against
+ * accidental deletion, so the stateless stack can be torn down and redeployed freely. Tables, bucket and topic have
+ * fixed names: a change that would replace one fails instead of silently creating a new one, and the service stack
+ * refers to them by name.
  */
 export class DunningDataStack extends Stack {
   readonly dataKey: Key;
@@ -31,14 +43,24 @@ export class DunningDataStack extends Stack {
   readonly auditTable: Table;
   readonly stateTableName: string;
   readonly auditTableName: string;
+  /** Audit exports (`exports/`, expire) and legal hand-off packages (`handoffs/`, kept). */
+  readonly exportBucket: Bucket;
+  readonly exportBucketName: string;
+  /** Receives the exportBucket's server access logs. */
+  readonly accessLogsBucket: Bucket;
+  /** Legal hand-offs (bankruptcy, cease-contact, end of the dunning plan); subscribers live outside this app. */
+  readonly handOffTopic: Topic;
+  readonly handOffTopicName: string;
 
   constructor(scope: Construct, id: string, props: DunningDataStackProps) {
     super(scope, id, props);
     this.stateTableName = `${props.tableNamePrefix}-state`;
     this.auditTableName = `${props.tableNamePrefix}-audit`;
+    this.exportBucketName = `${props.tableNamePrefix.toLowerCase()}-exports-${this.account}-${this.region}`;
+    this.handOffTopicName = `${props.tableNamePrefix}-legal-handoffs`;
 
     this.dataKey = new Key(this, "DataKey", {
-      description: "Encrypts the loan dunning state and audit tables",
+      description: "Encrypts the loan dunning tables, export bucket and legal hand-off topic",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -61,6 +83,57 @@ export class DunningDataStack extends Stack {
         ],
       }),
     });
+
+    // Server access logs need SSE-S3 on the target bucket (S3 log delivery cannot use a KMS key).
+    this.accessLogsBucket = new Bucket(this, "AccessLogsBucket", {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: "AwsSolutions-S1",
+      reason:
+        "This is the access-log target of the export bucket; logging the log bucket would only log log deliveries.",
+    });
+
+    this.exportBucket = new Bucket(this, "ExportBucket", {
+      bucketName: this.exportBucketName,
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.dataKey,
+      // One data key per bucket instead of a KMS call per object; grants on the key are unchanged.
+      bucketKeyEnabled: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: "export-bucket/",
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          // Versioned: expiring only adds a delete marker, so the data itself goes with the noncurrent version.
+          id: "ExpireAuditExports",
+          prefix: EXPORTS_PREFIX,
+          expiration: Duration.days(EXPORT_RETENTION_DAYS),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
+        { id: "RemoveExpiredExportMarkers", prefix: EXPORTS_PREFIX, expiredObjectDeleteMarker: true },
+        // Hand-off packages (handoffs/) are kept; only abandoned multipart uploads are cleaned up everywhere.
+        { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+
+    this.handOffTopic = new Topic(this, "HandOffTopic", {
+      topicName: this.handOffTopicName,
+      displayName: "Loan dunning: legal hand-offs",
+      masterKey: this.dataKey,
+      enforceSSL: true,
+    });
+    this.handOffTopic.applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
 }
 

@@ -9,7 +9,7 @@ import {
   MethodLoggingLevel,
 } from "aws-cdk-lib/aws-apigateway";
 import { type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
-import { Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { Effect, Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
 import {
@@ -21,7 +21,8 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
-import { AUDIT_TABLE } from "../../functions/adapters/dynamo/schema.ts";
+import { AUDIT_TABLE, STATE_TABLE } from "../../functions/adapters/dynamo/schema.ts";
+import { EXPORT_RETENTION_DAYS, EXPORTS_PREFIX, HANDOFFS_PREFIX } from "./data-stack.ts";
 import { DunningFunction, LOG_RETENTION } from "./dunning-function.ts";
 
 export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
@@ -32,7 +33,11 @@ export interface DunningServiceStackProps extends StackProps {
   /** Physical names of the tables owned by the data stack. */
   stateTableName: string;
   auditTableName: string;
-  /** The key that encrypts both tables. */
+  /** Physical name of the data stack's export bucket (`exports/`, `handoffs/`). */
+  exportBucketName: string;
+  /** Name of the data stack's legal hand-off topic. */
+  handOffTopicName: string;
+  /** The key that encrypts the tables, the export bucket and the hand-off topic. */
   dataKey: IKey;
   /** Sender address for email; the SES permission is scoped to it and its domain. */
   emailFrom: string;
@@ -72,6 +77,16 @@ export class DunningServiceStack extends Stack {
       encryptionKey: props.dataKey,
     });
     const tables = { STATE_TABLE: stateTable.tableName, AUDIT_TABLE: auditTable.tableName };
+    const exportBucketArn = this.formatArn({
+      service: "s3",
+      region: "",
+      account: "",
+      resource: props.exportBucketName,
+    });
+    const handOffTopicArn = this.formatArn({ service: "sns", resource: props.handOffTopicName });
+    const exportObjects = `${exportBucketArn}/${EXPORTS_PREFIX}*`;
+    const handOffObjects = `${exportBucketArn}/${HANDOFFS_PREFIX}*`;
+    const commonEnvironment = { ...tables, EXPORT_BUCKET: props.exportBucketName };
     // The steps start the next execution of a plan that outlives one (a year); the state machine refers to
     // the step functions, so they know it by its fixed name rather than by a token (no dependency cycle).
     const stateMachineName = `${serviceName}-workflow`;
@@ -81,7 +96,7 @@ export class DunningServiceStack extends Stack {
       resourceName: stateMachineName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const stepEnvironment = { ...tables, STATE_MACHINE_ARN: stateMachineArn };
+    const stepEnvironment = { ...commonEnvironment, STATE_MACHINE_ARN: stateMachineArn };
 
     // --- Workflow tasks: one bundle entry, three handlers. Timeouts stay under the ASL TimeoutSeconds so a slow
     // invocation surfaces as a Lambda error the Retry blocks know, not as States.Timeout.
@@ -108,7 +123,7 @@ export class DunningServiceStack extends Stack {
       entry: STEPS_ENTRY,
       handler: "handOff",
       description: "Workflow task: hands the case over to legal",
-      environment: stepEnvironment,
+      environment: { ...stepEnvironment, HANDOFF_TOPIC_ARN: handOffTopicArn },
       serviceName,
     });
     const stepFunctions = [this.planFunction, this.sendFunction, this.handOffFunction];
@@ -122,7 +137,9 @@ export class DunningServiceStack extends Stack {
         }),
       );
     }
-    grantSending(this.sendFunction, props.emailFrom);
+    grantSending(this.sendFunction, props.emailFrom, handOffTopicArn);
+    grantObjects(this.handOffFunction, "WriteHandOffPackages", ["s3:PutObject"], handOffObjects);
+    grantHandOffPublish(this.handOffFunction, handOffTopicArn);
 
     // --- The per-loan workflow, from the same ASL file the embedded runtime executes.
     const workflowLogs = new LogGroup(this, "WorkflowLogs", { retention: LOG_RETENTION });
@@ -155,12 +172,32 @@ export class DunningServiceStack extends Stack {
       description: "HTTP API: loans, policies, audit trail",
       // API Gateway gives up on the integration after 29 s.
       timeout: Duration.seconds(25),
-      environment: { ...tables, STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+      environment: {
+        ...commonEnvironment,
+        STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+        // Bankruptcy and cease-contact notices arrive through the API and hand the case off from there.
+        HANDOFF_TOPIC_ARN: handOffTopicArn,
+      },
       serviceName,
     });
     grantCaseData(this.apiFunction, stateTable, auditTable, props.dataKey, {
       auditIndexes: AUDIT_TABLE.indexes.map((index) => index.name),
     });
+    // Audit exports: written (multipart for large ones, hence Abort), then fetched through pre-signed GETs signed
+    // with this role. Hand-off packages: written and read back. No List, no Delete: exports expire by lifecycle.
+    grantObjects(
+      this.apiFunction,
+      "WriteAndShareAuditExports",
+      ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+      exportObjects,
+    );
+    grantObjects(
+      this.apiFunction,
+      "WriteAndReadHandOffPackages",
+      ["s3:PutObject", "s3:GetObject"],
+      handOffObjects,
+    );
+    grantHandOffPublish(this.apiFunction, handOffTopicArn);
     this.stateMachine.grantStartExecution(this.apiFunction);
     this.apiFunction.addToRolePolicy(
       new PolicyStatement({
@@ -207,6 +244,9 @@ export class DunningServiceStack extends Stack {
       stateTableName: props.stateTableName,
       stepFunctions,
       apiFunction: this.apiFunction,
+      handOffFunction: this.handOffFunction,
+      exportObjects,
+      handOffObjects,
     });
   }
 }
@@ -254,8 +294,23 @@ function executionsOf(stateMachine: StateMachine): string {
   });
 }
 
+/**
+ * Object-level actions on one key prefix of the export bucket. The objects are encrypted with the data key, which
+ * every function may already use (grantCaseData): PutObject needs kms:GenerateDataKey, GetObject kms:Decrypt.
+ */
+function grantObjects(fn: DunningFunction, sid: string, actions: string[], objects: string): void {
+  fn.addToRolePolicy(new PolicyStatement({ sid, actions, resources: [objects] }));
+}
+
+/** Publish to the legal hand-off topic (encrypted with the data key: kms:GenerateDataKey*, kms:Decrypt). */
+function grantHandOffPublish(fn: DunningFunction, topicArn: string): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({ sid: "PublishLegalHandOffs", actions: ["sns:Publish"], resources: [topicArn] }),
+  );
+}
+
 /** SES scoped to the sender identity (address or its domain, whichever is verified) and to that From address. */
-function grantSending(fn: DunningFunction, emailFrom: string): void {
+function grantSending(fn: DunningFunction, emailFrom: string, handOffTopicArn: string): void {
   const stack = Stack.of(fn);
   const domain = emailFrom.slice(emailFrom.lastIndexOf("@") + 1);
   fn.addToRolePolicy(
@@ -272,13 +327,20 @@ function grantSending(fn: DunningFunction, emailFrom: string): void {
   const smsPolicy = new Policy(fn, "SmsPublishPolicy", {
     statements: [
       new PolicyStatement({ sid: "PublishSmsToPhoneNumbers", actions: ["sns:Publish"], resources: ["*"] }),
+      // `*` above would include the legal hand-off topic: only the API and hand-off functions may publish there.
+      new PolicyStatement({
+        sid: "NeverPublishLegalHandOffs",
+        effect: Effect.DENY,
+        actions: ["sns:Publish"],
+        resources: [handOffTopicArn],
+      }),
     ],
   });
   smsPolicy.attachToRole(fn.executionRole);
   Validations.of(smsPolicy).acknowledge({
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:
-      "sns:Publish straight to a phone number (SMS) has no resource ARN to scope to; the function publishes to no topic.",
+      "sns:Publish straight to a phone number (SMS) has no resource ARN to scope to; the legal hand-off topic is denied.",
   });
 }
 
@@ -324,8 +386,16 @@ function attachWebAcl(scope: Construct, api: LambdaRestApi): void {
 /** Every cdk-nag finding this stack keeps on purpose, each with its reason, next to the resources it concerns. */
 function acknowledgeFindings(
   stack: DunningServiceStack,
-  refs: { stateTableName: string; stepFunctions: DunningFunction[]; apiFunction: DunningFunction },
+  refs: {
+    stateTableName: string;
+    stepFunctions: DunningFunction[];
+    apiFunction: DunningFunction;
+    handOffFunction: DunningFunction;
+    exportObjects: string;
+    handOffObjects: string;
+  },
 ): void {
+  const stateIndexes = STATE_TABLE.indexes.map((index) => index.name).join(", ");
   for (const fn of [...refs.stepFunctions, refs.apiFunction]) {
     const role = fn.executionRole;
     Validations.of(role).acknowledge({
@@ -335,8 +405,7 @@ function acknowledgeFindings(
     });
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${refs.stateTableName}/index/*]`,
-      reason:
-        "Query on the state table's own indexes (byTenant, byStatus) — the wildcard stops at this one table's indexes.",
+      reason: `Query on the state table's own indexes (${stateIndexes}) — the wildcard stops at this one table's indexes.`,
     });
     for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
       Validations.of(role).acknowledge({
@@ -360,6 +429,31 @@ function acknowledgeFindings(
     reason:
       "Stop/Describe any execution of this one state machine: executions are one per loan, named at start time.",
   });
+
+  // Object keys are chosen per export / per hand-off at run time; each wildcard stops at one prefix of one bucket.
+  const objectAcknowledgements: [DunningFunction, string, string][] = [
+    [
+      refs.apiFunction,
+      refs.exportObjects,
+      `Audit exports are written under generated keys below exports/ only (expired by lifecycle after ${EXPORT_RETENTION_DAYS} days).`,
+    ],
+    [
+      refs.apiFunction,
+      refs.handOffObjects,
+      "Legal hand-off packages are written and read back under per-case keys below handoffs/ only.",
+    ],
+    [
+      refs.handOffFunction,
+      refs.handOffObjects,
+      "The hand-off step writes its package under a per-case key below handoffs/ only (PutObject, nothing else).",
+    ],
+  ];
+  for (const [fn, objects, reason] of objectAcknowledgements) {
+    Validations.of(fn.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagRendering(stack, objects)}]`,
+      reason,
+    });
+  }
 
   const api = stack.api;
   for (const method of api.methods) {
@@ -387,4 +481,20 @@ function acknowledgeFindings(
         "The AWS-managed policy is the documented role for API Gateway's account-level execution logging.",
     });
   }
+}
+
+/** A (possibly tokenised) string as cdk-nag writes it in a finding id: `<Ref>`, `<Id.Attr>`, joins flattened. */
+function nagRendering(stack: Stack, value: string): string {
+  const visit = (node: unknown): string => {
+    if (typeof node === "string") return node;
+    const o = (node ?? {}) as Record<string, unknown>;
+    if (Array.isArray(o["Fn::Join"])) {
+      const [separator, parts] = o["Fn::Join"] as [string, unknown[]];
+      return parts.map(visit).join(separator);
+    }
+    if (Array.isArray(o["Fn::GetAtt"])) return `<${(o["Fn::GetAtt"] as string[]).join(".")}>`;
+    if (typeof o.Ref === "string") return `<${o.Ref}>`;
+    return JSON.stringify(node);
+  };
+  return visit(stack.resolve(value));
 }

@@ -61,6 +61,7 @@ const lines = [
     (role) =>
       `  ${role.padEnd(10)} ${stack.keys[role]}${process.env[KEY_ENV[role]] ? ` (from ${KEY_ENV[role]})` : ""}`,
   ),
+  `legal hand-off packages are written to ${stack.handoffDir}`,
   "Ctrl-C stops everything.",
 ];
 process.stdout.write(`${lines.join("\n")}\n`);

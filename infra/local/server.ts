@@ -1,9 +1,14 @@
 import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join, resolve, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { DateTime, Duration } from "luxon";
 import { MAX_BODY_BYTES } from "../../functions/api/app.ts";
+import { EXPORT_NAME } from "../../functions/ports/export-sink.ts";
 import type { LocalWorkflowEngine } from "./engine.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import type { Outbox } from "./outbox.ts";
@@ -16,6 +21,8 @@ export interface LocalServerDeps {
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
   outbox: Outbox;
+  /** The folder the local export sink writes to; GET /local/exports/<file> serves it. */
+  exportsDir?: string;
 }
 
 class LocalRouteError extends Error {
@@ -105,8 +112,40 @@ function parseAdvance(body: string, nowMs: number): number {
   throw new LocalRouteError(400, "VALIDATION_FAILED", 'send {"by": "P3D"} or {"to": "2026-01-20T00:00:00Z"}');
 }
 
+const EXPORTS_PREFIX = "/local/exports/";
+
+/** Streams one export file of the exports folder; a name that is not one safe path segment is refused. */
+async function serveExport(dir: string | undefined, url: URL, res: ServerResponse) {
+  let name: string;
+  try {
+    name = decodeURIComponent(url.pathname.slice(EXPORTS_PREFIX.length));
+  } catch {
+    throw new LocalRouteError(400, "VALIDATION_FAILED", "not a valid export file name");
+  }
+  if (!EXPORT_NAME.test(name))
+    throw new LocalRouteError(400, "VALIDATION_FAILED", "not a valid export file name");
+  if (!dir) throw new LocalRouteError(404, "NOT_FOUND", "no such export");
+  const root = resolve(dir);
+  const path = resolve(join(root, name));
+  if (!path.startsWith(`${root}${sep}`)) {
+    throw new LocalRouteError(404, "NOT_FOUND", "no such export");
+  }
+  const info = await stat(path).catch(() => null);
+  if (!info?.isFile()) throw new LocalRouteError(404, "NOT_FOUND", "no such export");
+  const type = name.endsWith(".csv") ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
+  res.writeHead(200, { "content-type": type, "content-length": String(info.size) });
+  try {
+    await pipeline(createReadStream(path), res);
+  } catch {
+    res.destroy(); // the status line is sent: all that is left is to cut the response short
+  }
+}
+
 async function handleLocal(deps: LocalServerDeps, req: IncomingMessage, url: URL, res: ServerResponse) {
   const route = `${req.method} ${url.pathname}`;
+  if (req.method === "GET" && url.pathname.startsWith(EXPORTS_PREFIX)) {
+    return serveExport(deps.exportsDir, url, res);
+  }
   switch (route) {
     case "GET /health":
       return send(res, 200, { status: "ok" });

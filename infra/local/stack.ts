@@ -1,11 +1,16 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
+import { DynamoAuditReader } from "../../functions/adapters/dynamo/audit-reader.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
+import { DynamoHandoffStore } from "../../functions/adapters/dynamo/handoff-store.ts";
 import { DynamoIdempotencyStore } from "../../functions/adapters/dynamo/idempotency-store.ts";
 import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-repository.ts";
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
+import { FileHandoffPublisher } from "../../functions/adapters/handoff-publishers.ts";
 import { makeApiHandler } from "../../functions/api/app.ts";
 import { toInstant } from "../../functions/domain/time.ts";
 import { ROLES, type Role, type WorkflowControl } from "../../functions/ports.ts";
@@ -14,6 +19,7 @@ import { executionName } from "../../functions/usecases/execution.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
+import { LocalExportSink } from "./export-sink.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { Outbox } from "./outbox.ts";
 import { resumeOpenCases } from "./recovery.ts";
@@ -43,6 +49,8 @@ export interface LocalStackOptions {
   tablePrefix?: string;
   /** API keys for the demo tenant; generated where missing. */
   keys?: Partial<Record<Role, string>>;
+  /** Where legal hand-off packages are written; default `<dataDir or the OS temp dir>/handoffs`. */
+  handoffDir?: string;
 }
 
 export interface LocalStack {
@@ -51,6 +59,8 @@ export interface LocalStack {
   engine: LocalWorkflowEngine;
   outbox: Outbox;
   keys: Record<Role, string>;
+  /** The folder legal hand-off packages are published to (`<tenant>/<loanId>.json` and `.html`). */
+  handoffDir: string;
   /** Cases whose workflow was resumed from kept data at start. */
   resumed: number;
   stop(): Promise<void>;
@@ -96,7 +106,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     // One process runs every step here: a claim held by an earlier process was cut off by its end.
     const runtime = { instanceId: randomUUID(), exclusive: true, realNow: Date.now };
-    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock, workflow, runtime });
+    const handoffDir = options.handoffDir ?? join(options.dataDir ?? tmpdir(), "handoffs");
+    const handoffs = {
+      store: new DynamoHandoffStore(client, tables),
+      publisher: new FileHandoffPublisher(handoffDir),
+    };
+    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock, workflow, runtime, handoffs });
     const task =
       (
         name: string,
@@ -125,6 +140,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await keyStore.put(keys[role], { tenantId: DEMO_TENANT, role });
     }
 
+    // Audit exports are written here and served by GET /local/exports/<file>; the URL is known once listening.
+    const exportsDir = join(options.dataDir ?? tmpdir(), "exports");
+    let baseUrl = "";
+    const exportSink = new LocalExportSink(exportsDir, () => baseUrl);
     const api = makeApiHandler({
       cases,
       policies,
@@ -132,9 +151,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
       keys: keyStore,
       idempotency: new DynamoIdempotencyStore(client, tables),
+      exports: { reader: new DynamoAuditReader(client, tables), sink: exportSink },
+      handoffs,
     });
-    const server = createLocalServer({ api, clock, engine, outbox });
+    const server = createLocalServer({ api, clock, engine, outbox, exportsDir });
     const url = await listen(server, options.port ?? 3000);
+    baseUrl = url;
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -142,7 +164,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           server.closeAllConnections();
         }),
     );
-    return { url, clock, engine, outbox, keys, resumed, stop };
+    return { url, clock, engine, outbox, keys, handoffDir, resumed, stop };
   } catch (error) {
     await stop();
     throw error;

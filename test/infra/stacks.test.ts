@@ -21,11 +21,22 @@ const STATE_TABLE_ARN =
   /^arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table\/loan-dunning-state(\/index\/\*)?$/;
 const AUDIT_TABLE_ARN = /:table\/loan-dunning-audit(\/|$)/;
 const AUDIT_MUTATIONS = ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+const EXPORT_BUCKET_NAME = "loan-dunning-exports-<AWS::AccountId>-<AWS::Region>";
+const EXPORT_OBJECTS = (prefix: string) => `arn:<AWS::Partition>:s3:::${EXPORT_BUCKET_NAME}/${prefix}*`;
+const HANDOFF_TOPIC_ARN =
+  "arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:loan-dunning-legal-handoffs";
+/** S3 actions no role may hold: removing objects or versions (exports go by lifecycle, hand-offs are kept). */
+const S3_DESTRUCTIVE = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration"];
+
+/** Whether an IAM action pattern (`*`, `s3:*`, `s3:Delete*`…) covers a concrete action. */
+const covers = (pattern: string, action: string) =>
+  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action);
 
 let built: DunningApp;
 let data: Template;
 let service: Template;
 let serviceRoles: Map<string, Statement[]>;
+let dataRoles: Map<string, Statement[]>;
 
 /** Logical id of an L2 construct's CloudFormation resource. */
 const idOf = (construct: IConstruct) =>
@@ -44,6 +55,7 @@ beforeAll(() => {
   data = Template.fromStack(built.data);
   service = Template.fromStack(built.service);
   serviceRoles = statementsByRole(service);
+  dataRoles = statementsByRole(data);
 });
 
 describe("data stack", () => {
@@ -129,6 +141,135 @@ describe("data stack", () => {
   });
 });
 
+describe("export bucket", () => {
+  const bucketId = () => idOf(built.data.exportBucket);
+  const logsId = () => idOf(built.data.accessLogsBucket);
+  const bucket = () => data.toJSON().Resources[bucketId()];
+  const bucketPolicy = (id: string): Statement[] => {
+    const [policy] = Object.values(
+      data.findResources("AWS::S3::BucketPolicy", { Properties: { Bucket: { Ref: id } } }),
+    );
+    return policy?.Properties.PolicyDocument.Statement ?? [];
+  };
+
+  it("is named per account and region, encrypted with the data key (SSE-KMS), versioned and retained", () => {
+    expect(flat(bucket().Properties.BucketName)).toBe(EXPORT_BUCKET_NAME);
+    expect(bucket()).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+    expect(bucket().Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [
+        {
+          BucketKeyEnabled: true,
+          ServerSideEncryptionByDefault: {
+            SSEAlgorithm: "aws:kms",
+            KMSMasterKeyID: { "Fn::GetAtt": [idOf(built.data.dataKey), "Arn"] },
+          },
+        },
+      ],
+    });
+    expect(bucket().Properties.VersioningConfiguration).toEqual({ Status: "Enabled" });
+  });
+
+  it("blocks all public access and enforces bucket-owner object ownership (no ACLs), logs bucket too", () => {
+    for (const id of [bucketId(), logsId()]) {
+      const props = data.toJSON().Resources[id].Properties;
+      expect(props.PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(props.OwnershipControls, id).toEqual({ Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] });
+    }
+  });
+
+  it("denies every request without TLS (or below TLS 1.2), on the bucket and its objects, logs bucket too", () => {
+    for (const id of [bucketId(), logsId()]) {
+      const denies = bucketPolicy(id).filter((s) => s.Effect === "Deny");
+      const onBucketAndObjects = [`<${id}.Arn>`, `<${id}.Arn>/*`];
+      const insecure = denies.find(
+        (s) => JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}',
+      );
+      expect(insecure, id).toMatchObject({ Action: "s3:*", Principal: { AWS: "*" } });
+      expect(insecure && resourcesOf(insecure).sort(), id).toEqual(onBucketAndObjects);
+      const oldTls = denies.find(
+        (s) => JSON.stringify(s.Condition) === '{"NumericLessThan":{"s3:TlsVersion":1.2}}',
+      );
+      expect(oldTls && resourcesOf(oldTls).sort(), id).toEqual(onBucketAndObjects);
+    }
+  });
+
+  it("expires exports/ after 7 days — current and noncurrent versions — and keeps handoffs/", () => {
+    const rules = bucket().Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Prefix: "exports/",
+        Status: "Enabled",
+        ExpirationInDays: 7,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      }),
+    );
+    // Nothing that removes data applies to handoffs/: every expiring rule is limited to exports/.
+    for (const rule of rules) {
+      const removesData =
+        "ExpirationInDays" in rule || "NoncurrentVersionExpiration" in rule || "ExpirationDate" in rule;
+      if (removesData) expect(rule.Prefix).toBe("exports/");
+      expect(rule.Filter).toBeUndefined();
+    }
+  });
+
+  it("writes server access logs to a separate SSE-S3 bucket that only S3 log delivery for this bucket may write", () => {
+    expect(bucket().Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logsId() },
+      LogFilePrefix: "export-bucket/",
+    });
+    expect(logsId()).not.toBe(bucketId());
+    const logs = data.toJSON().Resources[logsId()];
+    expect(logs.DeletionPolicy).toBe("Retain");
+    expect(logs.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
+    ]);
+    const allows = bucketPolicy(logsId()).filter((s) => s.Effect === "Allow");
+    expect(allows).toEqual([
+      expect.objectContaining({
+        Action: "s3:PutObject",
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Condition: expect.objectContaining({
+          ArnLike: { "aws:SourceArn": { "Fn::GetAtt": [bucketId(), "Arn"] } },
+        }),
+      }),
+    ]);
+  });
+});
+
+describe("legal hand-off topic", () => {
+  const topicId = () => idOf(built.data.handOffTopic);
+
+  it("is named, encrypted with the data key and retained", () => {
+    data.resourceCountIs("AWS::SNS::Topic", 1);
+    expect(data.toJSON().Resources[topicId()]).toMatchObject({
+      DeletionPolicy: "Retain",
+      Properties: {
+        TopicName: "loan-dunning-legal-handoffs",
+        KmsMasterKeyId: { "Fn::GetAtt": [idOf(built.data.dataKey), "Arn"] },
+      },
+    });
+  });
+
+  it("refuses publishing without TLS, to every principal", () => {
+    const [policy] = Object.values(data.findResources("AWS::SNS::TopicPolicy"));
+    expect(policy?.Properties.Topics).toEqual([{ Ref: topicId() }]);
+    expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sns:Publish",
+        Resource: { Ref: topicId() },
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+    );
+  });
+});
+
 describe("functions", () => {
   it("are the four functions, all with the DunningFunction defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
@@ -175,6 +316,15 @@ describe("functions", () => {
     expect(env(api).STATE_MACHINE_ARN).toEqual({ Ref: stateMachineId });
     expect(env(send).EMAIL_FROM).toBe("no-reply@example.com");
     for (const fn of [api, plan, handOff]) expect(env(fn).EMAIL_FROM).toBeUndefined();
+  });
+
+  it("give every function the export bucket, and only the API and hand-off functions the hand-off topic", () => {
+    const env = (fn: DunningFunction) =>
+      service.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables;
+    const { api, plan, send, handOff } = functions();
+    for (const fn of [api, plan, send, handOff]) expect(flat(env(fn).EXPORT_BUCKET)).toBe(EXPORT_BUCKET_NAME);
+    for (const fn of [api, handOff]) expect(flat(env(fn).HANDOFF_TOPIC_ARN)).toBe(HANDOFF_TOPIC_ARN);
+    for (const fn of [plan, send]) expect(env(fn).HANDOFF_TOPIC_ARN).toBeUndefined();
   });
 });
 
@@ -289,8 +439,14 @@ describe("least privilege", () => {
 
   it("lets only the send function send: SES as the sender identity, SNS for SMS", () => {
     const { send, ...others } = functions();
+    // Publishing to the legal hand-off topic is not sending to a borrower (see the hand-off topic test).
     const sending = (fn: DunningFunction) =>
-      (serviceRoles.get(roleId(fn)) ?? []).filter((s) => actionsOf(s).some((a) => /^(ses|sns):/.test(a)));
+      (serviceRoles.get(roleId(fn)) ?? []).filter(
+        (s) =>
+          s.Effect === "Allow" &&
+          actionsOf(s).some((a) => /^(ses|sns):/.test(a)) &&
+          !resourcesOf(s).every((r) => r === HANDOFF_TOPIC_ARN),
+      );
     const [ses, sns] = [
       sending(send).find((s) => actionsOf(s).includes("ses:SendEmail")),
       sending(send).find((s) => actionsOf(s).includes("sns:Publish")),
@@ -303,6 +459,101 @@ describe("least privilege", () => {
     expect(ses?.Condition).toEqual({ StringEquals: { "ses:FromAddress": "no-reply@example.com" } });
     expect(sns && actionsOf(sns)).toEqual(["sns:Publish"]);
     for (const fn of Object.values(others)) expect(sending(fn)).toEqual([]);
+  });
+
+  /** Every Allow on S3 of a role, as `action resource` pairs. */
+  const s3Grants = (statements: Statement[]) =>
+    statements
+      .filter((s) => s.Effect === "Allow")
+      .flatMap((s) =>
+        actionsOf(s)
+          .filter((a) => a.startsWith("s3:") || a === "*")
+          .flatMap((a) => resourcesOf(s).map((r) => `${a} ${r}`)),
+      )
+      .sort();
+
+  it("grants exactly: API put/get/abort on exports/*, put/get on handoffs/*; hand-off step put on handoffs/*", () => {
+    const { api, plan, send, handOff } = functions();
+    const grants = (fn: DunningFunction) => s3Grants(serviceRoles.get(roleId(fn)) ?? []);
+    expect(grants(api)).toEqual(
+      [
+        `s3:AbortMultipartUpload ${EXPORT_OBJECTS("exports/")}`,
+        `s3:GetObject ${EXPORT_OBJECTS("exports/")}`,
+        `s3:GetObject ${EXPORT_OBJECTS("handoffs/")}`,
+        `s3:PutObject ${EXPORT_OBJECTS("exports/")}`,
+        `s3:PutObject ${EXPORT_OBJECTS("handoffs/")}`,
+      ].sort(),
+    );
+    expect(grants(handOff)).toEqual([`s3:PutObject ${EXPORT_OBJECTS("handoffs/")}`]);
+    expect(grants(plan)).toEqual([]);
+    expect(grants(send)).toEqual([]);
+    // Any other role in either stack (state machine, API Gateway logging…) has no S3 at all.
+    const functionRoles = new Set(Object.values(functions()).map(roleId));
+    for (const [role, statements] of [...serviceRoles, ...dataRoles]) {
+      if (!functionRoles.has(role)) expect(s3Grants(statements), role).toEqual([]);
+    }
+  });
+
+  it("lets no role delete objects or versions, or hold a wildcard S3 action", () => {
+    for (const [role, statements] of [...serviceRoles, ...dataRoles]) {
+      for (const statement of statements.filter((s) => s.Effect === "Allow")) {
+        for (const action of actionsOf(statement)) {
+          for (const destructive of S3_DESTRUCTIVE)
+            expect(covers(action, destructive), `${role} ${action}`).toBe(false);
+          if (action.startsWith("s3:")) expect(action, role).not.toContain("*");
+        }
+      }
+    }
+    // Resource policies: the buckets' own policies allow nothing but S3 log delivery writing access logs.
+    for (const policy of Object.values(data.findResources("AWS::S3::BucketPolicy"))) {
+      for (const statement of (policy.Properties.PolicyDocument.Statement as Statement[]).filter(
+        (s) => s.Effect === "Allow",
+      )) {
+        expect(actionsOf(statement)).toEqual(["s3:PutObject"]);
+      }
+    }
+  });
+
+  it("lets only the API and hand-off functions publish to the legal hand-off topic", () => {
+    const reaches = (s: Statement) =>
+      actionsOf(s).some((a) => covers(a, "sns:Publish")) &&
+      resourcesOf(s).some((r) => covers(r, HANDOFF_TOPIC_ARN));
+    const publishers = [...serviceRoles]
+      .filter(([, statements]) => {
+        const allowed = statements.some((s) => s.Effect === "Allow" && reaches(s));
+        const denied = statements.some((s) => s.Effect === "Deny" && reaches(s));
+        return allowed && !denied;
+      })
+      .map(([role]) => role)
+      .sort();
+    const { api, handOff, send } = functions();
+    expect(publishers).toEqual([roleId(api), roleId(handOff)].sort());
+    // The publishers' grant names exactly that topic; the send function's SMS `*` is denied the topic explicitly.
+    for (const fn of [api, handOff]) {
+      const sns = (serviceRoles.get(roleId(fn)) ?? []).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith("sns:")),
+      );
+      expect(sns.map((s) => [s.Effect, actionsOf(s), resourcesOf(s)])).toEqual([
+        ["Allow", ["sns:Publish"], [HANDOFF_TOPIC_ARN]],
+      ]);
+    }
+    const sendDenies = (serviceRoles.get(roleId(send)) ?? []).filter((s) => s.Effect === "Deny");
+    expect(sendDenies.map((s) => [actionsOf(s), resourcesOf(s)])).toEqual([
+      [["sns:Publish"], [HANDOFF_TOPIC_ARN]],
+    ]);
+  });
+
+  it("lets the API and hand-off functions use the data key that encrypts the objects and the topic", () => {
+    const dataKeyId = idOf(built.data.dataKey);
+    for (const fn of [functions().api, functions().handOff]) {
+      const onKey = (serviceRoles.get(roleId(fn)) ?? []).filter(
+        (s) => s.Effect === "Allow" && resourcesOf(s).some((r) => r.includes(dataKeyId)),
+      );
+      expect(onKey.flatMap(resourcesOf)).toHaveLength(1);
+      expect(onKey.flatMap(actionsOf)).toEqual(
+        expect.arrayContaining(["kms:GenerateDataKey*", "kms:Decrypt"]),
+      );
+    }
   });
 
   it("attaches no managed policies to the function roles", () => {

@@ -25,6 +25,7 @@ import type {
 import { type LenderDeps, recordEvent } from "../../functions/usecases/lender.ts";
 import { type ExecutionState, type StepDeps, sendStep } from "../../functions/usecases/workflow-steps.ts";
 import type { FreshTables } from "../support/dynamo.ts";
+import { memoryHandoffs } from "../support/memory-handoffs.ts";
 import { uniqueLoanId } from "./fixtures.ts";
 
 /**
@@ -166,6 +167,8 @@ export function harness(
   const clock = new MutableClock(SUBSCRIBED_AT);
   const sender = new RecordingSender(delays, onSend);
   const workflow = new RecordingWorkflow();
+  // Bankruptcy and cease_contact send the case to legal: its hand-off package is published (in memory).
+  const handoffs = memoryHandoffs();
   return {
     clock,
     sender,
@@ -179,8 +182,9 @@ export function harness(
       clock,
       workflow,
       runtime: { instanceId: "lambda", exclusive: false, realNow: Date.now },
+      handoffs,
     },
-    lenderDeps: { cases, policies, workflow, clock },
+    lenderDeps: { cases, policies, workflow, clock, handoffs },
   };
 }
 

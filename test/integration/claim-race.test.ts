@@ -158,7 +158,8 @@ describe("claim race: each ordering, deterministically", () => {
       const sent = trail.filter((e) => e.type === "message_sent");
       expect(sent.map((e) => e.data.channel)).toEqual([...DUE_CHANNELS]);
       expect(sent.every((e) => e.seq < result.eventSeq)).toBe(true);
-      expect(trail.at(-1)?.type).toBe(EVENT_ENTRY[kind]);
+      // bankruptcy / cease_contact send the case to legal: the hand-off package's entry may follow the event's.
+      expect(trail.filter((e) => !e.type.startsWith("handoff_")).at(-1)?.type).toBe(EVENT_ENTRY[kind]);
     },
   );
 

@@ -37,6 +37,7 @@ import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { Outbox } from "../../infra/local/outbox.ts";
 import { createLocalServer, listen } from "../../infra/local/server.ts";
 import { VirtualClock } from "../../infra/local/virtual-clock.ts";
+import { memoryHandoffs } from "../support/memory-handoffs.ts";
 
 /**
  * The OpenAPI document against the contract (docs: /work/shared/api-contract.md), against the zod request
@@ -769,6 +770,7 @@ function inMemoryApi() {
     policies: { get: async (_tenant, policyId) => (policyId === "default" ? DEFAULT_POLICY : null) },
     workflow: { start: async () => {}, stop: async () => {} },
     clock: { now: () => clock.now },
+    handoffs: memoryHandoffs(),
     keys: {
       // key-<role> is a key of tenant demo; other-<role> one of tenant other.
       async resolve(key) {

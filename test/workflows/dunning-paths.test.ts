@@ -71,7 +71,8 @@ describe("dunning workflow paths", () => {
 
     const audit = (await lender.get(`/v1/loans/${loanId}/audit`)).body.entries;
     expect(verifyChain({ tenantId: "demo", loanId }, audit)).toMatchObject({ valid: true });
-    expect(audit.at(-1).type).toBe("handed_off");
+    expect(audit.at(-2).type).toBe("handed_off");
+    expect(audit.at(-1).type).toBe("handoff_published");
     expect(audit.filter((e: { type: string }) => e.type === "message_sent")).toHaveLength(expected.length);
 
     // Budget: ≤ 3 state transitions per dunning step plus a small constant.

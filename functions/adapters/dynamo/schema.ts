@@ -63,4 +63,11 @@ export const keys = {
     pk: `T#${tenantId}#POLICY#${policyId}`,
     sk: `V#${String(version).padStart(8, "0")}`,
   }),
+  // Legal hand-offs: one partition per tenant, the status leads the sort key, so "pending" / "acknowledged"
+  // is a Query on begins_with(sk, "<status>#") with no index; acknowledging moves the item (one transaction).
+  handoffPartition: (tenantId: string) => `T#${tenantId}#HANDOFFS`,
+  handoff: (tenantId: string, status: string, loanId: string) => ({
+    pk: `T#${tenantId}#HANDOFFS`,
+    sk: `${status}#${loanId}`,
+  }),
 };

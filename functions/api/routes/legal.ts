@@ -1,7 +1,43 @@
+import { z } from "zod";
+import { HANDOFF_STATUSES } from "../../ports/handoff.ts";
+import { acknowledgeHandoff, getHandoffPackage, listHandoffs } from "../../usecases/handoffs.ts";
 import type { ApiDeps } from "../app.ts";
+import { json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
+import { loanId } from "../schemas.ts";
 
-/** Legal routes (hand-off packages). */
-export function legalRoutes(_deps: ApiDeps): Route[] {
-  return [];
+const listHandoffsQuery = z.strictObject({
+  status: z.enum(HANDOFF_STATUSES).default("pending"),
+});
+
+/** Legal routes (hand-off packages). Every read and write is scoped to the caller's tenant. */
+export function legalRoutes(deps: ApiDeps): Route[] {
+  const loanParam = (params: Record<string, string>) => parseWith(loanId, params.loanId, "loanId");
+  return [
+    {
+      method: "GET",
+      path: "/v1/handoffs",
+      roles: ["legal"],
+      async handle({ principal, query }) {
+        const { status } = parseWith(listHandoffsQuery, query);
+        return json(200, await listHandoffs(deps, principal, status));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/handoffs/{loanId}",
+      roles: ["legal"],
+      async handle({ principal, params }) {
+        return json(200, await getHandoffPackage(deps, principal, loanParam(params)));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/handoffs/{loanId}/ack",
+      roles: ["legal"],
+      async handle({ principal, params }) {
+        return json(200, await acknowledgeHandoff(deps, principal, loanParam(params)));
+      },
+    },
+  ];
 }

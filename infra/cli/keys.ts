@@ -1,0 +1,174 @@
+/**
+ * `npm run keys -- <command>` manages API keys in the state table: create, list, rotate, revoke. A key is printed
+ * once, when it is made, and stored only as its SHA-256. Every change is an audit entry in the tenant's chain
+ * (scope `~tenant`), written in the same transaction as the change.
+ *
+ *   npm run keys -- create --tenant acme --role lender --endpoint http://127.0.0.1:8000 --table dunning-state
+ *   npm run keys -- list --tenant acme --table loan-dunning-state            (AWS: default credentials/region)
+ *
+ * Exit codes: 0 done, 1 the key or tenant is not there (or already revoked), 2 a usage or connection error.
+ */
+import { userInfo } from "node:os";
+import { Command, InvalidArgumentError, Option } from "commander";
+import {
+  type ApiKeyRecord,
+  DynamoApiKeyStore,
+  KeyAdminError,
+} from "../../functions/adapters/dynamo/api-key-store.ts";
+import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
+import { TenantAuditLog } from "../../functions/adapters/dynamo/tenant-audit.ts";
+import { ROLES, type Role } from "../../functions/ports.ts";
+
+interface Connection {
+  endpoint?: string;
+  region?: string;
+  table: string;
+  auditTable?: string;
+  actor?: string;
+}
+
+function tenant(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
+    throw new InvalidArgumentError("1-64 characters: letters, digits and . _ - (no #)");
+  }
+  return value;
+}
+
+function keyId(value: string): string {
+  if (!/^[0-9a-f]{12}$/.test(value)) throw new InvalidArgumentError("a key id is 12 hex characters");
+  return value;
+}
+
+/** The audit table sits next to the state table: `<prefix>dunning-state` → `<prefix>dunning-audit`. */
+function auditTableFor(stateTable: string): string {
+  if (!/state$/.test(stateTable)) {
+    throw new InvalidArgumentError(`cannot derive the audit table from ${stateTable}; pass --audit-table`);
+  }
+  return stateTable.replace(/state$/, "audit");
+}
+
+function connect(options: Connection) {
+  const client = makeDocumentClient({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+  });
+  const tables = {
+    stateTable: options.table,
+    auditTable: options.auditTable ?? auditTableFor(options.table),
+  };
+  const audit = new TenantAuditLog(client, tables);
+  const store = new DynamoApiKeyStore(client, tables, { cacheTtlMs: 0 });
+  const actor = options.actor ?? `cli:${safeUser()}`;
+  return { store, audit, admin: { audit, actor } };
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+function show(record: ApiKeyRecord): string {
+  const state = record.revoked ? `revoked ${record.revokedAt ?? ""}`.trim() : "active";
+  const links = [
+    record.replaces ? `replaces ${record.replaces}` : "",
+    record.replacedBy ? `replaced by ${record.replacedBy}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  return [record.keyId, record.role.padEnd(10), record.createdAt, state, links].filter(Boolean).join("  ");
+}
+
+const program = new Command()
+  .name("npm run keys --")
+  .description("API keys: create, list, rotate, revoke. Keys are stored as SHA-256 hashes only.")
+  .addOption(new Option("--endpoint <url>", "DynamoDB endpoint (DynamoDB Local); AWS when unset"))
+  .addOption(new Option("--region <region>", "AWS region (default: the SDK's default chain)"))
+  .addOption(new Option("--table <name>", "the state table").makeOptionMandatory())
+  .addOption(
+    new Option("--audit-table <name>", "the audit table (default: the state table's name, state → audit)"),
+  )
+  .addOption(new Option("--actor <who>", "recorded as the actor of the change (default: cli:<user>)"))
+  .option("--json", "print JSON")
+  .showHelpAfterError();
+
+const global = () => program.opts<Connection & { json?: boolean }>();
+
+program
+  .command("create")
+  .description("create a key for a tenant and role; prints the key once")
+  .requiredOption("--tenant <tenant>", "tenant id", tenant)
+  .addOption(new Option("--role <role>", "role").choices(ROLES).makeOptionMandatory())
+  .action(async (options: { tenant: string; role: Role }) => {
+    const { store, admin } = connect(global());
+    const { key, record } = await store.create({ tenantId: options.tenant, role: options.role }, admin);
+    if (global().json) console.log(JSON.stringify({ key, ...record }));
+    else {
+      console.log(`key id  ${record.keyId}  (${record.tenantId}/${record.role})`);
+      console.log(`api key ${key}`);
+      console.error("Store the key now: it is not shown again and cannot be recovered.");
+    }
+  });
+
+program
+  .command("list")
+  .description("list a tenant's keys (ids, roles, dates, revocations; never a key)")
+  .requiredOption("--tenant <tenant>", "tenant id", tenant)
+  .action(async (options: { tenant: string }) => {
+    const { store } = connect(global());
+    const records = await store.list(options.tenant);
+    if (global().json) console.log(JSON.stringify(records));
+    else if (records.length === 0) console.log(`no keys for tenant ${options.tenant}`);
+    else for (const record of records) console.log(show(record));
+  });
+
+program
+  .command("rotate")
+  .description(
+    "replace a key by a new one of the same tenant and role, revoking the old one; prints the new key",
+  )
+  .requiredOption("--key-id <id>", "the key's id (see list)", keyId)
+  .action(async (options: { keyId: string }) => {
+    const { store, admin } = connect(global());
+    const { key, record, replaced } = await store.rotate(options.keyId, admin);
+    if (global().json) console.log(JSON.stringify({ key, ...record, replaced }));
+    else {
+      console.log(`revoked ${replaced.keyId}`);
+      console.log(`key id  ${record.keyId}  (${record.tenantId}/${record.role})`);
+      console.log(`api key ${key}`);
+      console.error("Store the key now: it is not shown again and cannot be recovered.");
+    }
+  });
+
+program
+  .command("revoke")
+  .description("revoke a key (running API containers stop honouring it within their one-minute cache)")
+  .requiredOption("--key-id <id>", "the key's id (see list)", keyId)
+  .action(async (options: { keyId: string }) => {
+    const { store, admin } = connect(global());
+    const before = await store.byId(options.keyId);
+    const record = await store.revokeById(options.keyId, admin);
+    if (!record) throw new KeyAdminError(`no key ${options.keyId}`);
+    if (global().json) console.log(JSON.stringify(record));
+    else console.log(before?.revoked ? `${record.keyId} was already revoked` : `revoked ${record.keyId}`);
+  });
+
+program
+  .command("verify-audit")
+  .description("verify a tenant's key-change audit chain")
+  .requiredOption("--tenant <tenant>", "tenant id", tenant)
+  .action(async (options: { tenant: string }) => {
+    const { audit } = connect(global());
+    const verdict = await audit.verify(options.tenant);
+    console.log(JSON.stringify(verdict));
+    if (!verdict.valid) process.exitCode = 1;
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  console.error(`keys: ${(error as Error).message}`);
+  process.exitCode = error instanceof KeyAdminError ? 1 : 2;
+}
