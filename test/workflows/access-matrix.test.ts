@@ -6,7 +6,7 @@ import { type RouteTableRow, routeTable } from "../../functions/api/app.ts";
 import { ROLES, type Role } from "../../functions/ports.ts";
 import { DEMO_TENANT, type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import { loanRequest } from "./client.ts";
-import { addressesLoan, routeRequest } from "./route-requests.ts";
+import { loanAddressing, routeRequest } from "./route-requests.ts";
 
 /**
  * Tenancy and roles over real HTTP on the local stack: every route of routeTable() × every role × (own tenant's
@@ -157,11 +157,23 @@ describe("access matrix: every route × every role × own/other tenant × key st
                 return;
               }
               check(answer.status !== 401 && answer.status !== 403, `expected access: ${where}`);
-              if (resource === "other" && addressesLoan(row)) {
+              const addressing = loanAddressing(row);
+              if (resource === "other" && addressing === "filter") {
+                // A filter naming another tenant's loan must answer exactly as for a loan that does not exist.
+                const none = await missingAnswer(row, caller, role, missing);
+                check(
+                  `${answer.status} ${answer.json?.error?.code}` === none,
+                  `differs from a missing loan's (${none}): ${where}`,
+                );
+              }
+              if (resource === "other" && addressing === "path") {
                 check(answer.status < 200 || answer.status >= 300, `2xx on another tenant's loan: ${where}`);
                 if (answer.status === 404) {
                   const none = await missingAnswer(row, caller, role, missing);
-                  check(answer.json?.error?.code === none, `404 differs from a missing loan's: ${where}`);
+                  check(
+                    `404 ${answer.json?.error?.code}` === none,
+                    `404 differs from a missing loan's: ${where}`,
+                  );
                 } else if (plan.bodyKnown) {
                   failures.push(`expected 404: ${where}`);
                 } else {
@@ -240,7 +252,7 @@ async function missingAnswer(
   if (cached !== undefined) return cached;
   const plan = routeRequest(row, { loanId: `mx-missing-${suffix}`, fresh: `mx-missing-new-${suffix}` });
   const answer = await call(plan.method, plan.path, bearer(caller.keys[role]), plan.body);
-  const code = String(answer.json?.error?.code);
+  const code = `${answer.status} ${answer.json?.error?.code}`;
   cache.set(key, code);
   return code;
 }

@@ -32,8 +32,9 @@ const BODIES: Record<string, (ids: RouteIds) => unknown> = {
 /** Query strings that make a read route meaningful (the loan filter narrows an export to one loan). */
 const QUERIES: Record<string, (ids: RouteIds) => Record<string, string>> = {
   "GET /v1/audit/export": (ids) => ({
-    from: "2000-01-01T00:00:00Z",
-    to: "2100-01-01T00:00:00Z",
+    // The export spans at most 366 days.
+    from: "2026-01-01T00:00:00Z",
+    to: "2027-01-01T00:00:00Z",
     format: "jsonl",
     loanId: ids.loanId,
   }),
@@ -57,9 +58,8 @@ export function routeRequest(row: RouteTableRow, ids: RouteIds): RouteRequestPla
   return { method: row.method, path, body: known ? known(ids) : {}, bodyKnown: known !== undefined };
 }
 
-/** Whether the route addresses one loan through its path or a loan filter. */
-export function addressesLoan(row: RouteTableRow): boolean {
-  return (
-    row.path.includes("{loanId}") || QUERIES[routeKey(row)]?.({ loanId: "x", fresh: "y" }).loanId === "x"
-  );
+/** How the route names one loan: in its path (another tenant's → 404), through a filter, or not at all. */
+export function loanAddressing(row: RouteTableRow): "path" | "filter" | "none" {
+  if (row.path.includes("{loanId}")) return "path";
+  return QUERIES[routeKey(row)]?.({ loanId: "x", fresh: "y" }).loanId === "x" ? "filter" : "none";
 }

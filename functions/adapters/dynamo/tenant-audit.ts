@@ -28,7 +28,8 @@ export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"
 const chainHeadKey = (tenantId: string) => ({ pk: `T#${tenantId}#CHAIN`, sk: "HEAD" });
 
 const AUDIT_FIELDS = ["seq", "at", "type", "actor", "data", "prevHash", "hash"] as const;
-const MAX_ATTEMPTS = 5;
+/** Concurrent key changes of one tenant are rare (an operator at a CLI); each lost race retries on the new head. */
+const MAX_ATTEMPTS = 20;
 
 /** A write riding along with the audit entries failed its own condition: nothing was written. */
 export class TenantWriteConflictError extends Error {
@@ -122,6 +123,7 @@ export class TenantAuditLog {
           codes.slice(writes.length).some((c) => c === "ConditionalCheckFailed") ||
           codes.includes("TransactionConflict");
         if (!raced || attempt >= MAX_ATTEMPTS) throw error;
+        await new Promise((done) => setTimeout(done, Math.random() * 20 * attempt));
       }
     }
   }
