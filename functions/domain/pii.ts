@@ -1,7 +1,8 @@
 /** Masks contact data for evidence and exports: enough to recognise, not enough to reuse. */
 export function maskPhone(phone: string): string {
-  if (phone.length <= 7) return "*".repeat(phone.length);
-  return `${phone.slice(0, 4)}${"*".repeat(phone.length - 8)}${phone.slice(-4)}`;
+  // Long numbers keep the country prefix and the last four digits; short ones only two at each end.
+  const keep = phone.length > 10 ? 4 : 2;
+  return `${phone.slice(0, keep)}${"*".repeat(Math.max(phone.length - 2 * keep, 3))}${phone.slice(-keep)}`;
 }
 
 export function maskEmail(email: string): string {
