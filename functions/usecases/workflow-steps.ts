@@ -359,7 +359,9 @@ async function sendOne(
       balance: loanCase.balance,
       sentAt: toInstant(now),
       sentAtLocal: localTime(now, borrower.timeZone),
-      rulesPassed: ["contact_window", "case_collectable", "claimed_at_version"],
+      rulesPassed: ["contact_window", "case_collectable", "channel_not_opted_out", "claimed_at_version"],
+      // Servicing messages about the borrower's own loan, to contact data the lender supplied with it.
+      consentBasis: "loan_agreement_servicing",
       providerMessageId,
     },
   };
