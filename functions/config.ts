@@ -7,6 +7,8 @@ const schema = z.object({
   STATE_MACHINE_ARN: z.string().startsWith("arn:").optional(),
   EMAIL_FROM: z.string().email().optional(),
   SMS_SENDER_ID: z.string().max(11).optional(),
+  /** SES configuration set whose event destination (SNS) carries delivery results to the delivery function. */
+  SES_CONFIGURATION_SET: z.string().min(1).optional(),
   /**
    * The export bucket: legal hand-off packages go under `handoffs/`, compliance audit exports under `exports/`.
    * Optional: where unset, GET /v1/audit/export answers 422 EXPORT_NOT_CONFIGURED and every other route works.

@@ -33,7 +33,7 @@ export function awsRepositories(config: LambdaConfig) {
 export function awsSender(config: LambdaConfig) {
   if (!config.EMAIL_FROM) throw new Error("invalid configuration: EMAIL_FROM is required to send email");
   return new ChannelRouter({
-    email: new SesEmailSender(new SESClient({}), config.EMAIL_FROM),
+    email: new SesEmailSender(new SESClient({}), config.EMAIL_FROM, config.SES_CONFIGURATION_SET),
     sms: new SnsSmsSender(new SNSClient({}), config.SMS_SENDER_ID),
   });
 }

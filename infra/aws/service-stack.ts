@@ -9,9 +9,12 @@ import {
   MethodLoggingLevel,
 } from "aws-cdk-lib/aws-apigateway";
 import { type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
-import { Effect, Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import type { IKey } from "aws-cdk-lib/aws-kms";
+import { Effect, Policy, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { type IKey, Key } from "aws-cdk-lib/aws-kms";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
+import { ConfigurationSet, EmailSendingEvent, EventDestination } from "aws-cdk-lib/aws-ses";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import {
   type CfnStateMachine,
   DefinitionBody,
@@ -28,6 +31,15 @@ import { DunningFunction, LOG_RETENTION } from "./dunning-function.ts";
 export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
 const API_ENTRY = fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url));
 const STEPS_ENTRY = fileURLToPath(new URL("../../functions/steps/handler.ts", import.meta.url));
+const DELIVERY_ENTRY = fileURLToPath(new URL("../../functions/delivery/handler.ts", import.meta.url));
+
+/** The SES events the delivery function records: what happened to each email after SES accepted it. */
+export const DELIVERY_EVENT_TYPES = [
+  EmailSendingEvent.DELIVERY,
+  EmailSendingEvent.BOUNCE,
+  EmailSendingEvent.COMPLAINT,
+  EmailSendingEvent.REJECT,
+];
 
 export interface DunningServiceStackProps extends StackProps {
   /** Physical names of the tables owned by the data stack. */
@@ -58,6 +70,13 @@ export class DunningServiceStack extends Stack {
   readonly planFunction: DunningFunction;
   readonly sendFunction: DunningFunction;
   readonly handOffFunction: DunningFunction;
+  /** Records SES delivery, bounce, complaint and reject events against the case. */
+  readonly deliveryFunction: DunningFunction;
+  /** Every email is sent through this configuration set, which publishes its events to deliveryEventsTopic. */
+  readonly configurationSet: ConfigurationSet;
+  readonly deliveryEventsTopic: Topic;
+  /** Encrypts deliveryEventsTopic; SES may use it for this configuration set only. */
+  readonly deliveryEventsKey: Key;
   readonly stateMachine: StateMachine;
   readonly api: LambdaRestApi;
 
@@ -97,6 +116,13 @@ export class DunningServiceStack extends Stack {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     const stepEnvironment = { ...commonEnvironment, STATE_MACHINE_ARN: stateMachineArn };
+    // Fixed name, like the state machine's: the send function's SES permission names its ARN.
+    const configurationSetName = `${serviceName}-email`;
+    const configurationSetArn = this.formatArn({
+      service: "ses",
+      resource: "configuration-set",
+      resourceName: configurationSetName,
+    });
 
     // --- Workflow tasks: one bundle entry, three handlers. Timeouts stay under the ASL TimeoutSeconds so a slow
     // invocation surfaces as a Lambda error the Retry blocks know, not as States.Timeout.
@@ -115,6 +141,7 @@ export class DunningServiceStack extends Stack {
       environment: {
         ...stepEnvironment,
         EMAIL_FROM: props.emailFrom,
+        SES_CONFIGURATION_SET: configurationSetName,
         ...(props.smsSenderId ? { SMS_SENDER_ID: props.smsSenderId } : {}),
       },
       serviceName,
@@ -137,9 +164,58 @@ export class DunningServiceStack extends Stack {
         }),
       );
     }
-    grantSending(this.sendFunction, props.emailFrom, handOffTopicArn);
+    grantSending(this.sendFunction, props.emailFrom, configurationSetArn, handOffTopicArn);
     grantObjects(this.handOffFunction, "WriteHandOffPackages", ["s3:PutObject"], handOffObjects);
     grantHandOffPublish(this.handOffFunction, handOffTopicArn);
+
+    // --- Email delivery events: SES → configuration set → encrypted topic → delivery function.
+    // A key of its own (not the data key): SES gets to use exactly this key, and only for this configuration set.
+    // The topic holds events only in flight, so the key goes with this stateless stack.
+    this.deliveryEventsKey = new Key(this, "DeliveryEventsKey", {
+      description: "Encrypts the SES delivery events topic of the loan dunning service",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(30),
+    });
+    // Fixed name: the key policy names the topic, and a token would make key and topic depend on each other.
+    const deliveryEventsTopicName = `${serviceName}-delivery-events`;
+    const deliveryEventsTopicArn = this.formatArn({ service: "sns", resource: deliveryEventsTopicName });
+    // Publishing to an encrypted topic: SES needs a data key (GenerateDataKey*) and Decrypt on the topic's key —
+    // only with this topic's SNS encryption context. Which SES resource may publish is the topic policy's job
+    // (the event destination scopes it to this configuration set).
+    this.deliveryEventsKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowSesToPublishDeliveryEvents",
+        principals: [new ServicePrincipal("ses.amazonaws.com")],
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        resources: ["*"],
+        conditions: { StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": deliveryEventsTopicArn } },
+      }),
+    );
+    this.deliveryEventsTopic = new Topic(this, "DeliveryEventsTopic", {
+      topicName: deliveryEventsTopicName,
+      displayName: "Loan dunning: email delivery events",
+      masterKey: this.deliveryEventsKey,
+      enforceSSL: true,
+    });
+    this.configurationSet = new ConfigurationSet(this, "EmailConfigurationSet", {
+      configurationSetName,
+      reputationMetrics: true,
+    });
+    // The event destination also adds the topic policy that lets SES publish (scoped to this configuration set).
+    this.configurationSet.addEventDestination("DeliveryEvents", {
+      destination: EventDestination.snsTopic(this.deliveryEventsTopic),
+      events: DELIVERY_EVENT_TYPES,
+    });
+    this.deliveryFunction = new DunningFunction(this, "DeliveryFunction", {
+      entry: DELIVERY_ENTRY,
+      handler: "handler",
+      description: "Records SES delivery, bounce, complaint and reject events against the case",
+      environment: tables,
+      serviceName,
+    });
+    grantCaseData(this.deliveryFunction, stateTable, auditTable, props.dataKey);
+    this.deliveryEventsTopic.addSubscription(new LambdaSubscription(this.deliveryFunction));
 
     // --- The per-loan workflow, from the same ASL file the embedded runtime executes.
     const workflowLogs = new LogGroup(this, "WorkflowLogs", { retention: LOG_RETENTION });
@@ -244,6 +320,7 @@ export class DunningServiceStack extends Stack {
       stateTableName: props.stateTableName,
       stepFunctions,
       apiFunction: this.apiFunction,
+      deliveryFunction: this.deliveryFunction,
       handOffFunction: this.handOffFunction,
       exportObjects,
       handOffObjects,
@@ -309,17 +386,28 @@ function grantHandOffPublish(fn: DunningFunction, topicArn: string): void {
   );
 }
 
-/** SES scoped to the sender identity (address or its domain, whichever is verified) and to that From address. */
-function grantSending(fn: DunningFunction, emailFrom: string, handOffTopicArn: string): void {
+/**
+ * SES scoped to the sender identity (address or its domain, whichever is verified) and to that From address, plus
+ * the configuration set every email goes through (SES authorises SendEmail against that resource too).
+ */
+function grantSending(
+  fn: DunningFunction,
+  emailFrom: string,
+  configurationSetArn: string,
+  handOffTopicArn: string,
+): void {
   const stack = Stack.of(fn);
   const domain = emailFrom.slice(emailFrom.lastIndexOf("@") + 1);
   fn.addToRolePolicy(
     new PolicyStatement({
       sid: "SendEmailAsSender",
       actions: ["ses:SendEmail"],
-      resources: [domain, emailFrom].map((identity) =>
-        stack.formatArn({ service: "ses", resource: "identity", resourceName: identity }),
-      ),
+      resources: [
+        ...[domain, emailFrom].map((identity) =>
+          stack.formatArn({ service: "ses", resource: "identity", resourceName: identity }),
+        ),
+        configurationSetArn,
+      ],
       conditions: { StringEquals: { "ses:FromAddress": emailFrom } },
     }),
   );
@@ -390,13 +478,14 @@ function acknowledgeFindings(
     stateTableName: string;
     stepFunctions: DunningFunction[];
     apiFunction: DunningFunction;
+    deliveryFunction: DunningFunction;
     handOffFunction: DunningFunction;
     exportObjects: string;
     handOffObjects: string;
   },
 ): void {
   const stateIndexes = STATE_TABLE.indexes.map((index) => index.name).join(", ");
-  for (const fn of [...refs.stepFunctions, refs.apiFunction]) {
+  for (const fn of [...refs.stepFunctions, refs.apiFunction, refs.deliveryFunction]) {
     const role = fn.executionRole;
     Validations.of(role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",

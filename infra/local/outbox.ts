@@ -17,12 +17,14 @@ export interface OutboxMessage {
 /** Stands in for SES and SNS on one machine: keeps what they would have delivered, in send order. */
 export class Outbox implements MessageSender {
   private readonly messages: OutboxMessage[] = [];
+  /** Messages whose delivery has not been reported to the audit trail yet (see delivery-reports.ts). */
+  private unreported: OutboxMessage[] = [];
 
   constructor(private readonly clock: Clock) {}
 
   async send(message: OutgoingMessage): Promise<{ providerMessageId: string }> {
     const id = `local-${String(this.messages.length + 1).padStart(8, "0")}`;
-    this.messages.push({
+    const stored: OutboxMessage = {
       id,
       tenantId: message.tenantId,
       loanId: message.loanId,
@@ -34,8 +36,17 @@ export class Outbox implements MessageSender {
       step: message.step,
       stage: message.stage,
       locale: message.locale,
-    });
+    };
+    this.messages.push(stored);
+    this.unreported.push(stored);
     return { providerMessageId: id };
+  }
+
+  /** Hands over (once) the messages sent for one loan whose delivery is still to be reported. */
+  takeUnreported(tenantId: string, loanId: string): OutboxMessage[] {
+    const taken = this.unreported.filter((m) => m.tenantId === tenantId && m.loanId === loanId);
+    this.unreported = this.unreported.filter((m) => !taken.includes(m));
+    return taken;
   }
 
   list(filter: { loanId?: string; channel?: string } = {}): OutboxMessage[] {

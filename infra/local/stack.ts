@@ -17,6 +17,7 @@ import { ROLES, type Role, type WorkflowControl } from "../../functions/ports.ts
 import { makeStepHandlers } from "../../functions/steps/step-handlers.ts";
 import { executionName } from "../../functions/usecases/execution.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
+import { reportingDeliveries } from "./delivery-reports.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
 import { LocalExportSink } from "./export-sink.ts";
@@ -123,7 +124,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       loadDefinition(ASL_PATH, LOCAL_SUBSTITUTIONS),
       {
         [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: task("dunning-plan", steps.plan),
-        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: task("dunning-send", steps.send),
+        // The outbox reports each message delivered once the send step has recorded it (delivery-reports.ts).
+        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: task(
+          "dunning-send",
+          reportingDeliveries(steps.send, { outbox, cases, clock }),
+        ),
         [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: task("dunning-hand-off", steps.handOff),
       },
       clock,

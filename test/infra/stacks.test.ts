@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "../../functions/adapters/dynamo/schema.ts";
 import { buildApp, type DunningApp } from "../../infra/aws/build-app.ts";
 import type { DunningFunction } from "../../infra/aws/dunning-function.ts";
-import { WORKFLOW_ASL_PATH } from "../../infra/aws/service-stack.ts";
+import { DELIVERY_EVENT_TYPES, WORKFLOW_ASL_PATH } from "../../infra/aws/service-stack.ts";
 import {
   actionsOf,
   flat,
@@ -25,6 +25,10 @@ const EXPORT_BUCKET_NAME = "loan-dunning-exports-<AWS::AccountId>-<AWS::Region>"
 const EXPORT_OBJECTS = (prefix: string) => `arn:<AWS::Partition>:s3:::${EXPORT_BUCKET_NAME}/${prefix}*`;
 const HANDOFF_TOPIC_ARN =
   "arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:loan-dunning-legal-handoffs";
+const CONFIGURATION_SET_NAME = "loan-dunning-email";
+const CONFIGURATION_SET_ARN = `arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/${CONFIGURATION_SET_NAME}`;
+const DELIVERY_TOPIC_ARN =
+  "arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:loan-dunning-delivery-events";
 /** S3 actions no role may hold: removing objects or versions (exports go by lifecycle, hand-offs are kept). */
 const S3_DESTRUCTIVE = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration"];
 
@@ -45,7 +49,13 @@ const logicalId = (fn: DunningFunction) => idOf(fn);
 const roleId = (fn: DunningFunction) => idOf(fn.executionRole);
 const functions = () => {
   const s = built.service;
-  return { api: s.apiFunction, plan: s.planFunction, send: s.sendFunction, handOff: s.handOffFunction };
+  return {
+    api: s.apiFunction,
+    plan: s.planFunction,
+    send: s.sendFunction,
+    handOff: s.handOffFunction,
+    delivery: s.deliveryFunction,
+  };
 };
 
 beforeAll(() => {
@@ -271,7 +281,7 @@ describe("legal hand-off topic", () => {
 });
 
 describe("functions", () => {
-  it("are the four functions, all with the DunningFunction defaults", () => {
+  it("are the five functions, all with the DunningFunction defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
     expect(Object.keys(lambdas).sort()).toEqual(Object.values(functions()).map(logicalId).sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");
@@ -305,26 +315,38 @@ describe("functions", () => {
       plan: "index.plan",
       send: "index.send",
       handOff: "index.handOff",
+      delivery: "index.handler",
     });
   });
 
   it("give the API function the state machine ARN and only the send function a sender", () => {
     const env = (fn: DunningFunction) =>
       service.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables;
-    const { api, plan, send, handOff } = functions();
+    const { api, plan, send, handOff, delivery } = functions();
     const stateMachineId = idOf(built.service.stateMachine);
     expect(env(api).STATE_MACHINE_ARN).toEqual({ Ref: stateMachineId });
     expect(env(send).EMAIL_FROM).toBe("no-reply@example.com");
-    for (const fn of [api, plan, handOff]) expect(env(fn).EMAIL_FROM).toBeUndefined();
+    expect(env(send).SES_CONFIGURATION_SET).toBe(CONFIGURATION_SET_NAME);
+    for (const fn of [api, plan, handOff, delivery]) {
+      expect(env(fn).EMAIL_FROM).toBeUndefined();
+      expect(env(fn).SES_CONFIGURATION_SET).toBeUndefined();
+    }
   });
 
   it("give every function the export bucket, and only the API and hand-off functions the hand-off topic", () => {
     const env = (fn: DunningFunction) =>
       service.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables;
-    const { api, plan, send, handOff } = functions();
+    const { api, plan, send, handOff, delivery } = functions();
     for (const fn of [api, plan, send, handOff]) expect(flat(env(fn).EXPORT_BUCKET)).toBe(EXPORT_BUCKET_NAME);
     for (const fn of [api, handOff]) expect(flat(env(fn).HANDOFF_TOPIC_ARN)).toBe(HANDOFF_TOPIC_ARN);
     for (const fn of [plan, send]) expect(env(fn).HANDOFF_TOPIC_ARN).toBeUndefined();
+    // The delivery function records events against the case: the tables, nothing else.
+    expect(env(delivery)).toEqual({
+      STATE_TABLE: "loan-dunning-state",
+      AUDIT_TABLE: "loan-dunning-audit",
+      POWERTOOLS_SERVICE_NAME: "loan-dunning",
+      NODE_OPTIONS: "--enable-source-maps",
+    });
   });
 });
 
@@ -416,7 +438,7 @@ describe("least privilege", () => {
 
   it("lets the API control executions and the steps only start the next one of this state machine", () => {
     const stateMachineId = idOf(built.service.stateMachine);
-    const { api, ...others } = functions();
+    const { api, delivery, ...others } = functions();
     const states = (fn: DunningFunction) =>
       (serviceRoles.get(roleId(fn)) ?? []).filter((s) => actionsOf(s).some((a) => a.startsWith("states:")));
     expect(states(api).map((s) => [actionsOf(s).sort(), resourcesOf(s)])).toEqual([
@@ -435,9 +457,11 @@ describe("least privilege", () => {
         ],
       ]);
     }
+    // The delivery function is no workflow task: no Step Functions at all.
+    expect(states(delivery)).toEqual([]);
   });
 
-  it("lets only the send function send: SES as the sender identity, SNS for SMS", () => {
+  it("lets only the send function send: SES as the sender identity through the configuration set, SNS for SMS", () => {
     const { send, ...others } = functions();
     // Publishing to the legal hand-off topic is not sending to a borrower (see the hand-off topic test).
     const sending = (fn: DunningFunction) =>
@@ -452,10 +476,13 @@ describe("least privilege", () => {
       sending(send).find((s) => actionsOf(s).includes("sns:Publish")),
     ];
     expect(ses && actionsOf(ses)).toEqual(["ses:SendEmail"]);
-    expect(ses && resourcesOf(ses).sort()).toEqual([
-      "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/example.com",
-      "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/no-reply@example.com",
-    ]);
+    expect(ses && resourcesOf(ses).sort()).toEqual(
+      [
+        "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/example.com",
+        "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/no-reply@example.com",
+        CONFIGURATION_SET_ARN,
+      ].sort(),
+    );
     expect(ses?.Condition).toEqual({ StringEquals: { "ses:FromAddress": "no-reply@example.com" } });
     expect(sns && actionsOf(sns)).toEqual(["sns:Publish"]);
     for (const fn of Object.values(others)) expect(sending(fn)).toEqual([]);
@@ -473,7 +500,7 @@ describe("least privilege", () => {
       .sort();
 
   it("grants exactly: API put/get/abort on exports/*, put/get on handoffs/*; hand-off step put on handoffs/*", () => {
-    const { api, plan, send, handOff } = functions();
+    const { api, plan, send, handOff, delivery } = functions();
     const grants = (fn: DunningFunction) => s3Grants(serviceRoles.get(roleId(fn)) ?? []);
     expect(grants(api)).toEqual(
       [
@@ -487,6 +514,7 @@ describe("least privilege", () => {
     expect(grants(handOff)).toEqual([`s3:PutObject ${EXPORT_OBJECTS("handoffs/")}`]);
     expect(grants(plan)).toEqual([]);
     expect(grants(send)).toEqual([]);
+    expect(grants(delivery)).toEqual([]);
     // Any other role in either stack (state machine, API Gateway logging…) has no S3 at all.
     const functionRoles = new Set(Object.values(functions()).map(roleId));
     for (const [role, statements] of [...serviceRoles, ...dataRoles]) {
@@ -560,6 +588,104 @@ describe("least privilege", () => {
     for (const fn of Object.values(functions())) {
       expect(service.toJSON().Resources[roleId(fn)].Properties.ManagedPolicyArns).toBeUndefined();
     }
+  });
+});
+
+describe("email delivery events", () => {
+  const topicId = () => idOf(built.service.deliveryEventsTopic);
+  const keyId = () => idOf(built.service.deliveryEventsKey);
+
+  it("has a configuration set whose only event destination is the topic, for exactly the four event types", () => {
+    service.resourceCountIs("AWS::SES::ConfigurationSet", 1);
+    service.hasResourceProperties("AWS::SES::ConfigurationSet", { Name: CONFIGURATION_SET_NAME });
+    const destinations = Object.values(service.findResources("AWS::SES::ConfigurationSetEventDestination"));
+    expect(destinations).toHaveLength(1);
+    const [destination] = destinations;
+    expect(destination?.Properties.ConfigurationSetName).toEqual({
+      Ref: idOf(built.service.configurationSet),
+    });
+    const event = destination?.Properties.EventDestination;
+    expect(event).toMatchObject({ Enabled: true, SnsDestination: { TopicARN: { Ref: topicId() } } });
+    expect([...event.MatchingEventTypes].sort()).toEqual(["bounce", "complaint", "delivery", "reject"]);
+    expect([...DELIVERY_EVENT_TYPES].sort()).toEqual([...event.MatchingEventTypes].sort());
+    for (const other of ["CloudWatchDestination", "EventBridgeDestination", "KinesisFirehoseDestination"])
+      expect(event[other]).toBeUndefined();
+  });
+
+  it("publishes to a topic encrypted with its own rotated key, that refuses publishing without TLS", () => {
+    service.resourceCountIs("AWS::SNS::Topic", 1);
+    expect(service.toJSON().Resources[topicId()].Properties).toMatchObject({
+      TopicName: "loan-dunning-delivery-events",
+      KmsMasterKeyId: { "Fn::GetAtt": [keyId(), "Arn"] },
+    });
+    service.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+    const [policy] = Object.values(service.findResources("AWS::SNS::TopicPolicy"));
+    expect(policy?.Properties.Topics).toEqual([{ Ref: topicId() }]);
+    expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sns:Publish",
+        Resource: { Ref: topicId() },
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+    );
+  });
+
+  it("lets SES publish to the topic for this configuration set only, and use the topic's key", () => {
+    const [policy] = Object.values(service.findResources("AWS::SNS::TopicPolicy"));
+    const statements: Statement[] = policy?.Properties.PolicyDocument.Statement ?? [];
+    const allows = statements.filter((s) => s.Effect === "Allow");
+    expect(allows).toHaveLength(1);
+    const [allow] = allows;
+    expect(allow).toMatchObject({ Action: "sns:Publish", Principal: { Service: "ses.amazonaws.com" } });
+    const conditions = allow?.Condition?.StringEquals as Record<string, unknown>;
+    // CDK names the configuration set by its Ref, which is its (fixed) name.
+    expect(flat(conditions["AWS:SourceArn"])).toBe(
+      CONFIGURATION_SET_ARN.replace(CONFIGURATION_SET_NAME, `<${idOf(built.service.configurationSet)}>`),
+    );
+    expect(flat(conditions["AWS:SourceAccount"])).toBe("<AWS::AccountId>");
+    // The key: SES may generate data keys and decrypt, and only in the encryption context of this topic.
+    const keyStatements = service.toJSON().Resources[keyId()].Properties.KeyPolicy.Statement as (Statement & {
+      Principal: unknown;
+    })[];
+    const forSes = keyStatements.filter((s) => JSON.stringify(s.Principal).includes("ses.amazonaws.com"));
+    expect(forSes).toHaveLength(1);
+    expect(forSes[0]?.Effect).toBe("Allow");
+    expect(actionsOf(forSes[0] as Statement).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
+    const context = (forSes[0]?.Condition?.StringEquals ?? {}) as Record<string, unknown>;
+    expect(flat(context["kms:EncryptionContext:aws:sns:topicArn"])).toBe(DELIVERY_TOPIC_ARN);
+    expect(DELIVERY_TOPIC_ARN).toBe(
+      `arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:${service.toJSON().Resources[topicId()].Properties.TopicName}`,
+    );
+  });
+
+  it("delivers the topic's events to the delivery function, and only to it", () => {
+    const delivery = logicalId(functions().delivery);
+    const subscriptions = Object.values(service.findResources("AWS::SNS::Subscription"));
+    expect(subscriptions.map((s) => s.Properties)).toEqual([
+      expect.objectContaining({
+        Protocol: "lambda",
+        TopicArn: { Ref: topicId() },
+        Endpoint: { "Fn::GetAtt": [delivery, "Arn"] },
+      }),
+    ]);
+    service.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: { "Fn::GetAtt": [delivery, "Arn"] },
+      Principal: "sns.amazonaws.com",
+      SourceArn: { Ref: topicId() },
+    });
+  });
+
+  it("gives the delivery function the case data of the workflow tasks: state read/write, audit append and query, data key", () => {
+    const { delivery, plan } = functions();
+    const shape = (fn: DunningFunction) =>
+      (serviceRoles.get(roleId(fn)) ?? [])
+        .filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:") || a.startsWith("kms:")))
+        .map((s) => [s.Effect, actionsOf(s).sort(), resourcesOf(s).sort()]);
+    expect(shape(delivery).length).toBeGreaterThan(0);
+    expect(shape(delivery)).toEqual(shape(plan));
   });
 });
 

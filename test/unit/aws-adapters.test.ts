@@ -54,6 +54,7 @@ describe("SES email sender", () => {
       Tags: [
         { Name: "tenant", Value: "demo" },
         { Name: "step", Value: "soft_1" },
+        { Name: "loan", Value: "L-1001" },
       ],
     });
   });

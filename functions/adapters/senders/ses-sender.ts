@@ -25,6 +25,7 @@ export class SesEmailSender implements MessageSender {
           Tags: [
             { Name: "tenant", Value: tagValue(message.tenantId) },
             { Name: "step", Value: tagValue(message.step) },
+            { Name: "loan", Value: encodeLoanTag(message.loanId) },
           ],
         }),
       );
@@ -38,4 +39,19 @@ export class SesEmailSender implements MessageSender {
 /** SES tag values allow only letters, digits, _ and -. */
 function tagValue(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 256);
+}
+
+/**
+ * Loan ids may hold `.` and `:`, which SES tag values do not allow; the delivery function reads the loan
+ * back from this tag, so the encoding is reversible: `_` → `_u`, `.` → `_d`, `:` → `_c` (a 128-character
+ * id stays within the 256-character limit).
+ */
+export function encodeLoanTag(loanId: string): string {
+  return loanId.replace(/[_.:]/g, (c) => (c === "_" ? "_u" : c === "." ? "_d" : "_c"));
+}
+
+/** The loan id from a `loan` tag value; null when the value is not one `encodeLoanTag` produces. */
+export function decodeLoanTag(value: string): string | null {
+  if (!/^(?:[A-Za-z0-9-]|_[udc])+$/.test(value)) return null;
+  return value.replace(/_[udc]/g, (e) => (e === "_u" ? "_" : e === "_d" ? "." : ":"));
 }

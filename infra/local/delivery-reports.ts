@@ -1,0 +1,42 @@
+import { logger } from "../../functions/logger.ts";
+import type { CaseRepository, Clock } from "../../functions/ports.ts";
+import { recordDelivery } from "../../functions/usecases/delivery.ts";
+import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
+import type { Outbox } from "./outbox.ts";
+
+/**
+ * The outbox "delivers" every message it accepts; this reports it, as SES events do on AWS. It wraps the
+ * send task: once the step has returned (or failed) — so its `message_sent` entries are on the trail —
+ * each message the outbox took for that loan is recorded as `delivered`, before the task's result goes
+ * back to the engine. The engine counts a task as pending until then, so `POST /local/clock/advance`
+ * returns only after the delivery entries are written, and their order in the trail is fixed.
+ */
+export function reportingDeliveries<C>(
+  send: (input: ExecutionState, context: C) => Promise<unknown>,
+  deps: { outbox: Outbox; cases: CaseRepository; clock: Clock },
+) {
+  return async (input: ExecutionState, context: C): Promise<unknown> => {
+    try {
+      return await send(input, context);
+    } finally {
+      for (const message of deps.outbox.takeUnreported(input.tenantId, input.loanId)) {
+        await recordDelivery(deps, {
+          tenantId: message.tenantId,
+          loanId: message.loanId,
+          providerMessageId: message.id,
+          channel: message.channel,
+          status: "delivered",
+          occurredAt: message.sentAt,
+        }).catch((error: unknown) =>
+          // A report lost here must not fail the step that sent the message.
+          logger.error("local delivery report not recorded", {
+            tenantId: message.tenantId,
+            loanId: message.loanId,
+            providerMessageId: message.id,
+            error: error as Error,
+          }),
+        );
+      }
+    }
+  };
+}
