@@ -1,4 +1,4 @@
-import type { AuditEntry } from "./domain/audit-chain.ts";
+import type { AuditEntry, AuditEvent } from "./domain/audit-chain.ts";
 import type { CaseChange, CaseStatus, LoanCase } from "./domain/loan-case.ts";
 import type { Money } from "./domain/money.ts";
 import type { Channel, Locale, Policy } from "./domain/policy.ts";
@@ -47,6 +47,28 @@ export interface CaseRepository {
 
 export interface PolicyRepository {
   get(tenantId: string, policyId: string, version?: number): Promise<Policy | null>;
+}
+
+/** Who stored a policy version, when, why and what it changed. */
+export interface PolicyVersionInfo {
+  version: number;
+  changedAt: string;
+  /** `ops:<key id>`, or `system` for the built-in default. */
+  changedBy: string;
+  comment: string | null;
+  applyTo: "new_loans" | "in_flight";
+  changes: { path: string; from?: unknown; to?: unknown }[];
+}
+
+/** Versioned policies as ops change them. */
+export interface PolicyVersionStore extends PolicyRepository {
+  /** Every stored version, newest first (the built-in default's version 1 is not stored). */
+  history(tenantId: string, policyId: string): Promise<PolicyVersionInfo[]>;
+  /**
+   * Stores a new version with its info and appends `audit` to the tenant's chain in one transaction; false
+   * when that version already exists (a concurrent change took it).
+   */
+  putVersion(tenantId: string, policy: Policy, info: PolicyVersionInfo, audit: AuditEvent): Promise<boolean>;
 }
 
 export type Role = "lender" | "ops" | "compliance" | "legal";

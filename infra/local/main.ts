@@ -42,12 +42,21 @@ const keys = Object.fromEntries(
   }),
 );
 
+const httpPort = options.port ?? (process.env.PORT ? port(process.env.PORT) : 3000);
 const stack = await startLocalStack({
   ...(options.clock ? { clockStart: options.clock } : {}),
   frozen: options.frozen,
-  port: options.port ?? (process.env.PORT ? port(process.env.PORT) : 3000),
+  port: httpPort,
   ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   keys,
+}).catch((error: NodeJS.ErrnoException) => {
+  // Everything started so far has been stopped; say what went wrong without a stack trace.
+  const reason =
+    error.code === "EADDRINUSE"
+      ? `port ${httpPort} is already in use: pass --port <n> (or set PORT), or stop what is using it`
+      : error.message;
+  process.stderr.write(`npm start: ${reason}\n`);
+  process.exit(1);
 });
 
 const lines = [

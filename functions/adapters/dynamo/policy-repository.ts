@@ -1,21 +1,91 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { AuditEvent } from "../../domain/audit-chain.ts";
 import { DEFAULT_POLICY, type Policy } from "../../domain/policy.ts";
-import type { PolicyRepository } from "../../ports.ts";
+import type { PolicyVersionInfo, PolicyVersionStore } from "../../ports.ts";
 import { isConditionalCheckFailed } from "./errors.ts";
 import { keys } from "./schema.ts";
+import { TenantAuditLog, TenantWriteConflictError } from "./tenant-audit.ts";
 
 /**
  * Policy versions per tenant, each an immutable item holding the policy as a map. The built-in default
  * policy (version 1) answers for every tenant until the tenant stores versions of its own.
  */
-export class DynamoPolicyRepository implements PolicyRepository {
+export class DynamoPolicyRepository implements PolicyVersionStore {
   private readonly stateTable: string;
+  /** Policy changes are audited in the tenant's chain; absent where only reads are needed (no audit table). */
+  private readonly audit: TenantAuditLog | null;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    tables: { stateTable: string },
+    tables: { stateTable: string; auditTable?: string },
+    options: { now?: () => Date } = {},
   ) {
     this.stateTable = tables.stateTable;
+    this.audit = tables.auditTable
+      ? new TenantAuditLog(client, { stateTable: tables.stateTable, auditTable: tables.auditTable }, options)
+      : null;
+  }
+
+  async history(tenantId: string, policyId: string): Promise<PolicyVersionInfo[]> {
+    const { pk } = keys.policyVersion(tenantId, policyId, 0);
+    const infos: PolicyVersionInfo[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.stateTable,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
+          ExpressionAttributeValues: { ":pk": pk, ":v": "V#" },
+          ProjectionExpression: "#info, #policy.#version",
+          ExpressionAttributeNames: { "#info": "info", "#policy": "policy", "#version": "version" },
+          ScanIndexForward: false,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const version = Number(item.policy?.version);
+        infos.push(
+          (item.info as PolicyVersionInfo | undefined) ?? {
+            version,
+            changedAt: "1970-01-01T00:00:00.000Z",
+            changedBy: "unknown",
+            comment: null,
+            applyTo: "new_loans",
+            changes: [],
+          },
+        );
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return infos;
+  }
+
+  async putVersion(
+    tenantId: string,
+    policy: Policy,
+    info: PolicyVersionInfo,
+    audit: AuditEvent,
+  ): Promise<boolean> {
+    if (!this.audit) throw new Error("policy changes need the audit table");
+    try {
+      await this.audit.record(
+        tenantId,
+        [audit],
+        [
+          {
+            Put: {
+              TableName: this.stateTable,
+              Item: { ...keys.policyVersion(tenantId, policy.id, policy.version), policy, info },
+              ConditionExpression: "attribute_not_exists(pk)",
+            },
+          },
+        ],
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TenantWriteConflictError) return false;
+      throw error;
+    }
   }
 
   /** The given version, or the newest when none is given. */
