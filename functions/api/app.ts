@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-l
 import { logger } from "../logger.ts";
 import type { AuditReader } from "../ports/audit.ts";
 import type { ExportSink } from "../ports/export-sink.ts";
-import type { ApiKeyStore, IdempotencyStore, Principal } from "../ports.ts";
+import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore, Principal } from "../ports.ts";
 import {
   auditTrail,
   getLoan,
@@ -21,9 +21,12 @@ import { errorResponse, HttpError, json, parseWith } from "./http.ts";
 import type { Route } from "./route.ts";
 import { complianceRoutes } from "./routes/compliance.ts";
 import { legalRoutes } from "./routes/legal.ts";
+import { opsRoutes } from "./routes/ops.ts";
 import { eventSchema, listQuerySchema, loanId, subscribeSchema } from "./schemas.ts";
 
 export interface ApiDeps extends LenderDeps {
+  /** Policies as versioned data: ops read, change and list them. */
+  policies: PolicyVersionStore;
   keys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** The compliance audit export; unset where no export bucket is configured (the route answers 422). */
@@ -191,7 +194,7 @@ async function withIdempotency(
 }
 
 function routes(deps: ApiDeps): Route[] {
-  return [...lenderRoutes(deps), ...complianceRoutes(deps), ...legalRoutes(deps)];
+  return [...lenderRoutes(deps), ...complianceRoutes(deps), ...legalRoutes(deps), ...opsRoutes(deps)];
 }
 
 /** One row of the route table: what is served and to whom, without the handler. */

@@ -110,3 +110,34 @@ export const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(2048).optional(),
 });
+
+export const policyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -");
+
+const hhmm = z.string().max(5);
+/** A policy's shape; its values (order, window, templates...) are checked by the domain (policy-validation.ts). */
+export const policyUpdateSchema = z.strictObject({
+  steps: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, _ and -"),
+        stage: z.string().max(32),
+        offsetDays: z.number().int("must be a whole number of days"),
+        sendAt: hhmm,
+        channels: z.array(z.string().max(16)).max(4),
+        template: z.string().max(64),
+      }),
+    )
+    .max(100),
+  handOff: z.strictObject({ offsetDays: z.number().int("must be a whole number of days"), at: hhmm }),
+  contactWindow: z.strictObject({ start: hhmm, end: hhmm }),
+  charges: z
+    .strictObject({
+      lateFee: z.string().max(32),
+      lateFeeAfterDays: z.number().int(),
+      dailyPenaltyRate: z.string().max(32),
+      capPercentOfPrincipal: z.string().max(32),
+    })
+    .optional(),
+  applyTo: z.enum(["new_loans", "in_flight"]).default("new_loans"),
+  comment: z.string().max(500).optional(),
+});

@@ -38,6 +38,7 @@ import { Outbox } from "../../infra/local/outbox.ts";
 import { createLocalServer, listen } from "../../infra/local/server.ts";
 import { VirtualClock } from "../../infra/local/virtual-clock.ts";
 import { memoryHandoffs } from "../support/memory-handoffs.ts";
+import { memoryPolicies } from "../support/memory-policies.ts";
 
 /**
  * The OpenAPI document against the contract (docs: /work/shared/api-contract.md), against the zod request
@@ -767,7 +768,7 @@ function inMemoryApi() {
   const idempotency = new Map<string, IdempotencyRecord>();
   const handler = makeApiHandler({
     cases: repository,
-    policies: { get: async (_tenant, policyId) => (policyId === "default" ? DEFAULT_POLICY : null) },
+    policies: memoryPolicies(),
     workflow: { start: async () => {}, stop: async () => {} },
     clock: { now: () => clock.now },
     handoffs: memoryHandoffs(),

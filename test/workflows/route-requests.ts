@@ -1,4 +1,5 @@
 import type { RouteTableRow } from "../../functions/api/app.ts";
+import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
 import { loanRequest } from "./client.ts";
 
 /**
@@ -27,6 +28,13 @@ const BODIES: Record<string, (ids: RouteIds) => unknown> = {
   "POST /v1/loans": (ids) => loanRequest(ids.fresh),
   "POST /v1/loans:batch": (ids) => ({ loans: [loanRequest(ids.fresh)] }),
   "POST /v1/loans/{loanId}/events": () => ({ type: "opt_in", channel: "email" }),
+  // The default's own rules, stored as a new version that leaves running loans alone.
+  "PUT /v1/policies/{policyId}": () => ({
+    steps: DEFAULT_POLICY.steps,
+    handOff: DEFAULT_POLICY.handOff,
+    contactWindow: DEFAULT_POLICY.contactWindow,
+    applyTo: "new_loans",
+  }),
 };
 
 /** Query strings that make a read route meaningful (the loan filter narrows an export to one loan). */

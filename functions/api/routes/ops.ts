@@ -1,0 +1,57 @@
+import { NO_CHARGES } from "../../domain/charges.ts";
+import type { PolicyStep } from "../../domain/policy.ts";
+import { type PolicyRules, validatePolicy } from "../../domain/policy-validation.ts";
+import { getPolicy, policyHistory, putPolicy } from "../../usecases/policies.ts";
+import type { ApiDeps } from "../app.ts";
+import { HttpError, json, parseWith } from "../http.ts";
+import type { Route } from "../route.ts";
+import { policyId, policyUpdateSchema } from "../schemas.ts";
+
+/** Ops routes: versioned dunning policies. Every read and write is scoped to the caller's tenant. */
+export function opsRoutes(deps: ApiDeps): Route[] {
+  const policyParam = (params: Record<string, string>) => parseWith(policyId, params.policyId, "policyId");
+  return [
+    {
+      method: "GET",
+      path: "/v1/policies/{policyId}",
+      roles: ["ops"],
+      async handle({ principal, params }) {
+        return json(200, await getPolicy(deps, principal, policyParam(params)));
+      },
+    },
+    {
+      method: "PUT",
+      path: "/v1/policies/{policyId}",
+      roles: ["ops"],
+      async handle({ principal, params, body }) {
+        const id = policyParam(params);
+        const request = parseWith(policyUpdateSchema, body);
+        // The schema checks the shape; the domain checks the values (stage and channel names included).
+        const rules: PolicyRules = {
+          steps: request.steps as PolicyStep[],
+          handOff: request.handOff,
+          contactWindow: request.contactWindow,
+          charges: request.charges ?? NO_CHARGES,
+        };
+        const issues = validatePolicy(rules);
+        if (issues.length > 0) {
+          throw new HttpError(400, "VALIDATION_FAILED", "the policy is not valid", issues);
+        }
+        const { policy, info, replanned } = await putPolicy(deps, principal, id, {
+          rules,
+          applyTo: request.applyTo,
+          ...(request.comment !== undefined ? { comment: request.comment } : {}),
+        });
+        return json(201, { ...policy, ...info, id: policy.id, replanned });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/policies/{policyId}/versions",
+      roles: ["ops"],
+      async handle({ principal, params }) {
+        return json(200, await policyHistory(deps, principal, policyParam(params)));
+      },
+    },
+  ];
+}

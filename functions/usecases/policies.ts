@@ -1,0 +1,148 @@
+import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
+import { isCollectable, type LoanCase } from "../domain/loan-case.ts";
+import { DEFAULT_POLICY, type Policy } from "../domain/policy.ts";
+import { type PolicyRules, policyChanges } from "../domain/policy-validation.ts";
+import { toInstant } from "../domain/time.ts";
+import { logger } from "../logger.ts";
+import type {
+  CaseRepository,
+  Clock,
+  PolicyVersionInfo,
+  PolicyVersionStore,
+  Principal,
+  WorkflowControl,
+} from "../ports.ts";
+
+export interface PolicyDeps {
+  policies: PolicyVersionStore;
+  cases: CaseRepository;
+  workflow: WorkflowControl;
+  clock: Clock;
+}
+
+export type ApplyTo = PolicyVersionInfo["applyTo"];
+
+const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
+
+/** The built-in default's version 1 as history shows it: there from the start, by the system. */
+const BUILT_IN_INFO: PolicyVersionInfo = {
+  version: DEFAULT_POLICY.version,
+  changedAt: "1970-01-01T00:00:00.000Z",
+  changedBy: "system",
+  comment: "built-in default policy",
+  applyTo: "new_loans",
+  changes: [],
+};
+
+/** The active (newest) version of a policy. */
+export async function getPolicy(deps: PolicyDeps, principal: Principal, policyId: string): Promise<Policy> {
+  const policy = await deps.policies.get(principal.tenantId, policyId);
+  if (!policy) throw new NotFoundError(`policy ${policyId} not found`);
+  return policy;
+}
+
+/** Every version, newest first, with who changed what. */
+export async function policyHistory(
+  deps: PolicyDeps,
+  principal: Principal,
+  policyId: string,
+): Promise<{ items: PolicyVersionInfo[] }> {
+  const stored = await deps.policies.history(principal.tenantId, policyId);
+  const builtIn = policyId === DEFAULT_POLICY.id && !stored.some((i) => i.version === DEFAULT_POLICY.version);
+  const items = builtIn ? [...stored, BUILT_IN_INFO] : stored;
+  if (items.length === 0) throw new NotFoundError(`policy ${policyId} not found`);
+  return { items };
+}
+
+/**
+ * Stores validated rules as the next version (audited `policy_changed` in the tenant's chain). With
+ * `in_flight`, every open case on the policy moves to the new version and is re-planned from its cursor.
+ */
+export async function putPolicy(
+  deps: PolicyDeps,
+  principal: Principal,
+  policyId: string,
+  request: { rules: PolicyRules; applyTo: ApplyTo; comment?: string },
+): Promise<{ policy: Policy; info: PolicyVersionInfo; replanned: number }> {
+  const current = await deps.policies.get(principal.tenantId, policyId);
+  const version = (current?.version ?? 0) + 1;
+  const policy: Policy = { id: policyId, version, ...request.rules };
+  const changes = current ? policyChanges(current, request.rules) : [];
+  const info: PolicyVersionInfo = {
+    version,
+    changedAt: toInstant(deps.clock.now()),
+    changedBy: actorOf(principal),
+    comment: request.comment ?? null,
+    applyTo: request.applyTo,
+    changes,
+  };
+  const stored = await deps.policies.putVersion(principal.tenantId, policy, info, {
+    type: "policy_changed",
+    actor: actorOf(principal),
+    data: {
+      policyId,
+      from: current?.version ?? null,
+      to: version,
+      applyTo: request.applyTo,
+      comment: info.comment,
+      changes,
+    },
+  });
+  if (!stored) {
+    throw new ConcurrentUpdateError(
+      `policy ${policyId} changed meanwhile (version ${version} exists); re-read it`,
+    );
+  }
+  const replanned = request.applyTo === "in_flight" ? await applyInFlight(deps, principal, policy) : 0;
+  return { policy, info, replanned };
+}
+
+/** Moves every open case of the tenant on `policy.id` (but legal ones) to `policy.version` and re-plans it. */
+async function applyInFlight(deps: PolicyDeps, principal: Principal, policy: Policy): Promise<number> {
+  let moved = 0;
+  for await (const open of deps.cases.openCases(principal.tenantId)) {
+    for (let attempt = 1; ; attempt++) {
+      const current = await deps.cases.get(principal.tenantId, open.loanId);
+      if (!current || current.status === "legal" || current.policy.id !== policy.id) break;
+      if (current.policy.version >= policy.version) break;
+      try {
+        await replan(deps, principal, current, policy);
+        moved++;
+        break;
+      } catch (error) {
+        if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) {
+          logger.error("policy not applied to a case", { loanId: open.loanId, error: error as Error });
+          break;
+        }
+      }
+    }
+  }
+  return moved;
+}
+
+async function replan(deps: PolicyDeps, principal: Principal, current: LoanCase, policy: Policy) {
+  const now = toInstant(deps.clock.now());
+  const next: LoanCase = {
+    ...current,
+    policy: { id: policy.id, version: policy.version },
+    generation: current.generation + 1,
+    updatedAt: now,
+  };
+  const stored = await deps.cases.update(
+    current,
+    {
+      next,
+      events: [
+        {
+          type: "policy_applied",
+          actor: actorOf(principal),
+          data: { policyId: policy.id, from: current.policy.version, to: policy.version },
+        },
+      ],
+    },
+    now,
+  );
+  const ref = (c: LoanCase) => ({ tenantId: c.tenantId, loanId: c.loanId, generation: c.generation });
+  await deps.workflow.stop(ref(current));
+  if (isCollectable(stored)) await deps.workflow.start(ref(stored));
+}
