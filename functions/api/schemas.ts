@@ -138,6 +138,19 @@ export const policyUpdateSchema = z.strictObject({
       capPercentOfPrincipal: z.string().max(32),
     })
     .optional(),
+  contactRules: z
+    .strictObject({
+      caps: z
+        .strictObject({
+          smsPerDay: z.number().int().optional(),
+          contactsPer7Days: z.number().int().optional(),
+        })
+        .optional(),
+      quietDates: z.array(z.string().max(10)).max(366).optional(),
+      quietWeekdays: z.array(z.number().int()).max(7).optional(),
+      fallback: z.boolean().optional(),
+    })
+    .optional(),
   applyTo: z.enum(["new_loans", "in_flight"]).default("new_loans"),
   comment: z.string().max(500).optional(),
 });

@@ -8,11 +8,21 @@ import {
   NO_CHARGES,
   type Outstanding,
 } from "./charges.ts";
+import {
+  type CapRule,
+  capBroken,
+  capFreesAt,
+  type DeferRule,
+  isQuietDay,
+  keepRecent,
+  nextOpenDay,
+  type RecentContact,
+} from "./contact-rules.ts";
 import { isInsideWindow } from "./contact-window.ts";
 import { BusinessRuleError, CaseStateConflictError } from "./errors.ts";
 import { add, compare, isPositive, isZero, type Money, money, subtract } from "./money.ts";
 import { type PlannedAction, planNext } from "./planning.ts";
-import type { Channel, Locale, Policy, PolicyStep } from "./policy.ts";
+import { type Channel, type Locale, type Policy, type PolicyStep, rulesOf } from "./policy.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
 
 export type CaseStatus = "active" | "on_hold" | "paid" | "settled" | "legal" | "closed";
@@ -89,6 +99,8 @@ export interface LoanCase extends Outstanding {
   contactEnded: "bankruptcy" | "cease_contact" | null;
   /** occurredAt of the last applied event: events are applied in business order. */
   lastEventAt: string | null;
+  /** Messages sent in the last 8 days, for the frequency caps (absent on cases stored before the caps). */
+  recentContacts?: RecentContact[];
   /** Lender event ids recently applied, so a repeated event applies once. */
   recentEventIds: string[];
   policy: { id: string; version: number };
@@ -186,6 +198,7 @@ export function subscribe(
     waived: null,
     lastEventAt: null,
     recentEventIds: [],
+    recentContacts: [],
     policy: { id: policy.id, version: policy.version },
     generation: 1,
     version: 0,
@@ -359,8 +372,18 @@ export function recordPayment(
 
 export type StepDecision =
   | { kind: "wait"; action: PlannedAction }
-  | { kind: "defer"; step: PolicyStep; plannedAt: string; until: string }
-  | { kind: "send"; step: PolicyStep; plannedAt: string; superseded: PolicyStep[]; channels: Channel[] }
+  | { kind: "defer"; step: PolicyStep; plannedAt: string; until: string; rule?: DeferRule }
+  | {
+      kind: "send";
+      step: PolicyStep;
+      plannedAt: string;
+      superseded: PolicyStep[];
+      channels: Channel[];
+      /** Channels of the step left out because sending them would break a cap. */
+      suppressed?: { channel: Channel; rule: CapRule }[];
+      /** Channels that cannot reach the borrower, replaced by the other channel. */
+      fallbacks?: { from: Channel; to: Channel }[];
+    }
   | { kind: "hand_off"; plannedAt: string };
 
 /** Which channels of a step can reach this borrower. */
@@ -368,13 +391,21 @@ export function reachableChannels(
   loanCase: Pick<LoanCase, "borrower" | "optedOut">,
   step: PolicyStep,
 ): Channel[] {
-  const { borrower, optedOut } = loanCase;
-  return step.channels.filter(
-    (channel) => !optedOut.includes(channel) && (channel === "sms" ? borrower.phone : borrower.email),
-  );
+  return step.channels.filter((channel) => canReach(loanCase, channel));
 }
 
-/** What a workflow step should do now, for a collectable case. */
+function canReach(loanCase: Pick<LoanCase, "borrower" | "optedOut">, channel: Channel): boolean {
+  const { borrower, optedOut } = loanCase;
+  return !optedOut.includes(channel) && Boolean(channel === "sms" ? borrower.phone : borrower.email);
+}
+
+const otherChannel = (channel: Channel): Channel => (channel === "sms" ? "email" : "sms");
+
+/**
+ * What a workflow step should do now, for a collectable case. The contact rules apply in order: the
+ * contact window, quiet days, the frequency caps (over the case's recent contacts) and channel fallback.
+ * A due step is deferred, never dropped.
+ */
 export function decideStep(
   loanCase: LoanCase,
   policy: Policy,
@@ -385,20 +416,65 @@ export function decideStep(
   if (!action) throw new CaseStateConflictError(`case is ${loanCase.status}`);
   if (action.plannedAt > toInstant(now) || action.kind === "hold_review") return { kind: "wait", action };
   if (action.kind === "hand_off") return { kind: "hand_off", plannedAt: action.plannedAt };
-  if (!isInsideWindow(now, loanCase.borrower.timeZone, policy.contactWindow)) {
-    return {
-      kind: "defer",
-      step: action.step,
-      plannedAt: action.plannedAt,
-      until: toInstant(nextWindowOpening(now)),
-    };
+  const { step, plannedAt } = action;
+  const zone = loanCase.borrower.timeZone;
+  const rules = rulesOf(policy);
+  const defer = (rule: DeferRule, until: Date): StepDecision => ({
+    kind: "defer",
+    step,
+    plannedAt,
+    until: toInstant(until),
+    rule,
+  });
+  if (!isInsideWindow(now, zone, policy.contactWindow))
+    return defer("contact_window", nextWindowOpening(now));
+  if (isQuietDay(now, zone, rules))
+    return defer("quiet_day", nextOpenDay(now, zone, policy.contactWindow, rules));
+
+  // Fallback: a channel that cannot reach the borrower gives way to the other one, if the step lacks it.
+  const candidates: Channel[] = [];
+  const fallbacks: { from: Channel; to: Channel }[] = [];
+  for (const channel of step.channels) {
+    if (canReach(loanCase, channel)) {
+      if (!candidates.includes(channel)) candidates.push(channel);
+      continue;
+    }
+    const other = otherChannel(channel);
+    if (
+      rules.fallback &&
+      !step.channels.includes(other) &&
+      !candidates.includes(other) &&
+      canReach(loanCase, other)
+    ) {
+      candidates.push(other);
+      fallbacks.push({ from: channel, to: other });
+    }
+  }
+
+  // Caps: a capped channel is left out while another is still allowed; with none left the step waits.
+  const recent = loanCase.recentContacts ?? [];
+  const channels: Channel[] = [];
+  const suppressed: { channel: Channel; rule: CapRule }[] = [];
+  for (const channel of candidates) {
+    const rule = capBroken(channel, channels, recent, now, zone, rules);
+    if (rule) suppressed.push({ channel, rule });
+    else channels.push(channel);
+  }
+  const firstCapped = suppressed[0];
+  if (channels.length === 0 && firstCapped) {
+    const frees = candidates.map((c) =>
+      capFreesAt(c, recent, now, zone, policy.contactWindow, rules).getTime(),
+    );
+    return defer(firstCapped.rule, new Date(Math.min(...frees)));
   }
   return {
     kind: "send",
-    step: action.step,
-    plannedAt: action.plannedAt,
+    step,
+    plannedAt,
     superseded: action.superseded,
-    channels: reachableChannels(loanCase, action.step),
+    channels,
+    suppressed,
+    fallbacks: fallbacks.filter((f) => channels.includes(f.to)),
   };
 }
 
@@ -413,6 +489,20 @@ export function claimStep(
     actor: WORKFLOW_ACTOR,
     data: { step: step.id, reason: "superseded_by_later_due_step", by: decision.step.id },
   }));
+  for (const { channel, rule } of decision.suppressed ?? []) {
+    events.push({
+      type: "channel_suppressed",
+      actor: WORKFLOW_ACTOR,
+      data: { step: decision.step.id, channel, rule },
+    });
+  }
+  for (const { from, to } of decision.fallbacks ?? []) {
+    events.push({
+      type: "channel_fallback",
+      actor: WORKFLOW_ACTOR,
+      data: { step: decision.step.id, from, to },
+    });
+  }
   events.push({
     type: "step_started",
     actor: WORKFLOW_ACTOR,
@@ -421,7 +511,9 @@ export function claimStep(
       stage: decision.step.stage,
       plannedAt: decision.plannedAt,
       channels: decision.channels,
-      unreachable: decision.step.channels.filter((c) => !decision.channels.includes(c)),
+      unreachable: decision.step.channels.filter(
+        (c) => !decision.channels.includes(c) && !(decision.suppressed ?? []).some((s) => s.channel === c),
+      ),
       policy: loanCase.policy,
     },
   });
@@ -441,9 +533,25 @@ export function completeStep(loanCase: LoanCase, events: AuditEvent[], now: Date
   const inFlight = loanCase.inFlight;
   if (!inFlight) throw new CaseStateConflictError("no step in flight");
   return {
-    next: touched(loanCase, now, { inFlight: null, cursorAt: inFlight.plannedAt, lastStep: inFlight.step }),
+    next: recordContacts(
+      touched(loanCase, now, { inFlight: null, cursorAt: inFlight.plannedAt, lastStep: inFlight.step }),
+      events,
+      now,
+    ),
     events,
   };
+}
+
+/** The case with the messages sent among `events` added to its recent contacts (the last 8 days kept). */
+export function recordContacts(loanCase: LoanCase, events: AuditEvent[], now: Date): LoanCase {
+  const sent: RecentContact[] = events
+    .filter((e) => e.type === "message_sent")
+    .map((e) => ({
+      at: typeof e.data.sentAt === "string" ? e.data.sentAt : toInstant(now),
+      channel: e.data.channel as Channel,
+    }));
+  if (sent.length === 0 && !loanCase.recentContacts) return loanCase;
+  return { ...loanCase, recentContacts: keepRecent([...(loanCase.recentContacts ?? []), ...sent], now) };
 }
 
 /** Keeps the step open with the channels still to send, marked safe to retry. */
@@ -456,7 +564,11 @@ export function releaseChannels(
   const inFlight = loanCase.inFlight;
   if (!inFlight) throw new CaseStateConflictError("no step in flight");
   return {
-    next: touched(loanCase, now, { inFlight: { ...inFlight, channels: remaining, retryable: true } }),
+    next: recordContacts(
+      touched(loanCase, now, { inFlight: { ...inFlight, channels: remaining, retryable: true } }),
+      events,
+      now,
+    ),
     events,
   };
 }
@@ -472,7 +584,7 @@ export function deferStep(
       {
         type: "step_deferred",
         actor: WORKFLOW_ACTOR,
-        data: { step: decision.step.id, rule: "contact_window", until: decision.until },
+        data: { step: decision.step.id, rule: decision.rule ?? "contact_window", until: decision.until },
       },
     ],
   };

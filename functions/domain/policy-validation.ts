@@ -1,9 +1,10 @@
+import { DateTime } from "luxon";
 import type { Charges } from "./charges.ts";
-import { CHANNELS, type Policy, type PolicyStep } from "./policy.ts";
+import { CHANNELS, type ContactRules, type Policy, type PolicyStep } from "./policy.ts";
 import { templateIds } from "./templates.ts";
 
 /** What ops may change of a policy: everything but its id and version. */
-export type PolicyRules = Pick<Policy, "steps" | "handOff" | "contactWindow" | "charges">;
+export type PolicyRules = Pick<Policy, "steps" | "handOff" | "contactWindow" | "charges" | "contactRules">;
 
 export interface PolicyIssue {
   path: string;
@@ -85,6 +86,7 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
   checkTime("handOff.at", rules.handOff.at, null, issue);
 
   checkCharges(rules.charges, issue);
+  if (rules.contactRules) checkContactRules(rules.contactRules, issue);
   return issues;
 }
 
@@ -164,6 +166,26 @@ function checkCharges(charges: Charges, issue: (path: string, message: string) =
   }
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function checkContactRules(rules: ContactRules, issue: (path: string, message: string) => void): void {
+  for (const cap of ["smsPerDay", "contactsPer7Days"] as const) {
+    const value = rules.caps[cap];
+    if (!Number.isInteger(value) || value < 1)
+      issue(`contactRules.caps.${cap}`, "must be a positive whole number");
+  }
+  rules.quietDates.forEach((date, i) => {
+    if (!ISO_DATE.test(date) || !DateTime.fromISO(date).isValid)
+      issue(`contactRules.quietDates[${i}]`, "must be a calendar date as YYYY-MM-DD");
+  });
+  rules.quietWeekdays.forEach((day, i) => {
+    if (!Number.isInteger(day) || day < 1 || day > 7)
+      issue(`contactRules.quietWeekdays[${i}]`, "must be a weekday from 1 (Monday) to 7 (Sunday)");
+  });
+  if ([1, 2, 3, 4, 5, 6, 7].every((day) => rules.quietWeekdays.includes(day)))
+    issue("contactRules.quietWeekdays", "at least one weekday must allow contact");
+}
+
 const signed = (n: number) => (n > 0 ? `+${n}` : n === 0 ? "0" : `${n}`);
 
 export interface PolicyChange {
@@ -193,7 +215,7 @@ export function policyChanges(before: PolicyRules, after: PolicyRules): PolicyCh
       }
     }
   }
-  for (const field of ["handOff", "contactWindow", "charges"] as const) {
+  for (const field of ["handOff", "contactWindow", "charges", "contactRules"] as const) {
     if (JSON.stringify(before[field]) !== JSON.stringify(after[field])) {
       changes.push({ path: field, from: before[field], to: after[field] });
     }

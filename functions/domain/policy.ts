@@ -26,6 +26,48 @@ export interface Policy {
   /** Contact is allowed from `start` (inclusive) to `end` (exclusive), borrower local time. */
   contactWindow: { start: string; end: string };
   charges: Charges;
+  /** Frequency caps, quiet days and channel fallback; absent in policies stored before they existed. */
+  contactRules?: ContactRules;
+}
+
+/** Contact rules enforced at send time (see rulesOf for the defaults). */
+export interface ContactRules {
+  caps: { smsPerDay: number; contactsPer7Days: number };
+  /** Borrower-local dates (YYYY-MM-DD) with no contact: the tenant's holidays. */
+  quietDates: string[];
+  /** ISO weekdays (1 = Monday … 7 = Sunday) with no contact. */
+  quietWeekdays: number[];
+  /** A channel that cannot reach the borrower is replaced by the other one when that is allowed. */
+  fallback: boolean;
+}
+
+export const DEFAULT_CONTACT_RULES: ContactRules = {
+  caps: { smsPerDay: 1, contactsPer7Days: 7 },
+  quietDates: [],
+  quietWeekdays: [],
+  fallback: true,
+};
+
+/** Contact rules as a client may give them: any part left out takes its default. */
+export interface ContactRulesInput {
+  caps?: { smsPerDay?: number | undefined; contactsPer7Days?: number | undefined } | undefined;
+  quietDates?: string[] | undefined;
+  quietWeekdays?: number[] | undefined;
+  fallback?: boolean | undefined;
+}
+
+/** A policy's contact rules, defaults filled in. */
+export function rulesOf(policy: { contactRules?: ContactRulesInput | undefined }): ContactRules {
+  const rules = policy.contactRules;
+  return {
+    caps: {
+      smsPerDay: rules?.caps?.smsPerDay ?? DEFAULT_CONTACT_RULES.caps.smsPerDay,
+      contactsPer7Days: rules?.caps?.contactsPer7Days ?? DEFAULT_CONTACT_RULES.caps.contactsPer7Days,
+    },
+    quietDates: rules?.quietDates ?? DEFAULT_CONTACT_RULES.quietDates,
+    quietWeekdays: rules?.quietWeekdays ?? DEFAULT_CONTACT_RULES.quietWeekdays,
+    fallback: rules?.fallback ?? DEFAULT_CONTACT_RULES.fallback,
+  };
 }
 
 /** The default policy from the domain description: 10:00 local, D−7 … D+21, legal at D+30. */
@@ -110,6 +152,7 @@ export const DEFAULT_POLICY: Policy = {
   contactWindow: { start: "08:00", end: "21:00" },
   // The default charges nothing beyond the amount due; a lender's policy sets its lawful fee and rate.
   charges: NO_CHARGES,
+  contactRules: DEFAULT_CONTACT_RULES,
 };
 
 export function findStep(policy: Policy, stepId: string): PolicyStep | undefined {

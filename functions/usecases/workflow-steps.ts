@@ -22,6 +22,7 @@ import {
   isCollectable,
   type LoanCase,
   planFor,
+  recordContacts,
   releaseChannels,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
@@ -306,7 +307,10 @@ async function recordOutcome(
         return write(
           deps,
           { ...loaded, loanCase: fresh },
-          { next: { ...fresh, updatedAt: fresh.updatedAt }, events },
+          {
+            next: recordContacts({ ...fresh, updatedAt: fresh.updatedAt }, events, deps.clock.now()),
+            events,
+          },
         );
       }
       loaded = { ...loaded, loanCase: fresh };

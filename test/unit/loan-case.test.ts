@@ -327,6 +327,7 @@ describe("decideStep", () => {
       step: step("pre_due_7"),
       plannedAt: "2026-01-08T02:00:00Z",
       until: "2026-01-09T00:00:00Z",
+      rule: "contact_window",
     });
     expect(wallClock(decision.kind === "defer" ? decision.until : "", "Asia/Shanghai").local).toBe(
       "2026-01-09 08:00",

@@ -289,11 +289,23 @@ describe("opt-out and opt-in", () => {
     const inAt = instant(day(due, 2), "12:00");
     await h.advanceTo(inAt);
     const whileOut = sentSince(await h.messages(loanId), outAt);
-    expect(stepsOf(whileOut)).toEqual(["pre_due_1:email", "soft_1:email"]);
+    // SMS-only steps fall back to email (the policy's default contact rules).
+    expect(stepsOf(whileOut)).toEqual([
+      "pre_due_3:email",
+      "pre_due_1:email",
+      "due_day:email",
+      "soft_1:email",
+    ]);
 
     const audit = await h.audit(loanId);
     const started = audit.filter((e) => e.type === "step_started" && e.data.step === "pre_due_3");
-    expect(started.map((e) => e.data)).toMatchObject([{ channels: [], unreachable: ["sms"] }]);
+    expect(started.map((e) => e.data)).toMatchObject([{ channels: ["email"], unreachable: ["sms"] }]);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        type: "channel_fallback",
+        data: { step: "pre_due_3", from: "sms", to: "email" },
+      }),
+    );
 
     const back = await h.apply(loanId, { type: "opt_in", channel: "sms" });
     expect(back).toMatchObject({ status: "active", optedOut: [] });

@@ -1,5 +1,5 @@
 import { NO_CHARGES } from "../../domain/charges.ts";
-import type { PolicyStep } from "../../domain/policy.ts";
+import { type PolicyStep, rulesOf } from "../../domain/policy.ts";
 import { type PolicyRules, validatePolicy } from "../../domain/policy-validation.ts";
 import { getPolicy, policyHistory, putPolicy } from "../../usecases/policies.ts";
 import type { ApiDeps } from "../app.ts";
@@ -32,6 +32,7 @@ export function opsRoutes(deps: ApiDeps): Route[] {
           handOff: request.handOff,
           contactWindow: request.contactWindow,
           charges: request.charges ?? NO_CHARGES,
+          contactRules: rulesOf({ contactRules: request.contactRules }),
         };
         const issues = validatePolicy(rules);
         if (issues.length > 0) {
