@@ -81,7 +81,7 @@ export interface ExportManifest {
   manifestHash: string;
 }
 
-const MANIFEST_FIELDS = [
+export const MANIFEST_FIELDS = [
   "version",
   "tenantId",
   "from",

@@ -9,6 +9,7 @@ import {
   type ExportFormat,
   type ExportManifest,
   entryLine,
+  MANIFEST_FIELDS,
   manifestHashOf,
   manifestLine,
   parseCsvRecord,
@@ -152,19 +153,7 @@ function parseEntry(raw: string, format: ExportFormat): Parsed {
 
 function checkManifest(value: unknown): string | null {
   if (!isObject(value)) return "the manifest is not an object";
-  const allowed = [
-    "version",
-    "tenantId",
-    "from",
-    "to",
-    "loanId",
-    "generatedAt",
-    "format",
-    "entryCount",
-    "cases",
-    "digest",
-    "manifestHash",
-  ];
+  const allowed: readonly string[] = MANIFEST_FIELDS;
   const extra = Object.keys(value).filter((k) => !allowed.includes(k));
   if (extra.length > 0) return `unexpected manifest fields: ${extra.join(", ")}`;
   if (value.version !== 1) return "version is not 1";
