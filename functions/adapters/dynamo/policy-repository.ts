@@ -117,12 +117,23 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
     }
   }
 
+  /**
+   * Stored versions never change, so each is read once per process: every workflow step and every loan in a
+   * list needs its case's policy version.
+   */
+  private readonly versions = new Map<string, Policy>();
+
   private async exact(tenantId: string, policyId: string, version: number): Promise<Policy | null> {
     if (!Number.isInteger(version) || version < 1) return null;
+    const key = `${tenantId}\u0000${policyId}\u0000${version}`;
+    const cached = this.versions.get(key);
+    if (cached) return cached;
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.stateTable, Key: keys.policyVersion(tenantId, policyId, version) }),
     );
-    return (Item?.policy as Policy | undefined) ?? null;
+    const policy = (Item?.policy as Policy | undefined) ?? null;
+    if (policy) this.versions.set(key, policy);
+    return policy;
   }
 
   private async latest(tenantId: string, policyId: string): Promise<Policy | null> {
