@@ -4,6 +4,7 @@ import { z } from "zod";
 import { isKnownCurrency, minorUnits } from "../domain/money.ts";
 import { CHANNELS, LOCALES } from "../domain/policy.ts";
 import { isValidTimeZone } from "../domain/time.ts";
+import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
 
 /** Request schemas of the public contract. Everything a client sends is checked here, at the edge. */
 
@@ -71,6 +72,35 @@ export const subscribeSchema = z.strictObject({
     .default("default"),
 });
 
+/** `POST /v1/loans:batch`: the envelope only; each loan is validated on its own so one bad loan fails alone. */
+export const loanBatchSchema = z.strictObject({
+  loans: z
+    .array(z.unknown())
+    .min(1, "send at least one loan")
+    .max(MAX_BATCH_LOANS, `at most ${MAX_BATCH_LOANS} loans per batch`),
+});
+
+/**
+ * One loan of a batch (or an import line) checked with subscribeSchema. Detail paths are prefixed with `prefix`
+ * (e.g. `loans.3`) so they point into the request the caller sent.
+ */
+export function batchEntry(value: unknown, prefix: string): BatchEntry {
+  const parsed = subscribeSchema.safeParse(value);
+  if (parsed.success) return { loanId: parsed.data.loanId, request: parsed.data };
+  const raw = (value ?? {}) as { loanId?: unknown };
+  return {
+    loanId: typeof raw.loanId === "string" ? raw.loanId : null,
+    invalid: {
+      code: "VALIDATION_FAILED",
+      message: "the loan is not valid",
+      details: parsed.error.issues.map((issue) => ({
+        path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
+        message: issue.message,
+      })),
+    },
+  };
+}
+
 const channel = z.enum(CHANNELS);
 const base = { occurredAt: instant.optional(), eventId: z.string().min(1).max(128).optional() };
 
@@ -114,6 +144,17 @@ export const listQuerySchema = z.strictObject({
 export const policyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -");
 
 const hhmm = z.string().max(5);
+/** Generous bounds on the shape only; the domain applies the real per-text limits and the template rules. */
+const templateText = z.string().max(10_000);
+const localeTemplates = z.strictObject({
+  sms: z.strictObject({ body: templateText }).optional(),
+  email: z.strictObject({ subject: templateText, body: templateText }).optional(),
+});
+const templateSet = z.strictObject({
+  "zh-CN": localeTemplates.optional(),
+  "en-US": localeTemplates.optional(),
+});
+const MAX_TEMPLATES = 50;
 /** A policy's shape; its values (order, window, templates...) are checked by the domain (policy-validation.ts). */
 export const policyUpdateSchema = z.strictObject({
   steps: z
@@ -150,6 +191,17 @@ export const policyUpdateSchema = z.strictObject({
       quietWeekdays: z.array(z.number().int()).max(7).optional(),
       fallback: z.boolean().optional(),
     })
+    .optional(),
+  /** Left out: the current version's templates are kept. */
+  templates: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, _ and -"),
+      templateSet,
+    )
+    .refine(
+      (templates) => Object.keys(templates).length <= MAX_TEMPLATES,
+      `at most ${MAX_TEMPLATES} templates`,
+    )
     .optional(),
   applyTo: z.enum(["new_loans", "in_flight"]).default("new_loans"),
   comment: z.string().max(500).optional(),

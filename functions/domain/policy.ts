@@ -1,4 +1,5 @@
 import { type Charges, NO_CHARGES } from "./charges.ts";
+import { BUILT_IN_TEMPLATES, type MessageTemplates } from "./templates.ts";
 
 export type Channel = "sms" | "email";
 export const CHANNELS: readonly Channel[] = ["sms", "email"];
@@ -28,6 +29,11 @@ export interface Policy {
   charges: Charges;
   /** Frequency caps, quiet days and channel fallback; absent in policies stored before they existed. */
   contactRules?: ContactRules;
+  /**
+   * The message texts its steps send, versioned with the policy; absent in policies stored before templates
+   * were policy data, which send the built-in texts (see templatesOf).
+   */
+  templates?: MessageTemplates;
 }
 
 /** Contact rules enforced at send time (see rulesOf for the defaults). */
@@ -153,6 +159,7 @@ export const DEFAULT_POLICY: Policy = {
   // The default charges nothing beyond the amount due; a lender's policy sets its lawful fee and rate.
   charges: NO_CHARGES,
   contactRules: DEFAULT_CONTACT_RULES,
+  templates: BUILT_IN_TEMPLATES,
 };
 
 export function findStep(policy: Policy, stepId: string): PolicyStep | undefined {

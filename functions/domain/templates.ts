@@ -1,6 +1,27 @@
 import Mustache from "mustache";
 import type { Channel, Locale } from "./policy.ts";
 
+/** One locale's texts of a template: an SMS body, an email subject and body. */
+export interface LocaleTemplates {
+  sms?: { body: string };
+  email?: { subject: string; body: string };
+}
+
+/**
+ * A policy's message templates by template id, then locale. Parts may be missing in what ops send; the policy
+ * validation refuses a policy whose steps need a part that is not there, so rendering never meets a gap.
+ */
+export type MessageTemplates = Record<string, Partial<Record<Locale, LocaleTemplates>>>;
+
+/** The only placeholders a template may use: the variables the product fills at send time. */
+export const TEMPLATE_VARIABLES = [
+  "name",
+  "amountDue",
+  "dueDate",
+  "daysPastDue",
+  "paymentReference",
+] as const;
+
 /** Variables every template may use; all are formatted for the borrower before rendering. */
 export interface MessageVariables {
   name: string;
@@ -15,10 +36,11 @@ export interface MessageContent {
   body: string;
 }
 
-type ChannelTemplates = { sms: { body: string }; email: { subject: string; body: string } };
-
-/** Factual, respectful wording; the tone firms by stage but never threatens. */
-const TEMPLATES: Record<string, Record<Locale, ChannelTemplates>> = {
+/**
+ * The built-in texts: the templates of the built-in default policy and of policies stored before templates
+ * were part of a policy. Factual, respectful wording; the tone firms by stage but never threatens.
+ */
+export const BUILT_IN_TEMPLATES: MessageTemplates = {
   reminder: {
     "en-US": {
       sms: {
@@ -123,21 +145,32 @@ const OPT_OUT: Record<Locale, Record<Channel, string>> = {
   "zh-CN": { sms: "回复TD退订", email: "如不希望再收到此类邮件，请回复“退订”。" },
 };
 
-export function templateIds(): string[] {
-  return Object.keys(TEMPLATES);
+/** A policy's templates; policies stored before templates were policy data use the built-in texts. */
+export function templatesOf(policy: { templates?: MessageTemplates | undefined }): MessageTemplates {
+  return policy.templates ?? BUILT_IN_TEMPLATES;
 }
 
+/**
+ * Renders a template of a policy for one borrower. The opt-out notice is the product's, appended to every
+ * message: a policy cannot remove or reword it.
+ */
 export function renderMessage(
+  templates: MessageTemplates,
   templateId: string,
   locale: Locale,
   channel: Channel,
   variables: MessageVariables,
 ): MessageContent {
-  const template = TEMPLATES[templateId]?.[locale];
-  if (!template) throw new RangeError(`no template ${templateId} for ${locale}`);
+  const texts = templates[templateId]?.[locale];
+  const optOut = OPT_OUT[locale]?.[channel];
+  const missing = () => new RangeError(`no template ${templateId} for ${locale} ${channel}`);
+  if (!optOut) throw missing();
   // Plain text messages: no HTML escaping of borrower names or amounts.
   const render = (text: string) => Mustache.render(text, variables, {}, { escape: (value: string) => value });
-  const optOut = OPT_OUT[locale][channel];
-  if (channel === "sms") return { body: `${render(template.sms.body)} ${optOut}` };
-  return { subject: render(template.email.subject), body: `${render(template.email.body)}\n\n${optOut}` };
+  if (channel === "sms") {
+    if (!texts?.sms) throw missing();
+    return { body: `${render(texts.sms.body)} ${optOut}` };
+  }
+  if (!texts?.email) throw missing();
+  return { subject: render(texts.email.subject), body: `${render(texts.email.body)}\n\n${optOut}` };
 }

@@ -1,7 +1,13 @@
 import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import { isCollectable, type LoanCase } from "../domain/loan-case.ts";
 import { DEFAULT_POLICY, type Policy } from "../domain/policy.ts";
-import { type PolicyRules, policyChanges } from "../domain/policy-validation.ts";
+import {
+  type PolicyIssue,
+  type PolicyRules,
+  policyChanges,
+  validatePolicy,
+} from "../domain/policy-validation.ts";
+import { templatesOf } from "../domain/templates.ts";
 import { toInstant } from "../domain/time.ts";
 import { logger } from "../logger.ts";
 import type {
@@ -22,6 +28,14 @@ export interface PolicyDeps {
 
 export type ApplyTo = PolicyVersionInfo["applyTo"];
 
+/** The rules break the domain's rules; `issues` name each offending field. */
+export class InvalidPolicyError extends Error {
+  constructor(readonly issues: PolicyIssue[]) {
+    super("the policy is not valid");
+    this.name = "InvalidPolicyError";
+  }
+}
+
 const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
 
 /** The built-in default's version 1 as history shows it: there from the start, by the system. */
@@ -34,11 +48,14 @@ const BUILT_IN_INFO: PolicyVersionInfo = {
   changes: [],
 };
 
-/** The active (newest) version of a policy. */
+/**
+ * The active (newest) version of a policy, with the templates it sends (the built-in texts for a version
+ * stored before templates were policy data), so ops can edit them and store them back.
+ */
 export async function getPolicy(deps: PolicyDeps, principal: Principal, policyId: string): Promise<Policy> {
   const policy = await deps.policies.get(principal.tenantId, policyId);
   if (!policy) throw new NotFoundError(`policy ${policyId} not found`);
-  return policy;
+  return { ...policy, templates: templatesOf(policy) };
 }
 
 /** Every version, newest first, with who changed what. */
@@ -55,8 +72,10 @@ export async function policyHistory(
 }
 
 /**
- * Stores validated rules as the next version (audited `policy_changed` in the tenant's chain). With
- * `in_flight`, every open case on the policy moves to the new version and is re-planned from its cursor.
+ * Validates the rules and stores them as the next version (audited `policy_changed` in the tenant's chain);
+ * throws InvalidPolicyError, storing nothing, when they break a rule. Rules without templates keep the
+ * current version's, so every stored version holds the texts it sends. With `in_flight`, every open case on
+ * the policy moves to the new version and is re-planned from its cursor.
  */
 export async function putPolicy(
   deps: PolicyDeps,
@@ -65,9 +84,15 @@ export async function putPolicy(
   request: { rules: PolicyRules; applyTo: ApplyTo; comment?: string },
 ): Promise<{ policy: Policy; info: PolicyVersionInfo; replanned: number }> {
   const current = await deps.policies.get(principal.tenantId, policyId);
+  const rules: PolicyRules = {
+    ...request.rules,
+    templates: request.rules.templates ?? templatesOf(current ?? {}),
+  };
+  const issues = validatePolicy(rules);
+  if (issues.length > 0) throw new InvalidPolicyError(issues);
   const version = (current?.version ?? 0) + 1;
-  const policy: Policy = { id: policyId, version, ...request.rules };
-  const changes = current ? policyChanges(current, request.rules) : [];
+  const policy: Policy = { id: policyId, version, ...rules };
+  const changes = current ? policyChanges(current, rules) : [];
   const info: PolicyVersionInfo = {
     version,
     changedAt: toInstant(deps.clock.now()),

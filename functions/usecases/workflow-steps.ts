@@ -29,7 +29,7 @@ import {
 import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
 import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep } from "../domain/policy.ts";
-import { renderMessage } from "../domain/templates.ts";
+import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
@@ -329,7 +329,8 @@ async function sendOne(
   // The balance in a message is the balance at send time, fees and interest included.
   const loanCase = chargedTo(loaded.loanCase, policy.charges, now);
   const { borrower } = loanCase;
-  const content = renderMessage(step.template, borrower.locale, channel, {
+  // The texts of the case's own policy version, so the evidence's template version is the policy version.
+  const content = renderMessage(templatesOf(policy), step.template, borrower.locale, channel, {
     name: borrower.name,
     amountDue: formatMoney(amountShown(loanCase), borrower.locale),
     dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(borrower.locale).toLocaleString(DateTime.DATE_FULL),

@@ -7,7 +7,17 @@ import {
   LOCALES,
   type Locale,
 } from "../../functions/domain/policy.ts";
-import { type MessageVariables, renderMessage, templateIds } from "../../functions/domain/templates.ts";
+import {
+  BUILT_IN_TEMPLATES,
+  type MessageTemplates,
+  type MessageVariables,
+  renderMessage as renderFrom,
+  templatesOf,
+} from "../../functions/domain/templates.ts";
+
+/** The built-in texts, as the default policy sends them. */
+const renderMessage = (...args: [string, Locale, Channel, MessageVariables]) =>
+  renderFrom(BUILT_IN_TEMPLATES, ...args);
 
 const OPT_OUT: Record<Locale, Record<Channel, string>> = {
   "en-US": { sms: "Reply STOP to opt out.", email: "To stop these emails, reply with UNSUBSCRIBE." },
@@ -25,13 +35,18 @@ function variables(locale: Locale, overrides: Partial<MessageVariables> = {}): M
   };
 }
 
-const combinations = templateIds().flatMap((id) =>
+const combinations = Object.keys(BUILT_IN_TEMPLATES).flatMap((id) =>
   LOCALES.flatMap((locale) => CHANNELS.map((channel) => [id, locale, channel] as const)),
 );
 
 describe("renderMessage", () => {
   it("has a template for every template a DEFAULT_POLICY step uses", () => {
-    for (const step of DEFAULT_POLICY.steps) expect(templateIds()).toContain(step.template);
+    for (const step of DEFAULT_POLICY.steps) expect(Object.keys(BUILT_IN_TEMPLATES)).toContain(step.template);
+  });
+
+  it("the default policy carries the built-in texts, and a policy stored without templates sends them", () => {
+    expect(DEFAULT_POLICY.templates).toBe(BUILT_IN_TEMPLATES);
+    expect(templatesOf({ ...DEFAULT_POLICY, templates: undefined })).toBe(BUILT_IN_TEMPLATES);
   });
 
   it.each(combinations)(
@@ -107,5 +122,44 @@ describe("renderMessage", () => {
 
   it("throws for an unknown locale", () => {
     expect(() => renderMessage("reminder", "fr-FR" as Locale, "sms", variables("en-US"))).toThrow(RangeError);
+  });
+});
+
+describe("renderMessage from a policy's own templates", () => {
+  const custom: MessageTemplates = {
+    nudge: {
+      "en-US": {
+        sms: {
+          body: "{{name}}: {{amountDue}} was due {{dueDate}} ({{daysPastDue}}d). Ref {{paymentReference}}.",
+        },
+        email: { subject: "About {{paymentReference}}", body: "Hello {{name}}, please pay {{amountDue}}." },
+      },
+      "zh-CN": {
+        sms: { body: "{{name}}，请还款{{amountDue}}。" },
+        email: { subject: "还款：{{amountDue}}", body: "{{name}}您好，请还款{{amountDue}}。" },
+      },
+    },
+  };
+
+  it("renders the policy's text, not the built-in one, and still appends the opt-out notice", () => {
+    expect(renderFrom(custom, "nudge", "en-US", "sms", variables("en-US")).body).toBe(
+      "Jane Doe: $1,234.56 was due 2026-01-15 (7d). Ref REF-0042. Reply STOP to opt out.",
+    );
+    expect(renderFrom(custom, "nudge", "zh-CN", "email", variables("zh-CN"))).toEqual({
+      subject: "还款：¥1,234.56",
+      body: `李伟您好，请还款¥1,234.56。\n\n${OPT_OUT["zh-CN"].email}`,
+    });
+  });
+
+  it("knows only the policy's templates: a built-in id the policy lacks is not rendered", () => {
+    expect(() => renderFrom(custom, "reminder", "en-US", "sms", variables("en-US"))).toThrow(RangeError);
+  });
+
+  it("throws for a channel the policy's template lacks", () => {
+    const smsOnly: MessageTemplates = { nudge: { "en-US": { sms: { body: "Hi {{name}}" } } } };
+    expect(renderFrom(smsOnly, "nudge", "en-US", "sms", variables("en-US")).body).toBe(
+      "Hi Jane Doe Reply STOP to opt out.",
+    );
+    expect(() => renderFrom(smsOnly, "nudge", "en-US", "email", variables("en-US"))).toThrow(RangeError);
   });
 });

@@ -1,7 +1,7 @@
 import { NO_CHARGES } from "../../domain/charges.ts";
 import { type PolicyStep, rulesOf } from "../../domain/policy.ts";
-import { type PolicyRules, validatePolicy } from "../../domain/policy-validation.ts";
-import { getPolicy, policyHistory, putPolicy } from "../../usecases/policies.ts";
+import type { PolicyRules } from "../../domain/policy-validation.ts";
+import { getPolicy, InvalidPolicyError, policyHistory, putPolicy } from "../../usecases/policies.ts";
 import type { ApiDeps } from "../app.ts";
 import { HttpError, json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
@@ -26,23 +26,20 @@ export function opsRoutes(deps: ApiDeps): Route[] {
       async handle({ principal, params, body }) {
         const id = policyParam(params);
         const request = parseWith(policyUpdateSchema, body);
-        // The schema checks the shape; the domain checks the values (stage and channel names included).
+        // The schema checks the shape; the domain checks the values (stage and channel names, templates...).
         const rules: PolicyRules = {
           steps: request.steps as PolicyStep[],
           handOff: request.handOff,
           contactWindow: request.contactWindow,
           charges: request.charges ?? NO_CHARGES,
           contactRules: rulesOf({ contactRules: request.contactRules }),
+          ...(request.templates ? { templates: request.templates } : {}),
         };
-        const issues = validatePolicy(rules);
-        if (issues.length > 0) {
-          throw new HttpError(400, "VALIDATION_FAILED", "the policy is not valid", issues);
-        }
         const { policy, info, replanned } = await putPolicy(deps, principal, id, {
           rules,
           applyTo: request.applyTo,
           ...(request.comment !== undefined ? { comment: request.comment } : {}),
-        });
+        }).catch(refuseInvalid);
         return json(201, { ...policy, ...info, id: policy.id, replanned });
       },
     },
@@ -55,4 +52,12 @@ export function opsRoutes(deps: ApiDeps): Route[] {
       },
     },
   ];
+}
+
+/** A policy the domain refuses is a bad request naming each offending field; nothing was stored. */
+function refuseInvalid(error: unknown): never {
+  if (error instanceof InvalidPolicyError) {
+    throw new HttpError(400, "VALIDATION_FAILED", error.message, error.issues);
+  }
+  throw error;
 }
