@@ -206,3 +206,16 @@ export const policyUpdateSchema = z.strictObject({
   applyTo: z.enum(["new_loans", "in_flight"]).default("new_loans"),
   comment: z.string().max(500).optional(),
 });
+
+/** The policy a request describes; the schema checked its shape, the domain checks its values. */
+export function toPolicyRules(request: z.infer<typeof policyUpdateSchema>): PolicyRules {
+  return {
+    // Stage and channel names are checked by validatePolicy, with the step's path in the message.
+    steps: request.steps as PolicyStep[],
+    handOff: request.handOff,
+    contactWindow: request.contactWindow,
+    charges: request.charges ?? NO_CHARGES,
+    contactRules: rulesOf({ contactRules: request.contactRules }),
+    ...(request.templates ? { templates: request.templates } : {}),
+  };
+}

@@ -1,4 +1,3 @@
-import { DateTime } from "luxon";
 import type { Locale } from "../domain/policy.ts";
 
 /** One loan as POST /v1/loans takes it: the line format of portfolio JSONL files. */
@@ -84,35 +83,125 @@ export interface SyntheticPortfolioOptions {
 }
 
 /**
+ * Synthetic borrowers come in blocks of this many loans. The last loans of every block belong to borrowers
+ * with more than one loan (see borrowerGroup), so the per-borrower caps are exercised; a block never splits
+ * a borrower, so block-aligned index ranges can be generated independently.
+ */
+export const BORROWER_BLOCK = 2000;
+/** Offsets within a block where a multi-loan borrower starts, and how many loans it has (0.25% of loans). */
+const MULTI_LOAN_GROUPS: readonly { at: number; size: number }[] = [
+  { at: 1995, size: 2 },
+  { at: 1997, size: 3 },
+];
+
+/** The first index and the loan count of the borrower that owns loan `index`. */
+export function borrowerGroup(
+  index: number,
+  count = Number.POSITIVE_INFINITY,
+): { first: number; size: number } {
+  const offset = index % BORROWER_BLOCK;
+  const base = index - offset;
+  for (const group of MULTI_LOAN_GROUPS) {
+    if (offset >= group.at && offset < group.at + group.size) {
+      // A portfolio that ends inside a group cuts the borrower short.
+      return { first: base + group.at, size: Math.min(group.size, count - base - group.at) };
+    }
+  }
+  return { first: index, size: 1 };
+}
+
+/** Mixes a seed and an index into an independent 32-bit seed (so loan i does not depend on loan i − 1). */
+export function mixSeed(seed: number, index: number): number {
+  let h = Math.imul((seed ^ 0x9e3779b9) >>> 0, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Which contact details a borrower gave: 1 = phone, 2 = email, 3 = both. */
+export type Reach = 1 | 2 | 3;
+
+/** What the simulation needs of a synthetic loan, without building its strings. */
+export interface SyntheticShape {
+  zoneIndex: number;
+  /** Days after firstDueDate. */
+  dueDay: number;
+  reach: Reach;
+  /** First loan index of its borrower (itself for single-loan borrowers). */
+  borrower: number;
+  borrowerLoans: number;
+}
+
+/** Zone of loan `index`: its borrower's, round-robin over the zones (cheap: no random draw). */
+export function syntheticZoneIndex(index: number, zoneCount: number): number {
+  return borrowerGroup(index).first % zoneCount;
+}
+
+/**
+ * The shape of loan `index`. A borrower's zone and contact details come from its first loan; the other
+ * loans of a multi-loan borrower fall due within two days of the first, so their schedules overlap.
+ */
+export function syntheticShape(index: number, options: SyntheticPortfolioOptions): SyntheticShape {
+  const zones = options.zones ?? SYNTHETIC_ZONES;
+  const group = borrowerGroup(index, options.count);
+  const lead = seededRandom(mixSeed(options.seed, group.first));
+  lead(); // the locale draw, see syntheticLoan
+  const r = lead();
+  const reach: Reach = r < 0.1 ? 1 : r >= 0.9 ? 2 : 3;
+  const leadDue = Math.floor(lead() * options.dueDays);
+  const dueDay =
+    index === group.first
+      ? leadDue
+      : Math.min(options.dueDays - 1, leadDue + Math.floor(seededRandom(mixSeed(options.seed, index))() * 3));
+  return {
+    zoneIndex: group.first % zones.length,
+    dueDay,
+    reach,
+    borrower: group.first,
+    borrowerLoans: group.size,
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/** YYYY-MM-DD `days` after `date` (calendar arithmetic in UTC, no zone involved). */
+export function plusDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Loan `index` of a synthetic portfolio, in the subscribe body's shape. */
+export function syntheticLoan(index: number, options: SyntheticPortfolioOptions): PortfolioLoan {
+  const zones = options.zones ?? SYNTHETIC_ZONES;
+  const shape = syntheticShape(index, options);
+  const zone = zones[shape.zoneIndex] as string;
+  const lead = seededRandom(mixSeed(options.seed, shape.borrower));
+  const locale: Locale = zone.startsWith("Asia/") && lead() < 0.7 ? "zh-CN" : "en-US";
+  const own = seededRandom(mixSeed(options.seed ^ 0x5bd1e995, index));
+  const b = String(shape.borrower).padStart(8, "0");
+  const amount = (100 + Math.floor(own() * 9900) + Math.floor(own() * 100) / 100).toFixed(2);
+  return {
+    loanId: `${options.idPrefix ?? "SIM"}-${String(index).padStart(8, "0")}`,
+    borrower: {
+      name: `Borrower ${b}`,
+      ...(shape.reach & 2 ? { email: `borrower${b}@example.com` } : {}),
+      ...(shape.reach & 1 ? { phone: `+86138${b}` } : {}),
+      locale,
+      timeZone: zone,
+    },
+    amountDue: { amount, currency: "CNY" },
+    dueDate: plusDays(options.firstDueDate, shape.dueDay),
+    ...(options.policyId ? { policyId: options.policyId } : {}),
+  };
+}
+
+/**
  * A deterministic synthetic portfolio: zones round-robin, due dates, amounts and contact details drawn
- * from the seed. About 10% of borrowers have only a phone and 10% only an email, so fallback is exercised.
+ * from the seed per loan index (so any index range can be generated on its own). About 10% of borrowers
+ * have only a phone and 10% only an email, so fallback is exercised; 0.25% of loans belong to borrowers with
+ * two or three loans (same contact details), so the per-borrower caps are exercised.
  */
 export function* syntheticPortfolio(options: SyntheticPortfolioOptions): Generator<PortfolioLoan> {
-  const random = seededRandom(options.seed);
-  const zones = options.zones ?? SYNTHETIC_ZONES;
-  const firstDue = DateTime.fromISO(options.firstDueDate, { zone: "utc" });
-  const prefix = options.idPrefix ?? "SIM";
-  for (let i = 0; i < options.count; i++) {
-    const zone = zones[i % zones.length] as string;
-    const locale: Locale = zone.startsWith("Asia/") && random() < 0.7 ? "zh-CN" : "en-US";
-    const reach = random();
-    const n = String(i).padStart(8, "0");
-    const phone = reach < 0.1 ? undefined : `+86138${n}`;
-    const email = reach >= 0.9 ? undefined : `borrower${n}@example.com`;
-    const dueDate = firstDue.plus({ days: Math.floor(random() * options.dueDays) }).toISODate() as string;
-    const amount = (100 + Math.floor(random() * 9900) + Math.floor(random() * 100) / 100).toFixed(2);
-    yield {
-      loanId: `${prefix}-${n}`,
-      borrower: {
-        name: `Borrower ${n}`,
-        ...(email ? { email } : {}),
-        ...(phone ? { phone } : {}),
-        locale,
-        timeZone: zone,
-      },
-      amountDue: { amount, currency: "CNY" },
-      dueDate,
-      ...(options.policyId ? { policyId: options.policyId } : {}),
-    };
-  }
+  for (let i = 0; i < options.count; i++) yield syntheticLoan(i, options);
 }

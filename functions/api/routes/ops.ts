@@ -1,11 +1,8 @@
-import { NO_CHARGES } from "../../domain/charges.ts";
-import { type PolicyStep, rulesOf } from "../../domain/policy.ts";
-import type { PolicyRules } from "../../domain/policy-validation.ts";
 import { getPolicy, InvalidPolicyError, policyHistory, putPolicy } from "../../usecases/policies.ts";
 import type { ApiDeps } from "../app.ts";
 import { HttpError, json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
-import { policyId, policyUpdateSchema } from "../schemas.ts";
+import { policyId, policyUpdateSchema, toPolicyRules } from "../schemas.ts";
 
 /** Ops routes: versioned dunning policies. Every read and write is scoped to the caller's tenant. */
 export function opsRoutes(deps: ApiDeps): Route[] {
@@ -26,15 +23,7 @@ export function opsRoutes(deps: ApiDeps): Route[] {
       async handle({ principal, params, body }) {
         const id = policyParam(params);
         const request = parseWith(policyUpdateSchema, body);
-        // The schema checks the shape; the domain checks the values (stage and channel names, templates...).
-        const rules: PolicyRules = {
-          steps: request.steps as PolicyStep[],
-          handOff: request.handOff,
-          contactWindow: request.contactWindow,
-          charges: request.charges ?? NO_CHARGES,
-          contactRules: rulesOf({ contactRules: request.contactRules }),
-          ...(request.templates ? { templates: request.templates } : {}),
-        };
+        const rules = toPolicyRules(request);
         const { policy, info, replanned } = await putPolicy(deps, principal, id, {
           rules,
           applyTo: request.applyTo,

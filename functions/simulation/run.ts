@@ -1,0 +1,338 @@
+import type { Policy } from "../domain/policy.ts";
+import { type CheckedContact, type CheckRules, checkContacts, checkRulesOf, VIOLATION } from "./checker.ts";
+import {
+  EV,
+  type EventLog,
+  isMessage,
+  isSms,
+  paymentInstant,
+  type SimLoan,
+  simulateBorrower,
+} from "./engine.ts";
+import { type PaymentModel, paymentDraw } from "./payments.ts";
+import {
+  borrowerGroup,
+  type PortfolioLoan,
+  plusDays,
+  SYNTHETIC_ZONES,
+  type SyntheticPortfolioOptions,
+  syntheticLoan,
+  syntheticShape,
+  syntheticZoneIndex,
+} from "./portfolio.ts";
+import { emptyTally, type Tally } from "./tally.ts";
+
+export const DAY_MS = 86_400_000;
+
+export interface RunSettings {
+  /** First simulated instant: 00:00 UTC of the first day. */
+  startMs: number;
+  days: number;
+  policies: Policy[];
+  payments: PaymentModel;
+  /** Seeds the payment draws (and the synthetic portfolio). */
+  seed: number;
+  /** Off: every borrower goes through the domain on its own (slow; to show memoisation changes nothing). */
+  memoise?: boolean;
+}
+
+/** A borrower of a supplied portfolio: its loans with their positions in the file (which seed payments). */
+export interface BorrowerLoans {
+  loans: { index: number; loan: PortfolioLoan }[];
+}
+
+/** Loans sharing a borrower: the same phone, else the same email; a loan with neither stands alone. */
+export function borrowerKey(loan: PortfolioLoan): string | null {
+  return loan.borrower.phone
+    ? `p:${loan.borrower.phone}`
+    : loan.borrower.email
+      ? `e:${loan.borrower.email}`
+      : null;
+}
+
+interface Trajectory {
+  log: EventLog;
+  /** Violation mask per event (0 for events that are not messages). */
+  masks: Uint8Array;
+  handOffAt: number;
+  /** Events before the payment, by payment day (memo of the cut). */
+  cuts: Map<number, { payAt: number; cut: number }>;
+  /** How many loans saw the first n events, by n. */
+  counts: Map<number, number>;
+}
+
+/** One policy's running count plus its cache of trajectories for single-loan borrowers. */
+class PolicyRun {
+  readonly tally: Tally;
+  readonly rules: CheckRules;
+  private readonly trajectories = new Map<string, Trajectory>();
+
+  constructor(
+    readonly policy: Policy,
+    private readonly settings: RunSettings,
+  ) {
+    this.tally = emptyTally(settings.days);
+    this.rules = checkRulesOf(policy);
+  }
+
+  private get endMs(): number {
+    return this.settings.startMs + this.settings.days * DAY_MS;
+  }
+
+  /** A single-loan borrower: look up (or compute once) the trajectory its inputs determine. */
+  single(key: string, payDay: number | null, build: () => PortfolioLoan): void {
+    let trajectory = this.trajectories.get(key);
+    const loan = trajectory ? undefined : build();
+    if (!trajectory && loan) {
+      // The never-paying trajectory: a full payment only stops the case, so a paying loan sees a prefix.
+      const [log] = simulateBorrower(
+        [{ loan, paysAt: null }],
+        this.policy,
+        this.settings.startMs,
+        this.endMs,
+      );
+      const full = log as EventLog;
+      const contacts: CheckedContact[] = [];
+      const messageAt: number[] = [];
+      full.code.forEach((code, i) => {
+        if (!isMessage(code)) return;
+        contacts.push({ at: full.at[i] as number, sms: isSms(code) });
+        messageAt.push(i);
+      });
+      const masks = new Uint8Array(full.code.length);
+      checkContacts(contacts, loan.borrower.timeZone, this.rules).forEach((m, j) => {
+        masks[messageAt[j] as number] = m;
+      });
+      const handOff = full.code.indexOf(EV.HAND_OFF);
+      trajectory = {
+        log: full,
+        masks,
+        handOffAt: handOff >= 0 ? (full.at[handOff] as number) : Number.POSITIVE_INFINITY,
+        cuts: new Map(),
+        counts: new Map(),
+      };
+      this.trajectories.set(key, trajectory);
+      this.tally.distinctTrajectories++;
+    }
+    const t = trajectory as Trajectory;
+    let payAt = Number.POSITIVE_INFINITY;
+    let cut = t.log.at.length;
+    if (payDay !== null) {
+      let known = t.cuts.get(payDay);
+      if (!known) {
+        const [zone, dueDate] = key.split("|") as [string, string];
+        const at = paymentInstant(
+          dueDate,
+          payDay,
+          this.settings.payments.paymentTime,
+          zone,
+          this.settings.startMs,
+        );
+        let n = 0;
+        while (n < t.log.at.length && (t.log.at[n] as number) < at) n++;
+        known = { payAt: at, cut: n };
+        t.cuts.set(payDay, known);
+      }
+      payAt = known.payAt;
+      cut = known.cut;
+    }
+    t.counts.set(cut, (t.counts.get(cut) ?? 0) + 1);
+    this.tally.memoisedLoans++;
+    this.classify(payDay, payAt < this.endMs, t.handOffAt < payAt && t.handOffAt < this.endMs);
+  }
+
+  /** A borrower with several loans: every loan through the domain, one shared contact history. */
+  multiple(loans: { loan: PortfolioLoan; payDay: number | null }[]): void {
+    const sim: SimLoan[] = loans.map(({ loan, payDay }) => ({
+      loan,
+      paysAt:
+        payDay === null
+          ? null
+          : paymentInstant(
+              loan.dueDate,
+              payDay,
+              this.settings.payments.paymentTime,
+              loan.borrower.timeZone,
+              this.settings.startMs,
+            ),
+    }));
+    const logs = simulateBorrower(sim, this.policy, this.settings.startMs, this.endMs);
+    const contacts: CheckedContact[] = [];
+    logs.forEach((log, i) => {
+      this.addEvents(log, log.at.length, 1, null);
+      log.code.forEach((code, j) => {
+        if (isMessage(code)) contacts.push({ at: log.at[j] as number, sms: isSms(code) });
+      });
+      this.classify(loans[i]?.payDay ?? null, log.code.includes(EV.PAID), log.code.includes(EV.HAND_OFF));
+    });
+    contacts.sort((a, b) => a.at - b.at);
+    const zone = loans[0]?.loan.borrower.timeZone ?? "UTC";
+    for (const mask of checkContacts(contacts, zone, this.rules)) this.addViolations(mask, 1);
+    this.tally.individualLoans += loans.length;
+    this.tally.multiLoanBorrowers++;
+  }
+
+  private classify(payDay: number | null, paid: boolean, handedOff: boolean): void {
+    const f = this.tally.funnel;
+    f.subscribed++;
+    if (handedOff) {
+      f.reachedHandOff++;
+      if (paid) f.paidAfterHandOff++;
+    } else if (paid) {
+      if ((payDay ?? 0) <= 0) f.paidBeforeDue++;
+      else f.paidInSoftCollection++;
+    } else f.openAtEnd++;
+  }
+
+  private addViolations(mask: number, n: number): void {
+    const v = this.tally.violations;
+    if (mask & VIOLATION.WINDOW) v.outsideWindow += n;
+    if (mask & VIOLATION.QUIET_DAY) v.quietDay += n;
+    if (mask & VIOLATION.SMS_DAILY_CAP) v.smsDailyCap += n;
+    if (mask & VIOLATION.CONTACTS_7_DAY_CAP) v.contacts7DayCap += n;
+  }
+
+  /** Counts the first `cut` events of a log `n` times (with their violations when masks are given). */
+  private addEvents(log: EventLog, cut: number, n: number, masks: Uint8Array | null): void {
+    const t = this.tally;
+    for (let i = 0; i < cut; i++) {
+      const code = log.code[i] as number;
+      const day = Math.floor(((log.at[i] as number) - this.settings.startMs) / DAY_MS);
+      switch (code) {
+        case EV.SMS_PRE_DUE:
+        case EV.SMS_SOFT:
+          t.smsPerDay[day] = (t.smsPerDay[day] ?? 0) + n;
+          if (code === EV.SMS_PRE_DUE) t.messages.smsPreDue += n;
+          else t.messages.smsSoftCollection += n;
+          break;
+        case EV.EMAIL_PRE_DUE:
+        case EV.EMAIL_SOFT:
+          t.emailPerDay[day] = (t.emailPerDay[day] ?? 0) + n;
+          if (code === EV.EMAIL_PRE_DUE) t.messages.emailPreDue += n;
+          else t.messages.emailSoftCollection += n;
+          break;
+        case EV.DEFER_WINDOW:
+          t.deferrals.contact_window += n;
+          break;
+        case EV.DEFER_QUIET_DAY:
+          t.deferrals.quiet_day += n;
+          break;
+        case EV.DEFER_SMS_CAP:
+          t.deferrals.sms_daily_cap += n;
+          break;
+        case EV.DEFER_7_DAY_CAP:
+          t.deferrals.contacts_7_day_cap += n;
+          break;
+        case EV.SUPPRESS_SMS_CAP:
+          t.suppressions.sms_daily_cap += n;
+          break;
+        case EV.SUPPRESS_7_DAY_CAP:
+          t.suppressions.contacts_7_day_cap += n;
+          break;
+        case EV.FALLBACK:
+          t.fallbacks += n;
+          break;
+      }
+      if (masks) this.addViolations(masks[i] as number, n);
+    }
+  }
+
+  /** Expands the shared trajectories into the tally: each prefix once, times the loans that saw it. */
+  finish(): Tally {
+    for (const t of this.trajectories.values()) {
+      for (const [cut, n] of t.counts) this.addEvents(t.log, cut, n, t.masks);
+      t.counts.clear();
+    }
+    return this.tally;
+  }
+}
+
+export type Progress = (loansDone: number) => void;
+
+/** How often (in loans) a run reports progress. */
+const PROGRESS_EVERY = 5000;
+
+function runners(settings: RunSettings): PolicyRun[] {
+  return settings.policies.map((policy) => new PolicyRun(policy, settings));
+}
+
+const reachOf = (loan: PortfolioLoan): number =>
+  (loan.borrower.phone ? 1 : 0) + (loan.borrower.email ? 2 : 0);
+
+/** Runs supplied borrowers; returns one tally per policy. */
+export function runBorrowers(
+  borrowers: readonly BorrowerLoans[],
+  settings: RunSettings,
+  progress?: Progress,
+): Tally[] {
+  const runs = runners(settings);
+  const draw = paymentDraw(settings.payments, settings.seed);
+  let done = 0;
+  let reported = 0;
+  for (const borrower of borrowers) {
+    const loans = borrower.loans.map(({ index, loan }) => ({ loan, payDay: draw(index) }));
+    for (const run of runs) {
+      const only = loans[0];
+      if (loans.length === 1 && only && settings.memoise !== false) {
+        const { loan } = only;
+        run.single(`${loan.borrower.timeZone}|${loan.dueDate}|${reachOf(loan)}`, only.payDay, () => loan);
+      } else run.multiple(loans);
+    }
+    done += loans.length;
+    if (progress && done - reported >= PROGRESS_EVERY) {
+      reported = done;
+      progress(done);
+    }
+  }
+  if (progress) progress(done);
+  return runs.map((r) => r.finish());
+}
+
+export interface SyntheticSlice {
+  portfolio: SyntheticPortfolioOptions;
+  /** Loan indices [from, to). */
+  from: number;
+  to: number;
+  /** Of `parts` workers, this one takes the borrowers whose zone index ≡ part (mod parts). */
+  part: number;
+  parts: number;
+}
+
+/**
+ * Runs a slice of a synthetic portfolio, building loans from their index: a single-loan borrower's loan is
+ * only materialised when its trajectory is not known yet. Splitting by zone keeps each distinct trajectory
+ * in one worker.
+ */
+export function runSynthetic(slice: SyntheticSlice, settings: RunSettings, progress?: Progress): Tally[] {
+  const runs = runners(settings);
+  const draw = paymentDraw(settings.payments, settings.seed);
+  const options = slice.portfolio;
+  const zones = options.zones ?? SYNTHETIC_ZONES;
+  const dueDates = Array.from({ length: options.dueDays }, (_, d) => plusDays(options.firstDueDate, d));
+  let done = 0;
+  let reported = 0;
+  for (let i = slice.from; i < slice.to; i++) {
+    if (syntheticZoneIndex(i, zones.length) % slice.parts !== slice.part) continue;
+    const group = borrowerGroup(i, options.count);
+    if (group.size === 1 && settings.memoise !== false) {
+      const shape = syntheticShape(i, options);
+      const key = `${zones[shape.zoneIndex]}|${dueDates[shape.dueDay]}|${shape.reach}`;
+      const payDay = draw(i);
+      for (const run of runs) run.single(key, payDay, () => syntheticLoan(i, options));
+      done++;
+    } else if (group.first === i) {
+      const loans = Array.from({ length: group.size }, (_, k) => ({
+        loan: syntheticLoan(i + k, options),
+        payDay: draw(i + k),
+      }));
+      for (const run of runs) run.multiple(loans);
+      done += group.size;
+    }
+    if (progress && done - reported >= PROGRESS_EVERY) {
+      reported = done;
+      progress(done);
+    }
+  }
+  if (progress) progress(done);
+  return runs.map((r) => r.finish());
+}

@@ -1,0 +1,222 @@
+/**
+ * `npm run simulate -- [options]`: the what-if simulator. Runs a synthetic or supplied portfolio through one
+ * policy (or two, side by side) with the production domain code on a virtual clock, and writes
+ * report.json and report.svg. Exit codes: 0 done, 1 the run found contact-rule violations, 2 a usage error.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import cliProgress from "cli-progress";
+import { Command, InvalidArgumentError } from "commander";
+import { policyUpdateSchema, toPolicyRules } from "../../functions/api/schemas.ts";
+import { DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
+import { type PolicyRules, validatePolicy } from "../../functions/domain/policy-validation.ts";
+import { templatesOf } from "../../functions/domain/templates.ts";
+import { isValidTimeZone } from "../../functions/domain/time.ts";
+import {
+  DEFAULT_PAYMENT_MODEL,
+  type PaymentModel,
+  paymentModelIssues,
+} from "../../functions/simulation/payments.ts";
+import { plusDays } from "../../functions/simulation/portfolio.ts";
+import { chartSvg, policyReport, type SimulationReport } from "../../functions/simulation/report.ts";
+import { defaultWorkers, orchestrate, type Portfolio, readPortfolio } from "../simulator/orchestrator.ts";
+
+const integer = (min: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
+  return n;
+};
+
+function date(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new InvalidArgumentError("expected a date such as 2026-03-02");
+  }
+  return value;
+}
+
+/** A policy file: a PUT /v1/policies body (id and version optional), checked as the API checks it. */
+async function loadPolicy(file: string): Promise<{ label: string; policy: Policy }> {
+  const { id, version, ...body } = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  const parsed = policyUpdateSchema.safeParse(body);
+  const problems = parsed.success
+    ? validatePolicy(withTemplates(toPolicyRules(parsed.data)))
+    : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  if (!parsed.success || problems.length > 0) {
+    throw new Error(
+      `${file}: not a valid policy: ${problems.map((i) => `${i.path} ${i.message}`.trim()).join("; ")}`,
+    );
+  }
+  const label = basename(file).replace(/\.json$/, "");
+  return {
+    label,
+    policy: {
+      id: typeof id === "string" ? id : label,
+      version: typeof version === "number" ? version : 1,
+      ...withTemplates(toPolicyRules(parsed.data)),
+    },
+  };
+}
+
+/** As a new policy stored through the API: without templates of its own it sends the built-in texts. */
+const withTemplates = (rules: PolicyRules): PolicyRules => ({
+  ...rules,
+  templates: templatesOf(rules),
+});
+
+async function loadPayments(file: string | undefined): Promise<PaymentModel> {
+  if (!file) return DEFAULT_PAYMENT_MODEL;
+  const model = JSON.parse(await readFile(file, "utf8")) as unknown;
+  const issues = paymentModelIssues(model);
+  if (issues.length > 0) throw new Error(`${file}: ${issues.join("; ")}`);
+  return model as PaymentModel;
+}
+
+/** A progress bar on stderr when it is a terminal; nothing otherwise. */
+function progressBar(enabled: boolean) {
+  if (!enabled || !process.stderr.isTTY) return { update: (_d: number, _t: number) => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      format: "simulate [{bar}] {percentage}% | {value}/{total} loans | {eta_formatted} left",
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done: number, total: number) {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.update(done);
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+/** Highest resident memory of this process (all its threads) so far, in MB. */
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+interface Options {
+  policy?: string;
+  compare?: string;
+  portfolio?: string;
+  loans: number;
+  seed: number;
+  start: string;
+  days: number;
+  dueDays?: number;
+  payments?: string;
+  workers: number;
+  progress: boolean;
+  out: string;
+}
+
+const program = new Command()
+  .name("npm run simulate --")
+  .description(
+    "What-if simulator: a portfolio through one or two dunning policies, with the production domain.",
+  )
+  .option("--policy <file>", "policy JSON (PUT /v1/policies body or Policy); default: the default policy")
+  .option("--compare <file>", "a second policy to run side by side")
+  .option("--portfolio <file>", "JSONL of loans (POST /v1/loans bodies); default: a synthetic portfolio")
+  .option("--loans <n>", "synthetic portfolio size", integer(1), 100_000)
+  .option("--seed <n>", "seed of the synthetic portfolio and the payment draws", integer(0), 1)
+  .option("--start <date>", "first simulated day (UTC midnight), YYYY-MM-DD", date, "2026-03-02")
+  .option("--days <n>", "days to simulate", integer(1), 120)
+  .option(
+    "--due-days <n>",
+    "synthetic due dates spread over this many days from the day after --start (default min(30, days))",
+    integer(1),
+  )
+  .option(
+    "--payments <file>",
+    "payment-behaviour model JSON (see the simulator docs); default model built in",
+  )
+  .option("--workers <n>", "worker threads (0: run in this thread)", integer(0), defaultWorkers())
+  .option("--no-progress", "no progress bar")
+  .option("--out <dir>", "where report.json and report.svg go", "simulation")
+  .action(async (options: Options) => {
+    const started = performance.now();
+    const policies = [
+      options.policy ? await loadPolicy(options.policy) : { label: "default", policy: DEFAULT_POLICY },
+      ...(options.compare ? [await loadPolicy(options.compare)] : []),
+    ];
+    if (policies.length === 2 && policies[0]?.label === policies[1]?.label) {
+      (policies[1] as { label: string }).label += " (compare)";
+    }
+    const payments = await loadPayments(options.payments);
+    const portfolio: Portfolio = options.portfolio
+      ? await readPortfolio(options.portfolio)
+      : {
+          kind: "synthetic",
+          options: {
+            count: options.loans,
+            seed: options.seed,
+            firstDueDate: plusDays(options.start, 1),
+            dueDays: options.dueDays ?? Math.min(30, options.days),
+          },
+        };
+    if (portfolio.kind === "borrowers") {
+      const bad = portfolio.borrowers
+        .flatMap((b) => b.loans)
+        .find((l) => !isValidTimeZone(l.loan.borrower.timeZone));
+      if (bad) throw new Error(`loan ${bad.loan.loanId}: unknown time zone ${bad.loan.borrower.timeZone}`);
+    }
+    const startMs = Date.parse(`${options.start}T00:00:00Z`);
+    const bar = progressBar(options.progress);
+    const tallies = await orchestrate({
+      settings: {
+        startMs,
+        days: options.days,
+        policies: policies.map((p) => p.policy),
+        payments,
+        seed: options.seed,
+      },
+      portfolio,
+      workers: options.workers,
+      onProgress: bar.update,
+    });
+    bar.stop();
+    const reports = tallies.map((tally, i) => {
+      const { label, policy } = policies[i] as { label: string; policy: Policy };
+      return policyReport(label, policy, tally, startMs);
+    });
+    const report: SimulationReport = {
+      run: {
+        loans: portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans,
+        days: options.days,
+        seconds: Math.round((performance.now() - started) / 10) / 100,
+        peakRssMb: peakRssMb(),
+        workers: options.workers,
+        distinctTrajectories: reports.reduce((n, r) => n + r.memoisation.distinctTrajectories, 0),
+        start: options.start,
+        seed: options.seed,
+        portfolio: options.portfolio ?? "synthetic",
+      },
+      payments,
+      policies: reports,
+    };
+    await mkdir(options.out, { recursive: true });
+    await writeFile(join(options.out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(join(options.out, "report.svg"), chartSvg(report));
+    for (const r of reports) {
+      const f = r.funnel;
+      process.stdout.write(
+        `${r.label}: ${r.messages.total} messages, ${f.subscribed} subscribed, ${f.paidBeforeDue} paid before due, ` +
+          `${f.paidInSoftCollection} paid in soft collection, ${r.handOffs} handed off, ${r.violations.total} violations\n`,
+      );
+    }
+    process.stdout.write(
+      `${report.run.loans} loans × ${report.run.days} days in ${report.run.seconds} s, peak ${report.run.peakRssMb} MB, ` +
+        `${report.run.workers} worker(s), ${report.run.distinctTrajectories} distinct trajectories → ${options.out}\n`,
+    );
+    if (reports.some((r) => r.violations.total > 0)) process.exitCode = 1;
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,146 @@
+import { createReadStream } from "node:fs";
+import { availableParallelism } from "node:os";
+import { createInterface } from "node:readline";
+import { Worker } from "node:worker_threads";
+import type { PortfolioLoan } from "../../functions/simulation/portfolio.ts";
+import {
+  type BorrowerLoans,
+  borrowerKey,
+  type RunSettings,
+  runBorrowers,
+  runSynthetic,
+  type SyntheticSlice,
+} from "../../functions/simulation/run.ts";
+import { mergeTally, type Tally } from "../../functions/simulation/tally.ts";
+import { memoiseIsoParsing, memoiseZoneOffsets } from "../../functions/simulation/zone-offsets.ts";
+import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
+
+export type Portfolio =
+  | { kind: "synthetic"; options: SyntheticSlice["portfolio"] }
+  | { kind: "borrowers"; borrowers: BorrowerLoans[]; loans: number };
+
+export interface Orchestration {
+  settings: RunSettings;
+  portfolio: Portfolio;
+  /** 0: in this thread (tests); otherwise that many worker threads. */
+  workers: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const defaultWorkers = () => availableParallelism();
+
+/** Reads a JSONL portfolio (one POST /v1/loans body a line) and groups its loans by borrower. */
+export async function readPortfolio(file: string): Promise<Portfolio> {
+  const groups = new Map<string, BorrowerLoans>();
+  const borrowers: BorrowerLoans[] = [];
+  let index = 0;
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    let loan: PortfolioLoan;
+    try {
+      loan = JSON.parse(line) as PortfolioLoan;
+    } catch {
+      throw new Error(`${file}:${index + 1}: not a JSON object`);
+    }
+    if (!loan?.loanId || !loan.borrower?.timeZone || !/^\d{4}-\d{2}-\d{2}$/.test(loan.dueDate ?? "")) {
+      throw new Error(`${file}:${index + 1}: expected a loan with loanId, borrower.timeZone and dueDate`);
+    }
+    const entry = { index: index++, loan };
+    const key = borrowerKey(loan);
+    const group = key ? groups.get(key) : undefined;
+    if (group) group.loans.push(entry);
+    else {
+      const fresh = { loans: [entry] };
+      borrowers.push(fresh);
+      if (key) groups.set(key, fresh);
+    }
+  }
+  return { kind: "borrowers", borrowers, loans: index };
+}
+
+const totalLoans = (portfolio: Portfolio) =>
+  portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans;
+
+/** Same zone → same worker, so each distinct trajectory is computed by one worker only. */
+function zoneHash(zone: string): number {
+  let h = 0;
+  for (let i = 0; i < zone.length; i++) h = (Math.imul(h, 31) + zone.charCodeAt(i)) >>> 0;
+  return h;
+}
+
+function jobs(settings: RunSettings, portfolio: Portfolio, parts: number): WorkerJob[] {
+  if (portfolio.kind === "synthetic") {
+    return Array.from({ length: parts }, (_, part) => ({
+      settings,
+      input: {
+        kind: "synthetic",
+        slice: { portfolio: portfolio.options, from: 0, to: portfolio.options.count, part, parts },
+      },
+    }));
+  }
+  const shares: BorrowerLoans[][] = Array.from({ length: parts }, () => []);
+  for (const b of portfolio.borrowers) {
+    shares[zoneHash(b.loans[0]?.loan.borrower.timeZone ?? "") % parts]?.push(b);
+  }
+  return shares.map((borrowers) => ({ settings, input: { kind: "borrowers", borrowers } }));
+}
+
+function runWorker(job: WorkerJob, onProgress: (done: number) => void): Promise<Tally[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./worker-entry.mjs", import.meta.url), { workerData: job });
+    let settled = false;
+    worker.on("message", (message: FromSimulationWorker) => {
+      if (message.type === "progress") onProgress(message.done);
+      else {
+        settled = true;
+        void worker.terminate();
+        if (message.type === "done") resolve(message.tallies);
+        else reject(new Error(`simulation worker failed: ${message.message}`));
+      }
+    });
+    worker.on("error", (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.on("exit", (code) => {
+      if (!settled) reject(new Error(`simulation worker exited with code ${code}`));
+    });
+  });
+}
+
+/** Runs the portfolio through every policy of the settings; one merged tally per policy. */
+export async function orchestrate(o: Orchestration): Promise<Tally[]> {
+  const total = totalLoans(o.portfolio);
+  if (o.workers <= 0) {
+    memoiseZoneOffsets();
+    memoiseIsoParsing();
+    const progress = (done: number) => o.onProgress?.(done, total);
+    const [job] = jobs(o.settings, o.portfolio, 1);
+    if (!job) return [];
+    return job.input.kind === "synthetic"
+      ? runSynthetic(job.input.slice, o.settings, progress)
+      : runBorrowers(job.input.borrowers, o.settings, progress);
+  }
+  const done = new Array<number>(o.workers).fill(0);
+  const results = await Promise.all(
+    jobs(o.settings, o.portfolio, o.workers).map((job, w) =>
+      runWorker(job, (n) => {
+        done[w] = n;
+        o.onProgress?.(
+          done.reduce((a, b) => a + b, 0),
+          total,
+        );
+      }),
+    ),
+  );
+  const [first, ...rest] = results;
+  if (!first) return [];
+  for (const tallies of rest) {
+    tallies.forEach((t, p) => {
+      const into = first[p];
+      if (into) mergeTally(into, t);
+    });
+  }
+  return first;
+}

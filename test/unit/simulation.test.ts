@@ -1,0 +1,267 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_CONTACT_RULES, DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
+import { checkContacts, checkRulesOf, VIOLATION } from "../../functions/simulation/checker.ts";
+import {
+  DEFAULT_PAYMENT_MODEL,
+  type PaymentModel,
+  paymentModelIssues,
+} from "../../functions/simulation/payments.ts";
+import { type PortfolioLoan, SYNTHETIC_ZONES, syntheticLoan } from "../../functions/simulation/portfolio.ts";
+import { chartSvg, policyReport, type SimulationReport } from "../../functions/simulation/report.ts";
+import { type RunSettings, runBorrowers, runSynthetic } from "../../functions/simulation/run.ts";
+import { memoiseIsoParsing, memoiseZoneOffsets } from "../../functions/simulation/zone-offsets.ts";
+import { orchestrate } from "../../infra/simulator/orchestrator.ts";
+
+memoiseZoneOffsets();
+memoiseIsoParsing();
+
+const START = "2026-03-02";
+const startMs = Date.parse(`${START}T00:00:00Z`);
+const NEVER: PaymentModel = { paymentTime: "18:00", payOnDay: {} };
+
+const settings = (overrides: Partial<RunSettings> = {}): RunSettings => ({
+  startMs,
+  days: 120,
+  policies: [DEFAULT_POLICY],
+  payments: DEFAULT_PAYMENT_MODEL,
+  seed: 7,
+  ...overrides,
+});
+
+const loan = (overrides: Partial<PortfolioLoan> = {}): PortfolioLoan => ({
+  loanId: "L-1",
+  borrower: {
+    name: "Li Wei",
+    phone: "+8613800000001",
+    email: "li@example.com",
+    locale: "zh-CN",
+    timeZone: "Asia/Shanghai",
+  },
+  amountDue: { amount: "1000.00", currency: "CNY" },
+  dueDate: "2026-03-20",
+  ...overrides,
+});
+
+const messageCount = (policy: Policy) => policy.steps.reduce((n, s) => n + s.channels.length, 0);
+
+describe("simulator: small scenarios", () => {
+  it("a loan paid two days before its due date gets only the reminders before that", () => {
+    const payments: PaymentModel = { paymentTime: "18:00", payOnDay: { "-2": 1 } };
+    const [tally] = runBorrowers([{ loans: [{ index: 0, loan: loan() }] }], settings({ payments }));
+    // D−7 email and D−3 SMS; the payment at D−2 18:00 stops the case before D−1.
+    expect(tally?.messages).toEqual({
+      smsPreDue: 1,
+      smsSoftCollection: 0,
+      emailPreDue: 1,
+      emailSoftCollection: 0,
+    });
+    expect(tally?.funnel).toMatchObject({ subscribed: 1, paidBeforeDue: 1, reachedHandOff: 0 });
+    expect(tally?.smsPerDay.reduce((a, b) => a + b, 0)).toBe(1);
+  });
+
+  it("a loan that never pays gets every message of the default policy and is handed off", () => {
+    for (const memoise of [true, false]) {
+      const [tally] = runBorrowers(
+        [{ loans: [{ index: 0, loan: loan() }] }],
+        settings({ payments: NEVER, memoise }),
+      );
+      const m = tally?.messages;
+      expect(
+        (m?.smsPreDue ?? 0) +
+          (m?.smsSoftCollection ?? 0) +
+          (m?.emailPreDue ?? 0) +
+          (m?.emailSoftCollection ?? 0),
+      ).toBe(messageCount(DEFAULT_POLICY));
+      expect(tally?.funnel).toMatchObject({ subscribed: 1, reachedHandOff: 1, paidAfterHandOff: 0 });
+      expect(tally?.violations).toEqual({
+        outsideWindow: 0,
+        quietDay: 0,
+        smsDailyCap: 0,
+        contacts7DayCap: 0,
+      });
+    }
+  });
+
+  it("two loans of one borrower due the same day share the caps: one SMS a day", () => {
+    const second = loan({ loanId: "L-2" });
+    const [tally] = runBorrowers(
+      [
+        {
+          loans: [
+            { index: 0, loan: loan() },
+            { index: 1, loan: second },
+          ],
+        },
+      ],
+      settings({ payments: NEVER }),
+    );
+    expect(tally?.violations).toEqual({ outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 });
+    expect((tally?.deferrals.sms_daily_cap ?? 0) + (tally?.suppressions.sms_daily_cap ?? 0)).toBeGreaterThan(
+      0,
+    );
+    expect(tally?.smsPerDay.every((n) => n <= 1)).toBe(true);
+    expect(tally?.funnel.reachedHandOff).toBe(2);
+  });
+
+  it("the same seed gives the same report, and sharing trajectories changes nothing", () => {
+    const portfolio = {
+      count: 600,
+      seed: 3,
+      firstDueDate: "2026-03-03",
+      dueDays: 3,
+      zones: SYNTHETIC_ZONES.slice(0, 4),
+    };
+    const slice = { portfolio, from: 0, to: portfolio.count, part: 0, parts: 1 };
+    const once = runSynthetic(slice, settings());
+    const again = runSynthetic(slice, settings());
+    const individually = runSynthetic(slice, settings({ memoise: false }));
+    expect(again).toEqual(once);
+    const strip = ({
+      memoisedLoans,
+      distinctTrajectories,
+      individualLoans,
+      multiLoanBorrowers,
+      ...rest
+    }: (typeof once)[number]) => rest;
+    expect(individually.map(strip)).toEqual(once.map(strip));
+    expect(once[0]?.distinctTrajectories).toBeLessThan(40);
+    expect(individually[0]?.individualLoans).toBe(600);
+  });
+
+  it("payment models are validated", () => {
+    expect(paymentModelIssues(DEFAULT_PAYMENT_MODEL)).toEqual([]);
+    expect(
+      paymentModelIssues({ paymentTime: "25:00", payOnDay: { "0": 0.7, "1": 0.6, x: 0.1 } }),
+    ).toHaveLength(3);
+  });
+});
+
+describe("simulator: the independent checker", () => {
+  const rules = checkRulesOf({
+    ...DEFAULT_POLICY,
+    contactRules: { ...DEFAULT_CONTACT_RULES, quietWeekdays: [7] },
+  });
+  const at = (iso: string) => Date.parse(iso);
+
+  it("catches contacts planted outside the window, on a quiet day and above both caps", () => {
+    const zone = "America/New_York";
+    const masks = checkContacts(
+      [
+        { at: at("2026-03-02T12:59:00Z"), sms: false }, // 07:59 EST: too early
+        { at: at("2026-03-03T02:00:00Z"), sms: false }, // 21:00 EST on Mar 2: the window's end is exclusive
+        { at: at("2026-03-03T15:00:00Z"), sms: true }, // 10:00 Tue
+        { at: at("2026-03-03T20:00:00Z"), sms: true }, // 15:00 Tue: second SMS that day
+        { at: at("2026-03-04T15:00:00Z"), sms: false },
+        { at: at("2026-03-05T15:00:00Z"), sms: false },
+        { at: at("2026-03-06T15:00:00Z"), sms: false }, // 7th contact within 7 days: still allowed
+        { at: at("2026-03-07T15:00:00Z"), sms: false }, // 8th
+        { at: at("2026-03-08T14:00:00Z"), sms: false }, // Sunday 10:00 EDT (after the DST change): quiet
+      ],
+      zone,
+      rules,
+    );
+    expect(Array.from(masks)).toEqual([
+      VIOLATION.WINDOW,
+      VIOLATION.WINDOW,
+      0,
+      VIOLATION.SMS_DAILY_CAP,
+      0,
+      0,
+      0,
+      VIOLATION.CONTACTS_7_DAY_CAP,
+      VIOLATION.QUIET_DAY | VIOLATION.CONTACTS_7_DAY_CAP,
+    ]);
+  });
+
+  it("reads local time on both sides of a DST change and in quarter-hour zones", () => {
+    // 10:00 EDT after 2026-03-08 is 14:00Z; 08:00 Kathmandu (UTC+5:45) is 02:15Z.
+    expect(
+      Array.from(checkContacts([{ at: at("2026-03-09T14:00:00Z"), sms: true }], "America/New_York", rules)),
+    ).toEqual([0]);
+    expect(
+      Array.from(checkContacts([{ at: at("2026-03-09T02:14:00Z"), sms: true }], "Asia/Kathmandu", rules)),
+    ).toEqual([VIOLATION.WINDOW]);
+    expect(
+      Array.from(checkContacts([{ at: at("2026-03-09T02:15:00Z"), sms: true }], "Asia/Kathmandu", rules)),
+    ).toEqual([0]);
+  });
+});
+
+describe("simulator: two policies side by side", () => {
+  it("reports both, and the lighter policy sends fewer messages", () => {
+    const light: Policy = {
+      ...DEFAULT_POLICY,
+      id: "light",
+      steps: DEFAULT_POLICY.steps.filter((s) => s.offsetDays === -1 || s.offsetDays >= 7),
+    };
+    const portfolio = {
+      count: 2000,
+      seed: 5,
+      firstDueDate: "2026-03-03",
+      dueDays: 5,
+      zones: SYNTHETIC_ZONES.slice(0, 6),
+    };
+    const tallies = runSynthetic(
+      { portfolio, from: 0, to: portfolio.count, part: 0, parts: 1 },
+      settings({ policies: [DEFAULT_POLICY, light] }),
+    );
+    expect(tallies).toHaveLength(2);
+    const [a, b] = tallies.map((t, i) =>
+      policyReport(i === 0 ? "default" : "light", i === 0 ? DEFAULT_POLICY : light, t, startMs),
+    );
+    expect(a?.funnel.subscribed).toBe(2000);
+    expect(b?.funnel.subscribed).toBe(2000);
+    expect(b?.messages.total).toBeLessThan(a?.messages.total ?? 0);
+    const report: SimulationReport = {
+      run: {
+        loans: 2000,
+        days: 120,
+        seconds: 0,
+        peakRssMb: 0,
+        workers: 0,
+        distinctTrajectories: 0,
+        start: START,
+        seed: 5,
+        portfolio: "synthetic",
+      },
+      payments: DEFAULT_PAYMENT_MODEL,
+      policies: [a, b].filter((r) => r !== undefined),
+    };
+    const svg = chartSvg(report);
+    expect(svg).toContain("SMS — default");
+    expect(svg).toContain("EMAIL — light");
+    expect(svg.match(/<polyline/g)).toHaveLength(4);
+  });
+});
+
+describe("simulator: 100,000 loans across 36 zones over 120 days", () => {
+  it("breaks no contact rule, and sends and hands off at scale", async () => {
+    expect(
+      new Set(
+        Array.from(
+          { length: 36 },
+          (_, i) =>
+            syntheticLoan(i, { count: 36, seed: 1, firstDueDate: START, dueDays: 30 }).borrower.timeZone,
+        ),
+      ).size,
+    ).toBeGreaterThanOrEqual(30);
+    const [tally] = await orchestrate({
+      settings: settings({ seed: 11 }),
+      portfolio: {
+        kind: "synthetic",
+        options: { count: 100_000, seed: 11, firstDueDate: "2026-03-03", dueDays: 30 },
+      },
+      workers: 2,
+    });
+    expect(tally?.funnel.subscribed).toBe(100_000);
+    expect(tally?.violations).toEqual({ outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 });
+    const messages = (tally?.smsPerDay ?? []).concat(tally?.emailPerDay ?? []).reduce((a, b) => a + b, 0);
+    expect(messages).toBeGreaterThan(300_000);
+    expect(tally?.funnel.reachedHandOff).toBeGreaterThan(1000);
+    // Multi-loan borrowers ran through the shared caps.
+    expect(tally?.multiLoanBorrowers).toBeGreaterThan(50);
+    expect((tally?.deferrals.sms_daily_cap ?? 0) + (tally?.suppressions.sms_daily_cap ?? 0)).toBeGreaterThan(
+      0,
+    );
+  }, 120_000);
+});
