@@ -28,4 +28,8 @@ export type FromWorker =
       error?: TaskError;
       transitions: number;
       states: string[];
+      /** Task attempts made again under a Retry rule: billed as transitions on AWS, absent from `states`. */
+      retries: number;
+      /** Task resource calls (Lambda invocations on AWS), retries included. */
+      taskCalls: number;
     };

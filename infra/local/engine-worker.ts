@@ -109,11 +109,14 @@ function startExecution(name: string, input: unknown): void {
   if (!engine) throw new Error("engine not initialised");
   if (started.has(name)) return; // same name: idempotent, as StartExecution is
   started.add(name);
+  // Counted for the execution history the engine reports at the end (transitions and Lambda invocations).
+  const counts = { retries: 0, taskCalls: 0 };
   const localHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, resource] of engine.taskStates) {
     localHandlers[stateName] = (taskInput) =>
       new Promise((resolve, reject) => {
         const callId = ++callSeq;
+        counts.taskCalls++;
         pendingCalls.set(callId, { resolve, reject });
         post({ op: "invoke", callId, resource, stateName, input: taskInput });
       });
@@ -127,6 +130,7 @@ function startExecution(name: string, input: unknown): void {
   void (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === "StateEntered") states.push(event.state.name);
+      else if (event.type === "StateRetried") counts.retries++;
     }
   })();
   execution.result.then(
@@ -141,6 +145,7 @@ function startExecution(name: string, input: unknown): void {
         output,
         transitions: states.length,
         states,
+        ...counts,
       });
     },
     async (error: Error) => {
@@ -153,6 +158,7 @@ function startExecution(name: string, input: unknown): void {
         error: { name: error.name, message: error.message },
         transitions: states.length,
         states,
+        ...counts,
       });
     },
   );

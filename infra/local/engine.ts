@@ -14,6 +14,20 @@ export interface ExecutionRecord {
   error?: TaskError;
   /** States entered, in order: the execution history's StateEntered events. */
   states: string[];
+  /** Task retries under the ASL's Retry rules (each one a further billed transition on AWS); set at the end. */
+  retries: number;
+  /** Task resource calls, retries included (Lambda invocations on AWS); set at the end. */
+  taskCalls: number;
+}
+
+/** Running totals of the engine's work, for benchmarks and profiling. */
+export interface EngineStats {
+  /** Task handler calls made on this thread. */
+  taskCalls: number;
+  /** Real time spent inside task handlers, summed over calls (overlapping calls add up). */
+  taskMs: number;
+  /** Request/reply round trips to the worker thread (settle, fire). */
+  workerRequests: number;
 }
 
 /** Loads an ASL file and substitutes `${Name}` placeholders, as CDK's definitionSubstitutions does. */
@@ -39,6 +53,7 @@ export class LocalWorkflowEngine {
   private failure: Error | undefined;
   private requestSeq = 0;
   private readonly executions = new Map<string, ExecutionRecord>();
+  readonly stats: EngineStats = { taskCalls: 0, taskMs: 0, workerRequests: 0 };
   private advancing: Promise<unknown> = Promise.resolve();
   private driver: NodeJS.Timeout | undefined;
   private ready: Promise<void>;
@@ -72,6 +87,7 @@ export class LocalWorkflowEngine {
   private request(message: (id: number) => ToWorker): Promise<FromWorker> {
     if (this.failure) return Promise.reject(this.failure);
     const id = ++this.requestSeq;
+    this.stats.workerRequests++;
     return new Promise((resolve, reject) => {
       this.replies.set(id, { resolve, reject });
       this.send(message(id));
@@ -86,8 +102,8 @@ export class LocalWorkflowEngine {
       case "ended": {
         const record = this.executions.get(message.name);
         if (record) {
-          const { status, output, error, states } = message;
-          Object.assign(record, { status, output, error, states });
+          const { status, output, error, states, retries, taskCalls } = message;
+          Object.assign(record, { status, output, error, states, retries, taskCalls });
         }
         return;
       }
@@ -101,10 +117,15 @@ export class LocalWorkflowEngine {
 
   private async invoke(callId: number, resource: string, input: unknown): Promise<void> {
     const task = this.tasks[resource];
+    const began = performance.now();
+    this.stats.taskCalls++;
     try {
       if (!task) throw new Error(`no local handler for ${resource}`);
-      this.send({ op: "taskResult", callId, ok: true, value: await task(input) });
+      const value = await task(input);
+      this.stats.taskMs += performance.now() - began;
+      this.send({ op: "taskResult", callId, ok: true, value });
     } catch (error) {
+      this.stats.taskMs += performance.now() - began;
       const err = error instanceof Error ? error : new Error(String(error));
       this.send({ op: "taskResult", callId, ok: false, error: { name: err.name, message: err.message } });
     }
@@ -113,7 +134,7 @@ export class LocalWorkflowEngine {
   async start(name: string, input: unknown): Promise<void> {
     await this.ready;
     if (this.executions.has(name)) return;
-    this.executions.set(name, { name, input, status: "RUNNING", states: [] });
+    this.executions.set(name, { name, input, status: "RUNNING", states: [], retries: 0, taskCalls: 0 });
     this.send({ op: "start", name, input });
   }
 
