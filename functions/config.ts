@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Lambda configuration, read and validated once at cold start so a bad deploy fails fast. */
 const schema = z.object({

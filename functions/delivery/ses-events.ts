@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { decodeLoanTag } from "../adapters/senders/ses-sender.ts";
 import type { DeliveryReport, DeliveryStatus } from "../usecases/delivery.ts";
 

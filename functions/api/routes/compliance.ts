@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { CONTENT_TYPES, EXPORT_FORMATS } from "../../domain/audit-export-format.ts";
 import { BusinessRuleError, NotFoundError } from "../../domain/errors.ts";
 import { exportAudit } from "../../usecases/audit-export.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { HANDOFF_STATUSES } from "../../ports/handoff.ts";
 import { acknowledgeHandoff, getHandoffPackage, listHandoffs } from "../../usecases/handoffs.ts";
 import type { ApiDeps } from "../app.ts";
