@@ -2,7 +2,7 @@ import { DateTime } from "luxon";
 import { nextAllowedInstant } from "./contact-window.ts";
 import type { Channel, ContactRules, Policy } from "./policy.ts";
 
-/** A message that went out, kept on the case for the frequency caps. */
+/** A message that went out, kept on the case (and the borrower's record) for the frequency caps. */
 export interface RecentContact {
   at: string;
   channel: Channel;
@@ -14,7 +14,7 @@ export type DeferRule = "contact_window" | "quiet_day" | CapRule;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The rolling window of the cross-channel cap. */
 export const CAP_WINDOW_MS = 7 * DAY_MS;
-/** How long a case remembers its contacts: longer than any cap looks back. */
+/** How long a case, and a borrower's contact record, remember contacts: longer than any cap looks back. */
 export const CONTACT_MEMORY_MS = 8 * DAY_MS;
 
 const localOf = (instant: Date, zone: string) => DateTime.fromJSDate(instant).setZone(zone);
@@ -108,6 +108,6 @@ export function capFreesAt(
 }
 
 /** The contacts worth remembering at `now`: those that may still count towards a cap. */
-export function keepRecent(contacts: readonly RecentContact[], now: Date): RecentContact[] {
+export function keepRecent<T extends RecentContact>(contacts: readonly T[], now: Date): T[] {
   return contacts.filter((c) => now.getTime() - Date.parse(c.at) < CONTACT_MEMORY_MS);
 }

@@ -403,7 +403,8 @@ const otherChannel = (channel: Channel): Channel => (channel === "sms" ? "email"
 
 /**
  * What a workflow step should do now, for a collectable case. The contact rules apply in order: the
- * contact window, quiet days, the frequency caps (over the case's recent contacts) and channel fallback.
+ * contact window, quiet days, the frequency caps and channel fallback. The caps count `recent`: the
+ * borrower's contacts across all their loans (see contactsForCaps), the case's own when not given.
  * A due step is deferred, never dropped.
  */
 export function decideStep(
@@ -411,6 +412,7 @@ export function decideStep(
   policy: Policy,
   now: Date,
   nextWindowOpening: (at: Date) => Date,
+  recent: readonly RecentContact[] = loanCase.recentContacts ?? [],
 ): StepDecision {
   const action = planFor(loanCase, policy, now);
   if (!action) throw new CaseStateConflictError(`case is ${loanCase.status}`);
@@ -452,7 +454,6 @@ export function decideStep(
   }
 
   // Caps: a capped channel is left out while another is still allowed; with none left the step waits.
-  const recent = loanCase.recentContacts ?? [];
   const channels: Channel[] = [];
   const suppressed: { channel: Channel; rule: CapRule }[] = [];
   for (const channel of candidates) {

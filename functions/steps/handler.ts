@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { awsHandoffs, awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
+import { DynamoBorrowerContactStore } from "../adapters/dynamo/borrower-contacts.ts";
 import { readConfig } from "../config.ts";
 import { makeStepHandlers } from "./step-handlers.ts";
 
@@ -20,4 +21,6 @@ export const { plan, send, handOff } = makeStepHandlers({
   runtime: { instanceId: randomUUID(), exclusive: false, realNow: Date.now },
   // Only the hand-off task publishes (EXPORT_BUCKET, HANDOFF_TOPIC_ARN).
   handoffs: awsHandoffs(config, client, tables),
+  // Per-borrower contact records live in the state table, which every step function may already read and write.
+  borrowers: new DynamoBorrowerContactStore(client, tables),
 });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import type { AuditEvent } from "../domain/audit-chain.ts";
+import { borrowerRef, contactsForCaps, withReservations } from "../domain/borrower-contacts.ts";
 import { nextAllowedInstant } from "../domain/contact-window.ts";
 import {
   CaseNotCollectableError,
@@ -24,6 +25,7 @@ import {
   planFor,
   recordContacts,
   releaseChannels,
+  type StepDecision,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
 import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
@@ -31,6 +33,7 @@ import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep } from "../domain/policy.ts";
 import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
+import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
@@ -45,6 +48,8 @@ export interface StepDeps {
   runtime: StepRuntime;
   /** Where the hand-off step publishes the legal package. */
   handoffs: Handoffs;
+  /** Each borrower's recent contacts across their loans: the frequency caps count them all. */
+  borrowers: BorrowerContactStore;
 }
 
 /**
@@ -225,9 +230,21 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
   }
   loaded = await settleInFlight(deps, loaded, "interrupted");
   const now = deps.clock.now();
-  const zone = loaded.loanCase.borrower.timeZone;
-  const decision = decideStep(loaded.loanCase, loaded.policy, now, (at) =>
-    nextAllowedInstant(at, zone, loaded.policy.contactWindow),
+  const { loanCase } = loaded;
+  const zone = loanCase.borrower.timeZone;
+  const borrower = await borrowerContacts(deps, loanCase);
+  const recent = contactsForCaps(
+    loanCase.loanId,
+    loanCase.recentContacts ?? [],
+    borrower?.record.contacts ?? [],
+    now,
+  );
+  const decision = decideStep(
+    loanCase,
+    loaded.policy,
+    now,
+    (at) => nextAllowedInstant(at, zone, loaded.policy.contactWindow),
+    recent,
   );
   switch (decision.kind) {
     case "wait":
@@ -237,6 +254,9 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
       await write(deps, loaded, deferStep(loaded.loanCase, decision, now));
       return output(deps, input, { phase: decision.step.stage, at: decision.until, step: decision.step.id });
     case "send":
+      // Reserve on the borrower before claiming on the case: if the claim then loses a race, the borrower's
+      // record over-counts (stricter) — the other order could send without the other loans ever seeing it.
+      if (borrower) await reserveChannels(deps, loanCase, borrower, decision, now);
       loaded = await write(
         deps,
         loaded,
@@ -247,6 +267,44 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
       );
       return output(deps, input, await deliver(deps, loaded));
   }
+}
+
+interface BorrowerView {
+  ref: string;
+  record: BorrowerContactRecord;
+}
+
+/** The borrower's contact record; null for a loan with neither phone nor email (nothing can be sent). */
+async function borrowerContacts(deps: StepDeps, loanCase: LoanCase): Promise<BorrowerView | null> {
+  const ref = borrowerRef(loanCase.tenantId, loanCase.borrower);
+  if (!ref) return null;
+  return { ref, record: await deps.borrowers.get(loanCase.tenantId, ref) };
+}
+
+/**
+ * Records the channels about to be sent on the borrower, conditional on the version the decision read: a
+ * send for another loan of the borrower that got there first makes this one re-read and decide again
+ * (ConcurrentUpdateError, which the workflow retries). Channels this step already reserved are not added
+ * again, so a retried send counts once.
+ */
+async function reserveChannels(
+  deps: StepDeps,
+  loanCase: LoanCase,
+  borrower: BorrowerView,
+  decision: Extract<StepDecision, { kind: "send" }>,
+  now: Date,
+): Promise<void> {
+  const contacts = withReservations(
+    borrower.record.contacts,
+    {
+      loanId: loanCase.loanId,
+      step: decision.step.id,
+      plannedAt: decision.plannedAt,
+      channels: decision.channels,
+    },
+    now,
+  );
+  if (contacts) await deps.borrowers.put(loanCase.tenantId, borrower.ref, borrower.record.version, contacts);
 }
 
 async function deliver(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
@@ -364,7 +422,14 @@ async function sendOne(
       balance: loanCase.balance,
       sentAt: toInstant(now),
       sentAtLocal: localTime(now, borrower.timeZone),
-      rulesPassed: ["contact_window", "case_collectable", "channel_not_opted_out", "claimed_at_version"],
+      // The frequency caps were evaluated over the borrower's contacts on all their loans, not this case's only.
+      rulesPassed: [
+        "contact_window",
+        "case_collectable",
+        "channel_not_opted_out",
+        "frequency_caps_per_borrower",
+        "claimed_at_version",
+      ],
       // Servicing messages about the borrower's own loan, to contact data the lender supplied with it.
       consentBasis: "loan_agreement_servicing",
       providerMessageId,

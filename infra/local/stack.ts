@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { DynamoAuditReader } from "../../functions/adapters/dynamo/audit-reader.ts";
+import { DynamoBorrowerContactStore } from "../../functions/adapters/dynamo/borrower-contacts.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { DynamoHandoffStore } from "../../functions/adapters/dynamo/handoff-store.ts";
@@ -112,7 +113,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       store: new DynamoHandoffStore(client, tables),
       publisher: new FileHandoffPublisher(handoffDir),
     };
-    const steps = makeStepHandlers({ cases, policies, sender: outbox, clock, workflow, runtime, handoffs });
+    const borrowers = new DynamoBorrowerContactStore(client, tables);
+    const steps = makeStepHandlers({
+      cases,
+      policies,
+      sender: outbox,
+      clock,
+      workflow,
+      runtime,
+      handoffs,
+      borrowers,
+    });
     const task =
       (
         name: string,

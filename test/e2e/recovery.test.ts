@@ -32,7 +32,10 @@ describe("recovery after SIGKILL", () => {
     const first = await startStack("2026-01-05T00:00:00Z");
     const lender = apiClient(first.url, LENDER_KEY);
     for (let i = 0; i < LOANS; i++) {
-      expect((await lender.post("/v1/loans", loanRequest(`R-${i}`))).status).toBe(201);
+      // One borrower per loan: the caps count per borrower, and every loan here must get every step.
+      const request = loanRequest(`R-${i}`);
+      const borrower = { ...request.borrower, phone: `+86139${String(i).padStart(8, "0")}` };
+      expect((await lender.post("/v1/loans", { ...request, borrower })).status).toBe(201);
     }
     // Kill the whole stack (Node and Java) while it is working through two months of steps.
     const advance = apiClient(first.url)

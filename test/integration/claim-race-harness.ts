@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
+import { DynamoBorrowerContactStore } from "../../functions/adapters/dynamo/borrower-contacts.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-repository.ts";
 import { type AuditEntry, verifyChain } from "../../functions/domain/audit-chain.ts";
@@ -183,16 +184,28 @@ export function harness(
       workflow,
       runtime: { instanceId: "lambda", exclusive: false, realNow: Date.now },
       handoffs,
+      borrowers: new DynamoBorrowerContactStore(db.client, db),
     },
     lenderDeps: { cases, policies, workflow, clock, handoffs },
   };
 }
 
 /**
- * Subscribes a fresh loan at SUBSCRIBED_AT (as subscribeLoan does, without its policy look-up) and moves the
- * clock to SEND_AT, when soft_1 is due.
+ * A phone of its own for each race loan: the frequency caps count per borrower, and the races run many loans
+ * at the same instant, which would otherwise all be one borrower capped at one SMS a day.
  */
-export async function subscribedLoan(h: Harness, prefix = "race"): Promise<ExecutionState> {
+let phones = 0;
+const ownPhone = () => `+86138${String(phones++ % 1_000_000).padStart(8, "0")}`;
+
+/**
+ * Subscribes a fresh loan at SUBSCRIBED_AT (as subscribeLoan does, without its policy look-up) and moves the
+ * clock to SEND_AT, when soft_1 is due. Each loan is its own borrower (see ownPhone) unless given a phone.
+ */
+export async function subscribedLoan(
+  h: Harness,
+  prefix = "race",
+  phone = ownPhone(),
+): Promise<ExecutionState> {
   const loanId = uniqueLoanId(prefix);
   const change = subscribe(
     TENANT,
@@ -200,8 +213,8 @@ export async function subscribedLoan(h: Harness, prefix = "race"): Promise<Execu
       loanId,
       borrower: {
         name: "Li Wei",
-        email: "li.wei@example.com",
-        phone: "+8613800138000",
+        email: `${loanId}@example.com`,
+        phone,
         locale: "zh-CN",
         timeZone: "Asia/Shanghai",
       },

@@ -22,7 +22,7 @@ export interface TableSchema {
   timeToLiveAttribute?: string;
 }
 
-/** Cases, idempotency records, API keys (hashed) and policy versions. */
+/** Cases, idempotency records, API keys (hashed), policy versions and per-borrower contact records. */
 export const STATE_TABLE: TableSchema = {
   partitionKey: { name: "pk", type: "S" },
   sortKey: { name: "sk", type: "S" },
@@ -40,7 +40,7 @@ export const STATE_TABLE: TableSchema = {
       projection: { type: "INCLUDE", attributes: ["status", "dueDate", "balance", "agingTimeZone"] },
     },
   ],
-  // Idempotency records expire after a day.
+  // Idempotency records expire after a day; a borrower's contact record once its last contact can no longer count.
   timeToLiveAttribute: "expiresAt",
 };
 
@@ -62,6 +62,12 @@ export const keys = {
   policyVersion: (tenantId: string, policyId: string, version: number) => ({
     pk: `T#${tenantId}#POLICY#${policyId}`,
     sk: `V#${String(version).padStart(8, "0")}`,
+  }),
+  // A borrower's recent contacts across their loans, for the frequency caps. `borrowerRef` is the SHA-256 of
+  // tenant + phone/email (borrowerRef in the domain), so the key carries no PII.
+  borrowerContacts: (tenantId: string, borrowerRef: string) => ({
+    pk: `T#${tenantId}#BORROWER#${borrowerRef}`,
+    sk: "CONTACTS",
   }),
   // Legal hand-offs: one partition per tenant, the status leads the sort key, so "pending" / "acknowledged"
   // is a Query on begins_with(sk, "<status>#") with no index; acknowledging moves the item (one transaction).
