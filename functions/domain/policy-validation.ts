@@ -2,6 +2,7 @@ import { DateTime } from "luxon";
 import Mustache from "mustache";
 import type { Charges } from "./charges.ts";
 import {
+  CAPS_SCOPES,
   CHANNELS,
   type Channel,
   type ContactRules,
@@ -321,6 +322,8 @@ function checkContactRules(rules: ContactRules, issue: (path: string, message: s
     if (!Number.isInteger(day) || day < 1 || day > 7)
       issue(`contactRules.quietWeekdays[${i}]`, "must be a weekday from 1 (Monday) to 7 (Sunday)");
   });
+  if (!CAPS_SCOPES.includes(rules.capsPer))
+    issue("contactRules.capsPer", 'must be "loan" (each loan\'s contacts) or "borrower" (all their loans)');
   if ([1, 2, 3, 4, 5, 6, 7].every((day) => rules.quietWeekdays.includes(day)))
     issue("contactRules.quietWeekdays", "at least one weekday must allow contact");
 }

@@ -45,13 +45,22 @@ export interface ContactRules {
   quietWeekdays: number[];
   /** A channel that cannot reach the borrower is replaced by the other one when that is allowed. */
   fallback: boolean;
+  /**
+   * What the caps count: each loan's own contacts ("loan", per debt as Reg F counts them) or every contact
+   * with the borrower across all their loans with the tenant ("borrower").
+   */
+  capsPer: CapsScope;
 }
+
+export type CapsScope = "loan" | "borrower";
+export const CAPS_SCOPES: readonly CapsScope[] = ["loan", "borrower"];
 
 export const DEFAULT_CONTACT_RULES: ContactRules = {
   caps: { smsPerDay: 1, contactsPer7Days: 7 },
   quietDates: [],
   quietWeekdays: [],
   fallback: true,
+  capsPer: "loan",
 };
 
 /** Contact rules as a client may give them: any part left out takes its default. */
@@ -60,6 +69,7 @@ export interface ContactRulesInput {
   quietDates?: string[] | undefined;
   quietWeekdays?: number[] | undefined;
   fallback?: boolean | undefined;
+  capsPer?: CapsScope | undefined;
 }
 
 /** A policy's contact rules, defaults filled in. */
@@ -73,6 +83,7 @@ export function rulesOf(policy: { contactRules?: ContactRulesInput | undefined }
     quietDates: rules?.quietDates ?? DEFAULT_CONTACT_RULES.quietDates,
     quietWeekdays: rules?.quietWeekdays ?? DEFAULT_CONTACT_RULES.quietWeekdays,
     fallback: rules?.fallback ?? DEFAULT_CONTACT_RULES.fallback,
+    capsPer: rules?.capsPer ?? DEFAULT_CONTACT_RULES.capsPer,
   };
 }
 

@@ -15,7 +15,7 @@ import {
   subscribe,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
-import type { Policy } from "../domain/policy.ts";
+import { type Policy, rulesOf } from "../domain/policy.ts";
 import { localInstant, toInstant } from "../domain/time.ts";
 import type { PortfolioLoan } from "./portfolio.ts";
 
@@ -118,7 +118,7 @@ function nextWake(loanCase: LoanCase, policy: Policy, now: Date): number {
  * Runs one borrower's loans through the production domain on a virtual clock from `startMs` to `endMs`:
  * subscribe, then at every planned instant decideStep → claimStep / completeStep, deferStep or handOff,
  * exactly as the workflow's send and hand-off tasks do; a payment is applied with recordPayment when it
- * arrives. The loans share one contact history: the frequency caps count every loan of the borrower.
+ * arrives. With the policy's caps per borrower, the loans share one contact history.
  */
 export function simulateBorrower(
   loans: SimLoan[],
@@ -146,6 +146,7 @@ export function simulateBorrower(
     };
   });
   const zoneOf = (c: LoanCase) => c.borrower.timeZone;
+  const perBorrower = rulesOf(policy).capsPer === "borrower";
   for (let wakes = 0; ; wakes++) {
     let current: Running | undefined;
     let t = Number.POSITIVE_INFINITY;
@@ -171,8 +172,10 @@ export function simulateBorrower(
       current.done = true;
       continue;
     }
-    // The case as the send task sees it: the borrower's recent contacts across all their loans.
-    const view: LoanCase = { ...current.loanCase, recentContacts: keepRecent(contacts, now) };
+    // The case as the send task sees it: with caps per borrower, the recent contacts of all their loans.
+    const view: LoanCase = perBorrower
+      ? { ...current.loanCase, recentContacts: keepRecent(contacts, now) }
+      : current.loanCase;
     const zone = zoneOf(view);
     const decision = decideStep(view, policy, now, (at) =>
       nextAllowedInstant(at, zone, policy.contactWindow),

@@ -1,4 +1,4 @@
-import type { Policy } from "../domain/policy.ts";
+import { type Policy, rulesOf } from "../domain/policy.ts";
 import { type CheckedContact, type CheckRules, checkContacts, checkRulesOf, VIOLATION } from "./checker.ts";
 import {
   EV,
@@ -65,6 +65,8 @@ interface Trajectory {
 class PolicyRun {
   readonly tally: Tally;
   readonly rules: CheckRules;
+  /** Caps count the borrower's loans together (policy capsPer "borrower") rather than each loan alone. */
+  readonly perBorrower: boolean;
   private readonly trajectories = new Map<string, Trajectory>();
 
   constructor(
@@ -73,6 +75,7 @@ class PolicyRun {
   ) {
     this.tally = emptyTally(settings.days);
     this.rules = checkRulesOf(policy);
+    this.perBorrower = rulesOf(policy).capsPer === "borrower";
   }
 
   private get endMs(): number {
@@ -157,17 +160,21 @@ class PolicyRun {
             ),
     }));
     const logs = simulateBorrower(sim, this.policy, this.settings.startMs, this.endMs);
-    const contacts: CheckedContact[] = [];
+    // The checker counts caps over what the policy caps: each loan alone, or the borrower's loans together.
+    const groups: CheckedContact[][] = this.perBorrower ? [[]] : logs.map(() => []);
     logs.forEach((log, i) => {
       this.addEvents(log, log.at.length, 1, null);
+      const group = groups[this.perBorrower ? 0 : i] as CheckedContact[];
       log.code.forEach((code, j) => {
-        if (isMessage(code)) contacts.push({ at: log.at[j] as number, sms: isSms(code) });
+        if (isMessage(code)) group.push({ at: log.at[j] as number, sms: isSms(code) });
       });
       this.classify(loans[i]?.payDay ?? null, log.code.includes(EV.PAID), log.code.includes(EV.HAND_OFF));
     });
-    contacts.sort((a, b) => a.at - b.at);
     const zone = loans[0]?.loan.borrower.timeZone ?? "UTC";
-    for (const mask of checkContacts(contacts, zone, this.rules)) this.addViolations(mask, 1);
+    for (const contacts of groups) {
+      contacts.sort((a, b) => a.at - b.at);
+      for (const mask of checkContacts(contacts, zone, this.rules)) this.addViolations(mask, 1);
+    }
     this.tally.individualLoans += loans.length;
     this.tally.multiLoanBorrowers++;
   }

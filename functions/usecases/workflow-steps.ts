@@ -30,7 +30,7 @@ import {
 } from "../domain/loan-case.ts";
 import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
 import { maskEmail, maskPhone } from "../domain/pii.ts";
-import { type Channel, findStep, type Policy, type PolicyStep } from "../domain/policy.ts";
+import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
 import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
@@ -232,7 +232,9 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
   const now = deps.clock.now();
   const { loanCase } = loaded;
   const zone = loanCase.borrower.timeZone;
-  const borrower = await borrowerContacts(deps, loanCase);
+  // Caps per loan need only the case; per borrower they also need the borrower's record (one more read).
+  const borrower =
+    rulesOf(loaded.policy).capsPer === "borrower" ? await borrowerContacts(deps, loanCase) : null;
   const recent = contactsForCaps(
     loanCase.loanId,
     loanCase.recentContacts ?? [],
@@ -422,12 +424,12 @@ async function sendOne(
       balance: loanCase.balance,
       sentAt: toInstant(now),
       sentAtLocal: localTime(now, borrower.timeZone),
-      // The frequency caps were evaluated over the borrower's contacts on all their loans, not this case's only.
       rulesPassed: [
         "contact_window",
         "case_collectable",
         "channel_not_opted_out",
-        "frequency_caps_per_borrower",
+        // Over this loan's contacts, or over the borrower's on all their loans: the policy's capsPer.
+        `frequency_caps_per_${rulesOf(policy).capsPer}`,
         "claimed_at_version",
       ],
       // Servicing messages about the borrower's own loan, to contact data the lender supplied with it.

@@ -4,10 +4,11 @@ import { borrowerRef } from "../../functions/domain/borrower-contacts.ts";
 import { ConcurrentUpdateError } from "../../functions/domain/errors.ts";
 import type { CaseRepository } from "../../functions/ports.ts";
 import { type FreshTables, freshTables } from "../support/dynamo.ts";
-import { harness, invokeSend, subscribedLoan, TENANT } from "./claim-race-harness.ts";
+import { harness, invokeSend, PER_BORROWER_POLICY, subscribedLoan, TENANT } from "./claim-race-harness.ts";
 
 /**
- * Two loans of one borrower whose send tasks run at the same instant, on DynamoDB Local: the reservation on
+ * Two loans of one borrower (a policy with caps per borrower) whose send tasks run at the same instant, on
+ * DynamoDB Local: the reservation on
  * the borrower's record is conditional on its version, so exactly one of them takes the day's SMS.
  */
 
@@ -26,7 +27,10 @@ describe("per-borrower caps under concurrent sends (DynamoDB Local)", () => {
       Array.from({ length: rounds }, async (_, round) => {
         const h = harness(db, [0, 2, 5]);
         const phone = phoneOf(round);
-        const inputs = [await subscribedLoan(h, "pair", phone), await subscribedLoan(h, "pair", phone)];
+        const inputs = [
+          await subscribedLoan(h, "pair", phone, PER_BORROWER_POLICY),
+          await subscribedLoan(h, "pair", phone, PER_BORROWER_POLICY),
+        ];
         const outcomes = await Promise.all(inputs.map((input) => invokeSend(h.stepDeps, input, [0, 1, 3])));
         expect(outcomes.map((o) => o.kind)).toEqual(["returned", "returned"]);
 
@@ -51,7 +55,7 @@ describe("per-borrower caps under concurrent sends (DynamoDB Local)", () => {
   it("a reservation followed by a lost case claim is not counted again when the send is retried", async () => {
     const h = harness(db);
     const phone = phoneOf(999);
-    const input = await subscribedLoan(h, "retry", phone);
+    const input = await subscribedLoan(h, "retry", phone, PER_BORROWER_POLICY);
     // The first claim loses a race with a lender event after the reservation was written.
     let lost = false;
     const cases: CaseRepository = Object.create(h.cases);

@@ -13,7 +13,7 @@ import {
 import type { LoanEvent } from "../../functions/domain/events.ts";
 import { type LoanCase, subscribe } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
-import { type Channel, DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { type Channel, DEFAULT_POLICY, type Policy, rulesOf } from "../../functions/domain/policy.ts";
 import { toInstant } from "../../functions/domain/time.ts";
 import type {
   Clock,
@@ -156,6 +156,7 @@ export interface Harness {
   stepDeps: StepDeps;
   lenderDeps: LenderDeps;
   cases: DynamoCaseRepository;
+  policies: DynamoPolicyRepository;
 }
 
 export function harness(
@@ -175,6 +176,7 @@ export function harness(
     sender,
     workflow,
     cases,
+    policies,
     // Overlapping invocations, as on AWS: only a claim's lease says its sender is gone.
     stepDeps: {
       cases,
@@ -190,9 +192,16 @@ export function harness(
   };
 }
 
+/** The default policy with its frequency caps counted per borrower across their loans. */
+export const PER_BORROWER_POLICY: Policy = {
+  ...DEFAULT_POLICY,
+  id: "per-borrower",
+  contactRules: { ...rulesOf(DEFAULT_POLICY), capsPer: "borrower" },
+};
+
 /**
- * A phone of its own for each race loan: the frequency caps count per borrower, and the races run many loans
- * at the same instant, which would otherwise all be one borrower capped at one SMS a day.
+ * A phone of its own for each race loan: with caps per borrower, the races' many loans at the same instant
+ * would otherwise all be one borrower capped at one SMS a day.
  */
 let phones = 0;
 const ownPhone = () => `+86138${String(phones++ % 1_000_000).padStart(8, "0")}`;
@@ -205,8 +214,10 @@ export async function subscribedLoan(
   h: Harness,
   prefix = "race",
   phone = ownPhone(),
+  policy: Policy = DEFAULT_POLICY,
 ): Promise<ExecutionState> {
   const loanId = uniqueLoanId(prefix);
+  if (policy !== DEFAULT_POLICY) await h.policies.put(TENANT, policy);
   const change = subscribe(
     TENANT,
     {
@@ -221,7 +232,7 @@ export async function subscribedLoan(
       amountDue: money("1250.00", "CNY"),
       dueDate: "2026-01-15",
     },
-    DEFAULT_POLICY,
+    policy,
     `hash-of-${loanId}`,
     `${PRINCIPAL.role}:${PRINCIPAL.keyId}`,
     SUBSCRIBED_AT,

@@ -216,6 +216,7 @@ describe("contact rules validation", () => {
         quietDates: ["2026-02-30", "2026-5-1", "2026-05-01"],
         quietWeekdays: [0, 8, 3],
         fallback: true,
+        capsPer: "debtor" as ContactRules["capsPer"],
       }),
     ).toEqual([
       "contactRules.caps.smsPerDay",
@@ -224,6 +225,7 @@ describe("contact rules validation", () => {
       "contactRules.quietDates[1]",
       "contactRules.quietWeekdays[0]",
       "contactRules.quietWeekdays[1]",
+      "contactRules.capsPer",
     ]);
     expect(rules({ ...rulesOf({}), quietWeekdays: [1, 2, 3, 4, 5, 6, 7] })).toEqual([
       "contactRules.quietWeekdays",
@@ -237,6 +239,7 @@ describe("contact rules validation", () => {
       quietDates: [],
       quietWeekdays: [],
       fallback: true,
+      capsPer: "loan",
     });
   });
 });
@@ -273,6 +276,7 @@ describe("property: a send decision keeps every contact rule", () => {
           quietDates: input.quietDayOffsets.map((d) => local.plus({ days: d }).toISODate() ?? ""),
           quietWeekdays: input.quietWeekdays,
           fallback: input.fallback,
+          capsPer: "loan",
         };
         const policy: Policy = {
           ...DEFAULT_POLICY,

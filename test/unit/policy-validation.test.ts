@@ -317,6 +317,7 @@ describe("unchanged values in another key order", () => {
         quietWeekdays: [],
         quietDates: [],
         caps: { smsPerDay: 1, contactsPer7Days: 7 },
+        capsPer: "loan",
       },
       templates: JSON.parse(JSON.stringify(BUILT_IN_TEMPLATES), (_, value) =>
         value && typeof value === "object" && !Array.isArray(value)

@@ -18,6 +18,12 @@ memoiseIsoParsing();
 const START = "2026-03-02";
 const startMs = Date.parse(`${START}T00:00:00Z`);
 const NEVER: PaymentModel = { paymentTime: "18:00", payOnDay: {} };
+/** The default policy with its caps counted over all of a borrower's loans. */
+const PER_BORROWER: Policy = {
+  ...DEFAULT_POLICY,
+  id: "per-borrower",
+  contactRules: { ...DEFAULT_CONTACT_RULES, capsPer: "borrower" },
+};
 
 const settings = (overrides: Partial<RunSettings> = {}): RunSettings => ({
   startMs,
@@ -82,9 +88,9 @@ describe("simulator: small scenarios", () => {
     }
   });
 
-  it("two loans of one borrower due the same day share the caps: one SMS a day", () => {
+  it("two loans of one borrower due the same day: with caps per borrower one SMS a day, per loan each its own", () => {
     const second = loan({ loanId: "L-2" });
-    const [tally] = runBorrowers(
+    const [perLoan, tally] = runBorrowers(
       [
         {
           loans: [
@@ -93,8 +99,16 @@ describe("simulator: small scenarios", () => {
           ],
         },
       ],
-      settings({ payments: NEVER }),
+      settings({ payments: NEVER, policies: [DEFAULT_POLICY, PER_BORROWER] }),
     );
+    expect(perLoan?.violations).toEqual({
+      outsideWindow: 0,
+      quietDay: 0,
+      smsDailyCap: 0,
+      contacts7DayCap: 0,
+    });
+    expect(perLoan?.smsPerDay.some((n) => n === 2)).toBe(true);
+    expect(perLoan?.deferrals.sms_daily_cap ?? 0).toBe(0);
     expect(tally?.violations).toEqual({ outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 });
     expect((tally?.deferrals.sms_daily_cap ?? 0) + (tally?.suppressions.sms_daily_cap ?? 0)).toBeGreaterThan(
       0,
@@ -245,13 +259,21 @@ describe("simulator: 100,000 loans across 36 zones over 120 days", () => {
         ),
       ).size,
     ).toBeGreaterThanOrEqual(30);
-    const [tally] = await orchestrate({
-      settings: settings({ seed: 11 }),
+    const [tally, perLoan] = await orchestrate({
+      settings: settings({ seed: 11, policies: [PER_BORROWER, DEFAULT_POLICY] }),
       portfolio: {
         kind: "synthetic",
         options: { count: 100_000, seed: 11, firstDueDate: "2026-03-03", dueDays: 30 },
       },
       workers: 2,
+    });
+    // The default (caps per loan) and the stricter caps per borrower: neither breaks a rule.
+    expect(perLoan?.funnel.subscribed).toBe(100_000);
+    expect(perLoan?.violations).toEqual({
+      outsideWindow: 0,
+      quietDay: 0,
+      smsDailyCap: 0,
+      contacts7DayCap: 0,
     });
     expect(tally?.funnel.subscribed).toBe(100_000);
     expect(tally?.violations).toEqual({ outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 });

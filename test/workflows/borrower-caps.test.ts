@@ -10,10 +10,11 @@ import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import { apiClient, loanRequest } from "./client.ts";
 
 /**
- * The frequency caps count per borrower: the real ASL on the local engine, the real handlers and DynamoDB
- * Local, two loans of one borrower (same phone) due the same day on the default policy (≤ 1 SMS a day,
- * ≤ 7 contacts in any 7 days), next to two borrowers with one loan each.
+ * The frequency caps per borrower (a policy with `capsPer: "borrower"`) and per loan (the default): the real
+ * ASL on the local engine, the real handlers and DynamoDB Local, two loans of one borrower (same phone) due
+ * the same day (≤ 1 SMS a day, ≤ 7 contacts in any 7 days), next to two borrowers with one loan each.
  */
+const PER_BORROWER = "per-borrower";
 const ZONE = "Asia/Shanghai";
 const SHARED_PHONE = "+8613800138000";
 const prefix = `bc-${randomBytes(4).toString("hex")}-`;
@@ -31,6 +32,12 @@ beforeAll(async () => {
   });
   lender = apiClient(stack.url, stack.keys.lender);
   local = apiClient(stack.url);
+  const { id: _id, version: _version, contactRules, templates: _templates, ...rules } = DEFAULT_POLICY;
+  const created = await apiClient(stack.url, stack.keys.ops).call("PUT", `/v1/policies/${PER_BORROWER}`, {
+    ...rules,
+    contactRules: { ...contactRules, capsPer: "borrower" },
+  });
+  expect(created.status).toBe(201);
 });
 
 afterAll(async () => {
@@ -100,10 +107,12 @@ describe("frequency caps per borrower", () => {
       { loanId: `alone-d-${tag}`, phone: "+8613700137000" },
     ];
     for (const loanId of shared) {
-      expect((await lender.post("/v1/loans", loanRequest(loanId))).status).toBe(201);
+      expect((await lender.post("/v1/loans", loanRequest(loanId, { policyId: PER_BORROWER }))).status).toBe(
+        201,
+      );
     }
     for (const { loanId, phone } of alone) {
-      const request = loanRequest(loanId);
+      const request = loanRequest(loanId, { policyId: PER_BORROWER });
       const response = await lender.post("/v1/loans", {
         ...request,
         borrower: { ...request.borrower, phone },
@@ -199,6 +208,30 @@ describe("frequency caps per borrower", () => {
         "plannedAt",
         "step",
       ]);
+    }
+  });
+
+  it("by default the caps count each loan: two loans of one phone due the same day each get every step at 10:00", async () => {
+    const tag = randomBytes(3).toString("hex");
+    const loans = [`per-loan-a-${tag}`, `per-loan-b-${tag}`];
+    for (const loanId of loans) {
+      const request = loanRequest(loanId, { dueDate: "2026-03-16" });
+      expect((await lender.post("/v1/loans", request)).status).toBe(201);
+    }
+    await local.post("/local/clock/advance", { to: "2026-04-20T00:00:00Z" });
+
+    const expected = DEFAULT_POLICY.steps.flatMap((step) =>
+      step.channels.map((channel) => `${step.id}:${channel}`),
+    );
+    for (const loanId of loans) {
+      const messages = await outbox(loanId);
+      expect(messages.map((m) => `${m.step}:${m.channel}`)).toEqual(expected);
+      expect(messages.every((m) => localTime(m.sentAt).endsWith("10:00"))).toBe(true);
+      const trail = await audit(loanId);
+      expect(trail.some((e) => e.type === "step_deferred" || e.type === "channel_suppressed")).toBe(false);
+      for (const sent of trail.filter((e) => e.type === "message_sent")) {
+        expect(sent.data.rulesPassed).toContain("frequency_caps_per_loan");
+      }
     }
   });
 });
