@@ -27,10 +27,24 @@ export interface OpenCase {
   timeZone: string;
 }
 
+/**
+ * What createMany did with one change: created it, found the loan id taken (with the stored case, when it could
+ * be read back), or failed for this loan alone.
+ */
+export type CreateOutcome =
+  | { created: true; case: LoanCase }
+  | { created: false; existing: LoanCase | null }
+  | { created?: undefined; failed: unknown };
+
 export interface CaseRepository {
   get(tenantId: string, loanId: string): Promise<LoanCase | null>;
   /** Writes a new case and its audit events in one transaction; false when the loan id is taken. */
   create(change: CaseChange, at: string): Promise<{ created: true; case: LoanCase } | { created: false }>;
+  /**
+   * Creates many new cases, each atomically with its audit events, in far fewer round trips than create() per
+   * loan; one outcome per change, in order. Optional: without it, bulk subscription calls create() per loan.
+   */
+  createMany?(changes: CaseChange[], at: string): Promise<CreateOutcome[]>;
   /**
    * Writes `change.next` and its audit events in one transaction, on condition that the stored case is
    * still at `current.version`; throws ConcurrentUpdateError otherwise. Returns the case as stored.

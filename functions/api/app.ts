@@ -8,6 +8,7 @@ import { logger } from "../logger.ts";
 import type { AuditReader } from "../ports/audit.ts";
 import type { ExportSink } from "../ports/export-sink.ts";
 import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore, Principal } from "../ports.ts";
+import { subscribeBatch } from "../usecases/ingest.ts";
 import {
   auditTrail,
   getLoan,
@@ -22,7 +23,14 @@ import type { Route } from "./route.ts";
 import { complianceRoutes } from "./routes/compliance.ts";
 import { legalRoutes } from "./routes/legal.ts";
 import { opsRoutes } from "./routes/ops.ts";
-import { eventSchema, listQuerySchema, loanId, subscribeSchema } from "./schemas.ts";
+import {
+  batchEntry,
+  eventSchema,
+  listQuerySchema,
+  loanBatchSchema,
+  loanId,
+  subscribeSchema,
+} from "./schemas.ts";
 
 export interface ApiDeps extends LenderDeps {
   /** Policies as versioned data: ops read, change and list them. */
@@ -49,6 +57,17 @@ function lenderRoutes(deps: ApiDeps): Route[] {
         const request = parseWith(subscribeSchema, body);
         const result = await subscribeLoan(deps, principal, request);
         return json(result.created ? 201 : 200, result.loan);
+      },
+    },
+    {
+      // 207: each loan has its own outcome; only an unusable envelope (not an object, 0 or > 500 loans) is a 400.
+      method: "POST",
+      path: "/v1/loans:batch",
+      roles: ["lender"],
+      async handle({ principal, body }) {
+        const { loans } = parseWith(loanBatchSchema, body);
+        const entries = loans.map((loan, index) => batchEntry(loan, `loans.${index}`));
+        return json(207, { results: await subscribeBatch(deps, principal, entries) });
       },
     },
     {

@@ -1,8 +1,11 @@
-import { isValidPhoneNumber } from "libphonenumber-js/max";
+// Mobile metadata: the phone is for SMS, so a number that cannot be a mobile is refused at the edge.
+import { isValidPhoneNumber } from "libphonenumber-js/mobile";
 import { DateTime } from "luxon";
-import { z } from "zod";
+import * as z from "zod";
+import { NO_CHARGES } from "../domain/charges.ts";
 import { isKnownCurrency, minorUnits } from "../domain/money.ts";
-import { CHANNELS, LOCALES } from "../domain/policy.ts";
+import { CAPS_SCOPES, CHANNELS, LOCALES, type PolicyStep, rulesOf } from "../domain/policy.ts";
+import type { PolicyRules } from "../domain/policy-validation.ts";
 import { isValidTimeZone } from "../domain/time.ts";
 import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
 
@@ -54,7 +57,7 @@ export const subscribeSchema = z.strictObject({
         .string()
         .refine(
           (p) => /^\+\d{6,15}$/.test(p) && isValidPhoneNumber(p),
-          "must be a valid E.164 number, e.g. +8613800138000",
+          "must be a valid E.164 mobile number, e.g. +8613800138000",
         )
         .optional(),
       locale: z.enum(LOCALES),
@@ -190,6 +193,7 @@ export const policyUpdateSchema = z.strictObject({
       quietDates: z.array(z.string().max(10)).max(366).optional(),
       quietWeekdays: z.array(z.number().int()).max(7).optional(),
       fallback: z.boolean().optional(),
+      capsPer: z.enum(CAPS_SCOPES).optional(),
     })
     .optional(),
   /** Left out: the current version's templates are kept. */

@@ -59,7 +59,7 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     ...stackProps,
     stackName: `${prefix}-data`,
     description:
-      "Loan dunning: state and audit tables, export bucket, legal hand-off topic and the key that encrypts them (retained)",
+      "Loan dunning: state and audit tables, export and import buckets, legal hand-off topic and the key that encrypts them (retained)",
     tableNamePrefix: prefix,
   });
   const service = new DunningServiceStack(app, "Service", {
@@ -69,6 +69,7 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     stateTableName: data.stateTableName,
     auditTableName: data.auditTableName,
     exportBucketName: data.exportBucketName,
+    importBucketName: data.importBucketName,
     handOffTopicName: data.handOffTopicName,
     dataKey: data.dataKey,
     emailFrom,

@@ -2,7 +2,13 @@ import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aw
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from "aws-cdk-lib/aws-s3";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "../../functions/adapters/dynamo/schema.ts";
@@ -19,6 +25,9 @@ export const AUDIT_MUTATING_ACTIONS = [
 /** Key prefixes of the export bucket: short-lived audit exports, and legal hand-off packages (kept). */
 export const EXPORTS_PREFIX = "exports/";
 export const HANDOFFS_PREFIX = "handoffs/";
+/** Portfolio files are uploaded under `imports/<tenantId>/`; they hold borrower data, so they go once imported. */
+export const IMPORTS_PREFIX = "imports/";
+export const IMPORT_RETENTION_DAYS = 14;
 /** Audit exports are fetched through pre-signed links shortly after they are written; then they go. */
 export const EXPORT_RETENTION_DAYS = 7;
 
@@ -46,7 +55,13 @@ export class DunningDataStack extends Stack {
   /** Audit exports (`exports/`, expire) and legal hand-off packages (`handoffs/`, kept). */
   readonly exportBucket: Bucket;
   readonly exportBucketName: string;
-  /** Receives the exportBucket's server access logs. */
+  /**
+   * Portfolio uploads (`imports/<tenantId>/<file>.jsonl|csv`); each new object is announced on EventBridge, where
+   * the service stack's import function picks it up (no bucket notification pointing into the other stack).
+   */
+  readonly importBucket: Bucket;
+  readonly importBucketName: string;
+  /** Receives the exportBucket's and importBucket's server access logs. */
   readonly accessLogsBucket: Bucket;
   /** Legal hand-offs (bankruptcy, cease-contact, end of the dunning plan); subscribers live outside this app. */
   readonly handOffTopic: Topic;
@@ -58,6 +73,7 @@ export class DunningDataStack extends Stack {
     this.auditTableName = `${props.tableNamePrefix}-audit`;
     this.exportBucketName = `${props.tableNamePrefix.toLowerCase()}-exports-${this.account}-${this.region}`;
     this.handOffTopicName = `${props.tableNamePrefix}-legal-handoffs`;
+    this.importBucketName = `${props.tableNamePrefix.toLowerCase()}-imports-${this.account}-${this.region}`;
 
     this.dataKey = new Key(this, "DataKey", {
       description: "Encrypts the loan dunning tables, export bucket and legal hand-off topic",
@@ -96,7 +112,7 @@ export class DunningDataStack extends Stack {
     Validations.of(this.accessLogsBucket).acknowledge({
       id: "AwsSolutions-S1",
       reason:
-        "This is the access-log target of the export bucket; logging the log bucket would only log log deliveries.",
+        "This is the access-log target of the export and import buckets; logging the log bucket would only log log deliveries.",
     });
 
     this.exportBucket = new Bucket(this, "ExportBucket", {
@@ -126,6 +142,38 @@ export class DunningDataStack extends Stack {
         { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
+
+    // The same protections as the export bucket: data key, TLS only, no public access, no ACLs, access logs.
+    this.importBucket = new Bucket(this, "ImportBucket", {
+      bucketName: this.importBucketName,
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.dataKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: "import-bucket/",
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: "ExpireImportedPortfolios",
+          prefix: IMPORTS_PREFIX,
+          expiration: Duration.days(IMPORT_RETENTION_DAYS),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
+        { id: "RemoveExpiredImportMarkers", prefix: IMPORTS_PREFIX, expiredObjectDeleteMarker: true },
+        { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+
+    // EventBridge notifications set on the CloudFormation resource itself: the L2 `eventBridgeEnabled` would add a
+    // custom-resource Lambda (with a managed policy) just to write this one setting.
+    (this.importBucket.node.defaultChild as CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
 
     this.handOffTopic = new Topic(this, "HandOffTopic", {
       topicName: this.handOffTopicName,

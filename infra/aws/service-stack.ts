@@ -9,12 +9,16 @@ import {
   MethodLoggingLevel,
 } from "aws-cdk-lib/aws-apigateway";
 import { type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
+import { Rule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Effect, Policy, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { type IKey, Key } from "aws-cdk-lib/aws-kms";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
 import { ConfigurationSet, EmailSendingEvent, EventDestination } from "aws-cdk-lib/aws-ses";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import {
   type CfnStateMachine,
   DefinitionBody,
@@ -25,13 +29,27 @@ import {
 import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { AUDIT_TABLE, STATE_TABLE } from "../../functions/adapters/dynamo/schema.ts";
-import { EXPORT_RETENTION_DAYS, EXPORTS_PREFIX, HANDOFFS_PREFIX } from "./data-stack.ts";
+import { EXPORT_RETENTION_DAYS, EXPORTS_PREFIX, HANDOFFS_PREFIX, IMPORTS_PREFIX } from "./data-stack.ts";
 import { DunningFunction, LOG_RETENTION } from "./dunning-function.ts";
 
 export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
 const API_ENTRY = fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url));
 const STEPS_ENTRY = fileURLToPath(new URL("../../functions/steps/handler.ts", import.meta.url));
 const DELIVERY_ENTRY = fileURLToPath(new URL("../../functions/delivery/handler.ts", import.meta.url));
+const IMPORT_OBJECT_ENTRY = fileURLToPath(
+  new URL("../../functions/import/object-handler.ts", import.meta.url),
+);
+const IMPORT_QUEUE_ENTRY = fileURLToPath(new URL("../../functions/import/queue-handler.ts", import.meta.url));
+
+/**
+ * The import consumer's pace: at most IMPORT_MAX_CONCURRENCY invocations at once, each with up to IMPORT_BATCH_SIZE
+ * messages of 100 loans, so StartExecution calls stay well below the account's rate (bursts are also retried).
+ */
+export const IMPORT_MAX_CONCURRENCY = 4;
+export const IMPORT_BATCH_SIZE = 5;
+export const IMPORT_CONSUMER_TIMEOUT = Duration.minutes(2);
+/** A message that failed this many deliveries goes to the dead-letter queue. */
+export const IMPORT_MAX_RECEIVES = 5;
 
 /** The SES events the delivery function records: what happened to each email after SES accepted it. */
 export const DELIVERY_EVENT_TYPES = [
@@ -47,6 +65,8 @@ export interface DunningServiceStackProps extends StackProps {
   auditTableName: string;
   /** Physical name of the data stack's export bucket (`exports/`, `handoffs/`). */
   exportBucketName: string;
+  /** Physical name of the data stack's import bucket (`imports/<tenantId>/…`). */
+  importBucketName?: string;
   /** Name of the data stack's legal hand-off topic. */
   handOffTopicName: string;
   /** The key that encrypts the tables, the export bucket and the hand-off topic. */
@@ -79,6 +99,12 @@ export class DunningServiceStack extends Stack {
   readonly deliveryEventsKey: Key;
   readonly stateMachine: StateMachine;
   readonly api: LambdaRestApi;
+  /** Streams an uploaded portfolio file and queues its loans in batches (absent without an import bucket). */
+  readonly importFunction?: DunningFunction;
+  /** Subscribes the queued batches through the bulk subscription use case. */
+  readonly importConsumerFunction?: DunningFunction;
+  readonly importQueue?: Queue;
+  readonly importDeadLetterQueue?: Queue;
 
   constructor(scope: Construct, id: string, props: DunningServiceStackProps) {
     super(scope, id, props);
@@ -283,6 +309,80 @@ export class DunningServiceStack extends Stack {
       }),
     );
 
+    // --- Portfolio import: S3 upload → EventBridge → import function → queue → consumer → cases and workflows.
+    let importObjects: string | undefined;
+    if (props.importBucketName) {
+      const importBucketArn = this.formatArn({
+        service: "s3",
+        region: "",
+        account: "",
+        resource: props.importBucketName,
+      });
+      importObjects = `${importBucketArn}/${IMPORTS_PREFIX}*`;
+      this.importDeadLetterQueue = new Queue(this, "ImportDeadLetterQueue", {
+        encryption: QueueEncryption.KMS,
+        encryptionMasterKey: props.dataKey,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      this.importQueue = new Queue(this, "ImportQueue", {
+        encryption: QueueEncryption.KMS,
+        encryptionMasterKey: props.dataKey,
+        // Reuse a data key for 5 minutes instead of a KMS call per message.
+        dataKeyReuse: Duration.minutes(5),
+        enforceSSL: true,
+        // Six times the consumer's timeout, as Lambda recommends for SQS event sources.
+        visibilityTimeout: Duration.seconds(IMPORT_CONSUMER_TIMEOUT.toSeconds() * 6),
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: this.importDeadLetterQueue, maxReceiveCount: IMPORT_MAX_RECEIVES },
+      });
+      this.importFunction = new DunningFunction(this, "ImportFunction", {
+        entry: IMPORT_OBJECT_ENTRY,
+        handler: "handler",
+        description: "Portfolio import: streams an uploaded file and queues its valid loans in batches",
+        timeout: Duration.minutes(10),
+        memorySize: 1024,
+        environment: { IMPORT_QUEUE_URL: this.importQueue.queueUrl },
+        serviceName,
+      });
+      grantObjects(this.importFunction, "ReadUploadedPortfolios", ["s3:GetObject"], importObjects);
+      // The objects are encrypted with the data key: reading them needs Decrypt, nothing more.
+      props.dataKey.grantDecrypt(this.importFunction);
+      this.importQueue.grantSendMessages(this.importFunction);
+      new Rule(this, "PortfolioUploaded", {
+        description: "A portfolio file uploaded below imports/ in the import bucket",
+        eventPattern: {
+          source: ["aws.s3"],
+          detailType: ["Object Created"],
+          detail: {
+            bucket: { name: [props.importBucketName] },
+            object: { key: [{ prefix: IMPORTS_PREFIX }] },
+          },
+        },
+        targets: [
+          new LambdaFunction(this.importFunction, { retryAttempts: 2, maxEventAge: Duration.hours(2) }),
+        ],
+      });
+
+      this.importConsumerFunction = new DunningFunction(this, "ImportConsumerFunction", {
+        entry: IMPORT_QUEUE_ENTRY,
+        handler: "handler",
+        description: "Portfolio import: subscribes queued batches of loans and starts their workflows",
+        timeout: IMPORT_CONSUMER_TIMEOUT,
+        environment: { ...tables, STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
+        serviceName,
+      });
+      grantCaseData(this.importConsumerFunction, stateTable, auditTable, props.dataKey);
+      this.stateMachine.grantStartExecution(this.importConsumerFunction);
+      this.importConsumerFunction.addEventSource(
+        new SqsEventSource(this.importQueue, {
+          batchSize: IMPORT_BATCH_SIZE,
+          maxConcurrency: IMPORT_MAX_CONCURRENCY,
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+
     const accessLogs = new LogGroup(this, "ApiAccessLogs", { retention: LOG_RETENTION });
     this.api = new LambdaRestApi(this, "Api", {
       handler: this.apiFunction,
@@ -324,6 +424,9 @@ export class DunningServiceStack extends Stack {
       handOffFunction: this.handOffFunction,
       exportObjects,
       handOffObjects,
+      ...(this.importFunction && this.importConsumerFunction && importObjects
+        ? { importFunction: this.importFunction, importConsumer: this.importConsumerFunction, importObjects }
+        : {}),
     });
   }
 }
@@ -482,10 +585,15 @@ function acknowledgeFindings(
     handOffFunction: DunningFunction;
     exportObjects: string;
     handOffObjects: string;
+    importFunction?: DunningFunction;
+    importConsumer?: DunningFunction;
+    importObjects?: string;
   },
 ): void {
   const stateIndexes = STATE_TABLE.indexes.map((index) => index.name).join(", ");
-  for (const fn of [...refs.stepFunctions, refs.apiFunction, refs.deliveryFunction]) {
+  const caseDataFunctions = [...refs.stepFunctions, refs.apiFunction, refs.deliveryFunction];
+  if (refs.importConsumer) caseDataFunctions.push(refs.importConsumer);
+  for (const fn of caseDataFunctions) {
     const role = fn.executionRole;
     Validations.of(role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
@@ -537,6 +645,26 @@ function acknowledgeFindings(
       "The hand-off step writes its package under a per-case key below handoffs/ only (PutObject, nothing else).",
     ],
   ];
+  if (refs.importFunction && refs.importObjects) {
+    objectAcknowledgements.push([
+      refs.importFunction,
+      refs.importObjects,
+      "Portfolio files are uploaded under imports/<tenantId>/<file>: the import function reads (GetObject only) below imports/.",
+    ]);
+    const role = refs.importFunction.executionRole;
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level scoping.",
+    });
+    for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason:
+          "The action family SQS needs to encrypt messages with the queue's customer-managed key, scoped to that one key.",
+      });
+    }
+  }
   for (const [fn, objects, reason] of objectAcknowledgements) {
     Validations.of(fn.executionRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagRendering(stack, objects)}]`,

@@ -239,15 +239,18 @@ describe("export bucket", () => {
       { ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
     ]);
     const allows = bucketPolicy(logsId()).filter((s) => s.Effect === "Allow");
-    expect(allows).toEqual([
-      expect.objectContaining({
-        Action: "s3:PutObject",
-        Principal: { Service: "logging.s3.amazonaws.com" },
-        Condition: expect.objectContaining({
-          ArnLike: { "aws:SourceArn": { "Fn::GetAtt": [bucketId(), "Arn"] } },
+    // One delivery grant per logged bucket: the export bucket and the import bucket.
+    expect(allows).toEqual(
+      [bucketId(), idOf(built.data.importBucket)].map((source) =>
+        expect.objectContaining({
+          Action: "s3:PutObject",
+          Principal: { Service: "logging.s3.amazonaws.com" },
+          Condition: expect.objectContaining({
+            ArnLike: { "aws:SourceArn": { "Fn::GetAtt": [source, "Arn"] } },
+          }),
         }),
-      }),
-    ]);
+      ),
+    );
   });
 });
 
@@ -281,23 +284,31 @@ describe("legal hand-off topic", () => {
 });
 
 describe("functions", () => {
-  it("are the five functions, all with the DunningFunction defaults", () => {
+  it("are the five dunning functions and the two import functions, all with the DunningFunction defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
-    expect(Object.keys(lambdas).sort()).toEqual(Object.values(functions()).map(logicalId).sort());
+    const dunning = new Set(Object.values(functions()).map(logicalId));
+    const imports = [built.service.importFunction, built.service.importConsumerFunction].map((fn) =>
+      logicalId(fn as DunningFunction),
+    );
+    expect(Object.keys(lambdas).sort()).toEqual([...dunning, ...imports].sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");
-    for (const fn of Object.values(lambdas)) {
+    for (const [id, fn] of Object.entries(lambdas)) {
       const props = fn.Properties;
       expect(Number(/^nodejs(\d+)\.x$/.exec(props.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
       expect(props.Architectures).toEqual(["arm64"]);
       expect(props.TracingConfig).toEqual({ Mode: "Active" });
-      expect(props.MemorySize).toBe(512);
-      expect(props.Timeout).toBeLessThanOrEqual(90);
       expect(props.Environment.Variables).toMatchObject({
         NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: "loan-dunning",
-        STATE_TABLE: "loan-dunning-state",
-        AUDIT_TABLE: "loan-dunning-audit",
       });
+      if (dunning.has(id)) {
+        expect(props.MemorySize).toBe(512);
+        expect(props.Timeout).toBeLessThanOrEqual(90);
+        expect(props.Environment.Variables).toMatchObject({
+          STATE_TABLE: "loan-dunning-state",
+          AUDIT_TABLE: "loan-dunning-audit",
+        });
+      }
       const logGroup = logGroups[props.LoggingConfig.LogGroup.Ref];
       expect(logGroup?.Properties.RetentionInDays).toBe(30);
     }
@@ -515,8 +526,19 @@ describe("least privilege", () => {
     expect(grants(plan)).toEqual([]);
     expect(grants(send)).toEqual([]);
     expect(grants(delivery)).toEqual([]);
+    const { importFunction, importConsumerFunction } = built.service;
+    expect(grants(importFunction as DunningFunction)).toEqual([
+      "s3:GetObject arn:<AWS::Partition>:s3:::loan-dunning-imports-<AWS::AccountId>-<AWS::Region>/imports/*",
+    ]);
+    expect(grants(importConsumerFunction as DunningFunction)).toEqual([]);
     // Any other role in either stack (state machine, API Gateway logging…) has no S3 at all.
-    const functionRoles = new Set(Object.values(functions()).map(roleId));
+    const functionRoles = new Set(
+      [
+        ...Object.values(functions()),
+        importFunction as DunningFunction,
+        importConsumerFunction as DunningFunction,
+      ].map(roleId),
+    );
     for (const [role, statements] of [...serviceRoles, ...dataRoles]) {
       if (!functionRoles.has(role)) expect(s3Grants(statements), role).toEqual([]);
     }

@@ -1,0 +1,27 @@
+import * as z from "zod";
+
+/**
+ * What the S3 import function puts on the queue: up to IMPORT_MESSAGE_LOANS validated loans of one tenant's file.
+ * Loans per message stay small enough for SQS's 256 KiB limit whatever the loans hold (each is at most ~1 KiB).
+ */
+export const IMPORT_MESSAGE_LOANS = 100;
+
+export const importMessageSchema = z.object({
+  v: z.literal(1),
+  tenantId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
+  source: z.object({ bucket: z.string(), key: z.string(), etag: z.string().optional() }),
+  /** 0-based index of this message within the file, for logs. */
+  batch: z.number().int().min(0),
+  /** Each is checked again with subscribeSchema by the consumer: the queue is not trusted more than a client. */
+  loans: z.array(z.unknown()).min(1).max(IMPORT_MESSAGE_LOANS),
+});
+
+export type ImportMessage = z.infer<typeof importMessageSchema>;
+
+/** Imports are uploaded as `imports/<tenantId>/<file>.jsonl|csv`: the tenant is the first folder below the prefix. */
+export const IMPORTS_KEY_PREFIX = "imports/";
+
+export function tenantOfKey(key: string): string | null {
+  const match = /^imports\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})\/[^/].*$/.exec(key);
+  return match?.[1] ?? null;
+}

@@ -1,0 +1,46 @@
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { batchEntry } from "../api/schemas.ts";
+import { logger } from "../logger.ts";
+import type { Principal } from "../ports.ts";
+import { type BatchItemStatus, subscribeBatch } from "../usecases/ingest.ts";
+import type { LenderDeps } from "../usecases/lender.ts";
+import { importMessageSchema } from "./import-message.ts";
+
+/** The principal an S3 import subscribes as: the lender role of the file's tenant, named so the audit trail says how. */
+export const IMPORT_KEY_ID = "s3-import";
+
+/**
+ * Subscribes each queued batch of an S3 import through the same use case as POST /v1/loans:batch. A message with
+ * any loan that did not finish (`failed`, e.g. its workflow start was throttled past the back-off) is reported as
+ * a batch item failure: SQS delivers it again later, its stored loans come back as `exists` and their workflows are
+ * started then (starts are idempotent). Rejected and conflicting loans are final and only logged.
+ */
+export function makeQueueConsumer(deps: LenderDeps) {
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+    for (const record of event.Records) {
+      try {
+        const message = importMessageSchema.parse(JSON.parse(record.body));
+        const principal: Principal = { tenantId: message.tenantId, role: "lender", keyId: IMPORT_KEY_ID };
+        const entries = message.loans.map((loan, i) => batchEntry(loan, `loans.${i}`));
+        const results = await subscribeBatch(deps, principal, entries);
+        const counts: Partial<Record<BatchItemStatus, number>> = {};
+        for (const result of results) counts[result.status] = (counts[result.status] ?? 0) + 1;
+        const problems = results
+          .filter((r) => r.status === "rejected" || r.status === "conflict")
+          .map((r) => ({ loanId: r.loanId, code: r.error?.code, details: r.error?.details }));
+        logger.info("import batch subscribed", {
+          key: message.source.key,
+          batch: message.batch,
+          counts,
+          ...(problems.length > 0 ? { problems } : {}),
+        });
+        if (counts.failed) batchItemFailures.push({ itemIdentifier: record.messageId });
+      } catch (error) {
+        logger.error("import batch not subscribed", { messageId: record.messageId, error: error as Error });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures };
+  };
+}

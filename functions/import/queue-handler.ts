@@ -1,0 +1,16 @@
+import { awsHandoffs, awsRepositories, awsWorkflow, systemClock } from "../adapters/aws.ts";
+import { readConfig } from "../config.ts";
+import { makeQueueConsumer } from "./queue-consumer.ts";
+import { withStartBackoff } from "./workflow-backoff.ts";
+
+/** Lambda entry: batches of an S3 import from the import queue (SQS event source, partial batch responses). */
+const config = readConfig();
+const { client, tables, cases, policies } = awsRepositories(config);
+
+export const handler = makeQueueConsumer({
+  cases,
+  policies,
+  workflow: withStartBackoff(awsWorkflow(config)),
+  clock: systemClock,
+  handoffs: awsHandoffs(config, client, tables),
+});

@@ -1,0 +1,152 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { syntheticPortfolio } from "../../functions/simulation/portfolio.ts";
+import { runImport } from "../../infra/cli/import-run.ts";
+import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
+import { apiClient } from "./client.ts";
+
+/** Portfolio import (infra/cli/import.ts) against the local stack over real HTTP. */
+let stack: LocalStack;
+let lender: ReturnType<typeof apiClient>;
+let dir: string;
+const suffix = randomBytes(3).toString("hex");
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    clockStart: new Date("2026-01-01T00:00:00Z"),
+    frozen: true,
+    port: 0,
+    dynamoEndpoint: inject("dynamoEndpoint"),
+    tablePrefix: `imp-${suffix}-`,
+  });
+  lender = apiClient(stack.url, stack.keys.lender);
+  dir = mkdtempSync(join(tmpdir(), "import-test-"));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every loan id of the tenant, through the list route. */
+async function storedLoanIds(): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const page: { body: { items: { loanId: string }[]; nextCursor: string | null } } = await lender.get(
+      `/v1/loans?limit=100${cursor ? `&cursor=${cursor}` : ""}`,
+    );
+    for (const item of page.body.items) ids.add(item.loanId);
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
+describe("portfolio import", () => {
+  it("imports 2,000 loans from JSONL, reports bad lines by number, and re-imports nothing new", async () => {
+    const prefix = `IMP${suffix}`;
+    const loans = [
+      ...syntheticPortfolio({
+        count: 2000,
+        seed: 7,
+        firstDueDate: "2026-01-20",
+        dueDays: 30,
+        idPrefix: prefix,
+      }),
+    ];
+    const lines = loans.map((loan) => JSON.stringify(loan));
+    // Two bad lines (numbers 501 and 1002 once inserted) and a blank line, which is skipped.
+    lines.splice(500, 0, "{not json");
+    lines.splice(1001, 0, JSON.stringify({ ...loans[0], loanId: `${prefix}-bad`, dueDate: "20260101" }));
+    lines.splice(1500, 0, "");
+    const file = join(dir, "portfolio.jsonl");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+
+    const first = await runImport({
+      file,
+      url: stack.url,
+      key: stack.keys.lender,
+      batch: 500,
+      concurrency: 2,
+    });
+    expect(first).toMatchObject({ total: 2002, created: 2000, exists: 0, rejected: 2, failed: 0 });
+    expect(first.problems.map((p) => [p.line, p.code])).toEqual([
+      [501, "VALIDATION_FAILED"],
+      [1002, "VALIDATION_FAILED"],
+    ]);
+    expect(first.problems[1]?.details).toEqual([
+      { path: "dueDate", message: "must be a date as YYYY-MM-DD" },
+    ]);
+    expect(first.loansPerSecond).toBeGreaterThan(0);
+
+    const stored = await storedLoanIds();
+    expect(loans.filter((loan) => !stored.has(loan.loanId))).toEqual([]);
+    expect(stored.has(`${prefix}-bad`)).toBe(false);
+    const running = stack.engine.allExecutions().filter((e) => e.name.startsWith(`${prefix}-`));
+    expect(running).toHaveLength(2000);
+
+    // The same file again: the same Idempotency-Keys replay the first answers, which this run did not cause.
+    const again = await runImport({ file, url: stack.url, key: stack.keys.lender, batch: 500 });
+    expect(again).toMatchObject({ total: 2002, created: 0, exists: 2000, rejected: 2, failed: 0 });
+    // Another batch size means other requests: the API itself answers exists.
+    const regrouped = await runImport({
+      file,
+      url: stack.url,
+      key: stack.keys.lender,
+      batch: 300,
+      rate: 5000,
+    });
+    expect(regrouped).toMatchObject({ created: 0, exists: 2000, rejected: 2, failed: 0 });
+    expect(stack.engine.allExecutions().filter((e) => e.name.startsWith(`${prefix}-`))).toHaveLength(2000);
+  }, 240_000);
+
+  it("imports a CSV through the CLI child process, with quoting, a report file and conflicts", async () => {
+    const file = join(dir, "small.csv");
+    const id = (n: number) => `CSV${suffix}-${n}`;
+    writeFileSync(
+      file,
+      [
+        "loanId,name,email,phone,locale,timeZone,amount,currency,dueDate,policyId",
+        `${id(1)},"Wei, Li",li.wei@example.com,+8613800138000,zh-CN,Asia/Shanghai,1250.00,CNY,2026-01-15,default`,
+        `${id(2)},"Anna ""Ann"" Smith",,+14155550100,en-US,America/Los_Angeles,99.50,USD,2026-01-20,`,
+        `${id(3)},No Contact,,,en-US,Europe/London,10.00,GBP,2026-01-20,default`,
+        `${id(4)},"Multi`,
+        `Line",m@example.com,,en-US,Europe/Berlin,10.00,EUR,2026-01-21,default`,
+        `${id(5)},Too,Few,Fields`,
+      ].join("\r\n"),
+    );
+    const report = join(dir, "report.json");
+    const run = () =>
+      promisify(execFile)(
+        "npx",
+        ["tsx", "infra/cli/import.ts", file, "--url", stack.url, "--report", report, "--no-progress"],
+        {
+          env: { ...process.env, DUNNING_LENDER_KEY: stack.keys.lender },
+          cwd: join(import.meta.dirname, "../.."),
+        },
+      );
+    const { stdout } = await run();
+    const summary = JSON.parse(readFileSync(report, "utf8"));
+    expect(JSON.parse(stdout)).toEqual(summary);
+    expect(summary).toMatchObject({ total: 5, created: 3, exists: 0, rejected: 2, failed: 0 });
+    expect(summary.problems.map((p: { line: number }) => p.line)).toEqual([4, 7]);
+    expect((await lender.get(`/v1/loans/${id(1)}`)).body.borrower.name).toBe("Wei, Li");
+    expect((await lender.get(`/v1/loans/${id(2)}`)).body.borrower.name).toBe('Anna "Ann" Smith');
+    expect((await lender.get(`/v1/loans/${id(4)}`)).body.borrower.name).toBe("Multi\nLine");
+
+    // Changed details for a loan already imported: a conflict, reported and nothing changed.
+    writeFileSync(
+      file,
+      `loanId,name,phone,locale,timeZone,amount,currency,dueDate\n${id(1)},Li Wei,+8613800138000,zh-CN,Asia/Shanghai,1.00,CNY,2026-01-15\n`,
+    );
+    await run();
+    const conflict = JSON.parse(readFileSync(report, "utf8"));
+    expect(conflict).toMatchObject({ total: 1, created: 0, rejected: 1, conflicts: 1 });
+    expect(conflict.problems[0]).toMatchObject({ line: 2, status: "conflict", code: "LOAN_EXISTS" });
+  });
+});
