@@ -141,6 +141,16 @@ export interface WorkflowRef {
   generation: number;
   /** Successive executions of one generation: a plan longer than an execution may live continues in the next. */
   epoch?: number;
+  /**
+   * The first action of a new case, planned by the caller from the case it has just written: the execution
+   * goes straight to its first wait instead of running the Plan task to re-read the case.
+   */
+  planned?: PlannedStart;
+}
+
+export interface PlannedStart {
+  startedAt: string;
+  next: { phase: string; at?: string; step?: string };
 }
 
 /** Starts and stops the per-loan workflow. Starting the same ref twice is a no-op. */

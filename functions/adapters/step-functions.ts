@@ -1,7 +1,6 @@
 import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
-import { toInstant } from "../domain/time.ts";
 import type { WorkflowControl, WorkflowRef } from "../ports.ts";
-import { executionName } from "../usecases/execution.ts";
+import { executionInput, executionName } from "../usecases/execution.ts";
 
 /** The per-loan Standard workflow on AWS Step Functions. */
 export class StepFunctionsWorkflow implements WorkflowControl {
@@ -16,7 +15,7 @@ export class StepFunctionsWorkflow implements WorkflowControl {
         new StartExecutionCommand({
           stateMachineArn: this.stateMachineArn,
           name: executionName(ref),
-          input: JSON.stringify({ ...ref, startedAt: toInstant(new Date()) }),
+          input: JSON.stringify(executionInput(ref, new Date())),
         }),
       );
     } catch (error) {

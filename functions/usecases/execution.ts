@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { toInstant } from "../domain/time.ts";
 import type { WorkflowRef } from "../ports.ts";
 
 /**
@@ -9,4 +10,14 @@ export function executionName(ref: WorkflowRef): string {
   const digest = createHash("sha256").update(`${ref.tenantId}\u0000${ref.loanId}`).digest("hex").slice(0, 16);
   const readable = ref.loanId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 48);
   return `${readable}-${digest}-g${ref.generation}${ref.epoch ? `-e${ref.epoch}` : ""}`;
+}
+
+/** The input of an execution: the ref, when it started, and its first action if the caller planned it. */
+export function executionInput(ref: WorkflowRef, now: Date) {
+  const { planned, ...id } = ref;
+  return {
+    ...id,
+    startedAt: planned?.startedAt ?? toInstant(now),
+    ...(planned ? { next: planned.next } : {}),
+  };
 }

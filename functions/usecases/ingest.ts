@@ -12,6 +12,7 @@ import { toInstant } from "../domain/time.ts";
 import { logger } from "../logger.ts";
 import type { CreateOutcome, Principal } from "../ports.ts";
 import type { LenderDeps } from "./lender.ts";
+import { plannedStart } from "./workflow-steps.ts";
 
 /** Loans one bulk subscription takes (the HTTP batch route, one import message). */
 export const MAX_BATCH_LOANS = 500;
@@ -133,10 +134,13 @@ export async function subscribeBatch(
 
   await eachLimited(toStart, START_CONCURRENCY, async ({ index, loanCase, created }) => {
     try {
+      // A new case starts at its first wait; a repeat goes through the Plan task, which reads the case.
+      const policy = created ? await policies.get(loanCase.policy.id) : null;
       await deps.workflow.start({
         tenantId: loanCase.tenantId,
         loanId: loanCase.loanId,
         generation: loanCase.generation,
+        ...(policy ? { planned: plannedStart(loanCase, policy, now) } : {}),
       });
       results[index] = { loanId: loanCase.loanId, status: created ? "created" : "exists" };
     } catch (error) {

@@ -21,6 +21,7 @@ import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { type LoanView, loanView } from "./loan-view.ts";
+import { plannedStart } from "./workflow-steps.ts";
 
 export interface LenderDeps {
   cases: CaseRepository;
@@ -72,8 +73,12 @@ export async function subscribeLoan(
   if (!result.created && loanCase.subscriptionHash !== subscriptionHash) {
     throw new LoanAlreadyExistsError(`loan ${request.loanId} is already subscribed with different details`);
   }
-  // Also on a repeat: if the first attempt stored the case but failed to start its workflow, this heals it.
-  if (isCollectable(loanCase)) await deps.workflow.start(workflowRef(loanCase));
+  // Also on a repeat: if the first attempt stored the case but failed to start its workflow, this heals it
+  // (then through the Plan task, which reads the case as it is now).
+  if (isCollectable(loanCase)) {
+    const planned = result.created ? { planned: plannedStart(loanCase, policy, now) } : {};
+    await deps.workflow.start({ ...workflowRef(loanCase), ...planned });
+  }
   return { created: result.created, loan: await view(deps, loanCase) };
 }
 

@@ -35,7 +35,14 @@ import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
-import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
+import type {
+  CaseRepository,
+  Clock,
+  MessageSender,
+  PlannedStart,
+  PolicyRepository,
+  WorkflowControl,
+} from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
 
 export interface StepDeps {
@@ -129,12 +136,23 @@ async function output(deps: StepDeps, input: ExecutionState, next: NextAction): 
     await deps.workflow.start({ ...ref, epoch: (input.epoch ?? 0) + 1 });
     return { ...carried, next: { phase: "continued" } };
   }
-  if ("at" in next && input.startedAt) {
-    const limit = parseInstant(input.startedAt).plus({ days: MAX_EXECUTION_DAYS });
-    if (parseInstant(next.at) > limit)
-      return { ...carried, next: { phase: "continue", at: toInstant(limit) } };
-  }
-  return { ...carried, next };
+  return { ...carried, next: input.startedAt ? withinExecution(next, input.startedAt) : next };
+}
+
+/** An action beyond what an execution started at `startedAt` may wait for becomes a hand-over to the next one. */
+function withinExecution(next: NextAction, startedAt: string): NextAction {
+  const limit = parseInstant(startedAt).plus({ days: MAX_EXECUTION_DAYS });
+  return "at" in next && parseInstant(next.at) > limit ? { phase: "continue", at: toInstant(limit) } : next;
+}
+
+/**
+ * The first action of a case just subscribed, as its execution's Plan task would find it: the caller starts
+ * the workflow with it (WorkflowRef.planned) and the execution skips that task — one Lambda invocation and
+ * one read fewer per loan. Re-plans and restarts still go through Plan, which also settles steps in flight.
+ */
+export function plannedStart(loanCase: LoanCase, policy: Policy, now: Date): PlannedStart {
+  const startedAt = toInstant(now);
+  return { startedAt, next: withinExecution(nextAction({ loanCase, policy }, now), startedAt) };
 }
 
 async function write(deps: StepDeps, loaded: Loaded, change: { next: LoanCase; events: AuditEvent[] }) {

@@ -13,10 +13,9 @@ import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-r
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
 import { FileHandoffPublisher } from "../../functions/adapters/handoff-publishers.ts";
 import { makeApiHandler } from "../../functions/api/app.ts";
-import { toInstant } from "../../functions/domain/time.ts";
 import { ROLES, type Role, type WorkflowControl } from "../../functions/ports.ts";
 import { makeStepHandlers } from "../../functions/steps/step-handlers.ts";
-import { executionName } from "../../functions/usecases/execution.ts";
+import { executionInput, executionName } from "../../functions/usecases/execution.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import { reportingDeliveries } from "./delivery-reports.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
@@ -102,8 +101,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The steps start executions too (a long plan continues in a new one), so the engine is bound late.
     let engineRef: LocalWorkflowEngine | undefined;
     const workflow: WorkflowControl = {
-      start: async (ref) =>
-        engineRef?.start(executionName(ref), { ...ref, startedAt: toInstant(clock.now()) }),
+      start: async (ref) => engineRef?.start(executionName(ref), executionInput(ref, clock.now())),
       stop: async (ref) => engineRef?.stop(executionName(ref)),
     };
     // One process runs every step here: a claim held by an earlier process was cut off by its end.

@@ -108,6 +108,22 @@ describe("Step Functions workflow control", () => {
     });
   });
 
+  it("starts a new case's execution at its planned first action, without the plan in the name", async () => {
+    sfn.on(StartExecutionCommand).resolves({});
+    const planned = {
+      startedAt: "2026-01-05T00:00:00Z",
+      next: { phase: "pre_due", at: "2026-01-08T02:00:00Z", step: "pre_due_7" },
+    };
+    await new StepFunctionsWorkflow(new SFNClient({}), arn).start({ ...ref, planned });
+    const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(input?.name).toMatch(/^L-1001-[0-9a-f]{16}-g2$/);
+    expect(JSON.parse(input?.input ?? "")).toEqual({
+      ...ref,
+      startedAt: planned.startedAt,
+      next: planned.next,
+    });
+  });
+
   it("treats an existing execution of the same name as already started", async () => {
     sfn.on(StartExecutionCommand).rejects(awsError("ExecutionAlreadyExists"));
     await expect(new StepFunctionsWorkflow(new SFNClient({}), arn).start(ref)).resolves.toBeUndefined();

@@ -75,10 +75,12 @@ describe("dunning workflow paths", () => {
     expect(audit.at(-1).type).toBe("handoff_published");
     expect(audit.filter((e: { type: string }) => e.type === "message_sent")).toHaveLength(expected.length);
 
-    // Budget: ≤ 3 state transitions per dunning step plus a small constant.
+    // 3 state transitions per dunning step (the 9 steps and the hand-off) plus the first choice and the end:
+    // the execution started with the action planned at subscription, so the Plan task never ran.
     const execution = stack.engine.execution(executionName({ tenantId: "demo", loanId, generation: 1 }));
     expect(execution?.status).toBe("SUCCEEDED");
-    expect(execution?.states.length).toBeLessThanOrEqual(3 * (DEFAULT_POLICY.steps.length + 1) + 5);
+    expect(execution?.states.length).toBe(3 * (DEFAULT_POLICY.steps.length + 1) + 2);
+    expect(execution?.states).not.toContain("Plan next action");
   });
 
   it("paid before due: only pre-due messages, the execution stops", async () => {
