@@ -47,9 +47,10 @@ export interface CaseRepository {
   createMany?(changes: CaseChange[], at: string): Promise<CreateOutcome[]>;
   /**
    * Writes `change.next` and its audit events in one transaction, on condition that the stored case is
-   * still at `current.version`; throws ConcurrentUpdateError otherwise. Returns the case as stored.
+   * still at `current.version`; throws ConcurrentUpdateError otherwise. Returns the case as stored. With
+   * `onceKey`, the change is applied at most once under that key: a second one throws AlreadyRecordedError.
    */
-  update(current: LoanCase, change: CaseChange, at: string): Promise<LoanCase>;
+  update(current: LoanCase, change: CaseChange, at: string, onceKey?: string): Promise<LoanCase>;
   list(
     tenantId: string,
     query: { status?: CaseStatus; limit: number; cursor?: string },

@@ -59,6 +59,11 @@ export class ConcurrentUpdateError extends DomainError {
   readonly code = "CONCURRENT_UPDATE";
 }
 
+/** The change was already applied under the same once-key (a redelivered report); nothing was written. */
+export class AlreadyRecordedError extends DomainError {
+  readonly code = "ALREADY_RECORDED";
+}
+
 /** Another run holds a live claim on the case's step; the workflow retries once it may have finished. */
 export class StepInProgressError extends DomainError {
   readonly code = "STEP_IN_PROGRESS";

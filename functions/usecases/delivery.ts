@@ -1,4 +1,4 @@
-import { ConcurrentUpdateError } from "../domain/errors.ts";
+import { AlreadyRecordedError, ConcurrentUpdateError } from "../domain/errors.ts";
 import type { Channel } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
 import { logger } from "../logger.ts";
@@ -33,8 +33,9 @@ const MAX_ATTEMPTS = 5;
 
 /**
  * Appends a `message_delivery` entry to the case's audit trail; the case itself is unchanged but for
- * `updatedAt`. Idempotent: a report whose providerMessageId and status are already on the trail (a
- * redelivered notification) records nothing. A case that does not exist is logged and ignored.
+ * `updatedAt`. Idempotent: a report whose providerMessageId and status were recorded before (a redelivered
+ * notification) records nothing — the write carries that pair as its once-key, so no trail read is needed.
+ * A case that does not exist is logged and ignored.
  */
 export async function recordDelivery(deps: DeliveryDeps, report: DeliveryReport): Promise<DeliveryOutcome> {
   const { tenantId, loanId, providerMessageId, channel, status, occurredAt, detail } = report;
@@ -44,14 +45,6 @@ export async function recordDelivery(deps: DeliveryDeps, report: DeliveryReport)
       logger.warn("delivery report for an unknown case ignored", { tenantId, loanId, providerMessageId });
       return "unknown_case";
     }
-    const trail = await deps.cases.auditTrail(tenantId, loanId);
-    const seen = trail.some(
-      (entry) =>
-        entry.type === "message_delivery" &&
-        entry.data.providerMessageId === providerMessageId &&
-        entry.data.status === status,
-    );
-    if (seen) return "duplicate";
     const at = toInstant(deps.clock.now());
     try {
       await deps.cases.update(
@@ -67,9 +60,11 @@ export async function recordDelivery(deps: DeliveryDeps, report: DeliveryReport)
           ],
         },
         at,
+        `delivery#${providerMessageId}#${status}`,
       );
       return "recorded";
     } catch (error) {
+      if (error instanceof AlreadyRecordedError) return "duplicate";
       // Someone else wrote meanwhile (a step, an event, a duplicate report): re-read and check again.
       if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
     }

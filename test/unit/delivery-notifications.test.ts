@@ -4,6 +4,7 @@ import { decodeLoanTag, encodeLoanTag } from "../../functions/adapters/senders/s
 import { makeDeliveryHandler } from "../../functions/delivery/delivery-handler.ts";
 import { parseSesNotification } from "../../functions/delivery/ses-events.ts";
 import type { AuditEntry } from "../../functions/domain/audit-chain.ts";
+import { AlreadyRecordedError } from "../../functions/domain/errors.ts";
 import type { CaseChange, LoanCase } from "../../functions/domain/loan-case.ts";
 import type { CaseRepository } from "../../functions/ports.ts";
 import { newCase } from "./fixtures.ts";
@@ -123,6 +124,7 @@ describe("SES event notifications", () => {
 describe("delivery function", () => {
   function memoryCases(loanCase: LoanCase) {
     const updates: CaseChange[] = [];
+    const onceKeys = new Set<string>();
     const cases = {
       get: async (tenantId: string, loanId: string) =>
         tenantId === loanCase.tenantId && loanId === loanCase.loanId ? loanCase : null,
@@ -130,7 +132,10 @@ describe("delivery function", () => {
         updates
           .flatMap((u) => u.events)
           .map((e, i) => ({ ...e, seq: i + 1, at: "", prevHash: "", hash: "" })),
-      update: async (_current: LoanCase, change: CaseChange) => {
+      // As the repository does: a change under a once-key already used is refused.
+      update: async (_current: LoanCase, change: CaseChange, _at: string, onceKey?: string) => {
+        if (onceKey && onceKeys.has(onceKey)) throw new AlreadyRecordedError(onceKey);
+        if (onceKey) onceKeys.add(onceKey);
         updates.push(change);
         return change.next;
       },

@@ -7,7 +7,7 @@ import {
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { type AuditEntry, appendToChain, EMPTY_CHAIN } from "../../domain/audit-chain.ts";
-import { BusinessRuleError, ConcurrentUpdateError } from "../../domain/errors.ts";
+import { AlreadyRecordedError, BusinessRuleError, ConcurrentUpdateError } from "../../domain/errors.ts";
 import type { CaseChange, CaseStatus, LoanCase } from "../../domain/loan-case.ts";
 import {
   type CaseRepository,
@@ -220,7 +220,7 @@ export class DynamoCaseRepository implements CaseRepository {
     return found;
   }
 
-  async update(current: LoanCase, change: CaseChange, at: string): Promise<LoanCase> {
+  async update(current: LoanCase, change: CaseChange, at: string, onceKey?: string): Promise<LoanCase> {
     const { tenantId, loanId } = current;
     if (change.next.tenantId !== tenantId || change.next.loanId !== loanId) {
       throw new Error(
@@ -229,15 +229,25 @@ export class DynamoCaseRepository implements CaseRepository {
     }
     const chain = appendToChain({ tenantId, loanId }, current.audit, change.events, at);
     const stored: LoanCase = { ...change.next, audit: chain.head, version: current.version + 1 };
+    const marker = onceKey ? keys.onceMarker(tenantId, loanId, onceKey) : undefined;
     try {
-      await this.write(stored, chain.entries, {
-        ConditionExpression: "#version = :expected",
-        ExpressionAttributeNames: { "#version": "version" },
-        ExpressionAttributeValues: { ":expected": current.version },
-      });
+      await this.write(
+        stored,
+        chain.entries,
+        {
+          ConditionExpression: "#version = :expected",
+          ExpressionAttributeNames: { "#version": "version" },
+          ExpressionAttributeValues: { ":expected": current.version },
+        },
+        marker,
+      );
       return stored;
     } catch (error) {
       const codes = cancellationCodes(error);
+      // The marker is the last item: it failing means this change was applied before, whatever else failed.
+      if (marker && codes?.at(-1) === "ConditionalCheckFailed") {
+        throw new AlreadyRecordedError(`loan ${loanId} already has ${onceKey}`);
+      }
       if (codes?.[0] === "ConditionalCheckFailed") {
         throw new ConcurrentUpdateError(
           `loan ${loanId} changed since version ${current.version}; re-read it`,
@@ -355,12 +365,24 @@ export class DynamoCaseRepository implements CaseRepository {
       ExpressionAttributeNames?: Record<string, string>;
       ExpressionAttributeValues?: Record<string, unknown>;
     },
+    onceMarker?: { pk: string; sk: string },
   ): Promise<void> {
-    if (entries.length > MAX_EVENTS_PER_WRITE) {
+    if (entries.length > MAX_EVENTS_PER_WRITE - (onceMarker ? 1 : 0)) {
       throw new RangeError(`a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events`);
     }
+    const marker = onceMarker
+      ? [
+          {
+            Put: {
+              TableName: this.stateTable,
+              Item: { ...onceMarker, at: stored.updatedAt },
+              ConditionExpression: "attribute_not_exists(pk)",
+            },
+          },
+        ]
+      : [];
     await this.client.send(
-      new TransactWriteCommand({ TransactItems: this.putItems(stored, entries, condition) }),
+      new TransactWriteCommand({ TransactItems: [...this.putItems(stored, entries, condition), ...marker] }),
     );
   }
 

@@ -56,6 +56,11 @@ export const AUDIT_TABLE: TableSchema = {
 
 export const keys = {
   loanCase: (tenantId: string, loanId: string) => ({ pk: `T#${tenantId}#LOAN#${loanId}`, sk: "CASE" }),
+  // Beside the case: the keys of changes it may take only once (a delivery report per message and status).
+  onceMarker: (tenantId: string, loanId: string, onceKey: string) => ({
+    pk: `T#${tenantId}#LOAN#${loanId}`,
+    sk: `ONCE#${onceKey}`,
+  }),
   auditPartition: (tenantId: string, loanId: string) => `T#${tenantId}#LOAN#${loanId}`,
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `T#${tenantId}#IDEM#${keyHash}`, sk: "IDEM" }),
   apiKey: (keyHash: string) => ({ pk: `KEY#${keyHash}`, sk: "KEY" }),
