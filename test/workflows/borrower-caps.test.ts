@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { CAP_WINDOW_MS } from "../../functions/domain/contact-rules.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
-import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
-import { apiClient, loanRequest } from "./client.ts";
+import type { LocalStack } from "../../infra/local/stack.ts";
+import { type apiClient, loanRequest } from "./client.ts";
+import { startTestStack } from "./test-stack.ts";
 
 /**
  * The frequency caps per borrower (a policy with `capsPer: "borrower"`) and per loan (the default): the real
@@ -23,17 +24,10 @@ let lender: ReturnType<typeof apiClient>;
 let local: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    clockStart: new Date("2026-01-05T00:00:00Z"),
-    frozen: true,
-    port: 0,
-    dynamoEndpoint: inject("dynamoEndpoint"),
-    tablePrefix: prefix,
-  });
-  lender = apiClient(stack.url, stack.keys.lender);
-  local = apiClient(stack.url);
+  let ops: ReturnType<typeof apiClient>;
+  ({ stack, lender, ops, local } = await startTestStack(prefix));
   const { id: _id, version: _version, contactRules, templates: _templates, ...rules } = DEFAULT_POLICY;
-  const created = await apiClient(stack.url, stack.keys.ops).call("PUT", `/v1/policies/${PER_BORROWER}`, {
+  const created = await ops.call("PUT", `/v1/policies/${PER_BORROWER}`, {
     ...rules,
     contactRules: { ...contactRules, capsPer: "borrower" },
   });

@@ -5,8 +5,9 @@ import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { TenantAuditLog } from "../../functions/adapters/dynamo/tenant-audit.ts";
 import { DEFAULT_POLICY, type PolicyStep } from "../../functions/domain/policy.ts";
-import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
-import { apiClient, loanRequest } from "./client.ts";
+import type { LocalStack } from "../../infra/local/stack.ts";
+import { type apiClient, loanRequest } from "./client.ts";
+import { startTestStack } from "./test-stack.ts";
 
 /** Policies as versioned data, through the ops routes, on the real workflow and DynamoDB Local. */
 let stack: LocalStack;
@@ -17,16 +18,7 @@ const prefix = `pol-${randomBytes(4).toString("hex")}-`;
 const tables = { stateTable: `${prefix}dunning-state`, auditTable: `${prefix}dunning-audit` };
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    clockStart: new Date("2026-01-05T00:00:00Z"),
-    frozen: true,
-    port: 0,
-    dynamoEndpoint: inject("dynamoEndpoint"),
-    tablePrefix: prefix,
-  });
-  lender = apiClient(stack.url, stack.keys.lender);
-  ops = apiClient(stack.url, stack.keys.ops);
-  local = apiClient(stack.url);
+  ({ stack, lender, ops, local } = await startTestStack(prefix));
 });
 
 afterAll(async () => {

@@ -4,8 +4,9 @@ import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
 import { BUILT_IN_TEMPLATES, type MessageTemplates } from "../../functions/domain/templates.ts";
-import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
-import { apiClient, loanRequest } from "./client.ts";
+import type { LocalStack } from "../../infra/local/stack.ts";
+import { type apiClient, loanRequest } from "./client.ts";
+import { startTestStack } from "./test-stack.ts";
 
 /** Message templates as policy data: edited by ops, validated at save, sent from the case's policy version. */
 let stack: LocalStack;
@@ -16,16 +17,7 @@ const prefix = `tpl-${randomBytes(4).toString("hex")}-`;
 const tables = { stateTable: `${prefix}dunning-state`, auditTable: `${prefix}dunning-audit` };
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    clockStart: new Date("2026-01-05T00:00:00Z"),
-    frozen: true,
-    port: 0,
-    dynamoEndpoint: inject("dynamoEndpoint"),
-    tablePrefix: prefix,
-  });
-  lender = apiClient(stack.url, stack.keys.lender);
-  ops = apiClient(stack.url, stack.keys.ops);
-  local = apiClient(stack.url);
+  ({ stack, lender, ops, local } = await startTestStack(prefix));
 });
 
 afterAll(async () => {

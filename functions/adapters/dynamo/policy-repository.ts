@@ -90,6 +90,8 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
 
   /** The given version, or the newest when none is given. */
   async get(tenantId: string, policyId: string, version?: number): Promise<Policy | null> {
+    // The built-in default is version 1 and never stored (a change to it is stored as version 2 onwards).
+    if (policyId === DEFAULT_POLICY.id && version === DEFAULT_POLICY.version) return DEFAULT_POLICY;
     const stored =
       version === undefined
         ? await this.latest(tenantId, policyId)
