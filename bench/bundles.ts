@@ -70,6 +70,7 @@ const COLD_START_ENV = {
   STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:loan-dunning-workflow",
   EMAIL_FROM: "no-reply@example.com",
   HANDOFF_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:loan-dunning-handoffs",
+  IMPORT_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/loan-dunning-imports",
   POWERTOOLS_SERVICE_NAME: "loan-dunning",
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
 };
