@@ -135,7 +135,12 @@ export async function recordEvent(
     try {
       const stored = await deps.cases.update(current, result, toInstant(now));
       if (result.workflow !== "none") await deps.workflow.stop(workflowRef(current));
-      if (result.workflow === "replan") await deps.workflow.start(workflowRef(stored));
+      if (result.workflow === "replan") {
+        // The next generation starts at its planned action, unless a step of the old one is still in flight:
+        // then its Plan task settles that step first.
+        const planned = stored.inFlight ? {} : { planned: plannedStart(stored, policy, now) };
+        await deps.workflow.start({ ...workflowRef(stored), ...planned });
+      }
       // Into legal (bankruptcy, cease_contact): publish; any later event on a legal case checks it is there.
       if (stored.status === "legal") await handOffQuietly(deps, stored);
       return loanView(stored, policy, now);
