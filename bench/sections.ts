@@ -61,6 +61,7 @@ export const TARGETS = {
   invocationsPerStep: 1,
   throughputRatio: 0.5,
   subscribeP99Ms: 30,
+  ingestLoansPerSecond: 1000,
   bundleBytes: 1024 * 1024,
   coldInitMs: 200,
 } as const;
@@ -392,10 +393,18 @@ async function ingestSection(ctx: SectionContext): Promise<Section> {
         met: reimportCreated === 0,
         why: "a loan already stored must be answered as existing, never created twice",
       }),
+      check({
+        figure: "First import rate",
+        value: result.first.loansPerSecond,
+        unit: "loans/s",
+        target: `≥ ${TARGETS.ingestLoansPerSecond.toLocaleString("en-US")}`,
+        met: result.first.loansPerSecond >= TARGETS.ingestLoansPerSecond,
+        why: "each loan is a case and its first audit entry written in one transaction (25 loans per TransactWriteItems, 4 in flight), then its execution started on the local engine; DynamoDB Local on this machine is the ceiling (see the raw transactions/s of section 3, with 2 items per transaction against 50 here). A re-import, answered from reads, runs several times faster. More would take a faster store than DynamoDB Local on 2 shared cores (on AWS the queue consumer's concurrency sets the pace instead), or writing cases without their first audit entry, which the audit trail forbids",
+      }),
     ],
     notes: [
       `${result.loans} loans from the synthetic portfolio (seed 42, 36 zones) written as JSONL, imported with \`npm run import -- <file> --url URL --key KEY --report out.json --no-progress\` into a fresh \`npm start --frozen\` child stack (in-memory DynamoDB Local); then the same file again.`,
-      "Each created loan starts its workflow execution on the local engine (its Plan task runs), as on AWS.",
+      "Each created loan starts its workflow execution on the local engine at its planned first wait, as on AWS.",
     ],
     data: result,
     seconds: 0,
@@ -426,7 +435,7 @@ async function latencySection(ctx: SectionContext): Promise<Section> {
         unit: "ms",
         target: "≤ 30 ms",
         met,
-        why: "a subscription validates, writes the case and its audit entry in one transaction and starts the workflow (its Plan task runs on the same event loop); on two shared cores the engine, the handlers and DynamoDB Local compete with the load generator",
+        why: "a subscription resolves the API key (GetItem) and the policy's latest version (Query), writes the case and its audit entry in one transaction and starts the execution on the local engine; DynamoDB Local on this machine completes only a few hundred two-item transactions/s (section 3), and on two shared cores it competes with the handlers, the engine and the load generator, so 200 req/s saturates the stack and the latency measures its queue. It would take a faster store than DynamoDB Local here (on AWS each request is its own Lambda invocation against DynamoDB), or caching the key and policy look-ups, which would delay a key revocation or a policy change",
       }),
       check({
         figure: "Achieved rate (responses within the run ÷ seconds)",
