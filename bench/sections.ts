@@ -54,7 +54,7 @@ export interface SectionContext {
   dynamoEndpoint?: string;
 }
 
-/** Targets from the design brief. */
+/** The performance targets the product commits to (README, Benchmarks). */
 export const TARGETS = {
   transitionsPerStep: 3,
   transitionsPerLoan: 5,

@@ -209,6 +209,10 @@ export const policyUpdateSchema = z.strictObject({
     .optional(),
   applyTo: z.enum(["new_loans", "in_flight"]).default("new_loans"),
   comment: z.string().max(500).optional(),
+  // A policy read with GET can be edited and sent back as it is: its id must be the path's, its version is
+  // assigned by the server (the next one) and otherwise ignored.
+  id: z.string().max(64).optional(),
+  version: z.number().int().optional(),
 });
 
 /** The policy a request describes; the schema checked its shape, the domain checks its values. */

@@ -139,4 +139,25 @@ describe("policies as versioned data", () => {
     expect((await lender.post("/v1/loans", loanRequest(fresh, { dueDate: "2026-02-15" }))).status).toBe(201);
     expect((await lender.get(`/v1/loans/${fresh}`)).body.policy).toEqual({ id: "default", version: 3 });
   });
+
+  it("takes back a policy as GET answered it, edited; an id that is not the path's is refused", async () => {
+    const read = (await ops.get("/v1/policies/default")).body;
+    const edited = {
+      ...read,
+      steps: read.steps.map((step: PolicyStep) =>
+        step.id === "final_notice_21" ? { ...step, sendAt: "11:00" } : step,
+      ),
+    };
+    const put = await ops.call("PUT", "/v1/policies/default", edited);
+    expect(put.status).toBe(201);
+    expect(put.body.version).toBe(read.version + 1);
+    expect(put.body.changes).toEqual([
+      expect.objectContaining({ path: "steps.final_notice_21", from: "D+21 10:00", to: "D+21 11:00" }),
+    ]);
+
+    const other = await ops.call("PUT", "/v1/policies/default", { ...edited, id: "gentle" });
+    expect(other.status).toBe(400);
+    expect(other.body.error.details).toEqual([expect.objectContaining({ path: "id" })]);
+    expect((await ops.get("/v1/policies/default")).body.version).toBe(read.version + 1);
+  });
 });

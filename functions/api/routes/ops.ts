@@ -23,6 +23,11 @@ export function opsRoutes(deps: ApiDeps): Route[] {
       async handle({ principal, params, body }) {
         const id = policyParam(params);
         const request = parseWith(policyUpdateSchema, body);
+        if (request.id !== undefined && request.id !== id) {
+          throw new HttpError(400, "VALIDATION_FAILED", "the body's id is not the policy in the path", [
+            { path: "id", message: `must be "${id}" (the path's policy id) or left out` },
+          ]);
+        }
         const rules = toPolicyRules(request);
         const { policy, info, replanned } = await putPolicy(deps, principal, id, {
           rules,
