@@ -6,6 +6,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type BucketProps,
   type CfnBucket,
   ObjectOwnership,
 } from "aws-cdk-lib/aws-s3";
@@ -116,19 +117,7 @@ export class DunningDataStack extends Stack {
     });
 
     this.exportBucket = new Bucket(this, "ExportBucket", {
-      bucketName: this.exportBucketName,
-      encryption: BucketEncryption.KMS,
-      encryptionKey: this.dataKey,
-      // One data key per bucket instead of a KMS call per object; grants on the key are unchanged.
-      bucketKeyEnabled: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: "export-bucket/",
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...this.protectedBucket(this.exportBucketName, "export-bucket/"),
       lifecycleRules: [
         {
           // Versioned: expiring only adds a delete marker, so the data itself goes with the noncurrent version.
@@ -143,20 +132,8 @@ export class DunningDataStack extends Stack {
       ],
     });
 
-    // The same protections as the export bucket: data key, TLS only, no public access, no ACLs, access logs.
     this.importBucket = new Bucket(this, "ImportBucket", {
-      bucketName: this.importBucketName,
-      encryption: BucketEncryption.KMS,
-      encryptionKey: this.dataKey,
-      bucketKeyEnabled: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: "import-bucket/",
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...this.protectedBucket(this.importBucketName, "import-bucket/"),
       lifecycleRules: [
         {
           id: "ExpireImportedPortfolios",
@@ -182,6 +159,25 @@ export class DunningDataStack extends Stack {
       enforceSSL: true,
     });
     this.handOffTopic.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  }
+
+  /** What every bucket holding borrower data gets: the data key, TLS only, no public access, no ACLs, access logs. */
+  private protectedBucket(bucketName: string, logPrefix: string): BucketProps {
+    return {
+      bucketName,
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.dataKey,
+      // One data key per bucket instead of a KMS call per object; grants on the key are unchanged.
+      bucketKeyEnabled: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: logPrefix,
+      removalPolicy: RemovalPolicy.RETAIN,
+    };
   }
 }
 
