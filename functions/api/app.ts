@@ -8,7 +8,7 @@ import { logger } from "../logger.ts";
 import type { AuditReader } from "../ports/audit.ts";
 import type { ExportSink } from "../ports/export-sink.ts";
 import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore, Principal } from "../ports.ts";
-import { subscribeBatch } from "../usecases/ingest.ts";
+import { type BatchItemResult, subscribeBatch } from "../usecases/ingest.ts";
 import {
   auditTrail,
   getLoan,
@@ -67,7 +67,8 @@ function lenderRoutes(deps: ApiDeps): Route[] {
       async handle({ principal, body }) {
         const { loans } = parseWith(loanBatchSchema, body);
         const entries = loans.map((loan, index) => batchEntry(loan, `loans.${index}`));
-        return json(207, { results: await subscribeBatch(deps, principal, entries) });
+        const results = await subscribeBatch(deps, principal, entries);
+        return json(207, { results: results.map(batchItemResponse) });
       },
     },
     {
@@ -266,4 +267,28 @@ export function makeApiHandler(deps: ApiDeps) {
     .use(authenticate(deps.keys))
     .use(jsonBody)
     .handler(httpRouterHandler(routed) as never);
+}
+
+/** One loan's answer in a 207: the HTTP status POST /v1/loans would have given it, and the outcome by name. */
+export interface BatchItemResponse {
+  loanId: string | null;
+  status: number;
+  outcome: BatchItemResult["status"];
+  error?: BatchItemResult["error"];
+}
+
+const REJECTION_STATUS: Record<string, number> = { VALIDATION_FAILED: 400, DUPLICATE_LOAN_ID: 409 };
+const OUTCOME_STATUS = { created: 201, exists: 200, conflict: 409, failed: 503 } as const;
+
+function batchItemResponse(result: BatchItemResult): BatchItemResponse {
+  const status =
+    result.status === "rejected"
+      ? (REJECTION_STATUS[result.error?.code ?? ""] ?? 422)
+      : OUTCOME_STATUS[result.status];
+  return {
+    loanId: result.loanId,
+    status,
+    outcome: result.status,
+    ...(result.error ? { error: result.error } : {}),
+  };
 }

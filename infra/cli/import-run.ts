@@ -8,7 +8,7 @@ import {
   type PortfolioRecord,
   readPortfolio,
 } from "../../functions/import/portfolio-file.ts";
-import type { BatchItemResult } from "../../functions/usecases/ingest.ts";
+import type { BatchItemResponse } from "../../functions/api/app.ts";
 
 /** What an import did, per loan of the file; `rejected` counts bad lines, refused loans and conflicts. */
 export interface ImportSummary {
@@ -145,7 +145,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         round === 0
           ? `import-${digest.slice(0, 40)}-${batchSize}-${index}`
           : `import-${digest.slice(0, 40)}-${batchSize}-${index}-r${round}-${runId}`;
-      let answer: { results: BatchItemResult[]; replayed: boolean; ownRetry: boolean };
+      let answer: { results: BatchItemResponse[]; replayed: boolean; ownRetry: boolean };
       try {
         answer = await send(pending, key);
       } catch (error) {
@@ -168,7 +168,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       const retry: Numbered[] = [];
       for (const [i, loan] of pending.entries()) {
         const result = answer.results[i];
-        const status = result?.status ?? "failed";
+        const status = result?.outcome ?? "failed";
         if (status === "created") summary[fromEarlierRun ? "exists" : "created"]++;
         else if (status === "exists") summary.exists++;
         else if (status === "failed" && round < rounds) retry.push(loan);
@@ -245,7 +245,7 @@ async function postBatch(
   loans: PortfolioLoanRequest[],
   idempotencyKey: string,
   attempts: number,
-): Promise<{ results: BatchItemResult[]; replayed: boolean; ownRetry: boolean }> {
+): Promise<{ results: BatchItemResponse[]; replayed: boolean; ownRetry: boolean }> {
   const body = JSON.stringify({ loans });
   let lastError = "";
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -263,7 +263,7 @@ async function postBatch(
       });
       const text = await response.text();
       if (response.status === 207) {
-        const parsed = JSON.parse(text) as { results: BatchItemResult[] };
+        const parsed = JSON.parse(text) as { results: BatchItemResponse[] };
         return {
           results: parsed.results,
           replayed: response.headers.get("idempotent-replayed") === "true",

@@ -57,14 +57,20 @@ describe("POST /v1/loans:batch", () => {
     const response = await lender.post("/v1/loans:batch", { loans });
     expect(response.status).toBe(207);
     const results = response.body.results;
-    expect(results.map((r: { loanId: string; status: string }) => [r.loanId, r.status])).toEqual([
-      [id("a"), "created"],
-      [id("bad"), "rejected"],
-      [id("b"), "rejected"],
-      [id("a"), "rejected"],
-      [id("c"), "rejected"],
-      [null, "rejected"],
-      [id("d"), "created"],
+    // Each item carries the status POST /v1/loans would have answered, and its outcome by name.
+    const answers = results.map((r: { loanId: string; status: number; outcome: string }) => [
+      r.loanId,
+      r.status,
+      r.outcome,
+    ]);
+    expect(answers).toEqual([
+      [id("a"), 201, "created"],
+      [id("bad"), 400, "rejected"],
+      [id("b"), 400, "rejected"],
+      [id("a"), 409, "rejected"],
+      [id("c"), 422, "rejected"],
+      [null, 400, "rejected"],
+      [id("d"), 201, "created"],
     ]);
     expect(results[1].error).toMatchObject({
       code: "VALIDATION_FAILED",
@@ -95,7 +101,7 @@ describe("POST /v1/loans:batch", () => {
   it("answers a repeat with exists and starts no second workflow; a changed body is a conflict", async () => {
     const loans = Array.from({ length: 120 }, (_, i) => loanRequest(id(`r${i}`)));
     const first = await lender.post("/v1/loans:batch", { loans });
-    expect(first.body.results.every((r: { status: string }) => r.status === "created")).toBe(true);
+    expect(first.body.results.every((r: { outcome: string }) => r.outcome === "created")).toBe(true);
 
     const changed = loans.map((loan, i) => (i % 10 === 3 ? { ...loan, dueDate: "2026-01-31" } : loan));
     const again = await lender.post("/v1/loans:batch", { loans: changed });
@@ -103,8 +109,8 @@ describe("POST /v1/loans:batch", () => {
     for (const [i, result] of again.body.results.entries()) {
       expect(result.loanId).toBe(id(`r${i}`));
       if (i % 10 === 3) {
-        expect(result).toMatchObject({ status: "conflict", error: { code: "LOAN_EXISTS" } });
-      } else expect(result).toEqual({ loanId: id(`r${i}`), status: "exists" });
+        expect(result).toMatchObject({ status: 409, outcome: "conflict", error: { code: "LOAN_EXISTS" } });
+      } else expect(result).toEqual({ loanId: id(`r${i}`), status: 200, outcome: "exists" });
     }
     for (const i of [0, 3, 119]) expect(executionsOf("demo", id(`r${i}`))).toHaveLength(1);
     // The single-loan route agrees: same body 200, changed body 409.
@@ -117,7 +123,7 @@ describe("POST /v1/loans:batch", () => {
     const headers = { "Idempotency-Key": `batch-${suffix}-key` };
     const body = { loans: [loanRequest(id("k1")), loanRequest(id("k2"))] };
     const first = await lender.post("/v1/loans:batch", body, headers);
-    expect(first.body.results.map((r: { status: string }) => r.status)).toEqual(["created", "created"]);
+    expect(first.body.results.map((r: { status: number }) => r.status)).toEqual([201, 201]);
     const replay = await lender.post("/v1/loans:batch", body, headers);
     expect(replay.status).toBe(207);
     expect(replay.body).toEqual(first.body);
@@ -153,7 +159,7 @@ describe("POST /v1/loans:batch", () => {
     const other = await otherLender.post("/v1/loans:batch", {
       loans: [loanRequest(id("a"), { dueDate: "2026-03-01" }), loanRequest(id("only-other"))],
     });
-    expect(other.body.results.map((r: { status: string }) => r.status)).toEqual(["created", "created"]);
+    expect(other.body.results.map((r: { outcome: string }) => r.outcome)).toEqual(["created", "created"]);
     expect((await lender.get(`/v1/loans/${id("a")}`)).body.dueDate).toBe("2026-01-15");
     expect((await otherLender.get(`/v1/loans/${id("a")}`)).body.dueDate).toBe("2026-03-01");
     expect((await lender.get(`/v1/loans/${id("only-other")}`)).status).toBe(404);
