@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import type { BatchItemResponse } from "../../functions/api/app.ts";
 import {
   formatOf,
   inBatches,
@@ -8,7 +9,6 @@ import {
   type PortfolioRecord,
   readPortfolio,
 } from "../../functions/import/portfolio-file.ts";
-import type { BatchItemResponse } from "../../functions/api/app.ts";
 
 /** What an import did, per loan of the file; `rejected` counts bad lines, refused loans and conflicts. */
 export interface ImportSummary {
