@@ -22,19 +22,6 @@ export function jsonClient(baseUrl: string, key?: string) {
   };
 }
 
-/** Runs `work` over `items` with at most `concurrency` in flight. */
-export async function forEachLimited<T>(
-  items: Iterable<T>,
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  const iterator = items[Symbol.iterator]();
-  const lanes = Array.from({ length: concurrency }, async () => {
-    for (let next = iterator.next(); !next.done; next = iterator.next()) await work(next.value);
-  });
-  await Promise.all(lanes);
-}
-
 export function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { CreateTableCommand, DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import { DateTime } from "luxon";
+import { forEachLimited } from "../functions/concurrency.ts";
 import { syntheticPortfolio } from "../functions/simulation/portfolio.ts";
 import type { ExecutionRecord } from "../infra/local/engine.ts";
 import { ASL_PATH, type LocalStack, startLocalStack } from "../infra/local/stack.ts";
 import { smsParts } from "./cost.ts";
 import { dataPlaneCalls, diffSnapshots, type MeterSnapshot, startDynamoMeter } from "./dynamo-meter.ts";
-import { forEachLimited, type JsonResponse, jsonClient, log } from "./http.ts";
+import { type JsonResponse, jsonClient, log } from "./http.ts";
 
 /** The workflow paths measured one loan at a time, in the order they are reported. */
 export const PATHS = ["paid_before_due", "paid_in_soft_collection", "promise_kept", "to_legal"] as const;

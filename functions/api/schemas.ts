@@ -47,6 +47,8 @@ export const loanId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "1-128 characters: letters, digits and . _ : -");
 
+export const policyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -");
+
 export const subscribeSchema = z.strictObject({
   loanId,
   borrower: z
@@ -69,10 +71,7 @@ export const subscribeSchema = z.strictObject({
     }),
   amountDue: positiveMoney,
   dueDate: calendarDate,
-  policyId: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -")
-    .default("default"),
+  policyId: policyId.default("default"),
 });
 
 /** `POST /v1/loans:batch`: the envelope only; each loan is validated on its own so one bad loan fails alone. */
@@ -144,8 +143,6 @@ export const listQuerySchema = z.strictObject({
   cursor: z.string().max(2048).optional(),
 });
 
-export const policyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -");
-
 const hhmm = z.string().max(5);
 /** Generous bounds on the shape only; the domain applies the real per-text limits and the template rules. */
 const templateText = z.string().max(10_000);
@@ -158,12 +155,15 @@ const templateSet = z.strictObject({
   "en-US": localeTemplates.optional(),
 });
 const MAX_TEMPLATES = 50;
+const stepOrTemplateId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, _ and -");
 /** A policy's shape; its values (order, window, templates...) are checked by the domain (policy-validation.ts). */
 export const policyUpdateSchema = z.strictObject({
   steps: z
     .array(
       z.strictObject({
-        id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, _ and -"),
+        id: stepOrTemplateId,
         stage: z.string().max(32),
         offsetDays: z.number().int("must be a whole number of days"),
         sendAt: hhmm,
@@ -198,10 +198,7 @@ export const policyUpdateSchema = z.strictObject({
     .optional(),
   /** Left out: the current version's templates are kept. */
   templates: z
-    .record(
-      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, _ and -"),
-      templateSet,
-    )
+    .record(stepOrTemplateId, templateSet)
     .refine(
       (templates) => Object.keys(templates).length <= MAX_TEMPLATES,
       `at most ${MAX_TEMPLATES} templates`,

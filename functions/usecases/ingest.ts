@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { canonicalJson } from "../domain/audit-chain.ts";
+import { forEachLimited } from "../concurrency.ts";
 import {
   type CaseChange,
   isCollectable,
@@ -11,7 +10,7 @@ import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
 import { logger } from "../logger.ts";
 import type { CreateOutcome, Principal } from "../ports.ts";
-import type { LenderDeps } from "./lender.ts";
+import { actorOf, type LenderDeps, subscriptionHash, workflowRef } from "./lender.ts";
 import { plannedStart } from "./workflow-steps.ts";
 
 /** Loans one bulk subscription takes (the HTTP batch route, one import message). */
@@ -57,7 +56,7 @@ export async function subscribeBatch(
 ): Promise<BatchItemResult[]> {
   const results: BatchItemResult[] = entries.map((entry) => ({ loanId: entry.loanId, status: "failed" }));
   const now = deps.clock.now();
-  const actor = `${principal.role}:${principal.keyId}`;
+  const actor = actorOf(principal);
 
   // A loan id twice in one batch: the first occurrence counts, later ones are refused (they could disagree).
   const firstAt = new Map<string, number>();
@@ -90,7 +89,7 @@ export async function subscribeBatch(
       ]);
       continue;
     }
-    const hash = createHash("sha256").update(canonicalJson(entry.request)).digest("hex");
+    const hash = subscriptionHash(entry.request);
     const change = subscribe(principal.tenantId, entry.request, policy, hash, actor, now);
     accepted.push({ index, change, hash });
   }
@@ -132,14 +131,12 @@ export async function subscribeBatch(
     }
   }
 
-  await eachLimited(toStart, START_CONCURRENCY, async ({ index, loanCase, created }) => {
+  await forEachLimited(toStart, START_CONCURRENCY, async ({ index, loanCase, created }) => {
     try {
       // A new case starts at its first wait; a repeat goes through the Plan task, which reads the case.
       const policy = created ? await policies.get(loanCase.policy.id) : null;
       await deps.workflow.start({
-        tenantId: loanCase.tenantId,
-        loanId: loanCase.loanId,
-        generation: loanCase.generation,
+        ...workflowRef(loanCase),
         ...(policy ? { planned: plannedStart(loanCase, policy, now) } : {}),
       });
       results[index] = { loanId: loanCase.loanId, status: created ? "created" : "exists" };
@@ -186,20 +183,4 @@ function rejected(
 
 function failed(loanId: string, code: string, message: string): BatchItemResult {
   return { loanId, status: "failed", error: { code, message } };
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-export async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

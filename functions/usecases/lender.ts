@@ -32,7 +32,12 @@ export interface LenderDeps {
   handoffs: Handoffs;
 }
 
-const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
+export const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
+
+/** What makes two subscriptions of one loan "the same body": single and batch subscriptions agree on it. */
+export function subscriptionHash(request: SubscriptionRequest & { policyId: string }): string {
+  return createHash("sha256").update(canonicalJson(request)).digest("hex");
+}
 
 async function policyFor(
   deps: LenderDeps,
@@ -54,7 +59,7 @@ async function view(deps: LenderDeps, loanCase: LoanCase): Promise<LoanView> {
   return loanView(loanCase, policy, deps.clock.now());
 }
 
-function workflowRef(loanCase: LoanCase) {
+export function workflowRef(loanCase: LoanCase) {
   return { tenantId: loanCase.tenantId, loanId: loanCase.loanId, generation: loanCase.generation };
 }
 
@@ -64,13 +69,13 @@ export async function subscribeLoan(
   request: SubscriptionRequest & { policyId: string },
 ): Promise<{ created: boolean; loan: LoanView }> {
   const policy = await policyFor(deps, principal.tenantId, request.policyId);
-  const subscriptionHash = createHash("sha256").update(canonicalJson(request)).digest("hex");
+  const hash = subscriptionHash(request);
   const now = deps.clock.now();
-  const change = subscribe(principal.tenantId, request, policy, subscriptionHash, actorOf(principal), now);
+  const change = subscribe(principal.tenantId, request, policy, hash, actorOf(principal), now);
   const result = await deps.cases.create(change, toInstant(now));
   const loanCase = result.created ? result.case : await deps.cases.get(principal.tenantId, request.loanId);
   if (!loanCase) throw new ConcurrentUpdateError("the loan changed while it was being subscribed; retry");
-  if (!result.created && loanCase.subscriptionHash !== subscriptionHash) {
+  if (!result.created && loanCase.subscriptionHash !== hash) {
     throw new LoanAlreadyExistsError(`loan ${request.loanId} is already subscribed with different details`);
   }
   // Also on a repeat: if the first attempt stored the case but failed to start its workflow, this heals it

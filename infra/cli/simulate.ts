@@ -36,12 +36,12 @@ function date(value: string): string {
 
 /** A policy file: a PUT /v1/policies body (id and version optional), checked as the API checks it. */
 async function loadPolicy(file: string): Promise<{ label: string; policy: Policy }> {
-  const { id, version, ...body } = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
-  const parsed = policyUpdateSchema.safeParse(body);
-  const problems = parsed.success
-    ? validatePolicy(withTemplates(toPolicyRules(parsed.data)))
-    : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-  if (!parsed.success || problems.length > 0) {
+  const parsed = policyUpdateSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
+  const rules = parsed.success ? withTemplates(toPolicyRules(parsed.data)) : null;
+  const problems = rules
+    ? validatePolicy(rules)
+    : (parsed.error?.issues ?? []).map((i) => ({ path: i.path.join("."), message: i.message }));
+  if (!rules || !parsed.data || problems.length > 0) {
     throw new Error(
       `${file}: not a valid policy: ${problems.map((i) => `${i.path} ${i.message}`.trim()).join("; ")}`,
     );
@@ -49,11 +49,7 @@ async function loadPolicy(file: string): Promise<{ label: string; policy: Policy
   const label = basename(file).replace(/\.json$/, "");
   return {
     label,
-    policy: {
-      id: typeof id === "string" ? id : label,
-      version: typeof version === "number" ? version : 1,
-      ...withTemplates(toPolicyRules(parsed.data)),
-    },
+    policy: { id: parsed.data.id ?? label, version: parsed.data.version ?? 1, ...rules },
   };
 }
 
