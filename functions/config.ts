@@ -16,6 +16,14 @@ const schema = z.object({
   EXPORT_BUCKET: z.string().min(3).optional(),
   /** Where a published hand-off is announced (ids and object keys only). */
   HANDOFF_TOPIC_ARN: z.string().startsWith("arn:").optional(),
+  // The embedded stack's delivery edge, set only there (never deployed): messages go to its outbox instead of
+  // SES/SNS, hand-off packages and audit exports to folders of its own instead of S3.
+  LOCAL_OUTBOX_URL: z.url().optional(),
+  /** The embedded stack's run: one process runs every step there, so a claim of another run is a dead one's. */
+  LOCAL_INSTANCE_ID: z.string().min(1).optional(),
+  LOCAL_HANDOFF_DIR: z.string().min(1).optional(),
+  LOCAL_EXPORT_DIR: z.string().min(1).optional(),
+  LOCAL_EXPORT_BASE_URL: z.url().optional(),
 });
 
 export type LambdaConfig = z.infer<typeof schema>;

@@ -4,14 +4,18 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { LambdaConfig } from "../config.ts";
+import type { ExportSink } from "../ports/export-sink.ts";
 import type { Handoffs } from "../ports/handoff.ts";
-import type { Clock } from "../ports.ts";
+import type { Clock, MessageSender } from "../ports.ts";
 import { DynamoCaseRepository } from "./dynamo/case-repository.ts";
 import { makeDocumentClient } from "./dynamo/client.ts";
 import { DynamoHandoffStore } from "./dynamo/handoff-store.ts";
 import { DynamoPolicyRepository } from "./dynamo/policy-repository.ts";
-import { S3SnsHandoffPublisher } from "./handoff-publishers.ts";
+import { FileExportSink } from "./file-export-sink.ts";
+import { FileHandoffPublisher, S3SnsHandoffPublisher } from "./handoff-publishers.ts";
+import { S3ExportSink } from "./s3-export-sink.ts";
 import { ChannelRouter } from "./senders/channel-router.ts";
+import { OutboxSender } from "./senders/outbox-sender.ts";
 import { SesEmailSender } from "./senders/ses-sender.ts";
 import { SnsSmsSender } from "./senders/sns-sender.ts";
 import { StepFunctionsWorkflow } from "./step-functions.ts";
@@ -30,7 +34,8 @@ export function awsRepositories(config: LambdaConfig) {
   };
 }
 
-export function awsSender(config: LambdaConfig) {
+export function awsSender(config: LambdaConfig): MessageSender {
+  if (config.LOCAL_OUTBOX_URL) return new OutboxSender(config.LOCAL_OUTBOX_URL);
   if (!config.EMAIL_FROM) throw new Error("invalid configuration: EMAIL_FROM is required to send email");
   return new ChannelRouter({
     email: new SesEmailSender(new SESClient({}), config.EMAIL_FROM, config.SES_CONFIGURATION_SET),
@@ -54,6 +59,8 @@ export function awsHandoffs(
   tables: { stateTable: string },
 ): Handoffs {
   const store = new DynamoHandoffStore(client, tables);
+  if (config.LOCAL_HANDOFF_DIR)
+    return { store, publisher: new FileHandoffPublisher(config.LOCAL_HANDOFF_DIR) };
   const { EXPORT_BUCKET, HANDOFF_TOPIC_ARN } = config;
   if (!EXPORT_BUCKET || !HANDOFF_TOPIC_ARN) {
     const missing = () =>
@@ -69,4 +76,13 @@ export function awsHandoffs(
       HANDOFF_TOPIC_ARN,
     ),
   };
+}
+
+/** Where audit exports go: the export bucket on AWS, the embedded stack's folder on one machine; none unset. */
+export function awsExportSink(config: LambdaConfig): ExportSink | undefined {
+  if (config.LOCAL_EXPORT_DIR && config.LOCAL_EXPORT_BASE_URL) {
+    const base = config.LOCAL_EXPORT_BASE_URL;
+    return new FileExportSink(config.LOCAL_EXPORT_DIR, () => base);
+  }
+  return config.EXPORT_BUCKET ? new S3ExportSink(new S3Client({}), config.EXPORT_BUCKET) : undefined;
 }

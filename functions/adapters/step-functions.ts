@@ -1,5 +1,5 @@
 import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
-import type { WorkflowControl, WorkflowRef } from "../ports.ts";
+import type { Clock, WorkflowControl, WorkflowRef } from "../ports.ts";
 import { executionInput, executionName } from "../usecases/execution.ts";
 
 /** The per-loan Standard workflow on AWS Step Functions. */
@@ -7,6 +7,8 @@ export class StepFunctionsWorkflow implements WorkflowControl {
   constructor(
     private readonly sfn: SFNClient,
     private readonly stateMachineArn: string,
+    /** Stamps the execution input's start: the business clock, which on one machine is the virtual one. */
+    private readonly clock: Clock = { now: () => new Date() },
   ) {}
 
   async start(ref: WorkflowRef): Promise<void> {
@@ -15,7 +17,7 @@ export class StepFunctionsWorkflow implements WorkflowControl {
         new StartExecutionCommand({
           stateMachineArn: this.stateMachineArn,
           name: executionName(ref),
-          input: JSON.stringify(executionInput(ref, new Date())),
+          input: JSON.stringify(executionInput(ref, this.clock.now())),
         }),
       );
     } catch (error) {

@@ -11,14 +11,20 @@ const { client, tables, cases, policies } = awsRepositories(config);
 export const { plan, send, handOff } = makeStepHandlers({
   cases,
   policies,
-  // The plan and hand-off tasks never send; only the send function is configured with EMAIL_FROM.
-  sender: config.EMAIL_FROM
-    ? awsSender(config)
-    : { send: () => Promise.reject(new Error("sender not configured")) },
+  // The plan and hand-off tasks never send; only the send function is configured with a sender.
+  sender:
+    config.EMAIL_FROM || config.LOCAL_OUTBOX_URL
+      ? awsSender(config)
+      : { send: () => Promise.reject(new Error("sender not configured")) },
   clock: systemClock,
   workflow: awsWorkflow(config),
-  // Invocations may overlap on AWS (retries, re-plans): only a claim's lease says its sender is gone.
-  runtime: { instanceId: randomUUID(), exclusive: false, realNow: Date.now },
+  // Invocations may overlap on AWS (retries, re-plans): only a claim's lease says its sender is gone. Leases are
+  // about processes, so they run on real time (`performance`), whatever the business clock says.
+  runtime: {
+    instanceId: config.LOCAL_INSTANCE_ID ?? randomUUID(),
+    exclusive: config.LOCAL_INSTANCE_ID !== undefined,
+    realNow: () => performance.timeOrigin + performance.now(),
+  },
   // Only the hand-off task publishes (EXPORT_BUCKET, HANDOFF_TOPIC_ARN).
   handoffs: awsHandoffs(config, client, tables),
   // Per-borrower contact records live in the state table, which every step function may already read and write.

@@ -10,6 +10,7 @@ import {
   type StepDeps,
   sendStep,
 } from "../usecases/workflow-steps.ts";
+import { asStepError } from "./transient.ts";
 
 type StepUseCase = (deps: StepDeps, input: ExecutionState) => Promise<ExecutionState>;
 
@@ -26,7 +27,8 @@ function stepHandler(name: string, useCase: StepUseCase, deps: StepDeps) {
         const result = await useCase(deps, input);
         logger.info(`${name} done`, { next: result.next });
         return result;
-      } catch (error) {
+      } catch (caught) {
+        const error = asStepError(caught);
         if (error instanceof DomainError) logger.info(`${name} ended`, { error: error.name });
         else logger.error(`${name} failed`, { error: error as Error });
         throw error;

@@ -29,17 +29,11 @@ import {
 import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { AUDIT_TABLE, STATE_TABLE } from "../../functions/adapters/dynamo/schema.ts";
+import { LAMBDA_FUNCTIONS } from "../lambda-bundles.ts";
 import { EXPORT_RETENTION_DAYS, EXPORTS_PREFIX, HANDOFFS_PREFIX, IMPORTS_PREFIX } from "./data-stack.ts";
 import { DunningFunction, LOG_RETENTION } from "./dunning-function.ts";
 
 export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
-const API_ENTRY = fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url));
-const STEPS_ENTRY = fileURLToPath(new URL("../../functions/steps/handler.ts", import.meta.url));
-const DELIVERY_ENTRY = fileURLToPath(new URL("../../functions/delivery/handler.ts", import.meta.url));
-const IMPORT_OBJECT_ENTRY = fileURLToPath(
-  new URL("../../functions/import/object-handler.ts", import.meta.url),
-);
-const IMPORT_QUEUE_ENTRY = fileURLToPath(new URL("../../functions/import/queue-handler.ts", import.meta.url));
 
 /**
  * The import consumer's pace: at most IMPORT_MAX_CONCURRENCY invocations at once, each with up to IMPORT_BATCH_SIZE
@@ -47,7 +41,7 @@ const IMPORT_QUEUE_ENTRY = fileURLToPath(new URL("../../functions/import/queue-h
  */
 export const IMPORT_MAX_CONCURRENCY = 4;
 export const IMPORT_BATCH_SIZE = 5;
-export const IMPORT_CONSUMER_TIMEOUT = Duration.minutes(2);
+export const IMPORT_CONSUMER_TIMEOUT = Duration.seconds(LAMBDA_FUNCTIONS.importQueue.timeoutSeconds);
 /** A message that failed this many deliveries goes to the dead-letter queue. */
 export const IMPORT_MAX_RECEIVES = 5;
 
@@ -150,20 +144,16 @@ export class DunningServiceStack extends Stack {
       resourceName: configurationSetName,
     });
 
-    // --- Workflow tasks: one bundle entry, three handlers. Timeouts stay under the ASL TimeoutSeconds so a slow
-    // invocation surfaces as a Lambda error the Retry blocks know, not as States.Timeout.
+    // --- Workflow tasks: one bundle, three handlers (timeouts in lambda-bundles.ts).
     this.planFunction = new DunningFunction(this, "PlanFunction", {
-      entry: STEPS_ENTRY,
-      handler: "plan",
+      function: "plan",
       description: "Workflow task: re-reads the case and plans the next action",
       environment: stepEnvironment,
       serviceName,
     });
     this.sendFunction = new DunningFunction(this, "SendStepFunction", {
-      entry: STEPS_ENTRY,
-      handler: "send",
+      function: "send",
       description: "Workflow task: claims a dunning step, sends it and records the evidence",
-      timeout: Duration.seconds(90),
       environment: {
         ...stepEnvironment,
         EMAIL_FROM: props.emailFrom,
@@ -173,8 +163,7 @@ export class DunningServiceStack extends Stack {
       serviceName,
     });
     this.handOffFunction = new DunningFunction(this, "HandOffFunction", {
-      entry: STEPS_ENTRY,
-      handler: "handOff",
+      function: "handOff",
       description: "Workflow task: hands the case over to legal",
       environment: { ...stepEnvironment, HANDOFF_TOPIC_ARN: handOffTopicArn },
       serviceName,
@@ -234,8 +223,7 @@ export class DunningServiceStack extends Stack {
       events: DELIVERY_EVENT_TYPES,
     });
     this.deliveryFunction = new DunningFunction(this, "DeliveryFunction", {
-      entry: DELIVERY_ENTRY,
-      handler: "handler",
+      function: "delivery",
       description: "Records SES delivery, bounce, complaint and reject events against the case",
       environment: tables,
       serviceName,
@@ -269,11 +257,8 @@ export class DunningServiceStack extends Stack {
 
     // --- The HTTP API: one proxy Lambda; authentication (Bearer API keys) and validation (zod) happen inside it.
     this.apiFunction = new DunningFunction(this, "ApiFunction", {
-      entry: API_ENTRY,
-      handler: "handler",
+      function: "api",
       description: "HTTP API: loans, policies, audit trail",
-      // API Gateway gives up on the integration after 29 s.
-      timeout: Duration.seconds(25),
       environment: {
         ...commonEnvironment,
         STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
@@ -337,11 +322,8 @@ export class DunningServiceStack extends Stack {
         deadLetterQueue: { queue: this.importDeadLetterQueue, maxReceiveCount: IMPORT_MAX_RECEIVES },
       });
       this.importFunction = new DunningFunction(this, "ImportFunction", {
-        entry: IMPORT_OBJECT_ENTRY,
-        handler: "handler",
+        function: "importObject",
         description: "Portfolio import: streams an uploaded file and queues its valid loans in batches",
-        timeout: Duration.minutes(10),
-        memorySize: 1024,
         environment: { IMPORT_QUEUE_URL: this.importQueue.queueUrl },
         serviceName,
       });
@@ -365,10 +347,8 @@ export class DunningServiceStack extends Stack {
       });
 
       this.importConsumerFunction = new DunningFunction(this, "ImportConsumerFunction", {
-        entry: IMPORT_QUEUE_ENTRY,
-        handler: "handler",
+        function: "importQueue",
         description: "Portfolio import: subscribes queued batches of loans and starts their workflows",
-        timeout: IMPORT_CONSUMER_TIMEOUT,
         environment: { ...tables, STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
         serviceName,
       });

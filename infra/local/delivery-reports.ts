@@ -11,15 +11,16 @@ import type { Outbox } from "./outbox.ts";
  * back to the engine. The engine counts a task as pending until then, so `POST /local/clock/advance`
  * returns only after the delivery entries are written, and their order in the trail is fixed.
  */
-export function reportingDeliveries<C>(
-  send: (input: ExecutionState, context: C) => Promise<unknown>,
+export function reportingDeliveries(
+  send: (input: ExecutionState) => Promise<unknown>,
   deps: { outbox: Outbox; cases: CaseRepository; clock: Clock },
 ) {
-  return async (input: ExecutionState, context: C): Promise<unknown> => {
+  return async (input: unknown): Promise<unknown> => {
+    const state = input as ExecutionState;
     try {
-      return await send(input, context);
+      return await send(state);
     } finally {
-      for (const message of deps.outbox.takeUnreported(input.tenantId, input.loanId)) {
+      for (const message of deps.outbox.takeUnreported(state.tenantId, state.loanId)) {
         await recordDelivery(deps, {
           tenantId: message.tenantId,
           loanId: message.loanId,

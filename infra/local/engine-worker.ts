@@ -6,6 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import type { FromWorker, TaskError, ToWorker } from "./engine-protocol.ts";
+import { sharedNow } from "./virtual-clock.ts";
 
 // aws-local-stepfunctions calls Promise.withResolvers (Node 22+); Node 20 needs it provided.
 if (!("withResolvers" in Promise)) {
@@ -27,7 +28,7 @@ if (!port) throw new Error("engine-worker must run in a worker thread");
 const post = (message: FromWorker) => port.postMessage(message);
 
 let clock: Float64Array = new Float64Array(1);
-const virtualNow = () => clock[0] as number;
+const virtualNow = () => sharedNow(clock);
 
 /** Timers ordered by virtual due time, then by creation. */
 interface VirtualTimer {

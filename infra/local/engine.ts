@@ -131,16 +131,28 @@ export class LocalWorkflowEngine {
     }
   }
 
-  async start(name: string, input: unknown): Promise<void> {
+  /**
+   * Starts an execution under a name, as StartExecution does for a Standard workflow: the same name with the
+   * same input while it runs is the same execution ("started" again); any other reuse of a name is "exists".
+   */
+  async start(name: string, input: unknown): Promise<"started" | "exists"> {
     await this.ready;
-    if (this.executions.has(name)) return;
+    const existing = this.executions.get(name);
+    if (existing) {
+      const same = existing.status === "RUNNING" && JSON.stringify(existing.input) === JSON.stringify(input);
+      return same ? "started" : "exists";
+    }
     this.executions.set(name, { name, input, status: "RUNNING", states: [], retries: 0, taskCalls: 0 });
     this.send({ op: "start", name, input });
+    return "started";
   }
 
-  async stop(name: string): Promise<void> {
+  /** Stops a running execution; false when no execution has that name. */
+  async stop(name: string): Promise<boolean> {
     await this.ready;
+    if (!this.executions.has(name)) return false;
     this.send({ op: "stop", name });
+    return true;
   }
 
   execution(name: string): ExecutionRecord | undefined {

@@ -5,16 +5,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { DateTime, Duration } from "luxon";
 import { MAX_BODY_BYTES } from "../../functions/api/app.ts";
 import { EXPORT_NAME } from "../../functions/ports/export-sink.ts";
 import type { LocalWorkflowEngine } from "./engine.ts";
-import { lambdaContext } from "./lambda-context.ts";
 import type { Outbox } from "./outbox.ts";
 import type { VirtualClock } from "./virtual-clock.ts";
 
-type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+/** The API function as API Gateway invokes it. */
+type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 export interface LocalServerDeps {
   api: ApiHandler;
@@ -174,7 +174,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       const url = new URL(req.url ?? "/", "http://localhost");
       if (!url.pathname.startsWith("/v1/")) return await handleLocal(deps, req, url, res);
       const event = toApiGatewayEvent(req, url, await readBody(req));
-      const result = await deps.api(event, lambdaContext("api"));
+      const result = await deps.api(event);
       res.writeHead(result.statusCode, (result.headers ?? {}) as Record<string, string>);
       res.end(result.body);
     } catch (error) {

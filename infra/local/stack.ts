@@ -2,26 +2,21 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
-import { DynamoAuditReader } from "../../functions/adapters/dynamo/audit-reader.ts";
-import { DynamoBorrowerContactStore } from "../../functions/adapters/dynamo/borrower-contacts.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
-import { DynamoHandoffStore } from "../../functions/adapters/dynamo/handoff-store.ts";
-import { DynamoIdempotencyStore } from "../../functions/adapters/dynamo/idempotency-store.ts";
-import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-repository.ts";
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
-import { FileHandoffPublisher } from "../../functions/adapters/handoff-publishers.ts";
-import { makeApiHandler } from "../../functions/api/app.ts";
-import { ROLES, type Role, type WorkflowControl } from "../../functions/ports.ts";
-import { makeStepHandlers } from "../../functions/steps/step-handlers.ts";
-import { executionInput, executionName } from "../../functions/usecases/execution.ts";
+import { StepFunctionsWorkflow } from "../../functions/adapters/step-functions.ts";
+import { ROLES, type Role } from "../../functions/ports.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
+import type { LambdaName } from "../lambda-bundles.ts";
+import { startAwsEdge } from "./aws-edge.ts";
 import { reportingDeliveries } from "./delivery-reports.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
-import { LocalExportSink } from "./export-sink.ts";
-import { lambdaContext } from "./lambda-context.ts";
+import { LocalLambda } from "./lambda-runtime.ts";
 import { Outbox } from "./outbox.ts";
 import { resumeOpenCases } from "./recovery.ts";
 import { createLocalServer, listen } from "./server.ts";
@@ -37,6 +32,10 @@ export const LOCAL_SUBSTITUTIONS = {
   SendStepFunctionArn: LOCAL_ARN("send"),
   HandOffFunctionArn: LOCAL_ARN("hand-off"),
 };
+const LOCAL_REGION = "us-east-1";
+const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:dunning-workflow`;
+/** DynamoDB Local keeps tables per access key and region: the sandboxes use the same as the stack itself. */
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
 export interface LocalStackOptions {
   clockStart?: Date;
@@ -58,6 +57,8 @@ export interface LocalStack {
   url: string;
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
+  /** The functions the workflow and the API invoke, each running its deployed bundle in a sandbox. */
+  lambdas: Record<"plan" | "send" | "handOff" | "api", LocalLambda>;
   outbox: Outbox;
   keys: Record<Role, string>;
   /** The folder legal hand-off packages are published to (`<tenant>/<loanId>.json` and `.html`). */
@@ -96,55 +97,69 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const clock = new VirtualClock(options.clockStart ?? new Date(), options.frozen ?? false);
     const cases = new DynamoCaseRepository(client, tables);
-    const policies = new DynamoPolicyRepository(client, tables);
     const outbox = new Outbox(clock);
-    // The steps start executions too (a long plan continues in a new one), so the engine is bound late.
-    let engineRef: LocalWorkflowEngine | undefined;
-    const workflow: WorkflowControl = {
-      start: async (ref) => engineRef?.start(executionName(ref), executionInput(ref, clock.now())),
-      stop: async (ref) => engineRef?.stop(executionName(ref)),
-    };
-    // One process runs every step here: a claim held by an earlier process was cut off by its end.
-    const runtime = { instanceId: randomUUID(), exclusive: true, realNow: Date.now };
     const handoffDir = options.handoffDir ?? join(options.dataDir ?? tmpdir(), "handoffs");
-    const handoffs = {
-      store: new DynamoHandoffStore(client, tables),
-      publisher: new FileHandoffPublisher(handoffDir),
-    };
-    const borrowers = new DynamoBorrowerContactStore(client, tables);
-    const steps = makeStepHandlers({
-      cases,
-      policies,
-      sender: outbox,
-      clock,
-      workflow,
-      runtime,
-      handoffs,
-      borrowers,
-    });
-    const task =
-      (
-        name: string,
-        handler: (input: ExecutionState, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
-      ) =>
-      (input: unknown) =>
-        handler(input as ExecutionState, lambdaContext(name));
+    const exportsDir = join(options.dataDir ?? tmpdir(), "exports");
+
+    // The functions see the embedded stack through the same variables AWS sets: tables, the state machine, and
+    // endpoints for DynamoDB and Step Functions; only the delivery edge (outbox, folders) is the stack's own.
+    let edgeEnvironment: Record<string, string> = {};
+    // Every step of this stack runs in this process: a claim held by an earlier run was cut off by its end.
+    const instanceId = randomUUID();
+    const lambdas = {} as LocalStack["lambdas"];
+    const lambda = (name: LambdaName, extra: Record<string, string> = {}) =>
+      new LocalLambda(name, clock, {
+        environment: {
+          ...edgeEnvironment,
+          STATE_TABLE: tables.stateTable,
+          AUDIT_TABLE: tables.auditTable,
+          STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
+          LOCAL_HANDOFF_DIR: handoffDir,
+          LOCAL_INSTANCE_ID: instanceId,
+          POWERTOOLS_SERVICE_NAME: "loan-dunning",
+          POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          ...extra,
+        },
+      });
     const engine = new LocalWorkflowEngine(
       loadDefinition(ASL_PATH, LOCAL_SUBSTITUTIONS),
       {
-        [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: task("dunning-plan", steps.plan),
+        [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: (input) => lambdas.plan.invoke(input),
         // The outbox reports each message delivered once the send step has recorded it (delivery-reports.ts).
-        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: task(
-          "dunning-send",
-          reportingDeliveries(steps.send, { outbox, cases, clock }),
+        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: reportingDeliveries(
+          (input: ExecutionState) => lambdas.send.invoke(input),
+          { outbox, cases, clock },
         ),
-        [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: task("dunning-hand-off", steps.handOff),
+        [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: (input) => lambdas.handOff.invoke(input),
       },
       clock,
     );
-    engineRef = engine;
     cleanups.push(() => engine.close());
+    const edge = await startAwsEdge(engine, outbox);
+    cleanups.push(() => edge.close());
+    edgeEnvironment = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_ENDPOINT_URL_SFN: edge.stepFunctionsUrl,
+    };
+    lambdas.plan = lambda("plan");
+    lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: edge.outboxUrl });
+    lambdas.handOff = lambda("handOff");
+    cleanups.push(() => Promise.all(Object.values(lambdas).map((fn) => fn.close())));
 
+    // Crash recovery starts executions through the production Step Functions adapter, as the API does.
+    const workflow = new StepFunctionsWorkflow(
+      new SFNClient({
+        endpoint: edge.stepFunctionsUrl,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
+      LOCAL_STATE_MACHINE_ARN,
+      clock,
+    );
     const resumed = await resumeOpenCases(client, tables.stateTable, workflow);
 
     const keyStore = new DynamoApiKeyStore(client, tables);
@@ -154,23 +169,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await keyStore.put(keys[role], { tenantId: DEMO_TENANT, role });
     }
 
-    // Audit exports are written here and served by GET /local/exports/<file>; the URL is known once listening.
-    const exportsDir = join(options.dataDir ?? tmpdir(), "exports");
-    let baseUrl = "";
-    const exportSink = new LocalExportSink(exportsDir, () => baseUrl);
-    const api = makeApiHandler({
-      cases,
-      policies,
-      workflow,
-      clock,
-      keys: keyStore,
-      idempotency: new DynamoIdempotencyStore(client, tables),
-      exports: { reader: new DynamoAuditReader(client, tables), sink: exportSink },
-      handoffs,
-    });
+    // The API function is configured once the server listens: audit exports are served by GET /local/exports/.
+    const api = (event: APIGatewayProxyEvent) => lambdas.api.invoke(event) as Promise<APIGatewayProxyResult>;
     const server = createLocalServer({ api, clock, engine, outbox, exportsDir });
     const url = await listen(server, options.port ?? 3000);
-    baseUrl = url;
+    lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url });
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -178,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           server.closeAllConnections();
         }),
     );
-    return { url, clock, engine, outbox, keys, handoffDir, resumed, stop };
+    return { url, clock, engine, lambdas, outbox, keys, handoffDir, resumed, stop };
   } catch (error) {
     await stop();
     throw error;

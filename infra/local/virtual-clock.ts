@@ -1,24 +1,29 @@
 import type { Clock } from "../../functions/ports.ts";
 
+/** Real epoch milliseconds with sub-millisecond resolution, the same in every thread. */
+export const realEpochMs = () => performance.timeOrigin + performance.now();
+
 /**
- * The embedded stack's business clock. Its current instant lives in shared memory so the workflow engine's
- * worker thread reads the same time synchronously. Frozen: time moves only when advanced. Running: it
- * moves at real speed from its starting instant (and can still be advanced).
+ * The embedded stack's business clock. Its state lives in shared memory — [instant, real time at that
+ * instant, frozen] — so the workflow engine and the Lambda sandboxes, each in a thread of its own, read the
+ * same time synchronously (`sharedNow`). Frozen: time moves only when advanced. Running: it moves at real
+ * speed from its starting instant (and can still be advanced).
  */
 export class VirtualClock implements Clock {
-  readonly shared = new Float64Array(new SharedArrayBuffer(8));
-  private realAnchor = performance.now();
+  readonly shared = new Float64Array(new SharedArrayBuffer(24));
 
-  constructor(
-    start: Date,
-    readonly frozen: boolean,
-  ) {
+  constructor(start: Date, frozen: boolean) {
     this.shared[0] = start.getTime();
+    this.shared[1] = realEpochMs();
+    this.shared[2] = frozen ? 1 : 0;
+  }
+
+  get frozen(): boolean {
+    return this.shared[2] === 1;
   }
 
   nowMs(): number {
-    const base = this.shared[0] as number;
-    return this.frozen ? base : base + (performance.now() - this.realAnchor);
+    return sharedNow(this.shared);
   }
 
   now(): Date {
@@ -29,11 +34,12 @@ export class VirtualClock implements Clock {
   set(instantMs: number): void {
     if (instantMs < this.nowMs()) return;
     this.shared[0] = instantMs;
-    this.realAnchor = performance.now();
+    this.shared[1] = realEpochMs();
   }
+}
 
-  /** For a running clock: fold real elapsed time into the shared value the engine reads. */
-  sync(): void {
-    this.set(this.nowMs());
-  }
+/** The current virtual instant from a clock's shared state (any thread). */
+export function sharedNow(shared: Float64Array): number {
+  const instant = shared[0] as number;
+  return shared[2] === 1 ? instant : instant + (realEpochMs() - (shared[1] as number));
 }

@@ -33,10 +33,10 @@ import {
   type Role,
 } from "../../functions/ports.ts";
 import type { LocalWorkflowEngine } from "../../infra/local/engine.ts";
-import { lambdaContext } from "../../infra/local/lambda-context.ts";
 import { Outbox } from "../../infra/local/outbox.ts";
 import { createLocalServer, listen } from "../../infra/local/server.ts";
 import { VirtualClock } from "../../infra/local/virtual-clock.ts";
+import { lambdaContext } from "../support/lambda-context.ts";
 import { memoryHandoffs } from "../support/memory-handoffs.ts";
 import { memoryPolicies } from "../support/memory-policies.ts";
 

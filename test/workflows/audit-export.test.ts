@@ -123,7 +123,7 @@ describe("compliance audit export", () => {
     const run = await exportTo(full);
     answer = run.answer;
     expect(answer.url).toMatch(new RegExp(`^${stack.url}/local/exports/[0-9a-f]{32}-audit-`));
-    expect(Date.parse(answer.expiresAt)).toBeGreaterThan(Date.now());
+    expect(Date.parse(answer.expiresAt)).toBeGreaterThan(stack.clock.nowMs());
     expect(run.bytes).toBe(answer.bytes);
     const { manifest } = answer;
     expect(manifest).toMatchObject({ tenantId: "demo", format: "jsonl", from: range.from, to: range.to });

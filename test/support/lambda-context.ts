@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 
-/** The invocation context a Lambda handler gets, for in-process calls on one machine. */
+/** The invocation context a Lambda handler gets, for tests that call a handler in-process. */
 export function lambdaContext(functionName: string): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,

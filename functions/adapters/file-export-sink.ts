@@ -3,20 +3,20 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { byteStream, EXPORT_URL_SECONDS } from "../../functions/adapters/s3-export-sink.ts";
 import {
   type DeliveredExport,
   EXPORT_NAME,
   type ExportSink,
   type ExportTarget,
-} from "../../functions/ports/export-sink.ts";
+} from "../ports/export-sink.ts";
+import { byteStream, EXPORT_URL_SECONDS } from "./s3-export-sink.ts";
 
 /**
  * The embedded stack's export sink: streams each export to a file in `dir` and answers its URL on the local
  * server (`GET /local/exports/<file>`, no key, like every /local route). The file name starts with 16 random
  * bytes, so a link cannot be guessed; `expiresAt` mirrors the S3 link's 15 minutes but is not enforced here.
  */
-export class LocalExportSink implements ExportSink {
+export class FileExportSink implements ExportSink {
   constructor(
     readonly dir: string,
     private readonly baseUrl: () => string,
