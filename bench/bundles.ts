@@ -22,10 +22,8 @@ export interface DeployedFunction {
 }
 
 /**
- * The product's Lambda functions as the CDK app defines them. With `bundleTo`, the app is built with
- * bundling on, so each function's code is produced by the very esbuild settings of DunningFunction
- * (entry, ESM format, target, banner, minify, source maps, bundled AWS SDK) and staged under that folder.
- * Without it, bundling is skipped and only the configuration (memory, handler) is read.
+ * The product's Lambda functions as the CDK app defines them. With `bundleTo`, the app is synthesized into that
+ * folder and each function's staged code (the bundle of infra/lambda-bundles.ts) is measured there.
  */
 export async function deployedFunctions(bundleTo?: string): Promise<DeployedFunction[]> {
   const { buildApp } = await import("../infra/aws/build-app.ts");

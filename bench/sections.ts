@@ -492,7 +492,7 @@ async function simulateSection(ctx: SectionContext): Promise<Section> {
 }
 
 async function bundlesSection(ctx: SectionContext): Promise<Section> {
-  log("bundles: building the CDK app with bundling (esbuild, DunningFunction settings)");
+  log("bundles: building the CDK app (the bundles of infra/lambda-bundles.ts)");
   const functions = await deployedFunctions(join(ctx.scratch, "cdk.out"));
   ctx.functions = functions;
   const measures = await measureBundles(functions, ctx.quick ? 2 : 7);
@@ -540,7 +540,7 @@ async function bundlesSection(ctx: SectionContext): Promise<Section> {
     ]),
     checks,
     notes: [
-      "Bundled by constructing the CDK app (infra/aws/build-app.ts) with bundling on: each DunningFunction's own NodejsFunction/esbuild settings — ESM, minified, Node 24 target, createRequire banner, external source map, bundleAwsSDK: true. Nothing is external except Node built-ins: the AWS SDK v3 clients are inside the bundle, so the init time includes loading them.",
+      "Bundled by constructing the CDK app (infra/aws/build-app.ts), whose functions deploy the bundles of infra/lambda-bundles.ts — the same files the embedded stack runs: ESM, minified with names kept, Node 24 target, createRequire banner, linked source map. Nothing is external except Node built-ins: the AWS SDK v3 clients are inside the bundle, so the init time includes loading them.",
       "Cold init: a fresh `node` process (with the function's NODE_OPTIONS, --enable-source-maps) imports index.mjs; measured from the process's time origin to the module evaluated (Node start-up included, as in Lambda's init phase), median of the runs. Configuration is read and validated at import with placeholder values; no network call happens at init.",
     ],
     data: { functions: functions.map(({ bundleDir: _dir, ...fn }) => fn), measures },

@@ -53,7 +53,8 @@ export interface CaseRepository {
   update(current: LoanCase, change: CaseChange, at: string, onceKey?: string): Promise<LoanCase>;
   list(
     tenantId: string,
-    query: { status?: CaseStatus; limit: number; cursor?: string },
+    /** `attention`: true for only the cases flagged as needing attention, false for only the others. */
+    query: { status?: CaseStatus; attention?: boolean; limit: number; cursor?: string },
   ): Promise<Page<LoanCase>>;
   auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]>;
   /** Every open case of the tenant (see OPEN_STATUSES), by due date; read from an index, never a scan. */

@@ -41,6 +41,7 @@ export const LAMBDA_FUNCTIONS = {
   plan: { bundle: "steps", handler: "plan", timeoutSeconds: 30, memoryMb: 512 },
   send: { bundle: "steps", handler: "send", timeoutSeconds: 90, memoryMb: 512 },
   handOff: { bundle: "steps", handler: "handOff", timeoutSeconds: 30, memoryMb: 512 },
+  recordFailure: { bundle: "steps", handler: "recordFailure", timeoutSeconds: 30, memoryMb: 512 },
   // API Gateway gives up on the integration after 29 s.
   api: { bundle: "api", handler: "handler", timeoutSeconds: 25, memoryMb: 512 },
   delivery: { bundle: "delivery", handler: "handler", timeoutSeconds: 30, memoryMb: 512 },

@@ -18,6 +18,7 @@ import {
   subscribeLoan,
 } from "../usecases/lender.ts";
 import { agingReport } from "../usecases/reports.ts";
+import { restartLoanWorkflow } from "../usecases/workflow-health.ts";
 import { errorResponse, HttpError, json, parseWith } from "./http.ts";
 import type { Route } from "./route.ts";
 import { complianceRoutes } from "./routes/compliance.ts";
@@ -74,7 +75,7 @@ function lenderRoutes(deps: ApiDeps): Route[] {
     {
       method: "GET",
       path: "/v1/loans",
-      roles: ["lender"],
+      roles: ["lender", "ops"],
       async handle({ principal, query }) {
         return json(200, await listLoans(deps, principal, parseWith(listQuerySchema, query)));
       },
@@ -82,9 +83,17 @@ function lenderRoutes(deps: ApiDeps): Route[] {
     {
       method: "GET",
       path: "/v1/loans/{loanId}",
-      roles: ["lender"],
+      roles: ["lender", "ops"],
       async handle({ principal, params }) {
         return json(200, await getLoan(deps, principal, loanParam(params)));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/loans/{loanId}/workflow:restart",
+      roles: ["ops"],
+      async handle({ principal, params }) {
+        return json(200, await restartLoanWorkflow(deps, principal, loanParam(params)));
       },
     },
     {

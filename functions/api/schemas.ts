@@ -141,6 +141,11 @@ export const listQuerySchema = z.strictObject({
   stage: z.enum(["pre_due", "soft_collection", "legal", "done"]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(2048).optional(),
+  /** `true`: only cases whose workflow failed and waits for a restart. */
+  attention: z
+    .enum(["true", "false"])
+    .transform((value) => value === "true")
+    .optional(),
 });
 
 const hhmm = z.string().max(5);

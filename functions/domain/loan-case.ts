@@ -24,6 +24,7 @@ import { add, compare, isPositive, isZero, type Money, money, subtract } from ".
 import { type PlannedAction, planNext } from "./planning.ts";
 import { type Channel, type Locale, type Policy, type PolicyStep, rulesOf } from "./policy.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
+import type { Attention } from "./workflow-health.ts";
 
 export type CaseStatus = "active" | "on_hold" | "paid" | "settled" | "legal" | "closed";
 export type CaseStage = "pre_due" | "soft_collection" | "legal" | "done";
@@ -112,6 +113,8 @@ export interface LoanCase extends Outstanding {
   cursorAt: string;
   lastStep: string | null;
   inFlight: InFlightStep | null;
+  /** Set when the workflow failed and nothing runs for the case until it is restarted (absent on older cases). */
+  attention?: Attention | null;
   audit: ChainHead;
   /** Hash of the subscription request, to tell a repeat from a conflicting resubscription. */
   subscriptionHash: string;

@@ -8,7 +8,7 @@ import { makeStepHandlers } from "./step-handlers.ts";
 const config = readConfig();
 const { client, tables, cases, policies } = awsRepositories(config);
 
-export const { plan, send, handOff } = makeStepHandlers({
+export const { plan, send, handOff, recordFailure } = makeStepHandlers({
   cases,
   policies,
   // The plan and hand-off tasks never send; only the send function is configured with a sender.

@@ -3,6 +3,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { DomainError } from "../domain/errors.ts";
 import { logger } from "../logger.ts";
+import { type FailedExecutionState, recordWorkflowFailure } from "../usecases/workflow-health.ts";
 import {
   type ExecutionState,
   handOffStep,
@@ -41,5 +42,10 @@ export function makeStepHandlers(deps: StepDeps) {
     plan: stepHandler("plan", planStep, deps),
     send: stepHandler("send", sendStep, deps),
     handOff: stepHandler("hand-off", handOffStep, deps),
+    recordFailure: stepHandler(
+      "record-failure",
+      (d, input) => recordWorkflowFailure(d, input as FailedExecutionState),
+      deps,
+    ),
   };
 }

@@ -100,7 +100,7 @@ async function existingCase(deps: LenderDeps, principal: Principal, loanId: stri
 export async function listLoans(
   deps: LenderDeps,
   principal: Principal,
-  query: { status?: CaseStatus; stage?: string; limit: number; cursor?: string },
+  query: { status?: CaseStatus; stage?: string; attention?: boolean; limit: number; cursor?: string },
 ): Promise<{ items: LoanView[]; nextCursor: string | null }> {
   const page = await deps.cases.list(principal.tenantId, query);
   const items = await Promise.all(page.items.map((loanCase) => view(deps, loanCase)));

@@ -31,6 +31,8 @@ export function loanView(stored: LoanCase, policy: Policy, now: Date) {
         }
       : null,
     installments: loanCase.installments,
+    /** Set when the workflow failed after its retries; cleared by a restart. */
+    attention: loanCase.attention ?? null,
     optedOut: loanCase.optedOut,
     policy: loanCase.policy,
     borrower: {

@@ -75,6 +75,7 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     emailFrom,
     ...(smsSenderId ? { smsSenderId } : {}),
     webAcl,
+    namePrefix: prefix,
   });
   service.addStackDependency(data, "tables, bucket, topic and key are referenced by name");
 

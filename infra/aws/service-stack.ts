@@ -73,6 +73,8 @@ export interface DunningServiceStackProps extends StackProps {
   webAcl?: boolean;
   /** Powertools service name (default `loan-dunning`). */
   serviceName?: string;
+  /** Prefix of every physical name this stack sets, so stages live side by side (default `loan-dunning`). */
+  namePrefix?: string;
 }
 
 /**
@@ -84,6 +86,7 @@ export class DunningServiceStack extends Stack {
   readonly planFunction: DunningFunction;
   readonly sendFunction: DunningFunction;
   readonly handOffFunction: DunningFunction;
+  readonly recordFailureFunction: DunningFunction;
   /** Records SES delivery, bounce, complaint and reject events against the case. */
   readonly deliveryFunction: DunningFunction;
   /** Every email is sent through this configuration set, which publishes its events to deliveryEventsTopic. */
@@ -103,6 +106,7 @@ export class DunningServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: DunningServiceStackProps) {
     super(scope, id, props);
     const serviceName = props.serviceName ?? "loan-dunning";
+    const namePrefix = props.namePrefix ?? "loan-dunning";
 
     // Referenced by name rather than by cross-stack token: the ARNs stay readable in IAM policies and in
     // cdk-nag findings, and the data stack never has to export anything this stack might stop using.
@@ -128,7 +132,7 @@ export class DunningServiceStack extends Stack {
     const commonEnvironment = { ...tables, EXPORT_BUCKET: props.exportBucketName };
     // The steps start the next execution of a plan that outlives one (a year); the state machine refers to
     // the step functions, so they know it by its fixed name rather than by a token (no dependency cycle).
-    const stateMachineName = `${serviceName}-workflow`;
+    const stateMachineName = `${namePrefix}-workflow`;
     const stateMachineArn = this.formatArn({
       service: "states",
       resource: "stateMachine",
@@ -137,7 +141,7 @@ export class DunningServiceStack extends Stack {
     });
     const stepEnvironment = { ...commonEnvironment, STATE_MACHINE_ARN: stateMachineArn };
     // Fixed name, like the state machine's: the send function's SES permission names its ARN.
-    const configurationSetName = `${serviceName}-email`;
+    const configurationSetName = `${namePrefix}-email`;
     const configurationSetArn = this.formatArn({
       service: "ses",
       resource: "configuration-set",
@@ -168,7 +172,18 @@ export class DunningServiceStack extends Stack {
       environment: { ...stepEnvironment, HANDOFF_TOPIC_ARN: handOffTopicArn },
       serviceName,
     });
-    const stepFunctions = [this.planFunction, this.sendFunction, this.handOffFunction];
+    this.recordFailureFunction = new DunningFunction(this, "RecordFailureFunction", {
+      function: "recordFailure",
+      description: "Workflow task: flags the case and audits a task that failed after its retries",
+      environment: stepEnvironment,
+      serviceName,
+    });
+    const stepFunctions = [
+      this.planFunction,
+      this.sendFunction,
+      this.handOffFunction,
+      this.recordFailureFunction,
+    ];
     for (const fn of stepFunctions) {
       grantCaseData(fn, stateTable, auditTable, props.dataKey);
       fn.addToRolePolicy(
@@ -193,7 +208,7 @@ export class DunningServiceStack extends Stack {
       pendingWindow: Duration.days(30),
     });
     // Fixed name: the key policy names the topic, and a token would make key and topic depend on each other.
-    const deliveryEventsTopicName = `${serviceName}-delivery-events`;
+    const deliveryEventsTopicName = `${namePrefix}-delivery-events`;
     const deliveryEventsTopicArn = this.formatArn({ service: "sns", resource: deliveryEventsTopicName });
     // Publishing to an encrypted topic: SES needs a data key (GenerateDataKey*) and Decrypt on the topic's key —
     // only with this topic's SNS encryption context. Which SES resource may publish is the topic policy's job
@@ -241,6 +256,7 @@ export class DunningServiceStack extends Stack {
         PlanFunctionArn: this.planFunction.functionArn,
         SendStepFunctionArn: this.sendFunction.functionArn,
         HandOffFunctionArn: this.handOffFunction.functionArn,
+        RecordFailureFunctionArn: this.recordFailureFunction.functionArn,
       },
       // Execution data carries borrower contact details; keep it out of the logs.
       logs: { destination: workflowLogs, level: LogLevel.ALL, includeExecutionData: false },
@@ -367,7 +383,7 @@ export class DunningServiceStack extends Stack {
     this.api = new LambdaRestApi(this, "Api", {
       handler: this.apiFunction,
       proxy: true,
-      restApiName: serviceName,
+      restApiName: namePrefix,
       description: "Loan reminder and dunning API",
       endpointTypes: [EndpointType.REGIONAL],
       // Execution logging needs the account-level API Gateway CloudWatch role; kept when the stack goes.

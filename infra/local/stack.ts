@@ -31,6 +31,7 @@ export const LOCAL_SUBSTITUTIONS = {
   PlanFunctionArn: LOCAL_ARN("plan"),
   SendStepFunctionArn: LOCAL_ARN("send"),
   HandOffFunctionArn: LOCAL_ARN("hand-off"),
+  RecordFailureFunctionArn: LOCAL_ARN("record-failure"),
 };
 const LOCAL_REGION = "us-east-1";
 const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:dunning-workflow`;
@@ -58,7 +59,7 @@ export interface LocalStack {
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
   /** The functions the workflow and the API invoke, each running its deployed bundle in a sandbox. */
-  lambdas: Record<"plan" | "send" | "handOff" | "api", LocalLambda>;
+  lambdas: Record<"plan" | "send" | "handOff" | "recordFailure" | "api", LocalLambda>;
   outbox: Outbox;
   keys: Record<Role, string>;
   /** The folder legal hand-off packages are published to (`<tenant>/<loanId>.json` and `.html`). */
@@ -132,6 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           { outbox, cases, clock },
         ),
         [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: (input) => lambdas.handOff.invoke(input),
+        [LOCAL_SUBSTITUTIONS.RecordFailureFunctionArn]: (input) => lambdas.recordFailure.invoke(input),
       },
       clock,
     );
@@ -148,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     lambdas.plan = lambda("plan");
     lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: edge.outboxUrl });
     lambdas.handOff = lambda("handOff");
+    lambdas.recordFailure = lambda("recordFailure");
     cleanups.push(() => Promise.all(Object.values(lambdas).map((fn) => fn.close())));
 
     // Crash recovery starts executions through the production Step Functions adapter, as the API does.

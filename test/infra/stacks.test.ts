@@ -54,6 +54,7 @@ const functions = () => {
     plan: s.planFunction,
     send: s.sendFunction,
     handOff: s.handOffFunction,
+    recordFailure: s.recordFailureFunction,
     delivery: s.deliveryFunction,
   };
 };
@@ -326,6 +327,7 @@ describe("functions", () => {
       plan: "index.plan",
       send: "index.send",
       handOff: "index.handOff",
+      recordFailure: "index.recordFailure",
       delivery: "index.handler",
     });
   });
@@ -380,11 +382,12 @@ describe("workflow", () => {
 
   it("substitutes every placeholder with the matching task function", () => {
     const placeholders = [...new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
-    const { plan, send, handOff } = functions();
+    const { plan, send, handOff, recordFailure } = functions();
     const expected = {
       PlanFunctionArn: { "Fn::GetAtt": [logicalId(plan), "Arn"] },
       SendStepFunctionArn: { "Fn::GetAtt": [logicalId(send), "Arn"] },
       HandOffFunctionArn: { "Fn::GetAtt": [logicalId(handOff), "Arn"] },
+      RecordFailureFunctionArn: { "Fn::GetAtt": [logicalId(recordFailure), "Arn"] },
     };
     expect(placeholders).toEqual(Object.keys(expected).sort());
     service.hasResourceProperties("AWS::StepFunctions::StateMachine", { DefinitionSubstitutions: expected });
@@ -399,15 +402,15 @@ describe("workflow", () => {
     expect(machine?.Properties.TracingConfiguration).toEqual({ Enabled: true });
   });
 
-  it("has a role that can invoke exactly the three task functions, and nothing else in Lambda", () => {
+  it("has a role that can invoke exactly the four task functions, and nothing else in Lambda", () => {
     const role = idOf(built.service.stateMachine.role);
     const lambdaStatements = (serviceRoles.get(role) ?? []).filter((s) =>
       actionsOf(s).some((a) => a.startsWith("lambda:") || a === "*"),
     );
     expect(lambdaStatements.flatMap(actionsOf)).toEqual(["lambda:InvokeFunction"]);
-    const { plan, send, handOff } = functions();
+    const { plan, send, handOff, recordFailure } = functions();
     expect(lambdaStatements.flatMap(resourcesOf).sort()).toEqual(
-      [plan, send, handOff].map((fn) => `<${logicalId(fn)}.Arn>`).sort(),
+      [plan, send, handOff, recordFailure].map((fn) => `<${logicalId(fn)}.Arn>`).sort(),
     );
   });
 });

@@ -25,7 +25,17 @@ const SAMPLE_ARNS: Record<string, string> = {
   PlanFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:loan-dunning-plan",
   SendStepFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:loan-dunning-send",
   HandOffFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:loan-dunning-hand-off",
+  RecordFailureFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:loan-dunning-record-failure",
 };
+
+/** The transient Lambda service errors AWS recommends retrying on every Lambda task. */
+const LAMBDA_TRANSIENT = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+  "Lambda.ClientExecutionTimeoutException",
+];
 
 const raw = readFileSync(WORKFLOW_ASL_PATH, "utf8");
 const substituted = raw.replace(/\$\{(\w+)\}/g, (_, name: string) => {
@@ -43,15 +53,40 @@ describe("workflows/dunning.asl.json", () => {
     expect(result.isValid).toBe(true);
   });
 
-  it("uses only the three Lambda placeholders the CDK stack substitutes", () => {
+  it("uses only the Lambda placeholders the CDK stack substitutes", () => {
     const used = new Set([...raw.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
     expect([...used].sort()).toEqual(Object.keys(SAMPLE_ARNS).sort());
   });
 
-  it.each(states.filter(([, s]) => s.Type === "Task"))("Task %s has Retry and Catch", (_, state) => {
-    expect(state.Retry?.length).toBeGreaterThan(0);
-    expect(state.Catch?.length).toBeGreaterThan(0);
-    expect(Object.values(SAMPLE_ARNS)).toContain(state.Resource);
+  it.each(states.filter(([, s]) => s.Type === "Task"))(
+    "Task %s retries AWS's transient errors with jitter and has a path for any error left",
+    (_, state) => {
+      const retries = (state.Retry ?? []) as { ErrorEquals: string[]; JitterStrategy?: string }[];
+      const retried = retries.flatMap((r) => r.ErrorEquals);
+      expect(retried).toEqual(
+        expect.arrayContaining([...LAMBDA_TRANSIENT, "Lambda.Unknown", "States.Timeout"]),
+      );
+      expect(retried).toContain("DependencyUnavailableError");
+      for (const retry of retries.filter((r) => r.ErrorEquals.some((e) => e.startsWith("Lambda.")))) {
+        expect(retry.JitterStrategy).toBe("FULL");
+      }
+      const catches = (state.Catch ?? []) as { ErrorEquals: string[]; Next: string }[];
+      expect(catches.at(-1)?.ErrorEquals).toEqual(["States.ALL"]);
+      expect(Object.values(SAMPLE_ARNS)).toContain(state.Resource);
+    },
+  );
+
+  it("ends every failure that is not a send in the failure record, then a Fail state", () => {
+    const fails = states.filter(([, s]) => (s as { Next?: string }).Next === "Workflow failed: record");
+    expect(fails.map(([name]) => name).sort()).toEqual(
+      [
+        "Continue: start the next execution (failed)",
+        "Legal hand-off: hand over (failed)",
+        "On hold: review (failed)",
+        "Plan next action (failed)",
+      ].sort(),
+    );
+    expect(definition.States["Workflow failed"]?.Type).toBe("Fail");
   });
 
   it.each(states.filter(([, s]) => s.Type === "Wait"))("Wait %s waits until a TimestampPath", (_, state) => {

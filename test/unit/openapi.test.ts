@@ -453,7 +453,7 @@ describe("the OpenAPI document", () => {
 
   it("takes an Idempotency-Key header on every POST", () => {
     const posts = operations.filter((o) => o.method === "post");
-    expect(posts.length).toBe(5);
+    expect(posts.length).toBe(6);
     for (const o of posts) {
       const header = parametersOf(o).find((p) => p.in === "header" && p.name === "Idempotency-Key");
       expect(header, routeKey(o)).toMatchObject({
@@ -546,7 +546,7 @@ describe("the schemas", () => {
     const loanCase = schema("LoanCase");
     const fields = ["loanId", "status", "stage", "balance", "amountDue", "dueDate", "daysPastDue"].concat(
       ["nextAction", "policy", "borrower", "createdAt", "updatedAt"],
-      ["balanceBreakdown", "totalPaid", "hold", "installments", "optedOut"],
+      ["balanceBreakdown", "totalPaid", "hold", "installments", "attention", "optedOut"],
     );
     expect(requiredOf(loanCase).sort()).toEqual([...fields].sort());
     expect(Object.keys(propertiesOf(loanCase)).sort()).toEqual([...fields].sort());
@@ -555,7 +555,7 @@ describe("the schemas", () => {
     expect(requiredOf(schema("Hold")).sort()).toEqual(["amount", "paidSince", "reason", "until"]);
     expect(propertiesOf(schema("Hold")).reason).toMatchObject({ enum: ["promise", "settlement", "dispute"] });
     expect(requiredOf(schema("InstallmentView")).sort()).toEqual(["amount", "dueDate", "paid"]);
-    for (const field of ["hold", "installments"]) {
+    for (const field of ["hold", "installments", "attention"]) {
       expect(validate({ $ref: `#/components/schemas/LoanCase/properties/${field}` }, null), field).toEqual(
         [],
       );

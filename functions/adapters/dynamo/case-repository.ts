@@ -259,7 +259,7 @@ export class DynamoCaseRepository implements CaseRepository {
 
   async list(
     tenantId: string,
-    query: { status?: CaseStatus; limit: number; cursor?: string },
+    query: { status?: CaseStatus; attention?: boolean; limit: number; cursor?: string },
   ): Promise<Page<LoanCase>> {
     const { limit } = query;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
@@ -282,8 +282,22 @@ export class DynamoCaseRepository implements CaseRepository {
         TableName: this.stateTable,
         IndexName: index.name,
         KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": index.partitionKey },
-        ExpressionAttributeValues: { ":pk": partition },
+        ExpressionAttributeNames: {
+          "#pk": index.partitionKey,
+          ...(query.attention === undefined ? {} : { "#attention": "attention" }),
+        },
+        ExpressionAttributeValues: {
+          ":pk": partition,
+          ...(query.attention === undefined ? {} : { ":map": "M" }),
+        },
+        // A flagged case holds an attention map; a cleared one holds null or nothing.
+        ...(query.attention === undefined
+          ? {}
+          : {
+              FilterExpression: query.attention
+                ? "attribute_type(#attention, :map)"
+                : "NOT attribute_type(#attention, :map)",
+            }),
         ScanIndexForward: true,
         Limit: limit + 1 - items.length,
         ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),

@@ -1,0 +1,79 @@
+import { CaseStateConflictError } from "./errors.ts";
+import { type CaseChange, type LoanCase, WORKFLOW_ACTOR } from "./loan-case.ts";
+import { toInstant } from "./time.ts";
+
+/** Why a case needs someone to look at it: its workflow failed and nothing runs for it until it is restarted. */
+export interface Attention {
+  reason: "workflow_failed";
+  /** The workflow state that failed, its error type, and when. */
+  state: string;
+  error: string;
+  since: string;
+  generation: number;
+}
+
+/** What the workflow reports when a task failed after its retries. */
+export interface WorkflowFailure {
+  state: string;
+  error: string;
+  cause?: string;
+}
+
+/** Causes are error messages of the product's own code or of AWS; a bounded excerpt keeps the trail small. */
+const MAX_CAUSE = 500;
+
+/** Records a failed workflow on the case: an audit entry, and the case flagged as needing attention. */
+export function flagWorkflowFailure(loanCase: LoanCase, failure: WorkflowFailure, now: Date): CaseChange {
+  const at = toInstant(now);
+  const attention: Attention = {
+    reason: "workflow_failed",
+    state: failure.state,
+    error: failure.error,
+    since: at,
+    generation: loanCase.generation,
+  };
+  return {
+    next: { ...loanCase, attention, updatedAt: at },
+    events: [
+      {
+        type: "workflow_failed",
+        actor: WORKFLOW_ACTOR,
+        data: {
+          state: failure.state,
+          error: failure.error,
+          cause: failure.cause?.slice(0, MAX_CAUSE) ?? null,
+          generation: loanCase.generation,
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Starts the case's workflow afresh under the next generation (a new execution name, so no earlier execution
+ * can block it); the new execution plans from the stored state and settles any step left in flight.
+ */
+export function restartWorkflow(loanCase: LoanCase, actor: string, now: Date): CaseChange {
+  if (loanCase.status !== "active" && loanCase.status !== "on_hold") {
+    throw new CaseStateConflictError(
+      `the case is ${loanCase.status}: no workflow runs for it`,
+      [{ path: "loanId", message: `the case is ${loanCase.status}` }],
+      "WORKFLOW_NOT_RESTARTABLE",
+    );
+  }
+  const at = toInstant(now);
+  return {
+    next: { ...loanCase, attention: null, generation: loanCase.generation + 1, updatedAt: at },
+    events: [
+      {
+        type: "workflow_restarted",
+        actor,
+        data: {
+          fromGeneration: loanCase.generation,
+          toGeneration: loanCase.generation + 1,
+          attention: loanCase.attention ?? null,
+        },
+      },
+    ],
+  };
+}

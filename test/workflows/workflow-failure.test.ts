@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { executionName } from "../../functions/usecases/execution.ts";
+import type { LambdaFault } from "../../infra/local/lambda-runtime.ts";
+import { apiClient, loanRequest } from "./client.ts";
+import { startTestStack, type TestStack } from "./test-stack.ts";
+
+// No silent end: a failure injected into each kind of task, in the deployed bundles' sandboxes, takes the Retry or
+// Catch the ASL means for it; what is left after the retries flags the case, audits it, and ops can restart it.
+let t: TestStack;
+let ops: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  t = await startTestStack(`workflow-failure-${Date.now()}-`);
+  ops = apiClient(t.stack.url, t.stack.keys.ops);
+});
+afterAll(async () => t?.stack.stop());
+
+const execution = (loanId: string, generation: number) =>
+  t.stack.engine.execution(executionName({ tenantId: "demo", loanId, generation }));
+const advance = async (by: string) =>
+  expect((await t.local.post("/local/clock/advance", { by })).status).toBe(200);
+const auditTypes = async (loanId: string) =>
+  ((await t.lender.get(`/v1/loans/${loanId}/audit`)).body.entries as { type: string }[]).map((e) => e.type);
+const sentSteps = async (loanId: string) =>
+  (
+    (await t.local.get(`/local/outbox?loanId=${loanId}`)).body.messages as { step: string; channel: string }[]
+  ).map((m) => `${m.step}:${m.channel}`);
+
+async function subscribe(loanId: string) {
+  expect((await t.lender.post("/v1/loans", loanRequest(loanId))).status).toBe(201);
+}
+
+/** Restarts the case's workflow (the next execution begins with the Plan task) with a fault in that task. */
+async function restartWithPlanFault(loanId: string, fault: LambdaFault) {
+  await t.stack.lambdas.plan.injectFault(fault);
+  const restarted = await ops.post(`/v1/loans/${loanId}/workflow:restart`);
+  expect(restarted.status).toBe(200);
+  await advance("PT15M");
+}
+
+describe("workflow failures on the local engine", () => {
+  it.each([["ConcurrentUpdateError"], ["StepInProgressError"], ["DependencyUnavailableError"]])(
+    "the Plan task retries %s and the workflow goes on",
+    async (errorType) => {
+      const loanId = `WF-RETRY-${errorType}`;
+      await subscribe(loanId);
+      await restartWithPlanFault(loanId, { kind: "throw", errorType });
+      expect(execution(loanId, 2)?.status).toBe("RUNNING");
+      expect((await t.lender.get(`/v1/loans/${loanId}`)).body.attention).toBeNull();
+    },
+  );
+
+  it("the Plan task retries a crashed sandbox (Lambda.Unknown)", async () => {
+    const loanId = "WF-CRASH";
+    await subscribe(loanId);
+    const coldStarts = t.stack.lambdas.plan.coldStarts;
+    await restartWithPlanFault(loanId, { kind: "crash" });
+    expect(t.stack.lambdas.plan.coldStarts).toBe(coldStarts + 1);
+    expect(execution(loanId, 2)?.status).toBe("RUNNING");
+  });
+
+  it.each([["CaseNotCollectableError"], ["StaleExecutionError"]])(
+    "%s from the Plan task stops collection cleanly, with nothing flagged",
+    async (errorType) => {
+      const loanId = `WF-STOP-${errorType}`;
+      await subscribe(loanId);
+      await restartWithPlanFault(loanId, { kind: "throw", errorType });
+      expect(execution(loanId, 2)?.status).toBe("SUCCEEDED");
+      expect(execution(loanId, 2)?.states.at(-1)).toBe("Collection stopped");
+      expect((await t.lender.get(`/v1/loans/${loanId}`)).body.attention).toBeNull();
+    },
+  );
+
+  it("an error no Retry knows flags the case and audits it; a restart continues and sends nothing twice", async () => {
+    const loanId = "WF-PLAN";
+    await subscribe(loanId);
+    await advance("P3DT3H"); // 2026-01-08T03:00Z: pre_due_7 has gone out
+    expect(await sentSteps(loanId)).toEqual(["pre_due_7:email"]);
+    await restartWithPlanFault(loanId, { kind: "throw", errorType: "TypeError", message: "a defect" });
+
+    const failed = execution(loanId, 2);
+    expect(failed?.status).toBe("FAILED");
+    expect(failed?.states.slice(-3)).toEqual([
+      "Plan next action (failed)",
+      "Workflow failed: record",
+      "Workflow failed",
+    ]);
+    const loan = (await ops.get(`/v1/loans/${loanId}`)).body;
+    expect(loan.attention).toMatchObject({
+      reason: "workflow_failed",
+      state: "Plan next action",
+      error: "TypeError",
+    });
+    const flagged = (await ops.get("/v1/loans?attention=true")).body.items.map(
+      (i: { loanId: string }) => i.loanId,
+    );
+    expect(flagged).toEqual([loanId]);
+    expect(await auditTypes(loanId)).toContain("workflow_failed");
+
+    expect((await ops.post(`/v1/loans/${loanId}/workflow:restart`)).status).toBe(200);
+    expect((await ops.get(`/v1/loans/${loanId}`)).body.attention).toBeNull();
+    expect((await ops.get("/v1/loans?attention=true")).body.items).toEqual([]);
+    await advance("P7D");
+    const sent = await sentSteps(loanId);
+    expect(sent).toEqual([
+      "pre_due_7:email",
+      "pre_due_3:sms",
+      "pre_due_1:sms",
+      "pre_due_1:email",
+      "due_day:sms",
+    ]);
+    expect(new Set(sent).size).toBe(sent.length);
+    expect((await auditTypes(loanId)).filter((type) => type === "workflow_restarted")).toHaveLength(2);
+  });
+
+  it("a send task retries a crashed sandbox and sends the step once", async () => {
+    const loanId = "WF-SEND";
+    const created = await t.lender.post("/v1/loans", loanRequest(loanId));
+    const { step, channels } = created.body.nextAction as { step: string; channels: string[] };
+    const coldStarts = t.stack.lambdas.send.coldStarts;
+    await t.stack.lambdas.send.injectFault({ kind: "crash" });
+    await advance("PT23H");
+    expect(t.stack.lambdas.send.coldStarts).toBe(coldStarts + 1);
+    expect(await sentSteps(loanId)).toEqual(channels.map((channel) => `${step}:${channel}`));
+  });
+
+  it("a hand-off that fails for good flags the case; a restart hands it off once", async () => {
+    const loanId = "WF-HANDOFF";
+    await subscribe(loanId);
+    await advance("P40D");
+    expect((await t.lender.get(`/v1/loans/${loanId}`)).body.status).toBe("legal");
+    const other = "WF-HANDOFF-2";
+    await subscribe(other);
+    // Due 2026-01-15 like every loan here, so its hand-off is already due: run up to it, then fail it.
+    await t.stack.lambdas.handOff.injectFault({ kind: "throw", errorType: "RangeError" });
+    await advance("PT1H");
+    const loan = (await ops.get(`/v1/loans/${other}`)).body;
+    expect(loan.attention).toMatchObject({ state: "Legal hand-off: hand over", error: "RangeError" });
+    expect((await ops.post(`/v1/loans/${other}/workflow:restart`)).status).toBe(200);
+    await advance("PT1H");
+    expect((await ops.get(`/v1/loans/${other}`)).body.status).toBe("legal");
+    expect((await auditTypes(other)).filter((type) => type === "handed_off")).toHaveLength(1);
+  });
+
+  it("refuses to restart a case no workflow runs for", async () => {
+    const restarted = await ops.post("/v1/loans/WF-HANDOFF/workflow:restart");
+    expect(restarted.status).toBe(409);
+    expect(restarted.body.error.code).toBe("WORKFLOW_NOT_RESTARTABLE");
+    expect((await ops.post("/v1/loans/NO-SUCH-LOAN/workflow:restart")).status).toBe(404);
+    expect((await t.lender.post("/v1/loans/WF-SEND/workflow:restart")).status).toBe(403);
+  });
+});
