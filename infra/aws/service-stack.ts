@@ -194,7 +194,7 @@ export class DunningServiceStack extends Stack {
         }),
       );
     }
-    grantSending(this.sendFunction, props.emailFrom, configurationSetArn, handOffTopicArn);
+    grantSending(this.sendFunction, props.emailFrom, configurationSetArn);
     grantObjects(this.handOffFunction, "WriteHandOffPackages", ["s3:PutObject"], handOffObjects);
     grantHandOffPublish(this.handOffFunction, handOffTopicArn);
 
@@ -489,12 +489,7 @@ function grantHandOffPublish(fn: DunningFunction, topicArn: string): void {
  * SES scoped to the sender identity (address or its domain, whichever is verified) and to that From address, plus
  * the configuration set every email goes through (SES authorises SendEmail against that resource too).
  */
-function grantSending(
-  fn: DunningFunction,
-  emailFrom: string,
-  configurationSetArn: string,
-  handOffTopicArn: string,
-): void {
+function grantSending(fn: DunningFunction, emailFrom: string, configurationSetArn: string): void {
   const stack = Stack.of(fn);
   const domain = emailFrom.slice(emailFrom.lastIndexOf("@") + 1);
   fn.addToRolePolicy(
@@ -514,12 +509,13 @@ function grantSending(
   const smsPolicy = new Policy(fn, "SmsPublishPolicy", {
     statements: [
       new PolicyStatement({ sid: "PublishSmsToPhoneNumbers", actions: ["sns:Publish"], resources: ["*"] }),
-      // `*` above would include the legal hand-off topic: only the API and hand-off functions may publish there.
+      // `*` above would include every topic — the legal hand-offs, the delivery events (a forged SES event): an SMS
+      // straight to a phone number names no topic, so denying every topic ARN leaves exactly SMS.
       new PolicyStatement({
-        sid: "NeverPublishLegalHandOffs",
+        sid: "NeverPublishToTopics",
         effect: Effect.DENY,
         actions: ["sns:Publish"],
-        resources: [handOffTopicArn],
+        resources: [stack.formatArn({ service: "sns", region: "*", account: "*", resource: "*" })],
       }),
     ],
   });
@@ -527,7 +523,7 @@ function grantSending(
   Validations.of(smsPolicy).acknowledge({
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:
-      "sns:Publish straight to a phone number (SMS) has no resource ARN to scope to; the legal hand-off topic is denied.",
+      "sns:Publish straight to a phone number (SMS) has no resource ARN to scope to; every topic ARN is denied.",
   });
 }
 

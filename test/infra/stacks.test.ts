@@ -590,10 +590,15 @@ describe("least privilege", () => {
         ["Allow", ["sns:Publish"], [HANDOFF_TOPIC_ARN]],
       ]);
     }
+    // The send function publishes SMS only: every topic ARN (the legal and the delivery-events topics among them)
+    // is denied, so it cannot forge a hand-off notice or an SES delivery event.
     const sendDenies = (serviceRoles.get(roleId(send)) ?? []).filter((s) => s.Effect === "Deny");
     expect(sendDenies.map((s) => [actionsOf(s), resourcesOf(s)])).toEqual([
-      [["sns:Publish"], [HANDOFF_TOPIC_ARN]],
+      [["sns:Publish"], ["arn:<AWS::Partition>:sns:*:*:*"]],
     ]);
+    for (const topic of [HANDOFF_TOPIC_ARN, DELIVERY_TOPIC_ARN]) {
+      expect(covers(resourcesOf(sendDenies[0] as Statement)[0] as string, topic), topic).toBe(true);
+    }
   });
 
   it("lets the API and hand-off functions use the data key that encrypts the objects and the topic", () => {
