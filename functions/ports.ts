@@ -155,6 +155,14 @@ export interface PlannedStart {
   next: { phase: string; at?: string; step?: string };
 }
 
+/** When the workflow is next due to act on each case, and which cases are long past it. */
+export interface WorkflowWakes {
+  /** Records the next wake of the case for this generation (null: nothing due); ignored for another generation. */
+  setWake(ref: WorkflowRef, wakeAt: string | null): Promise<void>;
+  /** Cases a workflow should be acting on whose wake instant is before `before`. */
+  overdue(before: string): AsyncIterable<{ tenantId: string; loanId: string }>;
+}
+
 /** Starts and stops the per-loan workflow. Starting the same ref twice is a no-op. */
 export interface WorkflowControl {
   start(ref: WorkflowRef): Promise<void>;

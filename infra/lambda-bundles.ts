@@ -20,6 +20,7 @@ export const LAMBDA_ENTRIES = {
   delivery: "functions/delivery/handler.ts",
   importObject: "functions/import/object-handler.ts",
   importQueue: "functions/import/queue-handler.ts",
+  reconciler: "functions/reconciler/handler.ts",
 } as const;
 export type BundleName = keyof typeof LAMBDA_ENTRIES;
 
@@ -47,6 +48,7 @@ export const LAMBDA_FUNCTIONS = {
   delivery: { bundle: "delivery", handler: "handler", timeoutSeconds: 30, memoryMb: 512 },
   importObject: { bundle: "importObject", handler: "handler", timeoutSeconds: 600, memoryMb: 1024 },
   importQueue: { bundle: "importQueue", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
+  reconciler: { bundle: "reconciler", handler: "handler", timeoutSeconds: 300, memoryMb: 512 },
 } as const satisfies Record<string, LambdaSpec>;
 export type LambdaName = keyof typeof LAMBDA_FUNCTIONS;
 

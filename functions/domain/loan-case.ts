@@ -115,6 +115,11 @@ export interface LoanCase extends Outstanding {
   inFlight: InFlightStep | null;
   /** Set when the workflow failed and nothing runs for the case until it is restarted (absent on older cases). */
   attention?: Attention | null;
+  /**
+   * When the workflow is next due to act on the case: its planned action, or the start of a new execution. Long
+   * past it with nothing recorded, the execution is presumed lost and the reconciler restarts it. Null: none due.
+   */
+  wakeAt?: string | null;
   audit: ChainHead;
   /** Hash of the subscription request, to tell a repeat from a conflicting resubscription. */
   subscriptionHash: string;
@@ -213,6 +218,8 @@ export function subscribe(
     createdAt: at,
     updatedAt: at,
   };
+  // The new execution goes straight to its first wait: that is when the workflow next acts on the case.
+  next.wakeAt = planFor(next, policy, now)?.plannedAt ?? null;
   return {
     next,
     events: [

@@ -53,7 +53,7 @@ export function flagWorkflowFailure(loanCase: LoanCase, failure: WorkflowFailure
  * Starts the case's workflow afresh under the next generation (a new execution name, so no earlier execution
  * can block it); the new execution plans from the stored state and settles any step left in flight.
  */
-export function restartWorkflow(loanCase: LoanCase, actor: string, now: Date): CaseChange {
+export function restartWorkflow(loanCase: LoanCase, actor: string, reason: string, now: Date): CaseChange {
   if (loanCase.status !== "active" && loanCase.status !== "on_hold") {
     throw new CaseStateConflictError(
       `the case is ${loanCase.status}: no workflow runs for it`,
@@ -63,7 +63,8 @@ export function restartWorkflow(loanCase: LoanCase, actor: string, now: Date): C
   }
   const at = toInstant(now);
   return {
-    next: { ...loanCase, attention: null, generation: loanCase.generation + 1, updatedAt: at },
+    // The new execution starts with the Plan task at once, which records the wake after it.
+    next: { ...loanCase, attention: null, generation: loanCase.generation + 1, wakeAt: at, updatedAt: at },
     events: [
       {
         type: "workflow_restarted",
@@ -71,9 +72,16 @@ export function restartWorkflow(loanCase: LoanCase, actor: string, now: Date): C
         data: {
           fromGeneration: loanCase.generation,
           toGeneration: loanCase.generation + 1,
+          reason,
           attention: loanCase.attention ?? null,
         },
       },
     ],
   };
+}
+
+/** A workflow should be acting on the case: it is active, or on hold until a date; and it is not flagged. */
+export function expectsWorkflow(loanCase: LoanCase): boolean {
+  const running = loanCase.status === "active" || (loanCase.status === "on_hold" && !!loanCase.hold?.until);
+  return running && !loanCase.attention;
 }

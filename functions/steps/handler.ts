@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { awsHandoffs, awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { DynamoBorrowerContactStore } from "../adapters/dynamo/borrower-contacts.ts";
+import { DynamoWorkflowWakes } from "../adapters/dynamo/wake-index.ts";
 import { readConfig } from "../config.ts";
 import { makeStepHandlers } from "./step-handlers.ts";
 
@@ -29,4 +30,5 @@ export const { plan, send, handOff, recordFailure } = makeStepHandlers({
   handoffs: awsHandoffs(config, client, tables),
   // Per-borrower contact records live in the state table, which every step function may already read and write.
   borrowers: new DynamoBorrowerContactStore(client, tables),
+  wakes: new DynamoWorkflowWakes(client, tables),
 });

@@ -11,6 +11,7 @@ import {
   type CaseStatus,
   isCollectable,
   type LoanCase,
+  planFor,
   type SubscriptionRequest,
   subscribe,
 } from "../domain/loan-case.ts";
@@ -131,7 +132,20 @@ export async function recordEvent(
     const current = await existingCase(deps, principal, loanId);
     const policy = await policyFor(deps, current.tenantId, current.policy.id, current.policy.version);
     const now = deps.clock.now();
-    const result = applyEvent(current, event, actorOf(principal), now, policy.charges);
+    const applied = applyEvent(current, event, actorOf(principal), now, policy.charges);
+    // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
+    const result =
+      "duplicate" in applied || applied.workflow !== "replan"
+        ? applied
+        : {
+            ...applied,
+            next: {
+              ...applied.next,
+              wakeAt: applied.next.inFlight
+                ? toInstant(now)
+                : (planFor(applied.next, policy, now)?.plannedAt ?? null),
+            },
+          };
     if ("duplicate" in result) {
       // A repeat heals a hand-off whose publishing failed the first time (a no-op once it is stored).
       if (current.status === "legal") await handOffQuietly(deps, current);

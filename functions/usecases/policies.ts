@@ -151,6 +151,8 @@ async function replan(deps: PolicyDeps, principal: Principal, current: LoanCase,
     ...current,
     policy: { id: policy.id, version: policy.version },
     generation: current.generation + 1,
+    // The new execution plans at once (and records its wake).
+    wakeAt: now,
     updatedAt: now,
   };
   const stored = await deps.cases.update(

@@ -4,10 +4,11 @@ import {
   NotFoundError,
   StaleExecutionError,
 } from "../domain/errors.ts";
+import type { LoanCase } from "../domain/loan-case.ts";
 import { toInstant } from "../domain/time.ts";
-import { flagWorkflowFailure, restartWorkflow } from "../domain/workflow-health.ts";
+import { expectsWorkflow, flagWorkflowFailure, restartWorkflow } from "../domain/workflow-health.ts";
 import { logger } from "../logger.ts";
-import type { Principal } from "../ports.ts";
+import type { Principal, WorkflowWakes } from "../ports.ts";
 import { actorOf, getLoan, type LenderDeps, workflowRef } from "./lender.ts";
 import type { LoanView } from "./loan-view.ts";
 import type { ExecutionState, StepDeps } from "./workflow-steps.ts";
@@ -52,30 +53,79 @@ export async function recordWorkflowFailure(
   }
 }
 
+/** What a restart needs: the cases, the workflow, the clock. */
+type RestartDeps = Pick<LenderDeps, "cases" | "workflow" | "clock">;
+
+/**
+ * Starts the case's next generation and stops the old execution, if one still runs (its steps would find their
+ * generation stale anyway). Retries a concurrent write; `keep` decides on the fresh read whether to go on.
+ */
+async function restartCase(
+  deps: RestartDeps,
+  tenantId: string,
+  loanId: string,
+  actor: string,
+  reason: string,
+  keep: (current: LoanCase) => boolean = () => true,
+): Promise<LoanCase | null> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await deps.cases.get(tenantId, loanId);
+    if (!current) throw new NotFoundError(`loan ${loanId} not found`);
+    if (!keep(current)) return null;
+    const now = deps.clock.now();
+    try {
+      const stored = await deps.cases.update(
+        current,
+        restartWorkflow(current, actor, reason, now),
+        toInstant(now),
+      );
+      await deps.workflow.stop(workflowRef(current));
+      await deps.workflow.start(workflowRef(stored));
+      return stored;
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /**
  * Ops' way back after a failure (or any doubt): a fresh execution under the next generation continues from the
- * stored state. The old execution, if any still runs, is stopped; its steps would find their generation stale.
+ * stored state.
  */
 export async function restartLoanWorkflow(
   deps: LenderDeps,
   principal: Principal,
   loanId: string,
 ): Promise<LoanView> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await deps.cases.get(principal.tenantId, loanId);
-    if (!current) throw new NotFoundError(`loan ${loanId} not found`);
-    const now = deps.clock.now();
-    try {
-      const stored = await deps.cases.update(
-        current,
-        restartWorkflow(current, actorOf(principal), now),
-        toInstant(now),
-      );
-      await deps.workflow.stop(workflowRef(current));
-      await deps.workflow.start(workflowRef(stored));
-      return getLoan(deps, principal, loanId);
-    } catch (error) {
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
-    }
+  await restartCase(deps, principal.tenantId, loanId, actorOf(principal), "ops");
+  return getLoan(deps, principal, loanId);
+}
+
+/** Past its wake by this much with nothing recorded, a case's execution is presumed lost. Longer than any
+ * task's retries can take (a claim's lease, provider back-off, Lambda timeouts). */
+export const STALLED_AFTER_MS = 30 * 60_000;
+export const RECONCILER_ACTOR = "system:reconciler";
+
+/**
+ * Finds the cases a workflow should have acted on long ago — an execution that never started (StartExecution
+ * failed after the case was written), or one that died — and restarts each from its stored state. Cases flagged
+ * as needing attention are left to ops: their workflow failed for a reason a restart may not cure.
+ */
+export async function reconcileWorkflows(
+  deps: RestartDeps & { wakes: WorkflowWakes },
+  stalledAfterMs = STALLED_AFTER_MS,
+): Promise<{ restarted: { tenantId: string; loanId: string }[] }> {
+  const cutoff = toInstant(new Date(deps.clock.now().getTime() - stalledAfterMs));
+  const restarted: { tenantId: string; loanId: string }[] = [];
+  for await (const { tenantId, loanId } of deps.wakes.overdue(cutoff)) {
+    const stillStalled = (current: LoanCase) =>
+      expectsWorkflow(current) &&
+      current.wakeAt !== null &&
+      current.wakeAt !== undefined &&
+      current.wakeAt < cutoff;
+    const stored = await restartCase(deps, tenantId, loanId, RECONCILER_ACTOR, "stalled", stillStalled);
+    if (stored) restarted.push({ tenantId, loanId });
   }
+  if (restarted.length > 0) logger.warn("stalled workflows restarted", { count: restarted.length });
+  return { restarted };
 }

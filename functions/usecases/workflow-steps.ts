@@ -42,6 +42,7 @@ import type {
   PlannedStart,
   PolicyRepository,
   WorkflowControl,
+  WorkflowWakes,
 } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
 
@@ -57,6 +58,8 @@ export interface StepDeps {
   handoffs: Handoffs;
   /** Each borrower's recent contacts across their loans: the frequency caps count them all. */
   borrowers: BorrowerContactStore;
+  /** When the workflow next acts on each case, for the reconciler. */
+  wakes: WorkflowWakes;
 }
 
 /**
@@ -128,15 +131,23 @@ function nextAction(loaded: Loaded, now: Date): NextAction {
   return { phase: action.step.stage, at: action.plannedAt, step: action.step.id };
 }
 
+/**
+ * What a task hands back to the workflow, once the case records when the workflow next acts on it (the
+ * reconciler restarts a case left long past that instant).
+ */
 async function output(deps: StepDeps, input: ExecutionState, next: NextAction): Promise<ExecutionState> {
   const ref = { tenantId: input.tenantId, loanId: input.loanId, generation: input.generation };
   const carried = { ...ref, ...(input.epoch ? { epoch: input.epoch } : {}), startedAt: input.startedAt };
   if (next.phase === "continue" && input.next?.phase === "continue") {
-    // "Continue in a new execution": the handover instant has come.
+    // "Continue in a new execution": the handover instant has come. The next execution plans at once and
+    // records its own wake, so this one is written first.
+    await deps.wakes.setWake(ref, toInstant(deps.clock.now()));
     await deps.workflow.start({ ...ref, epoch: (input.epoch ?? 0) + 1 });
     return { ...carried, next: { phase: "continued" } };
   }
-  return { ...carried, next: input.startedAt ? withinExecution(next, input.startedAt) : next };
+  const planned = input.startedAt ? withinExecution(next, input.startedAt) : next;
+  await deps.wakes.setWake(ref, "at" in planned ? planned.at : null);
+  return { ...carried, next: planned };
 }
 
 /** An action beyond what an execution started at `startedAt` may wait for becomes a hand-over to the next one. */

@@ -9,7 +9,7 @@ import {
   MethodLoggingLevel,
 } from "aws-cdk-lib/aws-apigateway";
 import { type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
-import { Rule } from "aws-cdk-lib/aws-events";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Effect, Policy, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { type IKey, Key } from "aws-cdk-lib/aws-kms";
@@ -42,6 +42,10 @@ export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.
 export const IMPORT_MAX_CONCURRENCY = 4;
 export const IMPORT_BATCH_SIZE = 5;
 export const IMPORT_CONSUMER_TIMEOUT = Duration.seconds(LAMBDA_FUNCTIONS.importQueue.timeoutSeconds);
+/** How often the reconciler looks for cases whose execution was lost. */
+export const RECONCILE_EVERY = Duration.minutes(5);
+/** The CloudWatch namespace of the product's own metrics (Powertools Metrics). */
+export const METRICS_NAMESPACE = "LoanDunning";
 /** A message that failed this many deliveries goes to the dead-letter queue. */
 export const IMPORT_MAX_RECEIVES = 5;
 
@@ -87,6 +91,8 @@ export class DunningServiceStack extends Stack {
   readonly sendFunction: DunningFunction;
   readonly handOffFunction: DunningFunction;
   readonly recordFailureFunction: DunningFunction;
+  /** Scheduled: restarts cases whose execution was lost. */
+  readonly reconcilerFunction: DunningFunction;
   /** Records SES delivery, bounce, complaint and reject events against the case. */
   readonly deliveryFunction: DunningFunction;
   /** Every email is sent through this configuration set, which publishes its events to deliveryEventsTopic. */
@@ -310,6 +316,33 @@ export class DunningServiceStack extends Stack {
       }),
     );
 
+    // --- The reconciler: every five minutes, restarts the workflow of cases left long past their wake (an
+    // execution that never started or died), and counts them (the StalledWorkflowsRestarted metric).
+    this.reconcilerFunction = new DunningFunction(this, "ReconcilerFunction", {
+      function: "reconciler",
+      description: "Scheduled: restarts the workflow of cases left long past their wake",
+      environment: {
+        ...tables,
+        STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+      serviceName,
+    });
+    grantCaseData(this.reconcilerFunction, stateTable, auditTable, props.dataKey);
+    this.stateMachine.grantStartExecution(this.reconcilerFunction);
+    this.reconcilerFunction.addToRolePolicy(
+      new PolicyStatement({
+        sid: "StopLostExecutions",
+        actions: ["states:StopExecution"],
+        resources: [executionsOf(this.stateMachine)],
+      }),
+    );
+    new Rule(this, "ReconcileSchedule", {
+      description: "Runs the loan dunning reconciler",
+      schedule: Schedule.rate(RECONCILE_EVERY),
+      targets: [new LambdaFunction(this.reconcilerFunction, { retryAttempts: 0 })],
+    });
+
     // --- Portfolio import: S3 upload → EventBridge → import function → queue → consumer → cases and workflows.
     let importObjects: string | undefined;
     if (props.importBucketName) {
@@ -418,6 +451,7 @@ export class DunningServiceStack extends Stack {
       apiFunction: this.apiFunction,
       deliveryFunction: this.deliveryFunction,
       handOffFunction: this.handOffFunction,
+      reconcilerFunction: this.reconcilerFunction,
       exportObjects,
       handOffObjects,
       ...(this.importFunction && this.importConsumerFunction && importObjects
@@ -575,6 +609,7 @@ function acknowledgeFindings(
     apiFunction: DunningFunction;
     deliveryFunction: DunningFunction;
     handOffFunction: DunningFunction;
+    reconcilerFunction: DunningFunction;
     exportObjects: string;
     handOffObjects: string;
     importFunction?: DunningFunction;
@@ -583,7 +618,12 @@ function acknowledgeFindings(
   },
 ): void {
   const stateIndexes = STATE_TABLE.indexes.map((index) => index.name).join(", ");
-  const caseDataFunctions = [...refs.stepFunctions, refs.apiFunction, refs.deliveryFunction];
+  const caseDataFunctions = [
+    ...refs.stepFunctions,
+    refs.apiFunction,
+    refs.deliveryFunction,
+    refs.reconcilerFunction,
+  ];
   if (refs.importConsumer) caseDataFunctions.push(refs.importConsumer);
   for (const fn of caseDataFunctions) {
     const role = fn.executionRole;
@@ -613,11 +653,13 @@ function acknowledgeFindings(
   });
 
   const stateMachineId = stack.getLogicalId(stack.stateMachine.node.defaultChild as CfnStateMachine);
-  Validations.of(refs.apiFunction.executionRole).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachineId}.Name>:*]`,
-    reason:
-      "Stop/Describe any execution of this one state machine: executions are one per loan, named at start time.",
-  });
+  for (const fn of [refs.apiFunction, refs.reconcilerFunction]) {
+    Validations.of(fn.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachineId}.Name>:*]`,
+      reason:
+        "Stop (or describe) any execution of this one state machine: executions are one per loan, named at start time.",
+    });
+  }
 
   // Object keys are chosen per export / per hand-off at run time; each wildcard stops at one prefix of one bucket.
   const objectAcknowledgements: [DunningFunction, string, string][] = [

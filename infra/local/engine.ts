@@ -30,6 +30,13 @@ export interface EngineStats {
   workerRequests: number;
 }
 
+/** Work that runs on the virtual clock beside the workflow, such as a scheduled Lambda. */
+export interface ScheduledJob {
+  /** The next instant (at or after `nowMs`) it has something to do at; null when none is known. */
+  nextAt(nowMs: number): Promise<number | null>;
+  run(nowMs: number): Promise<void>;
+}
+
 /** Loads an ASL file and substitutes `${Name}` placeholders, as CDK's definitionSubstitutions does. */
 export function loadDefinition(path: string, substitutions: Record<string, string>): unknown {
   const text = readFileSync(path, "utf8").replace(/\$\{(\w+)\}/g, (_, name: string) => {
@@ -57,6 +64,7 @@ export class LocalWorkflowEngine {
   private advancing: Promise<unknown> = Promise.resolve();
   private driver: NodeJS.Timeout | undefined;
   private ready: Promise<void>;
+  private scheduled: ScheduledJob | undefined;
 
   constructor(
     definition: unknown,
@@ -172,9 +180,16 @@ export class LocalWorkflowEngine {
       await this.ready;
       for (;;) {
         const settled = await this.request((id) => ({ op: "settle", id }));
-        const next = settled.op === "settled" ? settled.nextTimerAt : null;
-        if (next === null || next > targetMs) break;
+        const nextTimer = settled.op === "settled" ? settled.nextTimerAt : null;
+        // A job beside the workflow (the reconciler) runs at its own instants, in time order with the timers.
+        const nextJob = (await this.scheduled?.nextAt(this.clock.nowMs())) ?? null;
+        const next = [nextTimer, nextJob].filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
+        if (next === undefined || next > targetMs) break;
         this.clock.set(next);
+        if (nextJob !== null && (nextTimer === null || nextJob < nextTimer)) {
+          await this.scheduled?.run(next);
+          continue;
+        }
         await this.request((id) => ({ op: "fire", id, upTo: this.clock.nowMs() }));
       }
       this.clock.set(targetMs);
@@ -182,6 +197,11 @@ export class LocalWorkflowEngine {
     });
     this.advancing = run.catch(() => {});
     return run;
+  }
+
+  /** Runs `job` at the instants it names, in time order with the workflow's timers. */
+  schedule(job: ScheduledJob): void {
+    this.scheduled = job;
   }
 
   /** Waits until every started execution is idle (waiting on time or finished). */

@@ -8,8 +8,10 @@ import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
+import { DynamoWorkflowWakes } from "../../functions/adapters/dynamo/wake-index.ts";
 import { StepFunctionsWorkflow } from "../../functions/adapters/step-functions.ts";
 import { ROLES, type Role } from "../../functions/ports.ts";
+import { STALLED_AFTER_MS } from "../../functions/usecases/workflow-health.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import type { LambdaName } from "../lambda-bundles.ts";
 import { startAwsEdge } from "./aws-edge.ts";
@@ -35,6 +37,15 @@ export const LOCAL_SUBSTITUTIONS = {
 };
 const LOCAL_REGION = "us-east-1";
 const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:dunning-workflow`;
+const RECONCILE_EVERY_MS = 60_000;
+/** The EventBridge scheduled event the reconciler gets on AWS. */
+const scheduledEvent = (nowMs: number) => ({
+  version: "0",
+  "detail-type": "Scheduled Event",
+  source: "aws.events",
+  time: new Date(nowMs).toISOString(),
+  detail: {},
+});
 /** DynamoDB Local keeps tables per access key and region: the sandboxes use the same as the stack itself. */
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
@@ -59,7 +70,7 @@ export interface LocalStack {
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
   /** The functions the workflow and the API invoke, each running its deployed bundle in a sandbox. */
-  lambdas: Record<"plan" | "send" | "handOff" | "recordFailure" | "api", LocalLambda>;
+  lambdas: Record<"plan" | "send" | "handOff" | "recordFailure" | "reconciler" | "api", LocalLambda>;
   outbox: Outbox;
   keys: Record<Role, string>;
   /** The folder legal hand-off packages are published to (`<tenant>/<loanId>.json` and `.html`). */
@@ -120,6 +131,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POWERTOOLS_SERVICE_NAME: "loan-dunning",
           POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          POWERTOOLS_METRICS_DISABLED: "true",
           ...extra,
         },
       });
@@ -151,6 +163,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: edge.outboxUrl });
     lambdas.handOff = lambda("handOff");
     lambdas.recordFailure = lambda("recordFailure");
+    lambdas.reconciler = lambda("reconciler");
+    // The reconciler runs on the stack's clock. On AWS it runs every few minutes and mostly finds nothing; here
+    // it runs when it can find something: a minute after the earliest wake of any case passes the grace.
+    const wakes = new DynamoWorkflowWakes(client, tables);
+    engine.schedule({
+      nextAt: async (nowMs) => {
+        const earliest = await wakes.earliest();
+        if (earliest === null) return null;
+        return Math.max(nowMs, Date.parse(earliest) + STALLED_AFTER_MS + RECONCILE_EVERY_MS);
+      },
+      run: async (nowMs) => {
+        await lambdas.reconciler.invoke(scheduledEvent(nowMs));
+      },
+    });
     cleanups.push(() => Promise.all(Object.values(lambdas).map((fn) => fn.close())));
 
     // Crash recovery starts executions through the production Step Functions adapter, as the API does.

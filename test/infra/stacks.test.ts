@@ -285,12 +285,14 @@ describe("legal hand-off topic", () => {
 });
 
 describe("functions", () => {
-  it("are the five dunning functions and the two import functions, all with the DunningFunction defaults", () => {
+  it("are the six dunning functions, the two import functions and the reconciler, all with the DunningFunction defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
     const dunning = new Set(Object.values(functions()).map(logicalId));
-    const imports = [built.service.importFunction, built.service.importConsumerFunction].map((fn) =>
-      logicalId(fn as DunningFunction),
-    );
+    const imports = [
+      built.service.importFunction,
+      built.service.importConsumerFunction,
+      built.service.reconcilerFunction,
+    ].map((fn) => logicalId(fn as DunningFunction));
     expect(Object.keys(lambdas).sort()).toEqual([...dunning, ...imports].sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");
     for (const [id, fn] of Object.entries(lambdas)) {
@@ -412,6 +414,25 @@ describe("workflow", () => {
     expect(lambdaStatements.flatMap(resourcesOf).sort()).toEqual(
       [plan, send, handOff, recordFailure].map((fn) => `<${logicalId(fn)}.Arn>`).sort(),
     );
+  });
+});
+
+describe("the reconciler", () => {
+  it("runs every five minutes, may start and stop this workflow's executions, and reports its metric", () => {
+    const reconciler = built.service.reconcilerFunction;
+    service.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(5 minutes)",
+      State: "ENABLED",
+      Targets: [{ Arn: { "Fn::GetAtt": [logicalId(reconciler), "Arn"] } }],
+    });
+    const statements = serviceRoles.get(roleId(reconciler)) ?? [];
+    const states = statements.filter((s) => actionsOf(s).some((a) => a.startsWith("states:")));
+    expect(states.flatMap(actionsOf).sort()).toEqual(["states:StartExecution", "states:StopExecution"]);
+    const env = service.toJSON().Resources[logicalId(reconciler)].Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      POWERTOOLS_METRICS_NAMESPACE: "LoanDunning",
+      STATE_TABLE: "loan-dunning-state",
+    });
   });
 });
 

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { DynamoBorrowerContactStore } from "../../functions/adapters/dynamo/borrower-contacts.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { DynamoPolicyRepository } from "../../functions/adapters/dynamo/policy-repository.ts";
+import { DynamoWorkflowWakes } from "../../functions/adapters/dynamo/wake-index.ts";
 import { type AuditEntry, verifyChain } from "../../functions/domain/audit-chain.ts";
 import {
   CaseNotCollectableError,
@@ -187,6 +188,7 @@ export function harness(
       runtime: { instanceId: "lambda", exclusive: false, realNow: Date.now },
       handoffs,
       borrowers: new DynamoBorrowerContactStore(db.client, db),
+      wakes: new DynamoWorkflowWakes(db.client, db),
     },
     lenderDeps: { cases, policies, workflow, clock, handoffs },
   };

@@ -19,6 +19,7 @@ import {
 import { AuditChainConflictError, cancellationCodes } from "./errors.ts";
 import { AUDIT_TABLE, keys, STATE_TABLE } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
+import { WAKE_KEY_ATTRIBUTES, wakeItemKeys } from "./wake-index.ts";
 
 /** DynamoDB refuses transactions of more than 100 items: the case plus at most 99 audit entries. */
 const MAX_EVENTS_PER_WRITE = 99;
@@ -52,6 +53,7 @@ const CASE_KEY_ATTRIBUTES = [
   "gsi2sk",
   "gsi3pk",
   "gsi3sk",
+  ...WAKE_KEY_ATTRIBUTES,
   AGING_TIME_ZONE,
 ] as const;
 const AUDIT_FIELDS = ["seq", "at", "type", "actor", "data", "prevHash", "hash"] as const;
@@ -461,6 +463,7 @@ export function caseItem(loanCase: LoanCase): Record<string, unknown> {
           [AGING_TIME_ZONE]: loanCase.borrower.timeZone,
         }
       : {}),
+    ...wakeItemKeys(loanCase),
   };
 }
 

@@ -39,6 +39,15 @@ export const STATE_TABLE: TableSchema = {
       sortKey: "gsi3sk",
       projection: { type: "INCLUDE", attributes: ["status", "dueDate", "balance", "agingTimeZone"] },
     },
+    // Sparse: only cases a workflow should act on (active, or on hold until a date, not flagged) carry
+    // gsi4pk = WAKE#<shard>, gsi4sk = wakeAt#tenant#loanId, so the reconciler reads the overdue ones in time order.
+    // Spread over WAKE_SHARDS partitions so no single key takes every write of a large book.
+    {
+      name: "byWake",
+      partitionKey: "gsi4pk",
+      sortKey: "gsi4sk",
+      projection: { type: "INCLUDE", attributes: ["tenantId", "loanId", "generation"] },
+    },
   ],
   // Idempotency records expire after a day; a borrower's contact record once its last contact can no longer count.
   timeToLiveAttribute: "expiresAt",
@@ -53,6 +62,9 @@ export const AUDIT_TABLE: TableSchema = {
     { name: "byTenantTime", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
   ],
 };
+
+/** Partitions of the byWake index. */
+export const WAKE_SHARDS = 8;
 
 export const keys = {
   loanCase: (tenantId: string, loanId: string) => ({ pk: `T#${tenantId}#LOAN#${loanId}`, sk: "CASE" }),

@@ -3,6 +3,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   type Projection,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -63,8 +64,9 @@ async function createTable(
       }),
     );
   } catch (error) {
-    if ((error as Error).name === "ResourceInUseException") return waitUntilActive(client, tableName);
-    throw error;
+    if ((error as Error).name !== "ResourceInUseException") throw error;
+    // Kept from an earlier version (a data folder): add the indexes it does not have yet.
+    return addMissingIndexes(client, tableName, schema);
   }
   await waitUntilActive(client, tableName);
   if (schema.timeToLiveAttribute) {
@@ -74,6 +76,37 @@ async function createTable(
         TimeToLiveSpecification: { AttributeName: schema.timeToLiveAttribute, Enabled: true },
       }),
     );
+  }
+}
+
+async function addMissingIndexes(client: DynamoDBDocumentClient, tableName: string, schema: TableSchema) {
+  await waitUntilActive(client, tableName);
+  const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const present = new Set((table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  // One index per UpdateTable call, as DynamoDB requires.
+  for (const index of schema.indexes.filter((i) => !present.has(i.name))) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: index.partitionKey, AttributeType: "S" },
+          { AttributeName: index.sortKey, AttributeType: "S" },
+        ],
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: {
+              IndexName: index.name,
+              KeySchema: [
+                { AttributeName: index.partitionKey, KeyType: "HASH" },
+                { AttributeName: index.sortKey, KeyType: "RANGE" },
+              ],
+              Projection: projectionOf(index),
+            },
+          },
+        ],
+      }),
+    );
+    await waitUntilActive(client, tableName);
   }
 }
 
