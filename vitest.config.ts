@@ -5,7 +5,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "WARN" },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "WARN",
+      POWERTOOLS_METRICS_DISABLED: "true",
+    },
     projects: [
       // No I/O beyond the process: domain, adapters against mocked clients, CDK templates.
       {

@@ -9,5 +9,7 @@ export const metrics = new Metrics({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "loan-dunning",
 });
 
+/** Executions the product stopped itself (a payment, a re-plan): the aborted-executions alarm discounts them. */
+export const EXECUTIONS_STOPPED_BY_PRODUCT = "ExecutionsStoppedByProduct";
 /** The metric the stalled-workflow alarm watches. */
 export const WORKFLOWS_RESTARTED = "StalledWorkflowsRestarted";

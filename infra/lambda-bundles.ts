@@ -21,6 +21,7 @@ export const LAMBDA_ENTRIES = {
   importObject: "functions/import/object-handler.ts",
   importQueue: "functions/import/queue-handler.ts",
   reconciler: "functions/reconciler/handler.ts",
+  trailMetrics: "functions/trail/metrics-handler.ts",
 } as const;
 export type BundleName = keyof typeof LAMBDA_ENTRIES;
 
@@ -49,6 +50,7 @@ export const LAMBDA_FUNCTIONS = {
   importObject: { bundle: "importObject", handler: "handler", timeoutSeconds: 600, memoryMb: 1024 },
   importQueue: { bundle: "importQueue", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
   reconciler: { bundle: "reconciler", handler: "handler", timeoutSeconds: 300, memoryMb: 512 },
+  trailMetrics: { bundle: "trailMetrics", handler: "handler", timeoutSeconds: 60, memoryMb: 256 },
 } as const satisfies Record<string, LambdaSpec>;
 export type LambdaName = keyof typeof LAMBDA_FUNCTIONS;
 

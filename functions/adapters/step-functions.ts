@@ -1,4 +1,6 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { EXECUTIONS_STOPPED_BY_PRODUCT, metrics } from "../metrics.ts";
 import type { Clock, WorkflowControl, WorkflowRef } from "../ports.ts";
 import { executionInput, executionName } from "../usecases/execution.ts";
 
@@ -30,6 +32,8 @@ export class StepFunctionsWorkflow implements WorkflowControl {
     const executionArn = `${this.stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName(ref)}`;
     try {
       await this.sfn.send(new StopExecutionCommand({ executionArn, cause: "case no longer collectable" }));
+      // Aborts the product asks for are routine; the alarm on aborted executions subtracts these.
+      metrics.singleMetric().addMetric(EXECUTIONS_STOPPED_BY_PRODUCT, MetricUnit.Count, 1);
     } catch (error) {
       // Already finished or never started: the step tasks re-read the case anyway.
       if ((error as Error).name !== "ExecutionDoesNotExist") throw error;

@@ -332,7 +332,16 @@ export function recordPayment(
     {
       type: "payment_received",
       actor,
-      data: { amount, occurredAt, allocation, balance: next.balance, breakdown: breakdown(next), paidInFull },
+      data: {
+        amount,
+        occurredAt,
+        allocation,
+        balance: next.balance,
+        breakdown: breakdown(next),
+        paidInFull,
+        // Whether a reminder had gone out before it: what the dunning recovers, as opposed to what came anyway.
+        afterContact: loanCase.lastStep !== null || (loanCase.recentContacts?.length ?? 0) > 0,
+      },
     },
   ];
   let workflow: WorkflowEffect = next.dueDate !== loanCase.dueDate ? "replan" : "none";

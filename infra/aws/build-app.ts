@@ -68,6 +68,7 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     description: "Loan dunning: API, workflow and functions (stateless)",
     stateTableName: data.stateTableName,
     auditTableName: data.auditTableName,
+    auditStreamArn: data.auditTable.tableStreamArn as string,
     exportBucketName: data.exportBucketName,
     importBucketName: data.importBucketName,
     handOffTopicName: data.handOffTopicName,

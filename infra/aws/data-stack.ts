@@ -1,5 +1,12 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from "aws-cdk-lib/aws-dynamodb";
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import {
@@ -87,7 +94,9 @@ export class DunningDataStack extends Stack {
     // The audit trail is append-only: on top of granting roles only PutItem, the table's own policy denies every
     // principal the actions that rewrite or remove an entry. `*` is the table itself (a policy cannot name the
     // ARN of the table it is attached to without a fixed table name).
+    // Its stream carries every new entry to whatever is derived from the trail (business metrics).
     this.auditTable = tableFromSchema(this, "AuditTable", this.auditTableName, AUDIT_TABLE, this.dataKey, {
+      stream: StreamViewType.NEW_IMAGE,
       resourcePolicy: new PolicyDocument({
         statements: [
           new PolicyStatement({
@@ -187,7 +196,7 @@ function tableFromSchema(
   tableName: string,
   schema: TableSchema,
   key: Key,
-  extra: { resourcePolicy?: PolicyDocument } = {},
+  extra: { resourcePolicy?: PolicyDocument; stream?: StreamViewType } = {},
 ): Table {
   const table = new Table(scope, id, {
     tableName,

@@ -13,7 +13,8 @@ import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Effect, Policy, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { type IKey, Key } from "aws-cdk-lib/aws-kms";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { FilterCriteria, FilterRule, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { DynamoEventSource, SqsDlq, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
 import { ConfigurationSet, EmailSendingEvent, EventDestination } from "aws-cdk-lib/aws-ses";
 import { Topic } from "aws-cdk-lib/aws-sns";
@@ -32,6 +33,7 @@ import { AUDIT_TABLE, STATE_TABLE } from "../../functions/adapters/dynamo/schema
 import { LAMBDA_FUNCTIONS } from "../lambda-bundles.ts";
 import { EXPORT_RETENTION_DAYS, EXPORTS_PREFIX, HANDOFFS_PREFIX, IMPORTS_PREFIX } from "./data-stack.ts";
 import { DunningFunction, LOG_RETENTION } from "./dunning-function.ts";
+import { DunningOperations } from "./operations.ts";
 
 export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
 
@@ -65,6 +67,10 @@ export interface DunningServiceStackProps extends StackProps {
   exportBucketName: string;
   /** Physical name of the data stack's import bucket (`imports/<tenantId>/…`). */
   importBucketName?: string;
+  /** The audit table's stream: every new entry, for the business metrics derived from the trail. */
+  auditStreamArn?: string;
+  /** Alarm when SMS spend this month passes 80% of this many US dollars (default 1000). */
+  smsMonthlyBudgetUsd?: number;
   /** Name of the data stack's legal hand-off topic. */
   handOffTopicName: string;
   /** The key that encrypts the tables, the export bucket and the hand-off topic. */
@@ -91,6 +97,11 @@ export class DunningServiceStack extends Stack {
   readonly sendFunction: DunningFunction;
   readonly handOffFunction: DunningFunction;
   readonly recordFailureFunction: DunningFunction;
+  /** Business metrics from the audit stream (absent without a stream). */
+  readonly trailMetricsFunction?: DunningFunction;
+  readonly trailMetricsDeadLetterQueue?: Queue;
+  /** Alarms, the ops topic and the dashboard. */
+  readonly operations: DunningOperations;
   /** Scheduled: restarts cases whose execution was lost. */
   readonly reconcilerFunction: DunningFunction;
   /** Records SES delivery, bounce, complaint and reject events against the case. */
@@ -343,6 +354,47 @@ export class DunningServiceStack extends Stack {
       targets: [new LambdaFunction(this.reconcilerFunction, { retryAttempts: 0 })],
     });
 
+    // --- Business metrics, derived from the trail: audit stream → trail-metrics function (EMF).
+    if (props.auditStreamArn) {
+      this.trailMetricsFunction = new DunningFunction(this, "TrailMetricsFunction", {
+        function: "trailMetrics",
+        description: "Audit stream: turns each new entry into the business metrics it stands for",
+        environment: { POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE },
+        serviceName,
+      });
+      this.trailMetricsDeadLetterQueue = new Queue(this, "TrailMetricsDeadLetterQueue", {
+        encryption: QueueEncryption.KMS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      const auditStream = Table.fromTableAttributes(this, "AuditTableStream", {
+        tableName: props.auditTableName,
+        tableStreamArn: props.auditStreamArn,
+        encryptionKey: props.dataKey,
+      });
+      this.trailMetricsFunction.addEventSource(
+        new DynamoEventSource(auditStream, {
+          startingPosition: StartingPosition.LATEST,
+          batchSize: 100,
+          maxBatchingWindow: Duration.seconds(10),
+          bisectBatchOnError: true,
+          retryAttempts: 3,
+          onFailure: new SqsDlq(this.trailMetricsDeadLetterQueue),
+          filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual("INSERT") })],
+        }),
+      );
+      Validations.of(this.trailMetricsDeadLetterQueue).acknowledge({
+        id: "AwsSolutions-SQS3",
+        reason:
+          "This queue is itself a dead-letter destination: stream batches the metrics function gave up on.",
+      });
+      Validations.of(this.trailMetricsFunction.executionRole).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "dynamodb:ListStreams and the X-Ray tracing actions support no resource-level scoping; the stream read is scoped to the audit table's stream.",
+      });
+    }
+
     // --- Portfolio import: S3 upload → EventBridge → import function → queue → consumer → cases and workflows.
     let importObjects: string | undefined;
     if (props.importBucketName) {
@@ -444,6 +496,34 @@ export class DunningServiceStack extends Stack {
           "WAF disabled for this deployment (webAcl=false): an organisation-wide web ACL is attached per environment.",
       });
     }
+
+    // --- What an operator watches: alarms into the ops topic, and a dashboard (README: runbook).
+    const watched: Record<string, DunningFunction> = {
+      api: this.apiFunction,
+      plan: this.planFunction,
+      send: this.sendFunction,
+      "hand-off": this.handOffFunction,
+      "record-failure": this.recordFailureFunction,
+      delivery: this.deliveryFunction,
+      reconciler: this.reconcilerFunction,
+      ...(this.trailMetricsFunction ? { "trail-metrics": this.trailMetricsFunction } : {}),
+      ...(this.importFunction ? { import: this.importFunction } : {}),
+      ...(this.importConsumerFunction ? { "import-consumer": this.importConsumerFunction } : {}),
+    };
+    this.operations = new DunningOperations(this, "Operations", {
+      namePrefix,
+      metricsNamespace: METRICS_NAMESPACE,
+      stateMachine: this.stateMachine,
+      api: this.api,
+      functions: watched,
+      workflowTasks: ["plan", "send", "hand-off"],
+      deadLetterQueues: {
+        ...(this.importDeadLetterQueue ? { import: this.importDeadLetterQueue } : {}),
+        ...(this.trailMetricsDeadLetterQueue ? { "trail-metrics": this.trailMetricsDeadLetterQueue } : {}),
+      },
+      configurationSetName,
+      smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd ?? 1000,
+    });
 
     acknowledgeFindings(this, {
       stateTableName: props.stateTableName,

@@ -8,6 +8,8 @@ import { ROLES } from "../../functions/ports.ts";
 // Set before the handlers load: their logger reads its level once, at start. Step logs are JSON on stdout.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+// Metrics are CloudWatch's business (embedded metric format in the logs); on one machine they would be noise.
+process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 const { DEMO_TENANT, KEY_ENV, startLocalStack } = await import("./stack.ts");
 
 function instant(value: string): Date {

@@ -29,6 +29,13 @@ const CONFIGURATION_SET_NAME = "loan-dunning-email";
 const CONFIGURATION_SET_ARN = `arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/${CONFIGURATION_SET_NAME}`;
 const DELIVERY_TOPIC_ARN =
   "arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:loan-dunning-delivery-events";
+const AUDIT_ITEM_ACTIONS = ["dynamodb:PutItem", "dynamodb:Query"];
+const STREAM_READS = [
+  "dynamodb:DescribeStream",
+  "dynamodb:GetRecords",
+  "dynamodb:GetShardIterator",
+  "dynamodb:ListStreams",
+];
 /** S3 actions no role may hold: removing objects or versions (exports go by lifecycle, hand-offs are kept). */
 const S3_DESTRUCTIVE = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration"];
 
@@ -285,13 +292,14 @@ describe("legal hand-off topic", () => {
 });
 
 describe("functions", () => {
-  it("are the six dunning functions, the two import functions and the reconciler, all with the DunningFunction defaults", () => {
+  it("are the six dunning functions, the two import functions, the reconciler and the trail metrics, all with the defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
     const dunning = new Set(Object.values(functions()).map(logicalId));
     const imports = [
       built.service.importFunction,
       built.service.importConsumerFunction,
       built.service.reconcilerFunction,
+      built.service.trailMetricsFunction,
     ].map((fn) => logicalId(fn as DunningFunction));
     expect(Object.keys(lambdas).sort()).toEqual([...dunning, ...imports].sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");
@@ -453,7 +461,10 @@ describe("least privilege", () => {
       const onAudit = resourcesOf(statement).some((r) => AUDIT_TABLE_ARN.test(r) || r === "*");
       if (onAudit) {
         const dynamo = actionsOf(statement).filter((a) => a.startsWith("dynamodb:") || a === "*");
-        expect(dynamo.every((a) => a === "dynamodb:PutItem" || a === "dynamodb:Query")).toBe(true);
+        // Items: append and query only. The stream (business metrics) is read-only by nature.
+        const streamOnly = resourcesOf(statement).every((r) => r.includes("/stream/") || r === "*");
+        const allowed = streamOnly ? [...AUDIT_ITEM_ACTIONS, ...STREAM_READS] : AUDIT_ITEM_ACTIONS;
+        expect(dynamo.filter((a) => !allowed.includes(a))).toEqual([]);
       }
     }
   });
@@ -664,7 +675,8 @@ describe("email delivery events", () => {
   });
 
   it("publishes to a topic encrypted with its own rotated key, that refuses publishing without TLS", () => {
-    service.resourceCountIs("AWS::SNS::Topic", 1);
+    // This topic and the ops alarms topic.
+    service.resourceCountIs("AWS::SNS::Topic", 2);
     expect(service.toJSON().Resources[topicId()].Properties).toMatchObject({
       TopicName: "loan-dunning-delivery-events",
       KmsMasterKeyId: { "Fn::GetAtt": [keyId(), "Arn"] },

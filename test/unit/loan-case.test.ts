@@ -156,6 +156,7 @@ describe("recordPayment", () => {
             interest: { amount: "0.00", currency: "CNY" },
           },
           paidInFull: false,
+          afterContact: false,
           status: "active",
         },
       },
