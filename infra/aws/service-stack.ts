@@ -29,7 +29,7 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
-import { AUDIT_TABLE, STATE_TABLE } from "../../functions/adapters/dynamo/schema.ts";
+import { AUDIT_TABLE, keys, STATE_TABLE } from "../../functions/adapters/dynamo/schema.ts";
 import { LAMBDA_FUNCTIONS } from "../lambda-bundles.ts";
 import { EXPORT_RETENTION_DAYS, EXPORTS_PREFIX, HANDOFFS_PREFIX, IMPORTS_PREFIX } from "./data-stack.ts";
 import { DunningFunction, LOG_RETENTION } from "./dunning-function.ts";
@@ -44,6 +44,20 @@ export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.
 export const IMPORT_MAX_CONCURRENCY = 4;
 export const IMPORT_BATCH_SIZE = 5;
 export const IMPORT_CONSUMER_TIMEOUT = Duration.seconds(LAMBDA_FUNCTIONS.importQueue.timeoutSeconds);
+/** Every DynamoDB action that reads or writes items (transactions are authorised as these). */
+const ITEM_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
+  "dynamodb:Query",
+  "dynamodb:Scan",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:BatchWriteItem",
+  "dynamodb:ConditionCheckItem",
+];
+/** API-key items are keyed `KEY#<hash>` (functions/adapters/dynamo/schema.ts). */
+const API_KEY_PREFIX = keys.apiKey("").pk;
 /** How often the reconciler looks for cases whose execution was lost. */
 export const RECONCILE_EVERY = Duration.minutes(5);
 /** The CloudWatch namespace of the product's own metrics (Powertools Metrics). */
@@ -302,6 +316,7 @@ export class DunningServiceStack extends Stack {
     });
     grantCaseData(this.apiFunction, stateTable, auditTable, props.dataKey, {
       auditIndexes: AUDIT_TABLE.indexes.map((index) => index.name),
+      apiKeys: true,
     });
     // Audit exports: written (multipart for large ones, hence Abort), then fetched through pre-signed GETs signed
     // with this role. Hand-off packages: written and read back. No List, no Delete: exports expire by lifecycle.
@@ -551,9 +566,21 @@ function grantCaseData(
   stateTable: ITable,
   auditTable: ITable,
   key: IKey,
-  options: { auditIndexes?: string[] } = {},
+  options: { auditIndexes?: string[]; apiKeys?: boolean } = {},
 ): void {
   stateTable.grantReadWriteData(fn);
+  if (!options.apiKeys) {
+    // API-key hashes share the state table; only the API resolves keys, so no other role may touch them.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: "NeverTouchApiKeys",
+        effect: Effect.DENY,
+        actions: ITEM_ACTIONS,
+        resources: [stateTable.tableArn, `${stateTable.tableArn}/index/*`],
+        conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": [`${API_KEY_PREFIX}*`] } },
+      }),
+    );
+  }
   fn.addToRolePolicy(
     new PolicyStatement({
       sid: "AppendAuditEntries",

@@ -19,6 +19,8 @@ export class LambdaInvocationError extends Error {
   }
 }
 
+const MAX_KEPT_LOG_LINES = 2000;
+
 /** Lambda's error type for what the runtime cannot report itself: a timeout, a crash, running out of memory. */
 export const UNHANDLED = "Lambda.Unknown";
 
@@ -50,6 +52,9 @@ export class LocalLambda {
   private closed = false;
   /** Sandboxes started so far: the cold starts. */
   coldStarts = 0;
+  invocations = 0;
+  /** The function's most recent log lines (what CloudWatch Logs would hold), also written to this process's stdout. */
+  readonly logs: string[] = [];
 
   constructor(
     readonly name: LambdaName,
@@ -72,7 +77,9 @@ export class LocalLambda {
       },
       env: this.options.environment,
       resourceLimits: { maxOldGenerationSizeMb: spec.memoryMb },
+      stdout: true,
     });
+    this.keepLogs(worker);
     this.current = worker;
     const ready = new Promise<Worker>((resolve, reject) => {
       worker.once("message", () => resolve(worker));
@@ -85,6 +92,17 @@ export class LocalLambda {
     worker.on("error", () => this.discard(worker, "the sandbox crashed"));
     worker.on("exit", () => this.discard(worker, "the sandbox exited"));
     return ready;
+  }
+
+  private keepLogs(worker: Worker): void {
+    let partial = "";
+    worker.stdout.on("data", (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      const lines = (partial + chunk.toString("utf8")).split("\n");
+      partial = lines.pop() ?? "";
+      this.logs.push(...lines.filter((line) => line !== ""));
+      if (this.logs.length > MAX_KEPT_LOG_LINES) this.logs.splice(0, this.logs.length - MAX_KEPT_LOG_LINES);
+    });
   }
 
   private onResult(message: SandboxMessage): void {
@@ -116,6 +134,7 @@ export class LocalLambda {
     this.sandbox ??= this.start();
     const worker = await this.sandbox;
     const id = ++this.seq;
+    this.invocations++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         // Lambda stops the sandbox at the timeout; Step Functions sees Lambda.Unknown.

@@ -59,6 +59,8 @@ export interface LocalStackOptions {
   dynamoEndpoint?: string;
   /** Prefix for table names, so several stacks can share one DynamoDB Local. */
   tablePrefix?: string;
+  /** The functions' log level (POWERTOOLS_LOG_LEVEL); default this process's, else WARN. */
+  logLevel?: string;
   /** API keys for the demo tenant; generated where missing. */
   keys?: Partial<Record<Role, string>>;
   /** Where legal hand-off packages are written; default `<dataDir or the OS temp dir>/handoffs`. */
@@ -129,7 +131,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           LOCAL_HANDOFF_DIR: handoffDir,
           LOCAL_INSTANCE_ID: instanceId,
           POWERTOOLS_SERVICE_NAME: "loan-dunning",
-          POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+          POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
           POWERTOOLS_METRICS_DISABLED: "true",
           ...extra,

@@ -447,6 +447,27 @@ describe("the reconciler", () => {
 describe("least privilege", () => {
   const allowStatements = () => [...serviceRoles.values()].flat().filter((s) => s.Effect === "Allow");
 
+  it("keeps API-key hashes out of reach of every role but the API's", () => {
+    const { api } = functions();
+    const denies = (role: string) =>
+      (serviceRoles.get(role) ?? []).filter(
+        (s) =>
+          s.Effect === "Deny" &&
+          JSON.stringify(s.Condition ?? {}).includes('"dynamodb:LeadingKeys":["KEY#*"]') &&
+          actionsOf(s).includes("dynamodb:GetItem") &&
+          actionsOf(s).includes("dynamodb:PutItem"),
+      );
+    const withStateTable = [...serviceRoles.keys()].filter((role) =>
+      (serviceRoles.get(role) ?? []).some(
+        (s) => s.Effect === "Allow" && resourcesOf(s).some((r) => STATE_TABLE_ARN.test(r)),
+      ),
+    );
+    expect(withStateTable.length).toBeGreaterThan(5);
+    for (const role of withStateTable) {
+      expect(denies(role).length, role).toBe(role === roleId(api) ? 0 : 1);
+    }
+  });
+
   it("lets no role update, delete or batch-write audit entries", () => {
     for (const statement of allowStatements()) {
       const mutates = actionsOf(statement).some(
@@ -624,7 +645,9 @@ describe("least privilege", () => {
     }
     // The send function publishes SMS only: every topic ARN (the legal and the delivery-events topics among them)
     // is denied, so it cannot forge a hand-off notice or an SES delivery event.
-    const sendDenies = (serviceRoles.get(roleId(send)) ?? []).filter((s) => s.Effect === "Deny");
+    const sendDenies = (serviceRoles.get(roleId(send)) ?? []).filter(
+      (s) => s.Effect === "Deny" && actionsOf(s).some((a) => a.startsWith("sns:")),
+    );
     expect(sendDenies.map((s) => [actionsOf(s), resourcesOf(s)])).toEqual([
       [["sns:Publish"], ["arn:<AWS::Partition>:sns:*:*:*"]],
     ]);
