@@ -13,6 +13,8 @@ export interface DunningAppProps {
   smsSenderId?: string;
   /** Attach a WAF web ACL to the API (context `webAcl`, default true). */
   webAcl?: boolean;
+  /** SMS budget in US dollars a month; the spend alarm fires at 80% (context `smsMonthlyBudgetUsd`, default 1000). */
+  smsMonthlyBudgetUsd?: number;
   /** Prefix of stack and table names (context `namePrefix`, default `loan-dunning`). */
   namePrefix?: string;
   env?: Environment;
@@ -52,6 +54,10 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     throw new Error(`smsSenderId must be 1-11 letters, digits or spaces, got "${smsSenderId}"`);
   }
   const webAcl = props.webAcl ?? setting("webAcl") !== "false";
+  const smsBudget = props.smsMonthlyBudgetUsd ?? Number(setting("smsMonthlyBudgetUsd") ?? 1000);
+  if (!Number.isFinite(smsBudget) || smsBudget <= 0) {
+    throw new Error(`smsMonthlyBudgetUsd must be a positive number of US dollars, got "${smsBudget}"`);
+  }
   const prefix = props.namePrefix ?? setting("namePrefix") ?? "loan-dunning";
   const stackProps = props.env ? { env: props.env } : {};
 
@@ -77,6 +83,7 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     ...(smsSenderId ? { smsSenderId } : {}),
     webAcl,
     namePrefix: prefix,
+    smsMonthlyBudgetUsd: smsBudget,
   });
   service.addStackDependency(data, "tables, bucket, topic and key are referenced by name");
 
