@@ -26,9 +26,12 @@ const sentSteps = async (loanId: string) =>
     (await t.local.get(`/local/outbox?loanId=${loanId}`)).body.messages as { step: string; channel: string }[]
   ).map((m) => `${m.step}:${m.channel}`);
 
-async function subscribe(loanId: string) {
-  expect((await t.lender.post("/v1/loans", loanRequest(loanId))).status).toBe(201);
+async function subscribe(loanId: string, overrides: Record<string, unknown> = {}) {
+  expect((await t.lender.post("/v1/loans", loanRequest(loanId, overrides))).status).toBe(201);
 }
+/** A calendar date `days` from the stack's today (the clock moves on from test to test). */
+const dayFromToday = (days: number) =>
+  new Date(t.stack.clock.nowMs() + days * 86_400_000).toISOString().slice(0, 10);
 
 /** Restarts the case's workflow (the next execution begins with the Plan task) with a fault in that task. */
 async function restartWithPlanFault(loanId: string, fault: LambdaFault) {
@@ -140,6 +143,64 @@ describe("workflow failures on the local engine", () => {
     await advance("PT1H");
     expect((await ops.get(`/v1/loans/${other}`)).body.status).toBe("legal");
     expect((await auditTypes(other)).filter((type) => type === "handed_off")).toHaveLength(1);
+  });
+
+  it("a send task retries ProviderThrottledError and sends the step once", async () => {
+    const loanId = "WF-THROTTLED";
+    const created = await t.lender.post("/v1/loans", loanRequest(loanId, { dueDate: "2026-04-20" }));
+    const { step, channels, at } = created.body.nextAction as {
+      step: string;
+      channels: string[];
+      at: string;
+    };
+    const calls = t.stack.lambdas.send.invocations;
+    await t.stack.lambdas.send.injectFault({ kind: "throw", errorType: "ProviderThrottledError" });
+    await t.local.post("/local/clock/advance", { to: at });
+    await advance("PT10M");
+    expect(t.stack.lambdas.send.invocations - calls).toBe(2);
+    expect(await sentSteps(loanId)).toEqual(channels.map((channel) => `${step}:${channel}`));
+  });
+
+  it.each([["Lambda.TooManyRequestsException"], ["Lambda.ServiceException"], ["States.Timeout"]])(
+    "the Plan task retries %s",
+    async (errorType) => {
+      const loanId = `WF-AWS-${errorType}`;
+      await subscribe(loanId, { dueDate: dayFromToday(20) });
+      await restartWithPlanFault(loanId, { kind: "throw", errorType });
+      expect(execution(loanId, 2)?.status).toBe("RUNNING");
+      expect((await t.lender.get(`/v1/loans/${loanId}`)).body.attention).toBeNull();
+    },
+  );
+
+  it("an on-hold review that fails for good flags the case in that state", async () => {
+    const loanId = "WF-REVIEW";
+    await subscribe(loanId, { dueDate: dayFromToday(-2) });
+    const promised = await t.lender.post(`/v1/loans/${loanId}/events`, {
+      type: "promise_to_pay",
+      amount: { amount: "1250.00", currency: "CNY" },
+      promisedDate: dayFromToday(3),
+    });
+    expect(promised.body.status).toBe("on_hold");
+    const reviewAt = promised.body.nextAction.at as string;
+    await t.stack.lambdas.plan.injectFault({ kind: "throw", errorType: "SyntaxError" });
+    await t.local.post("/local/clock/advance", { to: reviewAt });
+    await advance("PT5M");
+    expect((await ops.get(`/v1/loans/${loanId}`)).body.attention).toMatchObject({
+      state: "On hold: review",
+      error: "SyntaxError",
+    });
+  });
+
+  it("a hand-off retries HandoffPublishError and hands the case off once", async () => {
+    const loanId = "WF-PUBLISH";
+    await subscribe(loanId, { dueDate: dayFromToday(-29) });
+    await advance("PT1H");
+    await t.stack.lambdas.handOff.injectFault({ kind: "throw", errorType: "HandoffPublishError" });
+    const calls = t.stack.lambdas.handOff.invocations;
+    await advance("P2D");
+    expect(t.stack.lambdas.handOff.invocations - calls).toBe(2);
+    expect((await t.lender.get(`/v1/loans/${loanId}`)).body.status).toBe("legal");
+    expect((await auditTypes(loanId)).filter((type) => type === "handed_off")).toHaveLength(1);
   });
 
   it("refuses to restart a case no workflow runs for", async () => {
