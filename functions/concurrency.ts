@@ -10,3 +10,12 @@ export async function forEachLimited<T>(
   });
   await Promise.all(lanes);
 }
+
+/**
+ * Waits before attempt `attempt + 1` of a write that lost a race: exponential back-off with full jitter, so
+ * writers that collided do not collide again in step.
+ */
+export function conflictBackoff(attempt: number, baseMs = 10): Promise<void> {
+  const ms = Math.random() * baseMs * 2 ** Math.min(attempt, 6);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -36,6 +36,9 @@ export type CreateOutcome =
   | { created: false; existing: LoanCase | null }
   | { created?: undefined; failed: unknown };
 
+/** A change applied at most once under `key`; `fingerprint` tells a repeat of it from another change. */
+export type OnceKey = string | { key: string; fingerprint: string };
+
 export interface CaseRepository {
   get(tenantId: string, loanId: string): Promise<LoanCase | null>;
   /** Writes a new case and its audit events in one transaction; false when the loan id is taken. */
@@ -50,7 +53,9 @@ export interface CaseRepository {
    * still at `current.version`; throws ConcurrentUpdateError otherwise. Returns the case as stored. With
    * `onceKey`, the change is applied at most once under that key: a second one throws AlreadyRecordedError.
    */
-  update(current: LoanCase, change: CaseChange, at: string, onceKey?: string): Promise<LoanCase>;
+  update(current: LoanCase, change: CaseChange, at: string, once?: OnceKey): Promise<LoanCase>;
+  /** What a once-key was recorded with; null when the key was never used on the case. */
+  onceRecord(tenantId: string, loanId: string, key: string): Promise<{ fingerprint?: string } | null>;
   list(
     tenantId: string,
     /** `attention`: true for only the cases flagged as needing attention, false for only the others. */

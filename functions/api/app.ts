@@ -45,7 +45,7 @@ export interface ApiDeps extends LenderDeps {
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-type ApiEvent = APIGatewayProxyEvent & { principal?: Principal; jsonBody?: unknown };
+export type ApiEvent = APIGatewayProxyEvent & { principal?: Principal; jsonBody?: unknown };
 
 function lenderRoutes(deps: ApiDeps): Route[] {
   const loanParam = (params: Record<string, string>) => parseWith(loanId, params.loanId, "loanId");
@@ -175,7 +175,19 @@ const contractErrors: MiddlewareObj<ApiEvent, APIGatewayProxyResult> = {
  * Honours Idempotency-Key on a POST: the same key and body return the first response again; the same
  * key with another body is refused. Keys are scoped to the tenant.
  */
-async function withIdempotency(
+/** Answers that say "not now" rather than "this is the outcome": never kept as the key's answer. */
+function isTransient(response: APIGatewayProxyResult): boolean {
+  if (response.statusCode === 429 || response.statusCode >= 500) return true;
+  if (response.statusCode !== 409) return false;
+  try {
+    const code = (JSON.parse(response.body) as { error?: { code?: string } }).error?.code;
+    return code === "CONCURRENT_UPDATE" || code === "IDEMPOTENCY_IN_PROGRESS";
+  } catch {
+    return false;
+  }
+}
+
+export async function withIdempotency(
   store: IdempotencyStore,
   event: ApiEvent,
   principal: Principal,
@@ -218,7 +230,10 @@ async function withIdempotency(
     }
     response = mapped.response;
   }
-  await store.complete(principal.tenantId, key, { statusCode: response.statusCode, body: response.body });
+  // A transient answer frees the key, so the same request retried later can still succeed.
+  if (isTransient(response)) await store.release(principal.tenantId, key);
+  else
+    await store.complete(principal.tenantId, key, { statusCode: response.statusCode, body: response.body });
   return response;
 }
 

@@ -112,6 +112,8 @@ export interface LoanCase extends Outstanding {
   /** See PlanningInput.cursorAt. */
   cursorAt: string;
   lastStep: string | null;
+  /** The steps settled for `dueDate` (see PlanningInput.done); a new due date starts afresh. */
+  stepsDone?: { dueDate: string; steps: string[] };
   inFlight: InFlightStep | null;
   /** Set when the workflow failed and nothing runs for the case until it is restarted (absent on older cases). */
   attention?: Attention | null;
@@ -165,10 +167,27 @@ export function planFor(loanCase: LoanCase, policy: Policy, now: Date): PlannedA
   if (review) return { kind: "hold_review", plannedAt: review };
   if (!isCollectable(loanCase)) return null;
   return planNext(
-    { dueDate: loanCase.dueDate, timeZone: loanCase.borrower.timeZone, cursorAt: loanCase.cursorAt },
+    {
+      dueDate: loanCase.dueDate,
+      timeZone: loanCase.borrower.timeZone,
+      cursorAt: loanCase.cursorAt,
+      done: stepsDoneOf(loanCase),
+    },
     policy,
     now,
   );
+}
+
+/** The steps already settled for the case's current due date. */
+export function stepsDoneOf(loanCase: LoanCase): string[] {
+  return loanCase.stepsDone?.dueDate === loanCase.dueDate ? loanCase.stepsDone.steps : [];
+}
+
+/** The case with `steps` recorded as settled for its current due date. */
+function withStepsDone(loanCase: LoanCase, steps: string[]): LoanCase {
+  if (steps.length === 0) return loanCase;
+  const done = new Set([...stepsDoneOf(loanCase), ...steps]);
+  return { ...loanCase, stepsDone: { dueDate: loanCase.dueDate, steps: [...done] } };
 }
 
 export interface SubscriptionRequest {
@@ -545,7 +564,12 @@ export function claimStep(
     retryable: false,
     ...(claimant ? { claimant } : {}),
   };
-  return { next: touched(loanCase, now, { inFlight }), events };
+  // Superseded steps are settled here: skipped, on the record, never sent later.
+  const settled = withStepsDone(
+    loanCase,
+    decision.superseded.map((step) => step.id),
+  );
+  return { next: touched(settled, now, { inFlight }), events };
 }
 
 /** Closes the in-flight step: the cursor moves past it whatever the delivery outcome. */
@@ -554,20 +578,32 @@ export function completeStep(loanCase: LoanCase, events: AuditEvent[], now: Date
   if (!inFlight) throw new CaseStateConflictError("no step in flight");
   return {
     next: recordContacts(
-      touched(loanCase, now, { inFlight: null, cursorAt: inFlight.plannedAt, lastStep: inFlight.step }),
+      withStepsDone(
+        touched(loanCase, now, { inFlight: null, cursorAt: inFlight.plannedAt, lastStep: inFlight.step }),
+        [inFlight.step],
+      ),
       events,
       now,
+      inFlight.claimedAt,
     ),
     events,
   };
 }
 
-/** The case with the messages sent among `events` added to its recent contacts (the last 8 days kept). */
-export function recordContacts(loanCase: LoanCase, events: AuditEvent[], now: Date): LoanCase {
+/**
+ * The case with the messages among `events` added to its recent contacts (the last 8 days kept). A message whose
+ * outcome is unknown may well have reached the borrower, so it counts as a contact too, from when it was claimed.
+ */
+export function recordContacts(
+  loanCase: LoanCase,
+  events: AuditEvent[],
+  now: Date,
+  claimedAt?: string,
+): LoanCase {
   const sent: RecentContact[] = events
-    .filter((e) => e.type === "message_sent")
+    .filter((e) => e.type === "message_sent" || e.type === "message_outcome_unknown")
     .map((e) => ({
-      at: typeof e.data.sentAt === "string" ? e.data.sentAt : toInstant(now),
+      at: typeof e.data.sentAt === "string" ? e.data.sentAt : (claimedAt ?? toInstant(now)),
       channel: e.data.channel as Channel,
     }));
   if (sent.length === 0 && !loanCase.recentContacts) return loanCase;

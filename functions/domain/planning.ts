@@ -17,6 +17,11 @@ export interface PlanningInput {
    * case starts with its subscription instant, so steps that were already past are never sent.
    */
   cursorAt: string;
+  /**
+   * Steps of this due date already settled — sent, outcome unknown, failed or skipped: never planned again,
+   * wherever a policy change moves them.
+   */
+  done?: readonly string[];
 }
 
 export function stepInstant(plan: PlanningInput, step: Pick<PolicyStep, "offsetDays" | "sendAt">): string {
@@ -38,7 +43,7 @@ export function planNext(plan: PlanningInput, policy: Policy, now: Date): Policy
   const cursorAt = toInstant(parseInstant(plan.cursorAt));
   const pending = policy.steps
     .map((step) => ({ step, plannedAt: stepInstant(plan, step) }))
-    .filter((s) => s.plannedAt > cursorAt)
+    .filter((s) => s.plannedAt > cursorAt && !plan.done?.includes(s.step.id))
     .sort((a, b) => a.plannedAt.localeCompare(b.plannedAt));
   const due = pending.filter((s) => s.plannedAt <= nowIso);
   const chosen = due.at(-1) ?? pending[0];

@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
+import { conflictBackoff } from "../concurrency.ts";
 import { canonicalJson } from "../domain/audit-chain.ts";
 import {
+  AlreadyRecordedError,
   BusinessRuleError,
+  CaseStateConflictError,
   ConcurrentUpdateError,
   LoanAlreadyExistsError,
   NotFoundError,
@@ -34,6 +37,14 @@ export interface LenderDeps {
 }
 
 export const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
+
+/** What makes an event the same event: its whole body, keys in a canonical order. */
+function eventFingerprint(event: LoanEvent): string {
+  return createHash("sha256").update(canonicalJson(event)).digest("hex");
+}
+
+/** Tries of an event against concurrent writers (the workflow's steps) before answering 409 CONCURRENT_UPDATE. */
+const MAX_EVENT_ATTEMPTS = 8;
 
 /** What makes two subscriptions of one loan "the same body": single and batch subscriptions agree on it. */
 export function subscriptionHash(request: SubscriptionRequest & { policyId: string }): string {
@@ -128,11 +139,29 @@ export async function recordEvent(
   loanId: string,
   event: LoanEvent,
 ): Promise<LoanView> {
+  const once = event.eventId
+    ? { key: `event:${event.eventId}`, fingerprint: eventFingerprint(event) }
+    : undefined;
   for (let attempt = 1; ; attempt++) {
     const current = await existingCase(deps, principal, loanId);
     const policy = await policyFor(deps, current.tenantId, current.policy.id, current.policy.version);
     const now = deps.clock.now();
-    const applied = applyEvent(current, event, actorOf(principal), now, policy.charges);
+    const seen = once ? await deps.cases.onceRecord(current.tenantId, current.loanId, once.key) : null;
+    if (seen && seen.fingerprint !== undefined && seen.fingerprint !== once?.fingerprint) {
+      throw new CaseStateConflictError(
+        `event id ${event.eventId} was already used for another event on this loan`,
+        [
+          {
+            path: "eventId",
+            message: "already used with a different body; each event needs an id of its own",
+          },
+        ],
+        "EVENT_ID_REUSED",
+      );
+    }
+    const applied = seen
+      ? ({ duplicate: true } as const)
+      : applyEvent(current, event, actorOf(principal), now, policy.charges);
     // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
     const result =
       "duplicate" in applied || applied.workflow !== "replan"
@@ -152,7 +181,7 @@ export async function recordEvent(
       return loanView(current, policy, now);
     }
     try {
-      const stored = await deps.cases.update(current, result, toInstant(now));
+      const stored = await deps.cases.update(current, result, toInstant(now), once);
       if (result.workflow !== "none") await deps.workflow.stop(workflowRef(current));
       if (result.workflow === "replan") {
         // The next generation starts at its planned action, unless a step of the old one is still in flight:
@@ -164,8 +193,11 @@ export async function recordEvent(
       if (stored.status === "legal") await handOffQuietly(deps, stored);
       return loanView(stored, policy, now);
     } catch (error) {
-      // A workflow step may have written between our read and write; re-read and apply again.
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
+      // A workflow step may have written between our read and write, or the same event id went in first:
+      // re-read and apply again (a repeat then answers the case as it is, another body is refused).
+      const raced = error instanceof ConcurrentUpdateError || error instanceof AlreadyRecordedError;
+      if (!raced || attempt >= MAX_EVENT_ATTEMPTS) throw error;
+      await conflictBackoff(attempt);
     }
   }
 }

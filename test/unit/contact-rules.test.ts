@@ -18,6 +18,7 @@ import {
   type ContactRules,
   DEFAULT_POLICY,
   type Policy,
+  type PolicyStep,
   rulesOf,
 } from "../../functions/domain/policy.ts";
 import { validatePolicy } from "../../functions/domain/policy-validation.ts";
@@ -201,6 +202,45 @@ describe("recent contacts", () => {
       { at: "2026-01-14T02:00:01Z", channel: "sms" },
       { at: "2026-01-14T02:00:01Z", channel: "email" },
     ]);
+  });
+});
+
+describe("a message whose outcome is unknown", () => {
+  it("counts as a contact from when it was claimed, so the daily SMS cap holds after a crash", () => {
+    const claimedAt = new Date("2026-01-14T02:00:00Z");
+    const loanCase = newCase();
+    const claimed = claimStep(
+      loanCase,
+      expectSend(decide(loanCase, DEFAULT_POLICY, claimedAt)),
+      claimedAt,
+    ).next;
+    const unknown = (channel: Channel) => ({
+      type: "message_outcome_unknown",
+      actor: WORKFLOW_ACTOR,
+      data: { step: "pre_due_1", channel, reason: "interrupted" },
+    });
+    const settledAt = new Date("2026-01-14T05:00:00Z");
+    const { next } = completeStep(claimed, [unknown("sms"), unknown("email")], settledAt);
+    expect(next.recentContacts).toEqual([
+      { at: "2026-01-14T02:00:00Z", channel: "sms" },
+      { at: "2026-01-14T02:00:00Z", channel: "email" },
+    ]);
+    // Settled as done: never planned again, and another SMS the same local day waits for tomorrow.
+    expect(next.stepsDone?.dueDate).toBe(next.dueDate);
+    expect(next.stepsDone?.steps).toContain("pre_due_1");
+    const sameDay = { ...next, cursorAt: "2026-01-14T01:00:00Z" };
+    const policy = policyWith(
+      {},
+      {
+        ...DEFAULT_POLICY,
+        steps: [
+          ...DEFAULT_POLICY.steps,
+          { ...DEFAULT_POLICY.steps[1], id: "extra_sms", offsetDays: -1, sendAt: "16:00" } as PolicyStep,
+        ],
+      },
+    );
+    const decision = decide(sameDay, policy, "2026-01-14T08:00:00Z");
+    expect(expectDefer(decision).rule).toBe("sms_daily_cap");
   });
 });
 

@@ -30,6 +30,7 @@ function memoryCases(): CaseRepository & { stored: Map<string, LoanCase> } {
       return { created: true, case: loanCase };
     },
     update: unused,
+    onceRecord: unused,
     list: unused,
     auditTrail: unused,
     openCases: () => ({

@@ -743,6 +743,9 @@ function inMemoryApi() {
     async update(_current, change, at) {
       return store(change, at);
     },
+    async onceRecord() {
+      return null;
+    },
     async list(tenantId, query) {
       const items = [...cases.values()].filter(
         (c) => c.tenantId === tenantId && (!query.status || c.status === query.status),

@@ -12,6 +12,7 @@ import type { CaseChange, CaseStatus, LoanCase } from "../../domain/loan-case.ts
 import {
   type CaseRepository,
   type CreateOutcome,
+  type OnceKey,
   OPEN_STATUSES,
   type OpenCase,
   type Page,
@@ -72,6 +73,18 @@ export class DynamoCaseRepository implements CaseRepository {
   ) {
     this.stateTable = tables.stateTable;
     this.auditTable = tables.auditTable;
+  }
+
+  async onceRecord(tenantId: string, loanId: string, key: string): Promise<{ fingerprint?: string } | null> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({
+        TableName: this.stateTable,
+        Key: keys.onceMarker(tenantId, loanId, key),
+        ConsistentRead: true,
+      }),
+    );
+    if (!item) return null;
+    return typeof item.fingerprint === "string" ? { fingerprint: item.fingerprint } : {};
   }
 
   async get(tenantId: string, loanId: string): Promise<LoanCase | null> {
@@ -222,7 +235,8 @@ export class DynamoCaseRepository implements CaseRepository {
     return found;
   }
 
-  async update(current: LoanCase, change: CaseChange, at: string, onceKey?: string): Promise<LoanCase> {
+  async update(current: LoanCase, change: CaseChange, at: string, once?: OnceKey): Promise<LoanCase> {
+    const onceKey = typeof once === "string" ? once : once?.key;
     const { tenantId, loanId } = current;
     if (change.next.tenantId !== tenantId || change.next.loanId !== loanId) {
       throw new Error(
@@ -231,7 +245,12 @@ export class DynamoCaseRepository implements CaseRepository {
     }
     const chain = appendToChain({ tenantId, loanId }, current.audit, change.events, at);
     const stored: LoanCase = { ...change.next, audit: chain.head, version: current.version + 1 };
-    const marker = onceKey ? keys.onceMarker(tenantId, loanId, onceKey) : undefined;
+    const marker = onceKey
+      ? {
+          ...keys.onceMarker(tenantId, loanId, onceKey),
+          ...(typeof once === "object" ? { fingerprint: once.fingerprint } : {}),
+        }
+      : undefined;
     try {
       await this.write(
         stored,
@@ -381,7 +400,7 @@ export class DynamoCaseRepository implements CaseRepository {
       ExpressionAttributeNames?: Record<string, string>;
       ExpressionAttributeValues?: Record<string, unknown>;
     },
-    onceMarker?: { pk: string; sk: string },
+    onceMarker?: { pk: string; sk: string; fingerprint?: string },
   ): Promise<void> {
     if (entries.length > MAX_EVENTS_PER_WRITE - (onceMarker ? 1 : 0)) {
       throw new RangeError(`a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events`);
