@@ -19,6 +19,7 @@ import {
 } from "../usecases/lender.ts";
 import { agingReport } from "../usecases/reports.ts";
 import { restartLoanWorkflow } from "../usecases/workflow-health.ts";
+import { duplicateKey } from "./duplicate-keys.ts";
 import { errorResponse, HttpError, json, parseWith } from "./http.ts";
 import type { Route } from "./route.ts";
 import { complianceRoutes } from "./routes/compliance.ts";
@@ -158,6 +159,10 @@ const jsonBody: MiddlewareObj<ApiEvent> = {
       JSON.stringify(event.jsonBody); // nested too deep to re-serialise (RangeError): a 400 here, not a 500 later
     } catch {
       throw new HttpError(400, "INVALID_JSON", "the body is not valid JSON");
+    }
+    const duplicate = duplicateKey(raw);
+    if (duplicate !== null) {
+      throw new HttpError(400, "INVALID_JSON", `the body names "${duplicate}" twice in one object`);
     }
   },
 };

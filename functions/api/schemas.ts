@@ -6,7 +6,7 @@ import { NO_CHARGES } from "../domain/charges.ts";
 import { isKnownCurrency, minorUnits } from "../domain/money.ts";
 import { CAPS_SCOPES, CHANNELS, LOCALES, type PolicyStep, rulesOf } from "../domain/policy.ts";
 import type { PolicyRules } from "../domain/policy-validation.ts";
-import { isValidTimeZone } from "../domain/time.ts";
+import { canonicalTimeZone } from "../domain/time.ts";
 import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
 
 /** Request schemas of the public contract. Everything a client sends is checked here, at the edge. */
@@ -53,7 +53,13 @@ export const subscribeSchema = z.strictObject({
   loanId,
   borrower: z
     .strictObject({
-      name: z.string().trim().min(1, "is required").max(200),
+      // A name goes into messages and their headers: no control characters (CR, LF, tab…).
+      name: z
+        .string()
+        .trim()
+        .min(1, "is required")
+        .max(200)
+        .regex(/^[^\p{Cc}]*$/u, "must not contain control characters such as line breaks"),
       email: z.email("must be an email address").max(254).optional(),
       phone: z
         .string()
@@ -63,7 +69,13 @@ export const subscribeSchema = z.strictObject({
         )
         .optional(),
       locale: z.enum(LOCALES),
-      timeZone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Asia/Shanghai"),
+      // Stored in its canonical spelling, so one zone is always written one way.
+      timeZone: z.string().transform((zone, ctx) => {
+        const canonical = canonicalTimeZone(zone);
+        if (canonical) return canonical;
+        ctx.addIssue({ code: "custom", message: "must be an IANA time zone such as Asia/Shanghai" });
+        return z.NEVER;
+      }),
     })
     .refine((b) => b.email !== undefined || b.phone !== undefined, {
       message: "at least one of email or phone is required",

@@ -119,7 +119,13 @@ export function applyEvent(
   charges: Charges,
 ): EventOutcome | { duplicate: true } {
   if (event.eventId && loanCase.recentEventIds.includes(event.eventId)) return { duplicate: true };
-  const occurredAt = event.occurredAt ? toInstant(new Date(event.occurredAt)) : toInstant(now);
+  // An event without occurredAt happened now — and never before what was already applied (a lender's clock may
+  // run a little ahead: a later event without a time must not be refused as out of order).
+  const occurredAt = event.occurredAt
+    ? toInstant(new Date(event.occurredAt))
+    : loanCase.lastEventAt && Date.parse(loanCase.lastEventAt) > now.getTime()
+      ? loanCase.lastEventAt
+      : toInstant(now);
   if (occurredAt > toInstant(new Date(now.getTime() + 5 * 60_000))) {
     throw new BusinessRuleError("EVENT_IN_THE_FUTURE", `occurredAt ${occurredAt} is in the future`, [
       { path: "occurredAt", message: "must not be in the future" },

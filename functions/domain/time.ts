@@ -10,8 +10,23 @@ export function parseInstant(iso: string): DateTime {
   return DateTime.fromISO(iso, { zone: "utc" });
 }
 
+/**
+ * The canonical spelling of an IANA time zone (any case, links resolved: `us/eastern` → `America/New_York`), or
+ * null for anything that is not one — a fixed offset such as `UTC+5`, or `local` and `system`, which would mean
+ * whatever zone the server runs in.
+ */
+export function canonicalTimeZone(zone: string): string | null {
+  if (zone.length === 0 || zone.length > 64) return null;
+  try {
+    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    return DateTime.now().setZone(canonical).isValid ? canonical : null;
+  } catch {
+    return null;
+  }
+}
+
 export function isValidTimeZone(zone: string): boolean {
-  return DateTime.now().setZone(zone).isValid;
+  return canonicalTimeZone(zone) !== null;
 }
 
 function parseHHmm(value: string): { hour: number; minute: number } {

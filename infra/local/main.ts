@@ -70,7 +70,8 @@ const lines = [
   `API keys for tenant "${DEMO_TENANT}":`,
   ...ROLES.map(
     (role) =>
-      `  ${role.padEnd(10)} ${stack.keys[role]}${process.env[KEY_ENV[role]] ? ` (from ${KEY_ENV[role]})` : ""}`,
+      // A key given in the environment is the caller's secret already: name where it came from, never echo it.
+      `  ${role.padEnd(10)} ${process.env[KEY_ENV[role]] ? `(from ${KEY_ENV[role]})` : stack.keys[role]}`,
   ),
   `legal hand-off packages are written to ${stack.handoffDir}`,
   "Ctrl-C stops everything.",

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Clock, MessageSender, OutgoingMessage } from "../../functions/ports.ts";
 
 export interface OutboxMessage {
@@ -20,10 +21,13 @@ export class Outbox implements MessageSender {
   /** Messages whose delivery has not been reported to the audit trail yet (see delivery-reports.ts). */
   private unreported: OutboxMessage[] = [];
 
+  private readonly run = randomBytes(4).toString("hex");
+
   constructor(private readonly clock: Clock) {}
 
   async send(message: OutgoingMessage): Promise<{ providerMessageId: string }> {
-    const id = `local-${String(this.messages.length + 1).padStart(8, "0")}`;
+    // Unique across restarts of the stack too: delivery reports are de-duplicated by this id.
+    const id = `local-${this.run}-${String(this.messages.length + 1).padStart(8, "0")}`;
     const stored: OutboxMessage = {
       id,
       tenantId: message.tenantId,

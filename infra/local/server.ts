@@ -82,7 +82,22 @@ function toApiGatewayEvent(req: IncomingMessage, url: URL, body: string): APIGat
   };
 }
 
+/** The latest instant the clock may be moved to: dates beyond it are not ones a loan can have. */
+export const MAX_CLOCK_INSTANT = "2200-01-01T00:00:00Z";
+
 function parseAdvance(body: string, nowMs: number): number {
+  const target = parseAdvanceTarget(body, nowMs);
+  if (!Number.isFinite(target) || target > Date.parse(MAX_CLOCK_INSTANT)) {
+    throw new LocalRouteError(
+      400,
+      "VALIDATION_FAILED",
+      `the clock goes no further than ${MAX_CLOCK_INSTANT}`,
+    );
+  }
+  return target;
+}
+
+function parseAdvanceTarget(body: string, nowMs: number): number {
   let request: { by?: unknown; to?: unknown };
   try {
     request = JSON.parse(body || "{}");

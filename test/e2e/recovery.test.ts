@@ -47,6 +47,9 @@ describe("recovery after SIGKILL", () => {
 
     second = await startStack("2026-01-05T00:00:00Z");
     expect(second.output()).toMatch(/resumed the workflow of \d+ open case/);
+    // A key given in the environment is named, never printed.
+    expect(second.output()).toContain("(from DUNNING_LENDER_KEY)");
+    expect(second.output()).not.toContain(LENDER_KEY);
     await apiClient(second.url).post("/local/clock/advance", { to: "2026-03-01T00:00:00Z" });
 
     const lenderAgain = apiClient(second.url, LENDER_KEY);
