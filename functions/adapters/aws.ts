@@ -8,6 +8,7 @@ import type { ExportSink } from "../ports/export-sink.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { Clock, MessageSender } from "../ports.ts";
 import { DynamoCaseRepository } from "./dynamo/case-repository.ts";
+import { CLIENT_TIMEOUTS } from "./client-config.ts";
 import { makeDocumentClient } from "./dynamo/client.ts";
 import { DynamoHandoffStore } from "./dynamo/handoff-store.ts";
 import { DynamoPolicyRepository } from "./dynamo/policy-repository.ts";
@@ -38,14 +39,14 @@ export function awsSender(config: LambdaConfig): MessageSender {
   if (config.LOCAL_OUTBOX_URL) return new OutboxSender(config.LOCAL_OUTBOX_URL);
   if (!config.EMAIL_FROM) throw new Error("invalid configuration: EMAIL_FROM is required to send email");
   return new ChannelRouter({
-    email: new SesEmailSender(new SESClient({}), config.EMAIL_FROM, config.SES_CONFIGURATION_SET),
-    sms: new SnsSmsSender(new SNSClient({}), config.SMS_SENDER_ID),
+    email: new SesEmailSender(new SESClient(CLIENT_TIMEOUTS), config.EMAIL_FROM, config.SES_CONFIGURATION_SET),
+    sms: new SnsSmsSender(new SNSClient(CLIENT_TIMEOUTS), config.SMS_SENDER_ID),
   });
 }
 
 export function awsWorkflow(config: LambdaConfig) {
   if (!config.STATE_MACHINE_ARN) throw new Error("invalid configuration: STATE_MACHINE_ARN is required");
-  return new StepFunctionsWorkflow(new SFNClient({}), config.STATE_MACHINE_ARN);
+  return new StepFunctionsWorkflow(new SFNClient(CLIENT_TIMEOUTS), config.STATE_MACHINE_ARN);
 }
 
 /**
@@ -70,8 +71,8 @@ export function awsHandoffs(
   return {
     store,
     publisher: new S3SnsHandoffPublisher(
-      new S3Client({}),
-      new SNSClient({}),
+      new S3Client(CLIENT_TIMEOUTS),
+      new SNSClient(CLIENT_TIMEOUTS),
       EXPORT_BUCKET,
       HANDOFF_TOPIC_ARN,
     ),
@@ -84,5 +85,5 @@ export function awsExportSink(config: LambdaConfig): ExportSink | undefined {
     const base = config.LOCAL_EXPORT_BASE_URL;
     return new FileExportSink(config.LOCAL_EXPORT_DIR, () => base);
   }
-  return config.EXPORT_BUCKET ? new S3ExportSink(new S3Client({}), config.EXPORT_BUCKET) : undefined;
+  return config.EXPORT_BUCKET ? new S3ExportSink(new S3Client(CLIENT_TIMEOUTS), config.EXPORT_BUCKET) : undefined;
 }

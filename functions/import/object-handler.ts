@@ -7,7 +7,7 @@ import { makeObjectImporter } from "./object-import.ts";
 const env = z.object({ IMPORT_QUEUE_URL: z.url() }).parse(process.env);
 
 export const handler = makeObjectImporter({
-  s3: new S3Client({}),
-  sqs: new SQSClient({}),
+  s3: new S3Client(CLIENT_TIMEOUTS),
+  sqs: new SQSClient(CLIENT_TIMEOUTS),
   queueUrl: env.IMPORT_QUEUE_URL,
 });

@@ -11,7 +11,7 @@ import {
   type StepDeps,
   sendStep,
 } from "../usecases/workflow-steps.ts";
-import { asStepError } from "./transient.ts";
+import { asStepError } from "../adapters/dependency-errors.ts";
 
 type StepUseCase = (deps: StepDeps, input: ExecutionState) => Promise<ExecutionState>;
 

@@ -133,11 +133,13 @@ describe("portfolio import", () => {
     const { stdout } = await run();
     const summary = JSON.parse(readFileSync(report, "utf8"));
     expect(JSON.parse(stdout)).toEqual(summary);
-    expect(summary).toMatchObject({ total: 5, created: 3, exists: 0, rejected: 2, failed: 0 });
-    expect(summary.problems.map((p: { line: number }) => p.line)).toEqual([4, 7]);
+    expect(summary).toMatchObject({ total: 5, created: 2, exists: 0, rejected: 3, failed: 0 });
+    expect(summary.problems.map((p: { line: number }) => p.line)).toEqual([4, 5, 7]);
     expect((await lender.get(`/v1/loans/${id(1)}`)).body.borrower.name).toBe("Wei, Li");
     expect((await lender.get(`/v1/loans/${id(2)}`)).body.borrower.name).toBe('Anna "Ann" Smith');
-    expect((await lender.get(`/v1/loans/${id(4)}`)).body.borrower.name).toBe("Multi\nLine");
+    // The quoted line break is read into the name, which may not hold one: that loan is refused.
+    expect(JSON.stringify(summary.problems[1])).toContain("borrower.name");
+    expect((await lender.get(`/v1/loans/${id(4)}`)).status).toBe(404);
 
     // Changed details for a loan already imported: a conflict, reported and nothing changed.
     writeFileSync(

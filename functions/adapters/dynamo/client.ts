@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { CLIENT_TIMEOUTS } from "../client-config.ts";
 
 export interface DynamoClientOptions {
   /** A DynamoDB Local (or other non-AWS) endpoint; undefined means the regional AWS endpoint. */
@@ -28,6 +29,7 @@ export function isLocalEndpoint(endpoint: string | undefined): endpoint is strin
 export function makeDocumentClient(options: DynamoClientOptions = {}): DynamoDBDocumentClient {
   const local = isLocalEndpoint(options.endpoint);
   const base = new DynamoDBClient({
+    ...CLIENT_TIMEOUTS,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(local
       ? { region: options.region ?? LOCAL_REGION, credentials: LOCAL_CREDENTIALS }
