@@ -7,8 +7,8 @@ import type { LambdaConfig } from "../config.ts";
 import type { ExportSink } from "../ports/export-sink.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { Clock, MessageSender } from "../ports.ts";
-import { DynamoCaseRepository } from "./dynamo/case-repository.ts";
 import { CLIENT_TIMEOUTS } from "./client-config.ts";
+import { DynamoCaseRepository } from "./dynamo/case-repository.ts";
 import { makeDocumentClient } from "./dynamo/client.ts";
 import { DynamoHandoffStore } from "./dynamo/handoff-store.ts";
 import { DynamoPolicyRepository } from "./dynamo/policy-repository.ts";
@@ -39,7 +39,11 @@ export function awsSender(config: LambdaConfig): MessageSender {
   if (config.LOCAL_OUTBOX_URL) return new OutboxSender(config.LOCAL_OUTBOX_URL);
   if (!config.EMAIL_FROM) throw new Error("invalid configuration: EMAIL_FROM is required to send email");
   return new ChannelRouter({
-    email: new SesEmailSender(new SESClient(CLIENT_TIMEOUTS), config.EMAIL_FROM, config.SES_CONFIGURATION_SET),
+    email: new SesEmailSender(
+      new SESClient(CLIENT_TIMEOUTS),
+      config.EMAIL_FROM,
+      config.SES_CONFIGURATION_SET,
+    ),
     sms: new SnsSmsSender(new SNSClient(CLIENT_TIMEOUTS), config.SMS_SENDER_ID),
   });
 }
@@ -85,5 +89,7 @@ export function awsExportSink(config: LambdaConfig): ExportSink | undefined {
     const base = config.LOCAL_EXPORT_BASE_URL;
     return new FileExportSink(config.LOCAL_EXPORT_DIR, () => base);
   }
-  return config.EXPORT_BUCKET ? new S3ExportSink(new S3Client(CLIENT_TIMEOUTS), config.EXPORT_BUCKET) : undefined;
+  return config.EXPORT_BUCKET
+    ? new S3ExportSink(new S3Client(CLIENT_TIMEOUTS), config.EXPORT_BUCKET)
+    : undefined;
 }

@@ -4,6 +4,7 @@
  * retries, and what is left is answered or retried as a dependency being unavailable.
  */
 export const CLIENT_TIMEOUTS = {
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+  // Within API Gateway's 29 s even with every attempt timing out.
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
   maxAttempts: 3,
 } as const;

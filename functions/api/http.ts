@@ -1,9 +1,11 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import type * as z from "zod";
+import { asStepError } from "../adapters/dependency-errors.ts";
 import {
   BusinessRuleError,
   CaseStateConflictError,
   ConcurrentUpdateError,
+  DependencyUnavailableError,
   DomainError,
   LoanAlreadyExistsError,
   NotFoundError,
@@ -62,6 +64,9 @@ const DOMAIN_STATUS: [new (...args: never[]) => DomainError, number][] = [
   [BusinessRuleError, 422],
 ];
 
+/** How long a client should wait before trying again after a 503. */
+const RETRY_AFTER_SECONDS = 5;
+
 /** Maps any error to the contract's error shape. Unknown errors become a bare 500 without details. */
 export function errorResponse(error: unknown): { response: APIGatewayProxyResult; unexpected: boolean } {
   if (error instanceof HttpError) {
@@ -78,6 +83,22 @@ export function errorResponse(error: unknown): { response: APIGatewayProxyResult
         unexpected: false,
       };
     }
+  }
+  // The store or another AWS dependency failed for now: the client may try again shortly; nothing was changed
+  // (every write is one transaction).
+  if (asStepError(error) instanceof DependencyUnavailableError) {
+    return {
+      response: json(
+        503,
+        errorBody(
+          "SERVICE_UNAVAILABLE",
+          "a service this API depends on is unavailable; try again shortly",
+          [],
+        ),
+        { "retry-after": String(RETRY_AFTER_SECONDS) },
+      ),
+      unexpected: false,
+    };
   }
   const statusCode = (error as { statusCode?: number }).statusCode;
   if (statusCode === 404) {

@@ -1,6 +1,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import * as z from "zod";
+import { CLIENT_TIMEOUTS } from "../adapters/client-config.ts";
 import { makeObjectImporter } from "./object-import.ts";
 
 /** Lambda entry: an S3 "Object Created" event (via EventBridge) on the imports bucket → queued batches. */

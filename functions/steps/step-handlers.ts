@@ -1,6 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import { asStepError } from "../adapters/dependency-errors.ts";
 import { DomainError } from "../domain/errors.ts";
 import { logger } from "../logger.ts";
 import { type FailedExecutionState, recordWorkflowFailure } from "../usecases/workflow-health.ts";
@@ -11,7 +12,6 @@ import {
   type StepDeps,
   sendStep,
 } from "../usecases/workflow-steps.ts";
-import { asStepError } from "../adapters/dependency-errors.ts";
 
 type StepUseCase = (deps: StepDeps, input: ExecutionState) => Promise<ExecutionState>;
 

@@ -26,6 +26,8 @@ export interface DynamoDbLocal {
   endpoint: string;
   port: number;
   stop(): Promise<void>;
+  /** Resolves (with why) only if DynamoDB Local ends without being stopped. */
+  lost: Promise<string>;
 }
 
 const STOP_GRACE_MS = 3_000;
@@ -109,7 +111,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     },
   );
 
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
@@ -126,7 +130,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     waitUntilAnswering(port, timeoutMs).then((answered) => (answered ? "ready" : "timeout")),
     exited.then(() => "exited" as const),
   ]);
-  if (outcome === "ready" && child.exitCode === null) return { endpoint, port, stop };
+  if (outcome === "ready" && child.exitCode === null) {
+    const lost = exited.then(
+      (exit) =>
+        new Promise<string>((resolve) => {
+          if (!stopping) resolve(`DynamoDB Local ended (${exit.signal ?? `exit code ${exit.code}`})`);
+        }),
+    );
+    return { endpoint, port, stop, lost };
+  }
 
   await stop();
   const tail = output.trim() ? `\n--- output tail ---\n${output.trim()}` : "";

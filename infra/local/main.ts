@@ -51,6 +51,11 @@ const stack = await startLocalStack({
   port: httpPort,
   ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   keys,
+  // Without its store the stack can only answer errors: say so and end, so a supervisor notices.
+  onStoreLost: (reason) => {
+    process.stderr.write(`npm start: ${reason}; stopping\n`);
+    void stack.stop().finally(() => process.exit(1));
+  },
 }).catch((error: NodeJS.ErrnoException) => {
   // Everything started so far has been stopped; say what went wrong without a stack trace.
   const reason =
@@ -63,6 +68,7 @@ const stack = await startLocalStack({
 
 const lines = [
   `loan dunning listening on ${stack.url}`,
+  `DynamoDB ${stack.dynamoEndpoint}`,
   ...(stack.resumed > 0
     ? [`resumed the workflow of ${stack.resumed} open case(s) from ${options.dataDir}`]
     : []),

@@ -23,6 +23,8 @@ export interface LocalServerDeps {
   outbox: Outbox;
   /** The folder the local export sink writes to; GET /local/exports/<file> serves it. */
   exportsDir?: string;
+  /** Whether the store answers now (GET /health). */
+  storeAnswers?: () => Promise<boolean>;
 }
 
 class LocalRouteError extends Error {
@@ -162,8 +164,10 @@ async function handleLocal(deps: LocalServerDeps, req: IncomingMessage, url: URL
     return serveExport(deps.exportsDir, url, res);
   }
   switch (route) {
-    case "GET /health":
-      return send(res, 200, { status: "ok" });
+    case "GET /health": {
+      if (!deps.storeAnswers || (await deps.storeAnswers())) return send(res, 200, { status: "ok" });
+      return send(res, 503, { status: "unavailable", store: "not answering" }, { "retry-after": "5" });
+    }
     case "GET /local/clock":
       return send(res, 200, { now: deps.clock.now().toISOString(), frozen: deps.clock.frozen });
     case "POST /local/clock/advance": {

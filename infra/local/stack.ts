@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
@@ -59,6 +60,8 @@ export interface LocalStackOptions {
   dynamoEndpoint?: string;
   /** Prefix for table names, so several stacks can share one DynamoDB Local. */
   tablePrefix?: string;
+  /** Called if the DynamoDB Local this stack started ends on its own (default: write why to stderr). */
+  onStoreLost?: (reason: string) => void;
   /** The functions' log level (POWERTOOLS_LOG_LEVEL); default this process's, else WARN. */
   logLevel?: string;
   /** API keys for the demo tenant; generated where missing. */
@@ -69,6 +72,8 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   url: string;
+  /** The DynamoDB endpoint the stack uses. */
+  dynamoEndpoint: string;
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
   /** The functions the workflow and the API invoke, each running its deployed bundle in a sandbox. */
@@ -101,6 +106,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const dynamo = await startDynamoDbLocal(options.dataDir ? { dbPath: options.dataDir } : {});
       cleanups.push(() => dynamo.stop());
       endpoint = dynamo.endpoint;
+      void dynamo.lost.then(
+        options.onStoreLost ??
+          ((reason) => process.stderr.write(`local stack: the store is gone: ${reason}\n`)),
+      );
     }
     const client = makeDocumentClient({ endpoint });
     const tables = {
@@ -202,7 +211,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // The API function is configured once the server listens: audit exports are served by GET /local/exports/.
     const api = (event: APIGatewayProxyEvent) => lambdas.api.invoke(event) as Promise<APIGatewayProxyResult>;
-    const server = createLocalServer({ api, clock, engine, outbox, exportsDir });
+    // /health says whether the store answers, within a second and a half.
+    const storeAnswers = () =>
+      client
+        .send(new DescribeTableCommand({ TableName: tables.stateTable }), {
+          abortSignal: AbortSignal.timeout(1_500),
+        })
+        .then(
+          () => true,
+          () => false,
+        );
+    const server = createLocalServer({ api, clock, engine, outbox, exportsDir, storeAnswers });
     const url = await listen(server, options.port ?? 3000);
     lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url });
     cleanups.push(
@@ -212,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           server.closeAllConnections();
         }),
     );
-    return { url, clock, engine, lambdas, outbox, keys, handoffDir, resumed, stop };
+    return { url, dynamoEndpoint: endpoint, clock, engine, lambdas, outbox, keys, handoffDir, resumed, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CaseNotCollectableError, DependencyUnavailableError } from "../../functions/domain/errors.ts";
 import { asStepError } from "../../functions/adapters/dependency-errors.ts";
+import { CaseNotCollectableError, DependencyUnavailableError } from "../../functions/domain/errors.ts";
 
 const sdkError = (name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(`${name} happened`), { name, ...extra });
