@@ -684,6 +684,7 @@ describe("the error codes", () => {
       new CaseStateConflictError("m"),
       new ConcurrentUpdateError("m"),
       { statusCode: 404 }, // the router's "no such route"
+      Object.assign(new Error("slow"), { name: "TimeoutError" }), // the store not answering
       new Error("unexpected"),
     ];
     for (const error of mapped) {
