@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "../../infra/local/stack.ts";
 import { apiClient, loanRequest } from "./client.ts";
+import { startTestStack } from "./test-stack.ts";
 
 // What the functions write to their logs, read the way CloudWatch Logs would hold it: one line per invocation
 // at INFO, ids only — never a borrower's name, phone number or email address.
 let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    clockStart: new Date("2026-01-05T00:00:00Z"),
-    frozen: true,
-    port: 0,
-    dynamoEndpoint: inject("dynamoEndpoint"),
-    tablePrefix: `function-logs-${Date.now()}-`,
+  ({ stack } = await startTestStack(`function-logs-${Date.now()}-`, "2026-01-05T00:00:00Z", {
     logLevel: "INFO",
-  });
+  }));
 });
 afterAll(async () => stack?.stop());
 

@@ -1,5 +1,5 @@
 import { inject } from "vitest";
-import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../infra/local/stack.ts";
 import { apiClient } from "./client.ts";
 
 export interface TestStack {
@@ -16,6 +16,7 @@ export interface TestStack {
 export async function startTestStack(
   tablePrefix: string,
   clockStart = "2026-01-05T00:00:00Z",
+  options: Pick<LocalStackOptions, "logLevel"> = {},
 ): Promise<TestStack> {
   const stack = await startLocalStack({
     clockStart: new Date(clockStart),
@@ -23,6 +24,7 @@ export async function startTestStack(
     port: 0,
     dynamoEndpoint: inject("dynamoEndpoint"),
     tablePrefix,
+    ...options,
   });
   return {
     stack,
