@@ -10,6 +10,7 @@ import {
 import type { Money } from "../domain/money.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
+import { logger } from "../logger.ts";
 import type { HandoffLocation, HandoffRecord, HandoffStatus, Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal } from "../ports.ts";
 
@@ -161,8 +162,20 @@ export async function getHandoffPackage(
 ): Promise<HandoffPackage> {
   const record = await deps.handoffs.store.get(principal.tenantId, loanId);
   const pkg = record && (await deps.handoffs.publisher.read(principal.tenantId, loanId));
-  if (!pkg) throw new NotFoundError(`no hand-off package for loan ${loanId}`);
+  if (!record || !pkg) throw new NotFoundError(`no hand-off package for loan ${loanId}`);
+  assertRecordedPackage(record, pkg);
   return pkg;
+}
+
+/** Only the package whose hash the case's trail recorded is ever served or acknowledged. */
+function assertRecordedPackage(record: { packageHash: string }, pkg: HandoffPackage): void {
+  if (pkg.packageHash === record.packageHash) return;
+  logger.error("hand-off package does not match the recorded hash", { loanId: pkg.loanId });
+  throw new CaseStateConflictError(
+    "the stored hand-off package is not the one the case's trail recorded; it is not served",
+    [{ path: "loanId", message: `the trail recorded package ${record.packageHash}` }],
+    "HANDOFF_PACKAGE_MISMATCH",
+  );
 }
 
 /**
@@ -172,6 +185,8 @@ export async function getHandoffPackage(
  */
 export async function acknowledgeHandoff(deps: HandoffDeps, principal: Principal, loanId: string) {
   const by = `${principal.role}:${principal.keyId}`;
+  // Legal acknowledges the package the trail recorded, never another one.
+  await getHandoffPackage(deps, principal, loanId);
   const result = await deps.handoffs.store.acknowledge(
     principal.tenantId,
     loanId,

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,8 +122,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const clock = new VirtualClock(options.clockStart ?? new Date(), options.frozen ?? false);
     const cases = new DynamoCaseRepository(client, tables);
     const outbox = new Outbox(clock);
-    const handoffDir = options.handoffDir ?? join(options.dataDir ?? tmpdir(), "handoffs");
-    const exportsDir = join(options.dataDir ?? tmpdir(), "exports");
+    // Everything the stack writes lives in its own folder: the data folder, or a private one removed at stop — two
+    // stacks on one machine never see each other's packages, and no borrower data outlives an in-memory stack.
+    const folder = options.dataDir ?? (await mkdtemp(join(tmpdir(), "dunning-stack-")));
+    if (!options.dataDir) cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    const handoffDir = options.handoffDir ?? join(folder, "handoffs");
+    const exportsDir = join(folder, "exports");
 
     // The functions see the embedded stack through the same variables AWS sets: tables, the state machine, and
     // endpoints for DynamoDB and Step Functions; only the delivery edge (outbox, folders) is the stack's own.

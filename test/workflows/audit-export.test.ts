@@ -27,8 +27,6 @@ let stack: LocalStack;
 let dir: string;
 let otherCompliance: string;
 const range = { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z" };
-/** The files the local sink wrote (under the OS temp dir's exports/), removed at the end. */
-const delivered: string[] = [];
 
 beforeAll(async () => {
   const endpoint = inject("dynamoEndpoint");
@@ -81,9 +79,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
-  for (const url of delivered) {
-    await rm(join(tmpdir(), "exports", new URL(url).pathname.split("/").pop() as string), { force: true });
-  }
 });
 
 async function exportTo(
@@ -99,7 +94,6 @@ async function exportTo(
     ...(options.format ? { format: options.format } : {}),
   });
   const exported = Date.now();
-  delivered.push(answer.url);
   const bytes = await download(answer.url, file, answer.bytes);
   return { answer, bytes, exportMs: exported - started, downloadMs: Date.now() - exported };
 }
