@@ -112,6 +112,8 @@ export interface LoanCase extends Outstanding {
   /** See PlanningInput.cursorAt. */
   cursorAt: string;
   lastStep: string | null;
+  /** The step the rules of contact deferred last, and until when: what `nextAction` shows for it. */
+  deferral?: { step: string; until: string } | null;
   /** The steps settled for `dueDate` (see PlanningInput.done); a new due date starts afresh. */
   stepsDone?: { dueDate: string; steps: string[] };
   inFlight: InFlightStep | null;
@@ -635,7 +637,7 @@ export function deferStep(
   now: Date,
 ): CaseChange {
   return {
-    next: touched(loanCase, now, {}),
+    next: touched(loanCase, now, { deferral: { step: decision.step.id, until: decision.until } }),
     events: [
       {
         type: "step_deferred",

@@ -19,7 +19,11 @@ export function loanView(stored: LoanCase, policy: Policy, now: Date) {
     daysPastDue: daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now),
     nextAction: action
       ? action.kind === "step"
-        ? { at: action.plannedAt, step: action.step.id, channels: action.step.channels }
+        ? {
+            at: deferredTo(loanCase, action.step.id, action.plannedAt),
+            step: action.step.id,
+            channels: action.step.channels,
+          }
         : { at: action.plannedAt, step: action.kind, channels: [] }
       : null,
     hold: loanCase.hold
@@ -48,3 +52,10 @@ export function loanView(stored: LoanCase, policy: Policy, now: Date) {
 }
 
 export type LoanView = ReturnType<typeof loanView>;
+
+/** A step the rules of contact deferred runs at the deferred instant, not at its planned one. */
+function deferredTo(loanCase: LoanCase, step: string, plannedAt: string): string {
+  const deferral = loanCase.deferral;
+  if (!deferral || deferral.step !== step) return plannedAt;
+  return Date.parse(deferral.until) > Date.parse(plannedAt) ? deferral.until : plannedAt;
+}
