@@ -148,6 +148,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
           POWERTOOLS_METRICS_DISABLED: "true",
+          // DynamoDB Local answers a burst of a thousand steps far slower than DynamoDB: one long attempt, still
+          // inside the API function's 25 s.
+          DUNNING_SDK_REQUEST_TIMEOUT_MS: "20000",
+          DUNNING_SDK_MAX_ATTEMPTS: "1",
           ...extra,
         },
       });
