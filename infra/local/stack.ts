@@ -150,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POWERTOOLS_METRICS_DISABLED: "true",
           // DynamoDB Local answers a burst of a thousand steps far slower than DynamoDB: one long attempt, still
           // inside the API function's 25 s.
+          DUNNING_SDK_CONNECTION_TIMEOUT_MS: "10000",
           DUNNING_SDK_REQUEST_TIMEOUT_MS: "20000",
           DUNNING_SDK_MAX_ATTEMPTS: "1",
           ...extra,
