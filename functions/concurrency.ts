@@ -19,3 +19,22 @@ export function conflictBackoff(attempt: number, baseMs = 10): Promise<void> {
   const ms = Math.random() * baseMs * 2 ** Math.min(attempt, 6);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Runs `attempt` (which re-reads what it changes) again when it lost a race to another writer, up to `tries`
+ * times with jittered back-off; any other error, or the last conflict, is thrown.
+ */
+export async function retryOnConflict<T>(
+  isConflict: (error: unknown) => boolean,
+  attempt: () => Promise<T>,
+  tries = 5,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isConflict(error) || n >= tries) throw error;
+      await conflictBackoff(n);
+    }
+  }
+}

@@ -28,7 +28,7 @@ interface SdkErrorShape {
  * DependencyUnavailableError, the one name the workflow retries with back-off for any of them. Business errors
  * and everything else keep their own type.
  */
-export function asStepError(error: unknown): unknown {
+export function asDependencyError(error: unknown): unknown {
   if (error instanceof DomainError || !(error instanceof Error)) return error;
   const shape = error as SdkErrorShape;
   const status = shape.$metadata?.httpStatusCode ?? 0;

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import type * as z from "zod";
-import { asStepError } from "../adapters/dependency-errors.ts";
+import { asDependencyError } from "../adapters/dependency-errors.ts";
 import {
   BusinessRuleError,
   CaseStateConflictError,
@@ -86,7 +86,7 @@ export function errorResponse(error: unknown): { response: APIGatewayProxyResult
   }
   // The store or another AWS dependency failed for now: the client may try again shortly; nothing was changed
   // (every write is one transaction).
-  if (asStepError(error) instanceof DependencyUnavailableError) {
+  if (asDependencyError(error) instanceof DependencyUnavailableError) {
     return {
       response: json(
         503,

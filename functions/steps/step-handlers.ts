@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { asStepError } from "../adapters/dependency-errors.ts";
+import { asDependencyError } from "../adapters/dependency-errors.ts";
 import { DomainError } from "../domain/errors.ts";
 import { logger } from "../logger.ts";
 import { type FailedExecutionState, recordWorkflowFailure } from "../usecases/workflow-health.ts";
@@ -29,7 +29,7 @@ function stepHandler(name: string, useCase: StepUseCase, deps: StepDeps) {
         logger.info(`${name} done`, { next: result.next });
         return result;
       } catch (caught) {
-        const error = asStepError(caught);
+        const error = asDependencyError(caught);
         if (error instanceof DomainError) logger.info(`${name} ended`, { error: error.name });
         else logger.error(`${name} failed`, { error: error as Error });
         throw error;

@@ -1,3 +1,4 @@
+import { retryOnConflict } from "../concurrency.ts";
 import {
   CaseNotCollectableError,
   ConcurrentUpdateError,
@@ -19,7 +20,7 @@ export interface FailedExecutionState extends ExecutionState {
   failure: { Error: string; Cause?: string };
 }
 
-const MAX_ATTEMPTS = 5;
+const isConflict = (error: unknown) => error instanceof ConcurrentUpdateError;
 
 /**
  * The workflow's last word when a task failed after its retries: the case is flagged as needing attention and
@@ -30,7 +31,7 @@ export async function recordWorkflowFailure(
   deps: StepDeps,
   input: FailedExecutionState,
 ): Promise<ExecutionState> {
-  for (let attempt = 1; ; attempt++) {
+  return retryOnConflict(isConflict, async () => {
     const loanCase = await deps.cases.get(input.tenantId, input.loanId);
     if (!loanCase) throw new CaseNotCollectableError("case not found");
     if (loanCase.generation !== input.generation) {
@@ -42,15 +43,11 @@ export async function recordWorkflowFailure(
       throw new CaseNotCollectableError(`case is ${loanCase.status}`);
     }
     const failure = { state: input.failedState, error: input.failure.Error, cause: input.failure.Cause };
-    try {
-      const now = deps.clock.now();
-      await deps.cases.update(loanCase, flagWorkflowFailure(loanCase, failure, now), toInstant(now));
-      logger.error("workflow failed", { state: failure.state, errorType: failure.error });
-      return input;
-    } catch (error) {
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
-    }
-  }
+    const now = deps.clock.now();
+    await deps.cases.update(loanCase, flagWorkflowFailure(loanCase, failure, now), toInstant(now));
+    logger.error("workflow failed", { state: failure.state, errorType: failure.error });
+    return input;
+  });
 }
 
 /** What a restart needs: the cases, the workflow, the clock. */
@@ -68,24 +65,20 @@ async function restartCase(
   reason: string,
   keep: (current: LoanCase) => boolean = () => true,
 ): Promise<LoanCase | null> {
-  for (let attempt = 1; ; attempt++) {
+  return retryOnConflict(isConflict, async () => {
     const current = await deps.cases.get(tenantId, loanId);
     if (!current) throw new NotFoundError(`loan ${loanId} not found`);
     if (!keep(current)) return null;
     const now = deps.clock.now();
-    try {
-      const stored = await deps.cases.update(
-        current,
-        restartWorkflow(current, actor, reason, now),
-        toInstant(now),
-      );
-      await deps.workflow.stop(workflowRef(current));
-      await deps.workflow.start(workflowRef(stored));
-      return stored;
-    } catch (error) {
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
-    }
-  }
+    const stored = await deps.cases.update(
+      current,
+      restartWorkflow(current, actor, reason, now),
+      toInstant(now),
+    );
+    await deps.workflow.stop(workflowRef(current));
+    await deps.workflow.start(workflowRef(stored));
+    return stored;
+  });
 }
 
 /**
@@ -115,14 +108,12 @@ export async function reconcileWorkflows(
   deps: RestartDeps & { wakes: WorkflowWakes },
   stalledAfterMs = STALLED_AFTER_MS,
 ): Promise<{ restarted: { tenantId: string; loanId: string }[] }> {
-  const cutoff = toInstant(new Date(deps.clock.now().getTime() - stalledAfterMs));
+  const cutoffMs = deps.clock.now().getTime() - stalledAfterMs;
   const restarted: { tenantId: string; loanId: string }[] = [];
-  for await (const { tenantId, loanId } of deps.wakes.overdue(cutoff)) {
-    const stillStalled = (current: LoanCase) =>
-      expectsWorkflow(current) &&
-      current.wakeAt !== null &&
-      current.wakeAt !== undefined &&
-      current.wakeAt < cutoff;
+  // Re-checked on a fresh read: the workflow may have acted since the index was read.
+  const stillStalled = (current: LoanCase) =>
+    expectsWorkflow(current) && !!current.wakeAt && Date.parse(current.wakeAt) < cutoffMs;
+  for await (const { tenantId, loanId } of deps.wakes.overdue(toInstant(new Date(cutoffMs)))) {
     const stored = await restartCase(deps, tenantId, loanId, RECONCILER_ACTOR, "stalled", stillStalled);
     if (stored) restarted.push({ tenantId, loanId });
   }

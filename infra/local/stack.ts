@@ -129,12 +129,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const handoffDir = options.handoffDir ?? join(folder, "handoffs");
     const exportsDir = join(folder, "exports");
 
+    const lambdas = {} as LocalStack["lambdas"];
+    const engine = new LocalWorkflowEngine(
+      loadDefinition(ASL_PATH, LOCAL_SUBSTITUTIONS),
+      {
+        [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: (input) => lambdas.plan.invoke(input),
+        // The outbox reports each message delivered once the send step has recorded it (delivery-reports.ts).
+        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: reportingDeliveries(
+          (input: ExecutionState) => lambdas.send.invoke(input),
+          { outbox, cases, clock },
+        ),
+        [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: (input) => lambdas.handOff.invoke(input),
+        [LOCAL_SUBSTITUTIONS.RecordFailureFunctionArn]: (input) => lambdas.recordFailure.invoke(input),
+      },
+      clock,
+    );
+    cleanups.push(() => engine.close());
+    const edge = await startAwsEdge(engine, outbox);
+    cleanups.push(() => edge.close());
     // The functions see the embedded stack through the same variables AWS sets: tables, the state machine, and
     // endpoints for DynamoDB and Step Functions; only the delivery edge (outbox, folders) is the stack's own.
-    let edgeEnvironment: Record<string, string> = {};
+    const edgeEnvironment = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_ENDPOINT_URL_SFN: edge.stepFunctionsUrl,
+    };
     // Every step of this stack runs in this process: a claim held by an earlier run was cut off by its end.
     const instanceId = randomUUID();
-    const lambdas = {} as LocalStack["lambdas"];
     const lambda = (name: LambdaName, extra: Record<string, string> = {}) =>
       new LocalLambda(name, clock, {
         environment: {
@@ -156,30 +179,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...extra,
         },
       });
-    const engine = new LocalWorkflowEngine(
-      loadDefinition(ASL_PATH, LOCAL_SUBSTITUTIONS),
-      {
-        [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: (input) => lambdas.plan.invoke(input),
-        // The outbox reports each message delivered once the send step has recorded it (delivery-reports.ts).
-        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: reportingDeliveries(
-          (input: ExecutionState) => lambdas.send.invoke(input),
-          { outbox, cases, clock },
-        ),
-        [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: (input) => lambdas.handOff.invoke(input),
-        [LOCAL_SUBSTITUTIONS.RecordFailureFunctionArn]: (input) => lambdas.recordFailure.invoke(input),
-      },
-      clock,
-    );
-    cleanups.push(() => engine.close());
-    const edge = await startAwsEdge(engine, outbox);
-    cleanups.push(() => edge.close());
-    edgeEnvironment = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_ENDPOINT_URL_SFN: edge.stepFunctionsUrl,
-    };
     lambdas.plan = lambda("plan");
     lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: edge.outboxUrl });
     lambdas.handOff = lambda("handOff");
@@ -188,13 +187,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The reconciler runs on the stack's clock. On AWS it runs every few minutes and mostly finds nothing; here
     // it runs when it can find something: a minute after the earliest wake of any case passes the grace.
     const wakes = new DynamoWorkflowWakes(client, tables);
+    // Like a schedule, it runs at most once a virtual minute; and the index is read at most once a virtual minute
+    // too, and after every run (a running clock asks four times a second).
+    let lastRunMs = Number.NEGATIVE_INFINITY;
+    let known: { atMs: number; earliest: string | null } | undefined;
     engine.schedule({
       nextAt: async (nowMs) => {
-        const earliest = await wakes.earliest();
-        if (earliest === null) return null;
-        return Math.max(nowMs, Date.parse(earliest) + STALLED_AFTER_MS + RECONCILE_EVERY_MS);
+        if (!known || nowMs - known.atMs >= RECONCILE_EVERY_MS) {
+          known = { atMs: nowMs, earliest: await wakes.earliest() };
+        }
+        if (known.earliest === null) return null;
+        const due = Date.parse(known.earliest) + STALLED_AFTER_MS + RECONCILE_EVERY_MS;
+        return Math.max(nowMs, due, lastRunMs + RECONCILE_EVERY_MS);
       },
       run: async (nowMs) => {
+        lastRunMs = nowMs;
+        known = undefined;
         await lambdas.reconciler.invoke(scheduledEvent(nowMs));
       },
     });

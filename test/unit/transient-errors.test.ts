@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { asStepError } from "../../functions/adapters/dependency-errors.ts";
+import { asDependencyError } from "../../functions/adapters/dependency-errors.ts";
 import { CaseNotCollectableError, DependencyUnavailableError } from "../../functions/domain/errors.ts";
 
 const sdkError = (name: string, extra: Record<string, unknown> = {}) =>
@@ -18,7 +18,7 @@ describe("errors a step hands to the workflow", () => {
   ])(
     "a DynamoDB or AWS failure (%s) becomes DependencyUnavailableError, which the ASL retries",
     (name, extra) => {
-      const error = asStepError(sdkError(name, extra));
+      const error = asDependencyError(sdkError(name, extra));
       expect(error).toBeInstanceOf(DependencyUnavailableError);
       expect((error as Error).name).toBe("DependencyUnavailableError");
       expect((error as Error).message).toContain(name);
@@ -27,10 +27,10 @@ describe("errors a step hands to the workflow", () => {
 
   it("leaves business errors and defects as they are", () => {
     const business = new CaseNotCollectableError("case is paid");
-    expect(asStepError(business)).toBe(business);
+    expect(asDependencyError(business)).toBe(business);
     const defect = new TypeError("x is undefined");
-    expect(asStepError(defect)).toBe(defect);
+    expect(asDependencyError(defect)).toBe(defect);
     const refused = sdkError("ValidationException", { $metadata: { httpStatusCode: 400 } });
-    expect(asStepError(refused)).toBe(refused);
+    expect(asDependencyError(refused)).toBe(refused);
   });
 });

@@ -58,14 +58,15 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
       "#pk4": index.partitionKey,
       "#sk4": index.sortKey,
     };
+    const keysAt = wakeAt ? wakeKeys(ref.tenantId, ref.loanId, wakeAt) : {};
     const update = wakeAt
       ? {
           UpdateExpression: "SET #wakeAt = :wakeAt, #pk4 = :pk4, #sk4 = :sk4",
           ExpressionAttributeValues: {
             ":generation": ref.generation,
             ":wakeAt": wakeAt,
-            ":pk4": wakeKeys(ref.tenantId, ref.loanId, wakeAt)[index.partitionKey],
-            ":sk4": wakeKeys(ref.tenantId, ref.loanId, wakeAt)[index.sortKey],
+            ":pk4": keysAt[index.partitionKey],
+            ":sk4": keysAt[index.sortKey],
             ":active": "active",
             ":onHold": "on_hold",
             ":null": "NULL",
