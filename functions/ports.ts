@@ -86,8 +86,9 @@ export interface PolicyVersionStore extends PolicyRepository {
   /** Every stored version, newest first (the built-in default's version 1 is not stored). */
   history(tenantId: string, policyId: string): Promise<PolicyVersionInfo[]>;
   /**
-   * Stores a new version with its info and appends `audit` to the tenant's chain in one transaction; false
-   * when that version already exists (a concurrent change took it).
+   * Stores a new version with its info and appends `audit` to the tenant's chain in one transaction, the entry
+   * stamped `info.changedAt` (the business clock's instant); false when that version already exists (a
+   * concurrent change took it).
    */
   putVersion(tenantId: string, policy: Policy, info: PolicyVersionInfo, audit: AuditEvent): Promise<boolean>;
 }

@@ -7,6 +7,7 @@ import {
   ConcurrentUpdateError,
   DependencyUnavailableError,
   DomainError,
+  InputOutOfRangeError,
   LoanAlreadyExistsError,
   NotFoundError,
 } from "../domain/errors.ts";
@@ -62,6 +63,7 @@ const DOMAIN_STATUS: [new (...args: never[]) => DomainError, number][] = [
   [CaseStateConflictError, 409],
   [ConcurrentUpdateError, 409],
   [BusinessRuleError, 422],
+  [InputOutOfRangeError, 400],
 ];
 
 /** How long a client should wait before trying again after a 503. */

@@ -2,20 +2,36 @@
 import { isValidPhoneNumber } from "libphonenumber-js/mobile";
 import { DateTime } from "luxon";
 import * as z from "zod";
+import { TENANT_SCOPE } from "../domain/audit-chain.ts";
 import { NO_CHARGES } from "../domain/charges.ts";
-import { isKnownCurrency, minorUnits } from "../domain/money.ts";
-import { CAPS_SCOPES, CHANNELS, LOCALES, type PolicyStep, rulesOf } from "../domain/policy.ts";
+import { exceedsMaxAmount, isKnownCurrency, MAX_AMOUNT, minorUnits } from "../domain/money.ts";
+import {
+  CAPS_SCOPES,
+  CHANNELS,
+  type FirstNotice,
+  LOCALES,
+  type PolicyStep,
+  rulesOf,
+} from "../domain/policy.ts";
 import type { PolicyRules } from "../domain/policy-validation.ts";
 import { canonicalTimeZone } from "../domain/time.ts";
 import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
 
 /** Request schemas of the public contract. Everything a client sends is checked here, at the edge. */
 
-const decimalString = /^(0|[1-9]\d{0,14})(\.\d{1,4})?$/;
+const decimalString = /^(0|[1-9]\d*)(\.\d{1,4})?$/;
 
+/** Every amount a client sends is at most MAX_AMOUNT, so no balance or report total can outgrow the Money schema. */
 export const moneySchema = z
   .strictObject({
-    amount: z.string().regex(decimalString, 'must be a decimal string such as "1250.00"'),
+    amount: z
+      .string()
+      .regex(decimalString, 'must be a decimal string such as "1250.00"')
+      .refine(
+        // A very long digit string is over the limit without being read as a number.
+        (amount) => !decimalString.test(amount) || (amount.length <= 32 && !exceedsMaxAmount(amount)),
+        `must be at most ${MAX_AMOUNT}, the largest amount accepted`,
+      ),
     currency: z.string().refine(isKnownCurrency, "must be an ISO 4217 currency code such as CNY"),
   })
   .superRefine((value, ctx) => {
@@ -50,7 +66,11 @@ export const loanId = z
 export const policyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -");
 
 export const subscribeSchema = z.strictObject({
-  loanId,
+  // The tenant's own audit chain is exported under TENANT_SCOPE, as a loan would be: no loan may take that id.
+  loanId: loanId.refine(
+    (id) => id !== TENANT_SCOPE,
+    `${TENANT_SCOPE} is reserved for the tenant's own audit trail`,
+  ),
   borrower: z
     .strictObject({
       // A name goes into messages and their headers: no control characters (CR, LF, tab…).
@@ -116,7 +136,13 @@ export function batchEntry(value: unknown, prefix: string): BatchEntry {
 }
 
 const channel = z.enum(CHANNELS);
-const base = { occurredAt: instant.optional(), eventId: z.string().min(1).max(128).optional() };
+/** Text that may reach a message, a header or a log line: no control characters at all. */
+const singleLine = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters such as line breaks");
+const base = { occurredAt: instant.optional(), eventId: singleLine(128).min(1).optional() };
 
 /** Every event type of the contract; the domain decides which the case's state allows. */
 export const eventSchema = z.discriminatedUnion("type", [
@@ -162,7 +188,11 @@ export const listQuerySchema = z.strictObject({
 
 const hhmm = z.string().max(5);
 /** Generous bounds on the shape only; the domain applies the real per-text limits and the template rules. */
-const templateText = z.string().max(10_000);
+const templateText = z
+  .string()
+  .max(10_000)
+  // Line breaks are a message's own; any other control character (a CR that splits a header, a NUL) is not.
+  .regex(/^(?:[^\p{Cc}]|\n)*$/u, "must not contain control characters other than line breaks (\\n)");
 const localeTemplates = z.strictObject({
   sms: z.strictObject({ body: templateText }).optional(),
   email: z.strictObject({ subject: templateText, body: templateText }).optional(),
@@ -189,8 +219,16 @@ export const policyUpdateSchema = z.strictObject({
       }),
     )
     .max(100),
-  handOff: z.strictObject({ offsetDays: z.number().int("must be a whole number of days"), at: hhmm }),
+  handOff: z.strictObject({
+    offsetDays: z.number().int("must be a whole number of days"),
+    at: hhmm,
+    minDaysAfterFirstContact: z.number().int("must be a whole number of days").optional(),
+  }),
   contactWindow: z.strictObject({ start: hhmm, end: hhmm }),
+  maxLateness: z.string().max(32).optional(),
+  firstNotice: z
+    .strictObject({ channels: z.array(z.string().max(16)).max(4), template: z.string().max(64) })
+    .optional(),
   charges: z
     .strictObject({
       lateFee: z.string().max(32),
@@ -222,7 +260,7 @@ export const policyUpdateSchema = z.strictObject({
     )
     .optional(),
   applyTo: z.enum(["new_loans", "in_flight"]).default("new_loans"),
-  comment: z.string().max(500).optional(),
+  comment: singleLine(500).optional(),
   // A policy read with GET can be edited and sent back as it is: its id must be the path's, its version is
   // assigned by the server (the next one) and otherwise ignored.
   id: z.string().max(64).optional(),
@@ -239,5 +277,7 @@ export function toPolicyRules(request: z.infer<typeof policyUpdateSchema>): Poli
     charges: request.charges ?? NO_CHARGES,
     contactRules: rulesOf({ contactRules: request.contactRules }),
     ...(request.templates ? { templates: request.templates } : {}),
+    ...(request.maxLateness !== undefined ? { maxLateness: request.maxLateness } : {}),
+    ...(request.firstNotice ? { firstNotice: request.firstNotice as FirstNotice } : {}),
   };
 }

@@ -20,6 +20,13 @@ export interface ChainHead {
 }
 
 export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * The loan id of a tenant's own chain (policy changes, API key changes), beside its loans' chains. It is a loan
+ * id by the API's pattern, so an export lists it like any case and `loanId=tenant:admin` exports it alone; no
+ * loan may be subscribed under it.
+ */
+export const TENANT_SCOPE = "tenant:admin";
 export const EMPTY_CHAIN: ChainHead = { seq: 0, hash: GENESIS_HASH };
 
 export interface ChainScope {

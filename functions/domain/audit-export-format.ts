@@ -4,12 +4,15 @@ import { canonicalJson } from "./audit-chain.ts";
 /**
  * The audit export's file formats, shared by the exporter and the verifier so both agree byte for byte.
  *
+ * An export is two files side by side: the entries, and their manifest in `<name>.manifest.json`.
  * JSONL: one entry per line, `{"tenantId","loanId","seq","at","type","actor","data","prevHash","hash"}` in this
- * key order, `data` as canonical JSON, no whitespace; the last line is `{"manifest":{…}}`.
- * CSV: the header line `tenantId,loanId,seq,at,type,actor,data,prevHash,hash`, one row per entry (`data` as
- * canonical JSON; RFC 4180 quoting: a field holding `"`, `,`, CR or LF is quoted, `"` doubled), one record per
- * physical line; the last line is `# manifest {…}` (the manifest object as JSON).
- * Every line of either file ends with `\n` (LF).
+ * key order, `data` as canonical JSON, no whitespace; nothing else.
+ * CSV: plain RFC 4180 records and nothing else: the header `tenantId,loanId,seq,at,type,actor,data,prevHash,hash`,
+ * then one row per entry (`data` as canonical JSON; a field holding `"`, `,`, CR or LF is quoted, `"` doubled),
+ * one record per physical line, every row with the header's nine fields, so `sqlite3 .import --csv` and any CSV
+ * reader load it as it is.
+ * Every line of either file ends with `\n` (LF). The manifest file is the manifest object as JSON (fields in the
+ * documented order) followed by `\n`.
  */
 
 export type ExportFormat = "jsonl" | "csv";
@@ -45,7 +48,11 @@ export const ENTRY_FIELDS = [
 ] as const;
 
 export const CSV_HEADER = ENTRY_FIELDS.join(",");
-export const CSV_MANIFEST_PREFIX = "# manifest ";
+
+/** The manifest travels beside the export: `<export file name>.manifest.json`. */
+export const MANIFEST_SUFFIX = ".manifest.json";
+export const MANIFEST_CONTENT_TYPE = "application/json; charset=utf-8";
+export const manifestNameOf = (exportName: string) => `${exportName}${MANIFEST_SUFFIX}`;
 
 /** One case's chain within the export. */
 export interface ExportedCase {
@@ -73,8 +80,8 @@ export interface ExportManifest {
   /** Every case with an entry in the export, by loan id. */
   cases: ExportedCase[];
   /**
-   * SHA-256 (hex) of every byte of the file before the manifest line: each line (JSONL: the entry lines; CSV:
-   * the header and the entry rows) in UTF-8 followed by `\n`, in file order.
+   * SHA-256 (hex) of every byte of the export file: each line (JSONL: the entry lines; CSV: the header and the
+   * entry rows) in UTF-8 followed by `\n`, in file order.
    */
   digest: string;
   /** SHA-256 (hex) of the canonical JSON of this manifest without `manifestHash`. */
@@ -151,10 +158,9 @@ export function sealManifest(manifest: Omit<ExportManifest, "manifestHash">): Ex
   return { ...manifest, manifestHash: manifestHashOf(manifest) } as ExportManifest;
 }
 
-/** The manifest's line in the format, without its `\n`. */
-export function manifestLine(manifest: ExportManifest, format: ExportFormat): string {
-  const body = JSON.stringify(ordered(manifest));
-  return format === "csv" ? `${CSV_MANIFEST_PREFIX}${body}` : `{"manifest":${body}}`;
+/** The manifest file's content: the manifest as JSON, fields in the documented order, then `\n`. */
+export function manifestJson(manifest: ExportManifest): string {
+  return `${JSON.stringify(ordered(manifest))}\n`;
 }
 
 /** Parses one CSV record (one physical line); null when a quote is left open or stray. */

@@ -8,9 +8,15 @@ export interface Charges {
   lateFeeAfterDays: number;
   /** Daily penalty rate on the outstanding principal, e.g. "0.0005" for 0.05 % a day. */
   dailyPenaltyRate: string;
-  /** Fees plus interest never exceed this percentage of the original principal. */
+  /** Fees plus interest never exceed this percentage of the original principal (at most MAX_CAP_PERCENT). */
   capPercentOfPrincipal: string;
 }
+
+/**
+ * The highest cap a policy may set. With it a case never owes more than twice its principal, so with amounts
+ * bounded by MAX_AMOUNT every balance stays far inside the Money schema.
+ */
+export const MAX_CAP_PERCENT = 100;
 
 export const NO_CHARGES: Charges = {
   lateFee: "0",

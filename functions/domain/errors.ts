@@ -32,6 +32,12 @@ export class LoanAlreadyExistsError extends DomainError {
   readonly code = "LOAN_EXISTS";
 }
 
+/** Input outside what the product accepts, found where the business clock is known (HTTP 400). */
+export class InputOutOfRangeError extends DomainError {
+  override readonly name = "InputOutOfRangeError";
+  readonly code = "VALIDATION_FAILED";
+}
+
 /** Well-formed input that the business rules refuse (HTTP 422). */
 export class BusinessRuleError extends DomainError {
   override readonly name = "BusinessRuleError";

@@ -126,12 +126,12 @@ export function applyEvent(
     : loanCase.lastEventAt && Date.parse(loanCase.lastEventAt) > now.getTime()
       ? loanCase.lastEventAt
       : toInstant(now);
-  if (occurredAt > toInstant(new Date(now.getTime() + 5 * 60_000))) {
+  if (Date.parse(occurredAt) > now.getTime() + 5 * 60_000) {
     throw new BusinessRuleError("EVENT_IN_THE_FUTURE", `occurredAt ${occurredAt} is in the future`, [
       { path: "occurredAt", message: "must not be in the future" },
     ]);
   }
-  if (loanCase.lastEventAt && occurredAt < loanCase.lastEventAt) {
+  if (loanCase.lastEventAt && Date.parse(occurredAt) < Date.parse(loanCase.lastEventAt)) {
     throw new CaseStateConflictError(
       `event occurred at ${occurredAt}, before the last applied event (${loanCase.lastEventAt}); send events in the order they happened`,
       [{ path: "occurredAt", message: `must be at or after ${loanCase.lastEventAt}` }],

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { entryHash } from "./audit-chain.ts";
 import {
   CSV_HEADER,
-  CSV_MANIFEST_PREFIX,
   ENTRY_FIELDS,
   type ExportedCase,
   type ExportedEntry,
@@ -11,17 +10,16 @@ import {
   entryLine,
   MANIFEST_FIELDS,
   manifestHashOf,
-  manifestLine,
   parseCsvRecord,
 } from "./audit-export-format.ts";
 
 /**
- * Verifies an audit export (see audit-export-format.ts) from its lines alone, holding per case a few fields and
- * never the entries: every entry's hash is recomputed (scope tenantId + loanId); within a case each entry must
- * carry the next seq and its predecessor's hash, and the case's first exported entry the manifest's
- * firstPrevHash; lines must come in (at, loanId, seq) order, each exactly as the exporter writes it; the
- * manifest (last line) must match what was read: entry count, per-case seq range, first link and head,
- * the digest of the bytes before it, its own hash, the tenant, the range and the loan filter.
+ * Verifies an audit export (see audit-export-format.ts) from its lines and the manifest beside it, holding per case
+ * a few fields and never the entries: every entry's hash is recomputed (scope tenantId + loanId); within a case
+ * each entry must carry the next seq and its predecessor's hash, and the case's first exported entry the
+ * manifest's firstPrevHash; lines must come in (at, loanId, seq) order, each exactly as the exporter writes it,
+ * `at` in whole seconds; the manifest must match what was read: entry count, per-case seq range, first link and
+ * head, the digest of the whole file, its own hash, the tenant, the range and the loan filter.
  *
  * This proves the file is intact and complete against its manifest. It does not prove who wrote it: someone
  * able to recompute every hash can forge a consistent file; compare the heads with the live trail for that.
@@ -36,7 +34,6 @@ export type ExportProblemCode =
   | "OUT_OF_ORDER"
   | "SEQ_BREAK"
   | "LINK_BROKEN"
-  | "LINE_AFTER_MANIFEST"
   | "MISSING_MANIFEST"
   | "MALFORMED_MANIFEST"
   | "MANIFEST_HASH_MISMATCH"
@@ -51,7 +48,7 @@ export type ExportProblemCode =
   | "CASE_MISMATCH";
 
 export interface ExportProblem {
-  /** 1-based line of the file the problem is found at (the manifest's line for what only the manifest shows). */
+  /** 1-based line of the export file the problem is found at; 0 for what only the manifest shows. */
   line: number;
   loanId?: string;
   seq?: number;
@@ -70,6 +67,8 @@ export interface ExportVerdict {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** The stored form of `at`: UTC, whole seconds, `Z` (toInstant). */
+const WHOLE_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 interface Seen {
   line: number;
@@ -98,6 +97,7 @@ function checkEntry(value: Record<string, unknown>): string | null {
   for (const name of ["tenantId", "loanId", "at", "type", "actor"] as const) {
     if (typeof value[name] !== "string") return `${name} is not a string`;
   }
+  if (!WHOLE_SECONDS.test(value.at as string)) return "at is not an instant in whole seconds (…T10:00:00Z)";
   if (!Number.isSafeInteger(value.seq) || (value.seq as number) < 1) return "seq is not a positive integer";
   if (!isObject(value.data)) return "data is not an object";
   if (typeof value.prevHash !== "string" || !HEX64.test(value.prevHash))
@@ -193,27 +193,63 @@ const sortKey = (e: { at: string; loanId: string; seq: number }) =>
   `${e.at}#${e.loanId}#${String(e.seq).padStart(10, "0")}`;
 const named = (seen: Seen) => ({ line: seen.line, loanId: seen.loanId, seq: seen.seq });
 
-export async function verifyExport(lines: AsyncIterable<string> | Iterable<string>): Promise<ExportVerdict> {
+export async function verifyExport(
+  lines: AsyncIterable<string> | Iterable<string>,
+  manifestText: string | null,
+): Promise<ExportVerdict> {
   const problems: ExportProblem[] = [];
   const report = (problem: ExportProblem) => problems.push(problem);
   const digest = createHash("sha256");
   const cases = new Map<string, CaseState>();
   const tenants = new Map<string, Seen>();
-  let format: ExportFormat | null = null;
   let lineNo = 0;
   let entries = 0;
   let previous: (Seen & { key: string }) | null = null;
-  let lastEntry: Seen | null = null;
   let earliest: (Seen & { at: string }) | null = null;
   let latest: (Seen & { at: string }) | null = null;
-  let manifest: { line: number; value: ExportManifest | null } | null = null;
+
+  // The manifest, from the file beside the export.
+  let value: ExportManifest | null = null;
+  if (manifestText === null) {
+    report({ line: 0, code: "MISSING_MANIFEST", message: "there is no manifest beside the export" });
+  } else {
+    let parsed: unknown;
+    let invalid: string | null;
+    try {
+      parsed = JSON.parse(manifestText);
+      invalid = checkManifest(parsed);
+    } catch {
+      invalid = "not JSON";
+    }
+    if (invalid) {
+      report({ line: 0, code: "MALFORMED_MANIFEST", message: `the manifest is malformed: ${invalid}` });
+    } else {
+      value = parsed as ExportManifest;
+      if (manifestHashOf(value) !== value.manifestHash) {
+        report({
+          line: 0,
+          code: "MANIFEST_HASH_MISMATCH",
+          message: "the manifest's own hash does not match it: it was altered",
+        });
+      }
+    }
+  }
+  let format: ExportFormat | null = value?.format ?? null;
 
   for await (const raw of lines) {
     lineNo++;
+    digest.update(`${raw}\n`, "utf8");
     if (lineNo === 1) {
-      format = raw.startsWith("{") ? "jsonl" : "csv";
+      const seen: ExportFormat = raw.startsWith("{") ? "jsonl" : "csv";
+      if (format !== null && seen !== format) {
+        report({
+          line: 1,
+          code: "FORMAT_MISMATCH",
+          message: `the manifest says ${format}, the file reads as ${seen}`,
+        });
+      }
+      format ??= seen;
       if (format === "csv") {
-        digest.update(`${raw}\n`, "utf8");
         if (raw !== CSV_HEADER) {
           report({ line: 1, code: "BAD_HEADER", message: `the CSV header is not ${CSV_HEADER}` });
         }
@@ -221,76 +257,8 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
       }
     }
     const fmt = format as ExportFormat;
-    if (manifest) {
-      report({
-        line: lineNo,
-        ...hint(raw, fmt),
-        code: "LINE_AFTER_MANIFEST",
-        message: "a line after the manifest",
-      });
-      continue;
-    }
-
-    // The manifest line.
-    let manifestValue: unknown;
-    let isManifest = false;
-    if (fmt === "csv" && raw.startsWith("#")) {
-      isManifest = true;
-      try {
-        manifestValue = raw.startsWith(CSV_MANIFEST_PREFIX)
-          ? JSON.parse(raw.slice(CSV_MANIFEST_PREFIX.length))
-          : undefined;
-      } catch {
-        manifestValue = undefined;
-      }
-    } else if (fmt === "jsonl" && raw.startsWith('{"manifest"')) {
-      isManifest = true;
-      try {
-        const parsed: unknown = JSON.parse(raw);
-        manifestValue = isObject(parsed) && Object.keys(parsed).length === 1 ? parsed.manifest : undefined;
-      } catch {
-        manifestValue = undefined;
-      }
-    }
-    if (isManifest) {
-      const invalid = manifestValue === undefined ? "not a manifest line" : checkManifest(manifestValue);
-      if (invalid) {
-        report({
-          line: lineNo,
-          code: "MALFORMED_MANIFEST",
-          message: `the manifest is malformed: ${invalid}`,
-        });
-        manifest = { line: lineNo, value: null };
-        continue;
-      }
-      const value = manifestValue as ExportManifest;
-      manifest = { line: lineNo, value };
-      if (manifestLine(value, fmt) !== raw) {
-        report({
-          line: lineNo,
-          code: "NOT_CANONICAL",
-          message: "the manifest line is not as the exporter writes it",
-        });
-      }
-      if (manifestHashOf(value) !== value.manifestHash) {
-        report({
-          line: lineNo,
-          code: "MANIFEST_HASH_MISMATCH",
-          message: "the manifest's own hash does not match it: it was altered",
-        });
-      }
-      if (value.format !== fmt) {
-        report({
-          line: lineNo,
-          code: "FORMAT_MISMATCH",
-          message: `the manifest says ${value.format}, the file is ${fmt}`,
-        });
-      }
-      continue;
-    }
 
     // An entry line.
-    digest.update(`${raw}\n`, "utf8");
     const parsed = parseEntry(raw, fmt);
     if ("error" in parsed) {
       const { error, ...which } = parsed;
@@ -305,7 +273,6 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
     const { entry } = parsed;
     entries++;
     const here: Seen = { line: lineNo, loanId: entry.loanId, seq: entry.seq };
-    lastEntry = here;
     let canonical: string | null;
     try {
       canonical = entryLine(entry, fmt);
@@ -369,24 +336,17 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
     if (!latest || entry.at >= latest.at) latest = { ...here, at: entry.at };
   }
 
-  if (lineNo === 0) report({ line: 0, code: "EMPTY", message: "the export is empty" });
-  else if (!manifest) {
-    report({
-      line: lineNo,
-      ...(lastEntry?.line === lineNo ? { loanId: lastEntry.loanId, seq: lastEntry.seq } : {}),
-      code: "MISSING_MANIFEST",
-      message: `the file ends at line ${lineNo} without a manifest: truncated`,
-    });
+  if (lineNo === 0 && (format === "csv" || value === null)) {
+    report({ line: 0, code: "EMPTY", message: "the export is empty" });
   }
 
-  const value = manifest?.value ?? null;
-  if (manifest && value) {
-    const at = manifest.line;
+  if (value) {
+    const at = 0;
     if (digest.digest("hex") !== value.digest) {
       report({
         line: at,
         code: "DIGEST_MISMATCH",
-        message: "the digest of the lines before the manifest does not match",
+        message: "the digest of the file does not match the manifest's",
       });
     }
     if (entries !== value.entryCount) {
@@ -515,10 +475,13 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
   };
 }
 
-/** One line per problem: `line 12: loan L-1 seq 4: HASH_MISMATCH: …`. */
+/**
+ * One line per problem: `line 12: loan L-1: seq 4: HASH_MISMATCH: …`, or `manifest: …` for what only the
+ * manifest shows.
+ */
 export function describeProblem(problem: ExportProblem): string {
   const which = [
-    `line ${problem.line}`,
+    problem.line === 0 ? "manifest" : `line ${problem.line}`,
     ...(problem.loanId !== undefined ? [`loan ${problem.loanId}`] : []),
     ...(problem.seq !== undefined ? [`seq ${problem.seq}`] : []),
   ].join(": ");

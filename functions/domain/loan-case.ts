@@ -1,3 +1,4 @@
+import { DateTime, Duration } from "luxon";
 import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
 import {
   accrue,
@@ -19,10 +20,17 @@ import {
   type RecentContact,
 } from "./contact-rules.ts";
 import { isInsideWindow } from "./contact-window.ts";
-import { BusinessRuleError, CaseStateConflictError } from "./errors.ts";
+import { BusinessRuleError, CaseStateConflictError, InputOutOfRangeError } from "./errors.ts";
 import { add, compare, isPositive, isZero, type Money, money, subtract } from "./money.ts";
-import { type PlannedAction, planNext } from "./planning.ts";
-import { type Channel, type Locale, type Policy, type PolicyStep, rulesOf } from "./policy.ts";
+import { type PlannedAction, type PlanningInput, planNext, stepsPassedOver } from "./planning.ts";
+import {
+  type Channel,
+  FIRST_NOTICE_STEP,
+  type Locale,
+  type Policy,
+  type PolicyStep,
+  rulesOf,
+} from "./policy.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
 import type { Attention } from "./workflow-health.ts";
 
@@ -117,6 +125,16 @@ export interface LoanCase extends Outstanding {
   /** The steps settled for `dueDate` (see PlanningInput.done); a new due date starts afresh. */
   stepsDone?: { dueDate: string; steps: string[] };
   inFlight: InFlightStep | null;
+  /**
+   * When the first notice is due, for a loan subscribed already past due (null: it needs none; absent on
+   * cases stored before first notices).
+   */
+  firstNoticeAt?: string | null;
+  /**
+   * When a message first reached the borrower: no hand-off before notice (null: none yet; absent on cases
+   * stored before it was tracked, which hand off by the policy alone).
+   */
+  firstContactAt?: string | null;
   /** Set when the workflow failed and nothing runs for the case until it is restarted (absent on older cases). */
   attention?: Attention | null;
   /**
@@ -168,16 +186,53 @@ export function planFor(loanCase: LoanCase, policy: Policy, now: Date): PlannedA
   const review = holdReviewAt(loanCase, policy);
   if (review) return { kind: "hold_review", plannedAt: review };
   if (!isCollectable(loanCase)) return null;
-  return planNext(
-    {
-      dueDate: loanCase.dueDate,
-      timeZone: loanCase.borrower.timeZone,
-      cursorAt: loanCase.cursorAt,
-      done: stepsDoneOf(loanCase),
-    },
-    policy,
-    now,
-  );
+  return planNext(planningOf(loanCase), policy, now);
+}
+
+/** What planning needs to know of a case. */
+export function planningOf(loanCase: LoanCase): PlanningInput {
+  return {
+    dueDate: loanCase.dueDate,
+    timeZone: loanCase.borrower.timeZone,
+    cursorAt: loanCase.cursorAt,
+    done: stepsDoneOf(loanCase),
+    ...(loanCase.firstNoticeAt !== undefined ? { firstNoticeAt: loanCase.firstNoticeAt } : {}),
+    ...(loanCase.firstContactAt !== undefined ? { firstContactAt: loanCase.firstContactAt } : {}),
+  };
+}
+
+/** Why a planned step was not sent (the `reason` of its step_skipped entry). */
+export type SkipReason =
+  | "superseded_by_later_due_step"
+  | "before_subscription"
+  | "passed_over_by_replan"
+  | "later_than_max_lateness"
+  | "no_reachable_channel";
+
+/**
+ * Records every step the cursor has passed without settling it as skipped, with `reason`: whatever moved the
+ * cursor (a subscription, a kept promise, a re-plan), no planned step goes without an outcome on the record.
+ */
+export function passOver(
+  loanCase: LoanCase,
+  policy: Policy,
+  reason: SkipReason,
+  data: Record<string, unknown> = {},
+): CaseChange {
+  // Cases stored before settled steps were tracked cannot tell a sent step from a passed one: leave them be.
+  if (loanCase.stepsDone === undefined && loanCase.lastStep !== null) return { next: loanCase, events: [] };
+  const passed = stepsPassedOver(planningOf(loanCase), policy, loanCase.inFlight?.step);
+  return {
+    next: withStepsDone(
+      loanCase,
+      passed.map((step) => step.id),
+    ),
+    events: passed.map((step) => skippedEvent(step.id, reason, data)),
+  };
+}
+
+function skippedEvent(step: string, reason: SkipReason, data: Record<string, unknown> = {}): AuditEvent {
+  return { type: "step_skipped", actor: WORKFLOW_ACTOR, data: { step, reason, ...data } };
 }
 
 /** The steps already settled for the case's current due date. */
@@ -199,6 +254,20 @@ export interface SubscriptionRequest {
   dueDate: string;
 }
 
+/** How far from today a loan's due date may be: further is a typo (2062 for 2026), not a loan to collect. */
+export const MAX_DUE_DATE_YEARS = 10;
+
+function assertDueDateInRange(dueDate: string, zone: string, now: Date): void {
+  const today = DateTime.fromJSDate(now, { zone });
+  const earliest = today.minus({ years: MAX_DUE_DATE_YEARS }).toISODate() as string;
+  const latest = today.plus({ years: MAX_DUE_DATE_YEARS }).toISODate() as string;
+  if (dueDate < earliest || dueDate > latest) {
+    throw new InputOutOfRangeError(`dueDate ${dueDate} is more than ${MAX_DUE_DATE_YEARS} years from today`, [
+      { path: "dueDate", message: `must be from ${earliest} to ${latest}` },
+    ]);
+  }
+}
+
 export function subscribe(
   tenantId: string,
   request: SubscriptionRequest,
@@ -207,6 +276,7 @@ export function subscribe(
   actor: string,
   now: Date,
 ): CaseChange {
+  assertDueDateInRange(request.dueDate, request.borrower.timeZone, now);
   const at = toInstant(now);
   // Stored in the currency's minor units: "1250.5" CNY becomes "1250.50".
   const amountDue = money(request.amountDue.amount, request.amountDue.currency);
@@ -234,15 +304,22 @@ export function subscribe(
     cursorAt: at,
     lastStep: null,
     inFlight: null,
+    // Already past due: the borrower is first told what is owed and how to pay or dispute it.
+    firstNoticeAt: daysPastDue(request.dueDate, request.borrower.timeZone, now) > 0 ? at : null,
+    firstContactAt: null,
+    stepsDone: { dueDate: request.dueDate, steps: [] },
     audit: EMPTY_CHAIN,
     subscriptionHash,
     createdAt: at,
     updatedAt: at,
   };
+  // Steps already past when the loan arrives are on the record as skipped, never sent late.
+  const passed = passOver(next, policy, "before_subscription");
+  const subscribed = passed.next;
   // The new execution goes straight to its first wait: that is when the workflow next acts on the case.
-  next.wakeAt = planFor(next, policy, now)?.plannedAt ?? null;
+  subscribed.wakeAt = planFor(subscribed, policy, now)?.plannedAt ?? null;
   return {
-    next,
+    next: subscribed,
     events: [
       {
         type: "loan_subscribed",
@@ -254,8 +331,10 @@ export function subscribe(
           locale: request.borrower.locale,
           timeZone: request.borrower.timeZone,
           channels: { email: Boolean(request.borrower.email), sms: Boolean(request.borrower.phone) },
+          ...(next.firstNoticeAt ? { firstNotice: true } : {}),
         },
       },
+      ...passed.events,
     ],
   };
 }
@@ -424,7 +503,14 @@ export type StepDecision =
       /** Channels that cannot reach the borrower, replaced by the other channel. */
       fallbacks?: { from: Channel; to: Channel }[];
     }
-  | { kind: "hand_off"; plannedAt: string };
+  | {
+      kind: "skip";
+      step: PolicyStep;
+      plannedAt: string;
+      superseded: PolicyStep[];
+      reason: Extract<SkipReason, "later_than_max_lateness" | "no_reachable_channel">;
+    }
+  | { kind: "hand_off"; plannedAt: string; withheld?: "no_contact" };
 
 /** Which channels of a step can reach this borrower. */
 export function reachableChannels(
@@ -456,9 +542,20 @@ export function decideStep(
 ): StepDecision {
   const action = planFor(loanCase, policy, now);
   if (!action) throw new CaseStateConflictError(`case is ${loanCase.status}`);
-  if (action.plannedAt > toInstant(now) || action.kind === "hold_review") return { kind: "wait", action };
-  if (action.kind === "hand_off") return { kind: "hand_off", plannedAt: action.plannedAt };
+  if (Date.parse(action.plannedAt) > now.getTime() || action.kind === "hold_review")
+    return { kind: "wait", action };
+  if (action.kind === "hand_off") return action;
   const { step, plannedAt } = action;
+  const skip = (reason: Extract<StepDecision, { kind: "skip" }>["reason"]): StepDecision => ({
+    kind: "skip",
+    step,
+    plannedAt,
+    superseded: action.superseded,
+    reason,
+  });
+  // Out of its moment, a reminder says the wrong thing ("due tomorrow" a week late); the first notice never is.
+  if (step.id !== FIRST_NOTICE_STEP && tooLate(plannedAt, now, policy.maxLateness))
+    return skip("later_than_max_lateness");
   const zone = loanCase.borrower.timeZone;
   const rules = rulesOf(policy);
   const defer = (rule: DeferRule, until: Date): StepDecision => ({
@@ -493,6 +590,8 @@ export function decideStep(
     }
   }
 
+  if (candidates.length === 0) return skip("no_reachable_channel");
+
   // Caps: a capped channel is left out while another is still allowed; with none left the step waits.
   const channels: Channel[] = [];
   const suppressed: { channel: Channel; rule: CapRule }[] = [];
@@ -519,17 +618,43 @@ export function decideStep(
   };
 }
 
+/** Whether a step planned at `plannedAt` is, at `now`, later than the policy lets a step go out. */
+function tooLate(plannedAt: string, now: Date, maxLateness: string | undefined): boolean {
+  if (!maxLateness) return false;
+  const limit = Duration.fromISO(maxLateness);
+  return limit.isValid && now.getTime() - Date.parse(plannedAt) > limit.toMillis();
+}
+
+/**
+ * Settles a due step without sending it, on the record with its reason (and the steps it superseded): the
+ * cursor moves past it as if it had been sent.
+ */
+export function skipStep(
+  loanCase: LoanCase,
+  decision: Extract<StepDecision, { kind: "skip" }>,
+  now: Date,
+): CaseChange {
+  const events = [
+    ...decision.superseded.map((step) =>
+      skippedEvent(step.id, "superseded_by_later_due_step", { by: decision.step.id }),
+    ),
+    skippedEvent(decision.step.id, decision.reason, { plannedAt: decision.plannedAt }),
+  ];
+  const settled = withStepsDone(loanCase, [...decision.superseded.map((s) => s.id), decision.step.id]);
+  const cursorAt =
+    Date.parse(decision.plannedAt) > Date.parse(loanCase.cursorAt) ? decision.plannedAt : loanCase.cursorAt;
+  return { next: touched(settled, now, { cursorAt, deferral: null }), events };
+}
+
 export function claimStep(
   loanCase: LoanCase,
   decision: Extract<StepDecision, { kind: "send" }>,
   now: Date,
   claimant?: Claimant,
 ): CaseChange {
-  const events: AuditEvent[] = decision.superseded.map((step) => ({
-    type: "step_skipped",
-    actor: WORKFLOW_ACTOR,
-    data: { step: step.id, reason: "superseded_by_later_due_step", by: decision.step.id },
-  }));
+  const events: AuditEvent[] = decision.superseded.map((step) =>
+    skippedEvent(step.id, "superseded_by_later_due_step", { by: decision.step.id }),
+  );
   for (const { channel, rule } of decision.suppressed ?? []) {
     events.push({
       type: "channel_suppressed",
@@ -608,8 +733,18 @@ export function recordContacts(
       at: typeof e.data.sentAt === "string" ? e.data.sentAt : (claimedAt ?? toInstant(now)),
       channel: e.data.channel as Channel,
     }));
-  if (sent.length === 0 && !loanCase.recentContacts) return loanCase;
-  return { ...loanCase, recentContacts: keepRecent([...(loanCase.recentContacts ?? []), ...sent], now) };
+  // Notice is given by a message that went out, not by one whose fate is unknown.
+  const reached = events.find((e) => e.type === "message_sent");
+  const firstContact =
+    loanCase.firstContactAt === null && reached
+      ? { firstContactAt: typeof reached.data.sentAt === "string" ? reached.data.sentAt : toInstant(now) }
+      : {};
+  if (sent.length === 0 && !loanCase.recentContacts) return { ...loanCase, ...firstContact };
+  return {
+    ...loanCase,
+    ...firstContact,
+    recentContacts: keepRecent([...(loanCase.recentContacts ?? []), ...sent], now),
+  };
 }
 
 /** Keeps the step open with the channels still to send, marked safe to retry. */

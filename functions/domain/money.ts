@@ -33,6 +33,30 @@ export function money(amount: BaseDecimal.Value, currency: string): Money {
   return { amount: value.toFixed(places), currency };
 }
 
+/**
+ * The largest amount the product accepts, in the currency's major unit: a loan, a payment, a promise, a
+ * settlement, an installment or a policy's late fee. A case owes at most its principal plus charges capped at
+ * 100 % of it, so no balance exceeds twice this.
+ */
+export const MAX_AMOUNT = "1000000000";
+
+/**
+ * Every amount the API answers is below this: the Money schema allows at most 15 digits before the decimal point.
+ * Report totals that would reach it are capped (see `ceilingOf`).
+ */
+export const MONEY_LIMIT = "1000000000000000";
+
+/** True when a decimal string is above MAX_AMOUNT. */
+export function exceedsMaxAmount(amount: string): boolean {
+  return new Decimal(amount).greaterThan(MAX_AMOUNT);
+}
+
+/** The largest amount the Money schema can carry in a currency: 999999999999999.99 for CNY, …999 for JPY. */
+export function ceilingOf(currency: string): Money {
+  const places = minorUnits(currency);
+  return money(new Decimal(MONEY_LIMIT).minus(new Decimal(10).pow(-places)), currency);
+}
+
 export function toDecimal(value: Money): Decimal {
   return new Decimal(value.amount);
 }

@@ -1,11 +1,14 @@
-import { DateTime } from "luxon";
+import { DateTime, Duration } from "luxon";
 import Mustache from "mustache";
-import type { Charges } from "./charges.ts";
+import { type Charges, MAX_CAP_PERCENT } from "./charges.ts";
+import { exceedsMaxAmount, MAX_AMOUNT } from "./money.ts";
 import {
   CAPS_SCOPES,
   CHANNELS,
   type Channel,
   type ContactRules,
+  FIRST_NOTICE_STEP,
+  firstNoticeOf,
   LOCALES,
   type Locale,
   type Policy,
@@ -20,7 +23,14 @@ import { type MessageTemplates, TEMPLATE_VARIABLES, templatesOf } from "./templa
  */
 export type PolicyRules = Pick<
   Policy,
-  "steps" | "handOff" | "contactWindow" | "charges" | "contactRules" | "templates"
+  | "steps"
+  | "handOff"
+  | "contactWindow"
+  | "charges"
+  | "contactRules"
+  | "templates"
+  | "maxLateness"
+  | "firstNotice"
 >;
 
 export interface PolicyIssue {
@@ -62,6 +72,8 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
     const first = seen.get(step.id);
     if (first !== undefined) issue(`${at}.id`, `duplicate step id "${step.id}" (also steps[${first}])`);
     else seen.set(step.id, i);
+    if (step.id === FIRST_NOTICE_STEP)
+      issue(`${at}.id`, `"${FIRST_NOTICE_STEP}" is reserved for the first notice (see firstNotice)`);
     if (!STAGES.includes(step.stage)) issue(`${at}.stage`, "must be pre_due or soft_collection");
     if (
       !Number.isInteger(step.offsetDays) ||
@@ -109,12 +121,54 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
     );
   }
   checkTime("handOff.at", rules.handOff.at, null, issue);
+  const minDays = rules.handOff.minDaysAfterFirstContact;
+  if (minDays !== undefined && (!Number.isInteger(minDays) || minDays < 0 || minDays > MAX_OFFSET_DAYS)) {
+    issue("handOff.minDaysAfterFirstContact", `must be a whole number of days from 0 to ${MAX_OFFSET_DAYS}`);
+  }
+  if (rules.maxLateness !== undefined) checkMaxLateness(rules.maxLateness, issue);
+  checkFirstNotice(rules, templates, issue);
 
   checkCharges(rules.charges, issue);
   if (rules.contactRules) checkContactRules(rules.contactRules, issue);
-  checkTemplateCoverage(rules.steps, templates, fallback, issue);
+  checkTemplateCoverage([...rules.steps, firstNoticeOf(rules)], templates, fallback, issue);
   checkTemplateTexts(templates, issue);
   return issues;
+}
+
+/** The longest lateness a policy may allow: a year, like the furthest step. */
+const MAX_LATENESS_DAYS = 365;
+
+function checkMaxLateness(value: string, issue: (path: string, message: string) => void): void {
+  const duration = Duration.fromISO(value);
+  const ms = duration.isValid ? duration.toMillis() : Number.NaN;
+  if (!(ms >= 60_000 && ms <= MAX_LATENESS_DAYS * 86_400_000) || /[YM].*T|^P\d+[YM]/.test(value)) {
+    issue(
+      "maxLateness",
+      `must be an ISO 8601 duration in weeks, days, hours or minutes from PT1M to P${MAX_LATENESS_DAYS}D, such as PT12H or P2D`,
+    );
+  }
+}
+
+/** The first notice's channels and template, covered like a step's (it is sent as one). */
+function checkFirstNotice(
+  rules: PolicyRules,
+  templates: MessageTemplates,
+  issue: (path: string, message: string) => void,
+): void {
+  if (!rules.firstNotice) return;
+  const { channels, template } = rules.firstNotice;
+  if (channels.length === 0) issue("firstNotice.channels", "at least one channel is required");
+  channels.forEach((channel, c) => {
+    if (!CHANNELS.includes(channel))
+      issue(`firstNotice.channels[${c}]`, `unknown channel "${channel}" (sms or email)`);
+  });
+  if (new Set(channels).size !== channels.length) issue("firstNotice.channels", "a channel is listed twice");
+  if (!Object.hasOwn(templates, template)) {
+    issue(
+      "firstNotice.template",
+      `unknown template "${template}"; known: ${Object.keys(templates).join(", ")}`,
+    );
+  }
 }
 
 /**
@@ -143,7 +197,7 @@ function checkTemplateCoverage(
         needed.push([other, `may fall back to ${other} (contactRules.fallback is on)`]);
       }
     }
-    const by = `steps[${i}] (${step.id})`;
+    const by = step.id === FIRST_NOTICE_STEP ? "firstNotice" : `steps[${i}] (${step.id})`;
     for (const locale of LOCALES) {
       const path = `templates.${step.template}.${locale}`;
       const localeTexts = texts[locale];
@@ -294,8 +348,15 @@ function checkCharges(charges: Charges, issue: (path: string, message: string) =
     if (!DECIMAL.test(charges[field]))
       issue(`charges.${field}`, 'must be a non-negative decimal string such as "50.00"');
   }
-  if (DECIMAL.test(charges.capPercentOfPrincipal) && Number(charges.capPercentOfPrincipal) > 100) {
-    issue("charges.capPercentOfPrincipal", "must be from 0 to 100");
+  // A fee is an amount like any other; the cap below keeps every balance within twice the principal.
+  if (DECIMAL.test(charges.lateFee) && exceedsMaxAmount(charges.lateFee)) {
+    issue("charges.lateFee", `must be at most ${MAX_AMOUNT}, the largest amount accepted`);
+  }
+  if (
+    DECIMAL.test(charges.capPercentOfPrincipal) &&
+    Number(charges.capPercentOfPrincipal) > MAX_CAP_PERCENT
+  ) {
+    issue("charges.capPercentOfPrincipal", `must be from 0 to ${MAX_CAP_PERCENT}`);
   }
   if (
     !Number.isInteger(charges.lateFeeAfterDays) ||

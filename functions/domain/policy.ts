@@ -23,7 +23,7 @@ export interface Policy {
   version: number;
   /** Ordered by offset. */
   steps: PolicyStep[];
-  handOff: { offsetDays: number; at: string };
+  handOff: HandOffRule;
   /** Contact is allowed from `start` (inclusive) to `end` (exclusive), borrower local time. */
   contactWindow: { start: string; end: string };
   charges: Charges;
@@ -34,6 +34,56 @@ export interface Policy {
    * were policy data, which send the built-in texts (see templatesOf).
    */
   templates?: MessageTemplates;
+  /**
+   * How late a due step may still go out, as an ISO 8601 duration ("PT12H", "P2D"): a step found later than
+   * this (the runtime was down, or the rules of contact held it back) is skipped on the record instead of
+   * sent out of its moment. Absent: no limit.
+   */
+  maxLateness?: string;
+  /** The notice a loan subscribed already past due gets first (see firstNoticeOf for the default). */
+  firstNotice?: FirstNotice;
+}
+
+/** When the case goes to legal: `offsetDays` after the due date at `at`, and never before notice was given. */
+export interface HandOffRule {
+  offsetDays: number;
+  at: string;
+  /**
+   * Days that must pass after a message first reached the borrower before the hand-off (default 14): no one is
+   * handed to legal without notice and time to answer it.
+   */
+  minDaysAfterFirstContact?: number;
+}
+
+/** The first notice of a loan subscribed past due: the amount owed and how to pay or dispute it. */
+export interface FirstNotice {
+  channels: Channel[];
+  template: string;
+}
+
+export const DEFAULT_MIN_DAYS_AFTER_FIRST_CONTACT = 14;
+/** The step id of the first notice: reserved, no policy step may use it. */
+export const FIRST_NOTICE_STEP = "first_notice";
+export const DEFAULT_FIRST_NOTICE: FirstNotice = { channels: ["email", "sms"], template: "first_notice" };
+
+export function minDaysAfterFirstContact(policy: Pick<Policy, "handOff">): number {
+  return policy.handOff.minDaysAfterFirstContact ?? DEFAULT_MIN_DAYS_AFTER_FIRST_CONTACT;
+}
+
+/**
+ * The first notice as a step of the policy: sent at once (inside the contact window and the caps) when a loan
+ * is subscribed already past due, before any soft-collection step.
+ */
+export function firstNoticeOf(policy: Pick<Policy, "firstNotice">): PolicyStep {
+  const notice = policy.firstNotice ?? DEFAULT_FIRST_NOTICE;
+  return {
+    id: FIRST_NOTICE_STEP,
+    stage: "soft_collection",
+    offsetDays: 0,
+    sendAt: "00:00",
+    channels: [...notice.channels],
+    template: notice.template,
+  };
 }
 
 /** Contact rules enforced at send time (see rulesOf for the defaults). */
@@ -86,6 +136,12 @@ export function rulesOf(policy: { contactRules?: ContactRulesInput | undefined }
     capsPer: rules?.capsPer ?? DEFAULT_CONTACT_RULES.capsPer,
   };
 }
+
+/**
+ * Since when the built-in default (version 1) holds, as its policy history shows it: the first day a loan may
+ * fall due (due dates run from 2000-01-01), so it precedes every case it ever governs, whatever the clock.
+ */
+export const DEFAULT_POLICY_SINCE = "2000-01-01T00:00:00Z";
 
 /** The default policy from the domain description: 10:00 local, D−7 … D+21, legal at D+30. */
 export const DEFAULT_POLICY: Policy = {
@@ -174,5 +230,6 @@ export const DEFAULT_POLICY: Policy = {
 };
 
 export function findStep(policy: Policy, stepId: string): PolicyStep | undefined {
+  if (stepId === FIRST_NOTICE_STEP) return firstNoticeOf(policy);
   return policy.steps.find((step) => step.id === stepId);
 }

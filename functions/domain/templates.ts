@@ -117,6 +117,27 @@ export const BUILT_IN_TEMPLATES: MessageTemplates = {
       },
     },
   },
+  // The first message to a borrower whose loan arrives already past due: what is owed, how to pay, how to dispute.
+  first_notice: {
+    "en-US": {
+      sms: {
+        body: "Hi {{name}}, our records show {{amountDue}} owed on a loan that was due on {{dueDate}} (ref {{paymentReference}}). To pay, or if you think this is wrong, please contact us; we will review any dispute before contacting you further.",
+      },
+      email: {
+        subject: "About your loan: {{amountDue}} owed (ref {{paymentReference}})",
+        body: "Dear {{name}},\n\nOur records show that {{amountDue}} is owed on your loan, which was due on {{dueDate}} and is {{daysPastDue}} day(s) past due.\n\nTo pay, use reference {{paymentReference}}. If you do not recognise this debt or think the amount is wrong, reply to this message to dispute it: we will look into it and pause collection while we do. If paying is difficult, contact us to discuss an extension or an installment plan.\n\nThank you.",
+      },
+    },
+    "zh-CN": {
+      sms: {
+        body: "{{name}}您好，我们的记录显示您的借款（到期日{{dueDate}}）尚欠{{amountDue}}，编号{{paymentReference}}。如需还款或对欠款有异议，请联系我们；异议核实前我们不会继续催收。",
+      },
+      email: {
+        subject: "关于您的借款：尚欠{{amountDue}}（编号{{paymentReference}}）",
+        body: "尊敬的{{name}}：\n\n我们的记录显示，您的借款已于{{dueDate}}到期，目前逾期{{daysPastDue}}天，尚欠{{amountDue}}。\n\n还款时请注明编号{{paymentReference}}。如您不认可该笔欠款或对金额有异议，请回复本邮件提出异议，核实期间我们将暂停催收。如还款有困难，可与我们协商延期或分期还款。\n\n感谢您的配合。",
+      },
+    },
+  },
   final_notice: {
     "en-US": {
       sms: {
@@ -147,7 +168,10 @@ const OPT_OUT: Record<Locale, Record<Channel, string>> = {
 
 /** A policy's templates; policies stored before templates were policy data use the built-in texts. */
 export function templatesOf(policy: { templates?: MessageTemplates | undefined }): MessageTemplates {
-  return policy.templates ?? BUILT_IN_TEMPLATES;
+  if (!policy.templates) return BUILT_IN_TEMPLATES;
+  // A policy that does not word its own first notice sends the built-in one.
+  if (Object.hasOwn(policy.templates, "first_notice")) return policy.templates;
+  return { first_notice: BUILT_IN_TEMPLATES.first_notice as MessageTemplates[string], ...policy.templates };
 }
 
 /**

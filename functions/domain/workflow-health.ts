@@ -4,7 +4,8 @@ import { toInstant } from "./time.ts";
 
 /** Why a case needs someone to look at it: its workflow failed and nothing runs for it until it is restarted. */
 export interface Attention {
-  reason: "workflow_failed";
+  /** The workflow failed, or the hand-off came with no message ever having reached the borrower. */
+  reason: "workflow_failed" | "handoff_withheld";
   /** The workflow state that failed, its error type, and when. */
   state: string;
   error: string;
@@ -44,6 +45,31 @@ export function flagWorkflowFailure(loanCase: LoanCase, failure: WorkflowFailure
           cause: failure.cause?.slice(0, MAX_CAUSE) ?? null,
           generation: loanCase.generation,
         },
+      },
+    ],
+  };
+}
+
+/**
+ * The hand-off is due but no message has ever reached the borrower: nobody goes to legal without notice. The
+ * case stays active, flagged for ops (new contact details, then a restart; or a decision of their own).
+ */
+export function withholdHandOff(loanCase: LoanCase, plannedAt: string, now: Date): CaseChange {
+  const at = toInstant(now);
+  const attention: Attention = {
+    reason: "handoff_withheld",
+    state: "Legal hand-off: hand over",
+    error: "NoMessageReachedBorrower",
+    since: at,
+    generation: loanCase.generation,
+  };
+  return {
+    next: { ...loanCase, attention, updatedAt: at },
+    events: [
+      {
+        type: "handoff_withheld",
+        actor: WORKFLOW_ACTOR,
+        data: { reason: "no_message_reached_borrower", plannedAt },
       },
     ],
   };

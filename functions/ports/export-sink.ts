@@ -1,4 +1,7 @@
-/** Where a finished export is put for the caller to download: a local folder, or S3 with a pre-signed URL. */
+/**
+ * Where a finished export is put for the caller to download: a local folder, or S3 with pre-signed URLs. An export
+ * is two files side by side: the entries under `name`, and their manifest under `<name>.manifest.json`.
+ */
 
 export interface ExportTarget {
   /** The tenant the export belongs to (S3: part of the object key). */
@@ -9,20 +12,32 @@ export interface ExportTarget {
 }
 
 export interface DeliveredExport {
-  /** Where to GET the file, without credentials, until `expiresAt`. */
+  /** Where to GET the file, without credentials, for EXPORT_URL_SECONDS. */
   url: string;
-  expiresAt: string;
-  /** Bytes written: every line in UTF-8, each followed by `\n`. */
+  /** Where to GET the manifest (`<name>.manifest.json`, beside the file), likewise. */
+  manifestUrl: string;
+  /** Bytes of the file: every line in UTF-8, each followed by `\n`. */
   bytes: number;
 }
 
 export interface ExportSink {
   /**
    * Streams the lines (without terminators; the sink writes each followed by `\n`) to the file as they come,
-   * never holding them all. If `lines` throws, nothing is published and the error propagates.
+   * never holding them all, then writes `manifest()` (called once the lines are done) to the file beside. If
+   * `lines` throws, nothing is published and the error propagates.
    */
-  deliver(target: ExportTarget, lines: AsyncIterable<string>): Promise<DeliveredExport>;
+  deliver(
+    target: ExportTarget,
+    lines: AsyncIterable<string>,
+    manifest: () => string,
+  ): Promise<DeliveredExport>;
 }
 
-/** Export file names: one path segment of safe characters, never `.` or `..`. */
-export const EXPORT_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
+/** How long a download link works. */
+export const EXPORT_URL_SECONDS = 15 * 60;
+
+/**
+ * Export file names: one path segment of safe characters, never `.` or `..`, at most 255 characters (a file
+ * system's limit): room for the local sink's random prefix and the manifest's suffix around a 128-character loan id.
+ */
+export const EXPORT_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;

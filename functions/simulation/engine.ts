@@ -12,6 +12,7 @@ import {
   type LoanCase,
   planFor,
   recordPayment,
+  skipStep,
   subscribe,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
@@ -102,7 +103,8 @@ function nextWake(loanCase: LoanCase, policy: Policy, now: Date): number {
     memo = new Map();
     plannedAfter.set(policy, memo);
   }
-  const key = `${loanCase.borrower.timeZone}|${loanCase.dueDate}|${loanCase.cursorAt}`;
+  // The first contact bounds the hand-off, so loans that share it share the plan.
+  const key = `${loanCase.borrower.timeZone}|${loanCase.dueDate}|${loanCase.cursorAt}|${loanCase.firstContactAt}|${loanCase.firstNoticeAt}`;
   const known = simple ? memo.get(key) : undefined;
   if (known !== undefined && known > now.getTime()) return known;
   const action = planFor(loanCase, policy, now);
@@ -217,7 +219,17 @@ export function simulateBorrower(
         current.wake = nextWake(current.loanCase, policy, now);
         break;
       }
+      case "skip":
+        // Late past the policy's maxLateness, or no channel reaches the borrower: nothing goes out.
+        current.loanCase = skipStep(view, decision, now).next;
+        current.wake = nextWake(current.loanCase, policy, now);
+        break;
       case "hand_off":
+        if (decision.withheld) {
+          // No message ever reached the borrower: no hand-off; ops would see the case flagged.
+          current.wake = Number.POSITIVE_INFINITY;
+          break;
+        }
         current.loanCase = handOff(view, decision.plannedAt, now).next;
         log.at.push(t);
         log.code.push(EV.HAND_OFF);

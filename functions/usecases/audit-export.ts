@@ -5,7 +5,6 @@ import {
   type ExportFormat,
   type ExportManifest,
   entryLine,
-  manifestLine,
   sealManifest,
 } from "../domain/audit-export-format.ts";
 import { BusinessRuleError } from "../domain/errors.ts";
@@ -26,7 +25,7 @@ export interface AuditExportRequest {
   format: ExportFormat;
 }
 
-/** The export's lines (no terminators), then its manifest once every line has been read. */
+/** The export's lines (no terminators); its manifest, which travels beside the file, once every line has been read. */
 export interface AuditExport extends AsyncIterable<string> {
   /** The manifest; throws until the last line has been produced. */
   manifest(): ExportManifest;
@@ -91,7 +90,8 @@ export function unmaskedContact(entry: ScopedAuditEntry): string | null {
 
 /**
  * Every audit entry of the caller's tenant with from <= at < to (of one loan when `loanId` is set), in
- * (at, loanId, seq) order, as lines of `format`, then the manifest line (see audit-export-format.ts). Entries
+ * (at, loanId, seq) order, as lines of `format` (see audit-export-format.ts); the manifest, for the file beside,
+ * once the last line is out. Tenant-level entries (policy and key changes) come under TENANT_SCOPE. Entries
  * stream through one at a time: memory grows with the number of cases (the manifest's per-case summary),
  * never with the number of entries. An entry holding a contact in clear stops the export
  * (EXPORT_UNMASKED_CONTACT) rather than let it out.
@@ -151,7 +151,6 @@ export function exportAudit(
       cases: [...cases.values()].sort((a, b) => (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0)),
       digest: digest.digest("hex"),
     });
-    yield manifestLine(manifest, format);
   }
 
   const iterable = lines();

@@ -151,7 +151,7 @@ export function handoffView(record: HandoffRecord) {
 
 export async function listHandoffs(deps: HandoffDeps, principal: Principal, status: HandoffStatus) {
   const records = await deps.handoffs.store.list(principal.tenantId, status);
-  records.sort((a, b) => (a.handedOffAt < b.handedOffAt ? -1 : a.handedOffAt > b.handedOffAt ? 1 : 0));
+  records.sort((a, b) => Date.parse(a.handedOffAt) - Date.parse(b.handedOffAt));
   return { items: records.map(handoffView) };
 }
 

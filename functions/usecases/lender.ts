@@ -12,8 +12,10 @@ import {
 import { applyEvent, type LoanEvent } from "../domain/events.ts";
 import {
   type CaseStatus,
+  type EventOutcome,
   isCollectable,
   type LoanCase,
+  passOver,
   planFor,
   type SubscriptionRequest,
   subscribe,
@@ -163,18 +165,7 @@ export async function recordEvent(
       ? ({ duplicate: true } as const)
       : applyEvent(current, event, actorOf(principal), now, policy.charges);
     // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
-    const result =
-      "duplicate" in applied || applied.workflow !== "replan"
-        ? applied
-        : {
-            ...applied,
-            next: {
-              ...applied.next,
-              wakeAt: applied.next.inFlight
-                ? toInstant(now)
-                : (planFor(applied.next, policy, now)?.plannedAt ?? null),
-            },
-          };
+    const result = "duplicate" in applied ? applied : replanned(applied, event.type, policy, now);
     if ("duplicate" in result) {
       // A repeat heals a hand-off whose publishing failed the first time (a no-op once it is stored).
       if (current.status === "legal") await handOffQuietly(deps, current);
@@ -200,6 +191,19 @@ export async function recordEvent(
       await conflictBackoff(attempt);
     }
   }
+}
+
+/**
+ * An event that re-plans the case: steps it moved the cursor past (a kept promise, a restructuring) or that a new
+ * due date puts behind it are recorded as skipped, and the case records when its next execution acts.
+ */
+function replanned(applied: EventOutcome, cause: string, policy: Policy, now: Date): EventOutcome {
+  if (applied.workflow !== "replan") return applied;
+  const passed = passOver(applied.next, policy, "passed_over_by_replan", { cause });
+  const next = passed.next;
+  // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
+  const wakeAt = next.inFlight ? toInstant(now) : (planFor(next, policy, now)?.plannedAt ?? null);
+  return { ...applied, next: { ...next, wakeAt }, events: [...applied.events, ...passed.events] };
 }
 
 /**

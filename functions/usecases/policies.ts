@@ -1,6 +1,6 @@
 import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
-import { isCollectable, type LoanCase } from "../domain/loan-case.ts";
-import { DEFAULT_POLICY, type Policy } from "../domain/policy.ts";
+import { isCollectable, type LoanCase, passOver } from "../domain/loan-case.ts";
+import { DEFAULT_POLICY, DEFAULT_POLICY_SINCE, type Policy } from "../domain/policy.ts";
 import {
   type PolicyIssue,
   type PolicyRules,
@@ -41,7 +41,7 @@ const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`
 /** The built-in default's version 1 as history shows it: there from the start, by the system. */
 const BUILT_IN_INFO: PolicyVersionInfo = {
   version: DEFAULT_POLICY.version,
-  changedAt: "1970-01-01T00:00:00.000Z",
+  changedAt: DEFAULT_POLICY_SINCE,
   changedBy: "system",
   comment: "built-in default policy",
   applyTo: "new_loans",
@@ -155,16 +155,19 @@ async function replan(deps: PolicyDeps, principal: Principal, current: LoanCase,
     wakeAt: now,
     updatedAt: now,
   };
+  // Steps the new timing puts behind the progress already made are on the record, never silently dropped.
+  const passed = passOver(next, policy, "passed_over_by_replan", { cause: "policy_applied" });
   const stored = await deps.cases.update(
     current,
     {
-      next,
+      next: passed.next,
       events: [
         {
           type: "policy_applied",
           actor: actorOf(principal),
           data: { policyId: policy.id, from: current.policy.version, to: policy.version },
         },
+        ...passed.events,
       ],
     },
     now,

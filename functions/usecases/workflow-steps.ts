@@ -26,6 +26,7 @@ import {
   recordContacts,
   releaseChannels,
   type StepDecision,
+  skipStep,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
 import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
@@ -33,6 +34,7 @@ import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
 import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
+import { withholdHandOff } from "../domain/workflow-health.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type {
@@ -205,7 +207,7 @@ async function settleInFlight(deps: StepDeps, loaded: Loaded, reason: string): P
 async function reviewHold(deps: StepDeps, loaded: Loaded, now: Date): Promise<Loaded> {
   const { loanCase } = loaded;
   const reviewAt = holdReviewAt(loanCase, loaded.policy);
-  if (!reviewAt || reviewAt > toInstant(now) || !loanCase.hold) return loaded;
+  if (!reviewAt || Date.parse(reviewAt) > now.getTime() || !loanCase.hold) return loaded;
   const { reason, until, amount, paidSince } = loanCase.hold;
   return write(deps, loaded, {
     next: {
@@ -280,6 +282,9 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
   switch (decision.kind) {
     case "wait":
     case "hand_off":
+      return output(deps, input, nextAction(loaded, now));
+    case "skip":
+      loaded = await write(deps, loaded, skipStep(loaded.loanCase, decision, now));
       return output(deps, input, nextAction(loaded, now));
     case "defer":
       await write(deps, loaded, deferStep(loaded.loanCase, decision, now));
@@ -494,8 +499,12 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
   const loaded = await loadCollectable(deps, input);
   const now = deps.clock.now();
   const action = planFor(loaded.loanCase, loaded.policy, now);
-  if (action?.kind !== "hand_off" || action.plannedAt > toInstant(now))
+  if (action?.kind !== "hand_off" || Date.parse(action.plannedAt) > now.getTime())
     return output(deps, input, nextAction(loaded, now));
+  if (action.withheld) {
+    await write(deps, loaded, withholdHandOff(loaded.loanCase, action.plannedAt, now));
+    return output(deps, input, { phase: "done" });
+  }
   await write(deps, loaded, handOff(loaded.loanCase, action.plannedAt, now));
   await publishForLegal(deps, input.tenantId, input.loanId);
   return output(deps, input, { phase: "done" });

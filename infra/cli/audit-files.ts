@@ -1,13 +1,14 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ExportManifest } from "../../functions/domain/audit-export-format.ts";
+import { type ExportManifest, MANIFEST_SUFFIX } from "../../functions/domain/audit-export-format.ts";
 import { type ExportVerdict, verifyExport } from "../../functions/domain/export-verify.ts";
 
 /**
  * The audit CLI's work, usable in-process (tests) as well as from `npm run audit`: ask the API for an export,
- * download it, verify a file. Progress is reported in bytes through an optional callback.
+ * download it with its manifest, verify a file against its manifest. Progress is reported in bytes through an
+ * optional callback.
  */
 
 export type Progress = (done: number, total: number) => void;
@@ -37,15 +38,30 @@ export async function* splitLines(
   if (pending.length > 0) yield decoder.decode(Buffer.concat(pending));
 }
 
-/** Verifies an export file, streaming it. */
-export async function verifyFile(path: string, progress?: Progress): Promise<ExportVerdict> {
+/** Where an export's manifest lies: beside it, `<file>.manifest.json`. */
+export const manifestPathOf = (exportPath: string) => `${exportPath}${MANIFEST_SUFFIX}`;
+
+/**
+ * Verifies an export file, streaming it, against its manifest (by default the file beside it); a manifest that is
+ * not there is a problem of the export (MISSING_MANIFEST), not an error.
+ */
+export async function verifyFile(
+  path: string,
+  manifestPath: string = manifestPathOf(path),
+  progress?: Progress,
+): Promise<ExportVerdict> {
   const { size } = await stat(path);
+  const manifest = await readFile(manifestPath, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return null;
+    throw error;
+  });
   let done = 0;
   return verifyExport(
     splitLines(createReadStream(path), (bytes) => {
       done += bytes;
       progress?.(done, size);
     }),
+    manifest,
   );
 }
 
@@ -60,6 +76,8 @@ export interface ExportRequest {
 
 export interface ExportAnswer {
   url: string;
+  /** The manifest's own file, beside the export. */
+  manifestUrl: string;
   expiresAt: string;
   bytes: number;
   manifest: ExportManifest;
@@ -115,4 +133,19 @@ export async function download(
     createWriteStream(out),
   );
   return done;
+}
+
+/**
+ * Downloads an export to `out` and its manifest beside it (`<out>.manifest.json`); answers the export's bytes and
+ * where the manifest went.
+ */
+export async function downloadExport(
+  answer: ExportAnswer,
+  out: string,
+  progress?: Progress,
+): Promise<{ bytes: number; manifestPath: string }> {
+  const bytes = await download(answer.url, out, answer.bytes, progress);
+  const manifestPath = manifestPathOf(out);
+  await download(answer.manifestUrl, manifestPath, 0);
+  return { bytes, manifestPath };
 }

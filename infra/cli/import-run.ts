@@ -58,6 +58,8 @@ export interface ImportOptions {
 
 const MAX_PROBLEMS = 200;
 const REQUEST_TIMEOUT_MS = 120_000;
+/** Tries before an API that never answered this import is given up as unreachable. */
+const UNREACHABLE_ATTEMPTS = 3;
 
 /** The caller's mistake (bad key, bad URL, refused request): retrying cannot help, so the import stops. */
 export class ImportAbortedError extends Error {
@@ -129,9 +131,12 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     }
   }
 
+  // Until the API has answered once, an address where nothing answers ends the import (exit 2), named with why.
+  const link = { answered: false };
   const send = (loans: Numbered[], key: string) =>
     postBatch(
       options,
+      link,
       loans.map((l) => l.loan),
       key,
       options.attempts ?? 8,
@@ -242,16 +247,18 @@ async function scan(file: string, format: "jsonl" | "csv"): Promise<{ digest: st
  */
 async function postBatch(
   options: ImportOptions,
+  link: { answered: boolean },
   loans: PortfolioLoanRequest[],
   idempotencyKey: string,
   attempts: number,
 ): Promise<{ results: BatchItemResponse[]; replayed: boolean; ownRetry: boolean }> {
   const body = JSON.stringify({ loans });
+  const target = new URL("/v1/loans:batch", options.url);
   let lastError = "";
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let wait = backoff(attempt);
     try {
-      const response = await fetch(new URL("/v1/loans:batch", options.url), {
+      const response = await fetch(target, {
         method: "POST",
         headers: {
           authorization: `Bearer ${options.key}`,
@@ -261,6 +268,7 @@ async function postBatch(
         body,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
+      link.answered = true;
       const text = await response.text();
       if (response.status === 207) {
         const parsed = JSON.parse(text) as { results: BatchItemResponse[] };
@@ -282,11 +290,36 @@ async function postBatch(
       if (Number.isFinite(retryAfter) && retryAfter > 0) wait = Math.max(wait, retryAfter * 1000);
     } catch (error) {
       if (error instanceof ImportAbortedError) throw error;
-      lastError = (error as Error).message;
+      lastError = describeFailure(error);
+      if (!link.answered && attempt >= Math.min(attempts, UNREACHABLE_ATTEMPTS) && unreachable(error)) {
+        throw new ImportAbortedError(
+          `cannot reach the API at ${options.url} (${lastError}): is a stack running there? Start one with ` +
+            "npm start, or pass its address with --url",
+        );
+      }
     }
     if (attempt < attempts) await sleep(wait);
   }
-  throw new Error(`POST /v1/loans:batch failed ${attempts} times; last: ${lastError}`);
+  throw new Error(`POST ${target.href} failed ${attempts} times; last: ${lastError}`);
+}
+
+/** fetch's own message ("fetch failed") with its cause's: `fetch failed: connect ECONNREFUSED 127.0.0.1:3000`. */
+function describeFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  if (!cause) return message;
+  const detail = cause.message || cause.code || String(cause);
+  return cause.code && !detail.includes(cause.code)
+    ? `${message}: ${cause.code} ${detail}`
+    : `${message}: ${detail}`;
+}
+
+/**
+ * fetch failed before any answer (refused, unknown host, unreachable network, a port fetch will not use, TLS):
+ * unlike a request that timed out waiting for its answer, nothing at that address is listening to us.
+ */
+function unreachable(error: unknown): boolean {
+  return error instanceof TypeError && error.message === "fetch failed";
 }
 
 function errorCode(text: string): string | undefined {

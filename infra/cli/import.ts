@@ -6,6 +6,7 @@
  */
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
+import { fromCaller, runCli, UsageError } from "./cli-io.ts";
 import { runImport } from "./import-run.ts";
 
 /** The local stack reads the demo lender key from here too (infra/local/stack.ts KEY_ENV). */
@@ -20,6 +21,20 @@ function positiveInteger(name: string, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** The API's base URL: http or https, nothing else. */
+function baseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError("expected a URL such as http://127.0.0.1:3000");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidArgumentError("expected an http:// or https:// URL");
+  }
+  return value;
+}
+
 const program = new Command()
   .name("npm run import --")
   .description("Import a portfolio file (JSONL or CSV) through POST /v1/loans:batch.")
@@ -27,7 +42,7 @@ const program = new Command()
     "<file>",
     "a .jsonl/.ndjson file (one POST /v1/loans body per line) or a .csv file (see the README)",
   )
-  .option("--url <base>", "API base URL", "http://127.0.0.1:3000")
+  .option("--url <base>", "API base URL", baseUrl, "http://127.0.0.1:3000")
   .option("--key <key>", `a lender API key (default: $${LENDER_KEY_ENV})`)
   .option("--batch <n>", "loans per request, 1-500", positiveInteger("--batch", 500), 500)
   .option(
@@ -52,7 +67,7 @@ const program = new Command()
       },
     ) => {
       const key = options.key ?? process.env[LENDER_KEY_ENV];
-      if (!key) throw new InvalidArgumentError(`a lender key is needed: --key or $${LENDER_KEY_ENV}`);
+      if (!key) throw new UsageError(`a lender key is needed: --key or $${LENDER_KEY_ENV}`);
       const bar =
         options.progress && process.stderr.isTTY
           ? new cliProgress.SingleBar(
@@ -65,13 +80,14 @@ const program = new Command()
           : undefined;
       let started = false;
       const summary = await runImport({
-        file,
+        // Paths are the caller's: npm runs this from the package root.
+        file: fromCaller(file),
         url: options.url,
         key,
         batch: options.batch,
         concurrency: options.concurrency,
         ...(options.rate ? { rate: options.rate } : {}),
-        ...(options.report ? { report: options.report } : {}),
+        ...(options.report ? { report: fromCaller(options.report) } : {}),
         onProgress(done, total) {
           if (!bar) return;
           if (!started) {
@@ -88,9 +104,4 @@ const program = new Command()
     },
   );
 
-try {
-  await program.parseAsync();
-} catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 2;
-}
+await runCli(program, { name: "import" });

@@ -3,8 +3,9 @@
  * once, when it is made, and stored only as its SHA-256. Every change is an audit entry in the tenant's chain
  * (scope `~tenant`), written in the same transaction as the change.
  *
- *   npm run keys -- create --tenant acme --role lender --endpoint http://127.0.0.1:8000 --table dunning-state
- *   npm run keys -- list --tenant acme --table loan-dunning-state            (AWS: default credentials/region)
+ *   npm run keys -- --data-dir .local/demo create --tenant acme --role lender   (the `npm start` running on that folder)
+ *   npm run keys -- --endpoint http://127.0.0.1:<port> --table dunning-state list --tenant acme   (any DynamoDB Local)
+ *   npm run keys -- --table loan-dunning-state list --tenant acme             (AWS: default credentials/region)
  *
  * Exit codes: 0 done, 1 the key or tenant is not there (or already revoked), 2 a usage or connection error.
  */
@@ -18,11 +19,14 @@ import {
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { TenantAuditLog } from "../../functions/adapters/dynamo/tenant-audit.ts";
 import { ROLES, type Role } from "../../functions/ports.ts";
+import { NoRunningStackError, type RunningStack, readRunningStack } from "../local/data-dir.ts";
+import { EXIT_USAGE, fromCaller, runCli, UsageError } from "./cli-io.ts";
 
 interface Connection {
+  dataDir?: string;
   endpoint?: string;
   region?: string;
-  table: string;
+  table?: string;
   auditTable?: string;
   actor?: string;
 }
@@ -47,7 +51,32 @@ function auditTableFor(stateTable: string): string {
   return stateTable.replace(/state$/, "audit");
 }
 
-function connect(options: Connection) {
+/** Where the keys live: the running local stack of --data-dir, or --endpoint/--region and --table. */
+function located(options: Connection): Connection & { table: string } {
+  if (options.dataDir) {
+    let running: RunningStack;
+    try {
+      running = readRunningStack(options.dataDir);
+    } catch (error) {
+      throw error instanceof NoRunningStackError ? new UsageError(error.message) : error;
+    }
+    return {
+      ...options,
+      endpoint: running.dynamoEndpoint,
+      table: options.table ?? running.stateTable,
+      ...(options.table ? {} : { auditTable: options.auditTable ?? running.auditTable }),
+    };
+  }
+  if (!options.table) {
+    throw new UsageError(
+      "say where the keys are: --table <name> (and --endpoint for DynamoDB Local), or --data-dir",
+    );
+  }
+  return { ...options, table: options.table };
+}
+
+function connect(given: Connection) {
+  const options = located(given);
   const client = makeDocumentClient({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.region ? { region: options.region } : {}),
@@ -84,9 +113,17 @@ function show(record: ApiKeyRecord): string {
 const program = new Command()
   .name("npm run keys --")
   .description("API keys: create, list, rotate, revoke. Keys are stored as SHA-256 hashes only.")
+  .addOption(
+    new Option(
+      "--data-dir <dir>",
+      "the data folder of a running `npm start -- --data-dir <dir>`: use its DynamoDB Local and tables",
+    )
+      .argParser(fromCaller)
+      .conflicts(["endpoint", "region"]),
+  )
   .addOption(new Option("--endpoint <url>", "DynamoDB endpoint (DynamoDB Local); AWS when unset"))
   .addOption(new Option("--region <region>", "AWS region (default: the SDK's default chain)"))
-  .addOption(new Option("--table <name>", "the state table").makeOptionMandatory())
+  .addOption(new Option("--table <name>", "the state table (needed unless --data-dir)"))
   .addOption(
     new Option("--audit-table <name>", "the audit table (default: the state table's name, state → audit)"),
   )
@@ -166,9 +203,7 @@ program
     if (!verdict.valid) process.exitCode = 1;
   });
 
-try {
-  await program.parseAsync();
-} catch (error) {
-  console.error(`keys: ${(error as Error).message}`);
-  process.exitCode = error instanceof KeyAdminError ? 1 : 2;
-}
+await runCli(program, {
+  name: "keys",
+  exitCodeOf: (error) => (error instanceof KeyAdminError ? 1 : EXIT_USAGE),
+});

@@ -20,6 +20,7 @@ import {
 import { plusDays } from "../../functions/simulation/portfolio.ts";
 import { chartSvg, policyReport, type SimulationReport } from "../../functions/simulation/report.ts";
 import { defaultWorkers, orchestrate, type Portfolio, readPortfolio } from "../simulator/orchestrator.ts";
+import { fromCaller, runCli } from "./cli-io.ts";
 
 const integer = (min: number) => (value: string) => {
   const n = Number(value);
@@ -28,7 +29,13 @@ const integer = (min: number) => (value: string) => {
 };
 
 function date(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  // A real calendar day: 2026-02-30 parses, as 2026-03-02, so compare the way back too.
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
+    Number.isNaN(ms) ||
+    new Date(ms).toISOString().slice(0, 10) !== value
+  ) {
     throw new InvalidArgumentError("expected a date such as 2026-03-02");
   }
   return value;
@@ -36,7 +43,8 @@ function date(value: string): string {
 
 /** A policy file: a PUT /v1/policies body (id and version optional), checked as the API checks it. */
 async function loadPolicy(file: string): Promise<{ label: string; policy: Policy }> {
-  const parsed = policyUpdateSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
+  // Paths are the caller's (npm runs this from the package root), as are all the paths below.
+  const parsed = policyUpdateSchema.safeParse(JSON.parse(await readFile(fromCaller(file), "utf8")));
   const rules = parsed.success ? withTemplates(toPolicyRules(parsed.data)) : null;
   const problems = rules
     ? validatePolicy(rules)
@@ -61,7 +69,7 @@ const withTemplates = (rules: PolicyRules): PolicyRules => ({
 
 async function loadPayments(file: string | undefined): Promise<PaymentModel> {
   if (!file) return DEFAULT_PAYMENT_MODEL;
-  const model = JSON.parse(await readFile(file, "utf8")) as unknown;
+  const model = JSON.parse(await readFile(fromCaller(file), "utf8")) as unknown;
   const issues = paymentModelIssues(model);
   if (issues.length > 0) throw new Error(`${file}: ${issues.join("; ")}`);
   return model as PaymentModel;
@@ -129,11 +137,25 @@ const program = new Command()
     "--payments <file>",
     "payment-behaviour model JSON (see the simulator docs); default model built in",
   )
-  .option("--workers <n>", "worker threads (0: run in this thread)", integer(0), defaultWorkers())
+  .option(
+    "--workers <n>",
+    `worker threads, at most the CPU count (${defaultWorkers()} here); 0: run in this thread`,
+    integer(0),
+    defaultWorkers(),
+  )
   .option("--no-progress", "no progress bar")
   .option("--out <dir>", "where report.json and report.svg go", "simulation")
   .action(async (options: Options) => {
     const started = performance.now();
+    // Each worker holds its own share of the portfolio and its own heap: more workers than CPUs only cost memory.
+    const cpus = defaultWorkers();
+    if (options.workers > cpus) {
+      process.stderr.write(
+        `simulate: --workers ${options.workers} is more than the ${cpus} CPU(s) here; using ${cpus}\n`,
+      );
+      options.workers = cpus;
+    }
+
     const policies = [
       options.policy ? await loadPolicy(options.policy) : { label: "default", policy: DEFAULT_POLICY },
       ...(options.compare ? [await loadPolicy(options.compare)] : []),
@@ -143,7 +165,7 @@ const program = new Command()
     }
     const payments = await loadPayments(options.payments);
     const portfolio: Portfolio = options.portfolio
-      ? await readPortfolio(options.portfolio)
+      ? await readPortfolio(fromCaller(options.portfolio))
       : {
           kind: "synthetic",
           options: {
@@ -193,9 +215,10 @@ const program = new Command()
       payments,
       policies: reports,
     };
-    await mkdir(options.out, { recursive: true });
-    await writeFile(join(options.out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
-    await writeFile(join(options.out, "report.svg"), chartSvg(report));
+    const out = fromCaller(options.out);
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(join(out, "report.svg"), chartSvg(report));
     for (const r of reports) {
       const f = r.funnel;
       process.stdout.write(
@@ -210,9 +233,4 @@ const program = new Command()
     if (reports.some((r) => r.violations.total > 0)) process.exitCode = 1;
   });
 
-try {
-  await program.parseAsync();
-} catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 2;
-}
+await runCli(program, { name: "simulate" });

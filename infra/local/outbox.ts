@@ -53,6 +53,11 @@ export class Outbox implements MessageSender {
     return taken;
   }
 
+  /** Gives back a message whose report could not be recorded: the next report for its loan tries again. */
+  returnUnreported(message: OutboxMessage): void {
+    this.unreported.push(message);
+  }
+
   list(filter: { loanId?: string; channel?: string } = {}): OutboxMessage[] {
     return this.messages.filter(
       (m) =>

@@ -9,7 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { DateTime, Duration } from "luxon";
 import { MAX_BODY_BYTES } from "../../functions/api/app.ts";
 import { EXPORT_NAME } from "../../functions/ports/export-sink.ts";
-import type { LocalWorkflowEngine } from "./engine.ts";
+import type { ExecutionRecord, LocalWorkflowEngine } from "./engine.ts";
 import type { Outbox } from "./outbox.ts";
 import type { VirtualClock } from "./virtual-clock.ts";
 
@@ -129,6 +129,36 @@ function parseAdvanceTarget(body: string, nowMs: number): number {
   throw new LocalRouteError(400, "VALIDATION_FAILED", 'send {"by": "P3D"} or {"to": "2026-01-20T00:00:00Z"}');
 }
 
+/**
+ * Steps failed on the way: the clock stays at the instant they failed at rather than passing what fell due
+ * after, and the answer names the loans and the state each failed in (each case is flagged for attention
+ * once its failure could be recorded). With the store not answering it is a 503 to retry later.
+ */
+function sendStoppedAdvance(
+  res: ServerResponse,
+  failed: ExecutionRecord[],
+  nowMs: number,
+  storeAnswers: boolean,
+) {
+  const now = new Date(nowMs).toISOString();
+  const loans = failed.map((execution) => {
+    const input = execution.input as { loanId?: string };
+    const failedState = execution.states.find((state) => state.endsWith(" (failed)"));
+    return {
+      loanId: input.loanId ?? null,
+      execution: execution.name,
+      state: failedState?.slice(0, -" (failed)".length) ?? execution.states.at(-1) ?? null,
+    };
+  });
+  const message =
+    `${failed.length} workflow(s) failed, so the clock stopped at ${now}: ` +
+    (storeAnswers
+      ? "see GET /v1/loans?attention=true, remove the cause, restart them and advance again"
+      : "the store is not answering; advance again once it is back");
+  const body = { error: { code: "STEPS_FAILED", message }, now, failed: loans };
+  return storeAnswers ? send(res, 500, body) : send(res, 503, body, { "retry-after": "5" });
+}
+
 const EXPORTS_PREFIX = "/local/exports/";
 
 /** Streams one export file of the exports folder; a name that is not one safe path segment is refused. */
@@ -149,7 +179,11 @@ async function serveExport(dir: string | undefined, url: URL, res: ServerRespons
   }
   const info = await stat(path).catch(() => null);
   if (!info?.isFile()) throw new LocalRouteError(404, "NOT_FOUND", "no such export");
-  const type = name.endsWith(".csv") ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
+  const type = name.endsWith(".json")
+    ? "application/json; charset=utf-8"
+    : name.endsWith(".csv")
+      ? "text/csv; charset=utf-8"
+      : "application/x-ndjson; charset=utf-8";
   res.writeHead(200, { "content-type": type, "content-length": String(info.size) });
   try {
     await pipeline(createReadStream(path), res);
@@ -172,7 +206,11 @@ async function handleLocal(deps: LocalServerDeps, req: IncomingMessage, url: URL
       return send(res, 200, { now: deps.clock.now().toISOString(), frozen: deps.clock.frozen });
     case "POST /local/clock/advance": {
       const target = parseAdvance(await readBody(req), deps.clock.nowMs());
-      await deps.engine.advanceTo(target);
+      const { failed, nowMs } = await deps.engine.advanceTo(target, { stopOnFailure: true });
+      if (failed.length > 0) {
+        const storeAnswers = deps.storeAnswers ? await deps.storeAnswers() : true;
+        return sendStoppedAdvance(res, failed, nowMs, storeAnswers);
+      }
       return send(res, 200, { now: deps.clock.now().toISOString() });
     }
     case "GET /local/outbox": {

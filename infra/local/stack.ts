@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
+import { apiKeyHash, DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
@@ -17,6 +18,7 @@ import { STALLED_AFTER_MS } from "../../functions/usecases/workflow-health.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import type { LambdaName } from "../lambda-bundles.ts";
 import { startAwsEdge } from "./aws-edge.ts";
+import { KEYS_FILE, type RunningStack, STACK_FILE, writePrivateFile } from "./data-dir.ts";
 import { reportingDeliveries } from "./delivery-reports.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
@@ -81,6 +83,14 @@ export interface LocalStack {
   lambdas: Record<"plan" | "send" | "handOff" | "recordFailure" | "reconciler" | "api", LocalLambda>;
   outbox: Outbox;
   keys: Record<Role, string>;
+  /** With a data folder: the file (mode 0600) keeping the keys this stack minted, reused at every start. */
+  keysFile?: string;
+  /**
+   * Whether the DynamoDB Local this stack started listens on 127.0.0.1 only (false: on every interface, see
+   * `dynamoWarning`); unset when the stack uses a `dynamoEndpoint` it was given.
+   */
+  dynamoLoopbackOnly?: boolean;
+  dynamoWarning?: string;
   /** The folder legal hand-off packages are published to (`<tenant>/<loanId>.json` and `.html`). */
   handoffDir: string;
   /** Cases whose workflow was resumed from kept data at start. */
@@ -103,10 +113,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     let endpoint = options.dynamoEndpoint;
+    let dynamoLoopbackOnly: boolean | undefined;
+    let dynamoWarning: string | undefined;
     if (!endpoint) {
       const dynamo = await startDynamoDbLocal(options.dataDir ? { dbPath: options.dataDir } : {});
       cleanups.push(() => dynamo.stop());
       endpoint = dynamo.endpoint;
+      dynamoLoopbackOnly = dynamo.loopbackOnly;
+      dynamoWarning = dynamo.warning;
       void dynamo.lost.then(
         options.onStoreLost ??
           ((reason) => process.stderr.write(`local stack: the store is gone: ${reason}\n`)),
@@ -220,12 +234,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const resumed = await resumeOpenCases(client, tables.stateTable, workflow);
 
-    const keyStore = new DynamoApiKeyStore(client, tables);
-    const keys = {} as Record<Role, string>;
-    for (const role of ROLES) {
-      keys[role] = options.keys?.[role] ?? `dk_${role}_${randomBytes(18).toString("base64url")}`;
-      await keyStore.put(keys[role], { tenantId: DEMO_TENANT, role });
-    }
+    const keys = await demoKeys(new DynamoApiKeyStore(client, tables, { cacheTtlMs: 0 }), options);
 
     // The API function is configured once the server listens: audit exports are served by GET /local/exports/.
     const api = (event: APIGatewayProxyEvent) => lambdas.api.invoke(event) as Promise<APIGatewayProxyResult>;
@@ -249,9 +258,98 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           server.closeAllConnections();
         }),
     );
-    return { url, dynamoEndpoint: endpoint, clock, engine, lambdas, outbox, keys, handoffDir, resumed, stop };
+    // A running stack with a data folder says where its database is, for `npm run keys -- --data-dir <dir>`.
+    if (options.dataDir) {
+      const file = join(options.dataDir, STACK_FILE);
+      const running: RunningStack = {
+        pid: process.pid,
+        url,
+        dynamoEndpoint: endpoint,
+        stateTable: tables.stateTable,
+        auditTable: tables.auditTable,
+      };
+      await writePrivateFile(file, `${JSON.stringify(running, null, 2)}\n`);
+      cleanups.push(() => rm(file, { force: true }));
+    }
+    return {
+      url,
+      dynamoEndpoint: endpoint,
+      ...(dynamoLoopbackOnly === undefined ? {} : { dynamoLoopbackOnly }),
+      ...(dynamoWarning ? { dynamoWarning } : {}),
+      clock,
+      engine,
+      lambdas,
+      outbox,
+      keys,
+      ...(options.dataDir && existsSync(join(options.dataDir, KEYS_FILE))
+        ? { keysFile: join(options.dataDir, KEYS_FILE) }
+        : {}),
+      handoffDir,
+      resumed,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * The demo tenant's keys. A key given in `options.keys` is stored as given. Otherwise, with a data folder, the key
+ * minted for that role at an earlier start is used again (kept in KEYS_FILE, mode 0600) as long as it is not
+ * revoked; a revoked or missing one is replaced by a new key, which is written there. Without a data folder every
+ * start mints new keys: the store they live in is gone at stop.
+ */
+async function demoKeys(store: DynamoApiKeyStore, options: LocalStackOptions): Promise<Record<Role, string>> {
+  const file = options.dataDir ? join(options.dataDir, KEYS_FILE) : undefined;
+  const kept = file ? await readKeptKeys(file) : {};
+  const keys = {} as Record<Role, string>;
+  let minted = false;
+  for (const role of ROLES) {
+    const given = options.keys?.[role];
+    if (given) {
+      keys[role] = given;
+      await store.put(given, { tenantId: DEMO_TENANT, role });
+      continue;
+    }
+    const previous = kept[role];
+    if (previous && (await stillUsable(store, previous, role))) {
+      keys[role] = previous;
+      continue;
+    }
+    keys[role] = `dk_${role}_${randomBytes(18).toString("base64url")}`;
+    await store.put(keys[role], { tenantId: DEMO_TENANT, role });
+    kept[role] = keys[role];
+    minted = true;
+  }
+  if (file && minted) {
+    await writePrivateFile(file, `${JSON.stringify({ tenant: DEMO_TENANT, keys: kept }, null, 2)}\n`);
+  }
+  return keys;
+}
+
+/** A kept key is used again unless it was revoked; if the store lost it (a wiped table), it is stored again. */
+async function stillUsable(store: DynamoApiKeyStore, key: string, role: Role): Promise<boolean> {
+  const principal = await store.resolve(key);
+  if (principal) return principal.tenantId === DEMO_TENANT && principal.role === role;
+  if (await store.byId(apiKeyHash(key).slice(0, 12))) return false;
+  await store.put(key, { tenantId: DEMO_TENANT, role });
+  return true;
+}
+
+async function readKeptKeys(file: string): Promise<Partial<Record<Role, string>>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw error;
+  }
+  const parsed = JSON.parse(text) as { keys?: Record<string, unknown> };
+  return Object.fromEntries(
+    ROLES.flatMap((role) => {
+      const key = parsed.keys?.[role];
+      return typeof key === "string" && key.length > 0 ? [[role, key]] : [];
+    }),
+  );
 }

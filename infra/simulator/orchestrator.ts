@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
+import { exceedsMaxAmount, MAX_AMOUNT } from "../../functions/domain/money.ts";
 import type { PortfolioLoan } from "../../functions/simulation/portfolio.ts";
 import {
   type BorrowerLoans,
@@ -45,6 +46,12 @@ export async function readPortfolio(file: string): Promise<Portfolio> {
     }
     if (!loan?.loanId || !loan.borrower?.timeZone || !/^\d{4}-\d{2}-\d{2}$/.test(loan.dueDate ?? "")) {
       throw new Error(`${file}:${index + 1}: expected a loan with loanId, borrower.timeZone and dueDate`);
+    }
+    const amount = loan.amountDue?.amount;
+    if (typeof amount === "string" && /^\d+(\.\d+)?$/.test(amount) && exceedsMaxAmount(amount)) {
+      throw new Error(
+        `${file}:${index + 1}: amountDue.amount must be at most ${MAX_AMOUNT}, the largest amount accepted`,
+      );
     }
     const entry = { index: index++, loan };
     const key = borrowerKey(loan);

@@ -10,9 +10,21 @@ export interface StartedStack {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function npmStart(args: string[], env: Record<string, string> = {}): Promise<StartedStack> {
-  const child = spawn("npm", ["start", "--silent", "--", ...args], {
-    cwd: new URL("../..", import.meta.url).pathname,
+/** The package root. */
+export const ROOT = new URL("../..", import.meta.url).pathname;
+
+/**
+ * `from`: run npm in this folder, as `npm --prefix <package root> start` (relative paths in `args` are the
+ * caller's); default: in the package root.
+ */
+export async function npmStart(
+  args: string[],
+  env: Record<string, string> = {},
+  from?: string,
+): Promise<StartedStack> {
+  const prefix = from ? ["--prefix", ROOT] : [];
+  const child = spawn("npm", [...prefix, "start", "--silent", "--", ...args], {
+    cwd: from ?? ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

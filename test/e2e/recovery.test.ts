@@ -22,9 +22,14 @@ function startStack(clock: string): Promise<StartedStack> {
 
 let second: StartedStack | undefined;
 
+const laterDir = mkdtempSync(join(tmpdir(), "dunning-later-"));
+let later: StartedStack | undefined;
+
 afterAll(async () => {
   await second?.kill("SIGINT");
+  await later?.kill("SIGINT");
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(laterDir, { recursive: true, force: true });
 });
 
 describe("recovery after SIGKILL", () => {
@@ -75,5 +80,56 @@ describe("recovery after SIGKILL", () => {
     console.log(
       `recovery: ${LOANS} loans, ${unknown} message(s) in flight at the kill recorded as outcome unknown`,
     );
+  }, 240_000);
+
+  it("restarted after time moved on, settles every missed step on the record: none skipped silently", async () => {
+    const start = (clock: string) =>
+      npmStart(["--clock", clock, "--frozen", "--port", "0", "--data-dir", laterDir], {
+        DUNNING_LENDER_KEY: LENDER_KEY,
+      });
+    const first = await start("2026-01-05T00:00:00Z");
+    const lender = apiClient(first.url, LENDER_KEY);
+    for (const loanId of ["LATER-1", "LATER-2"]) {
+      expect((await lender.post("/v1/loans", loanRequest(loanId, { dueDate: "2026-01-20" }))).status).toBe(
+        201,
+      );
+    }
+    expect(
+      (await apiClient(first.url).post("/local/clock/advance", { to: "2026-01-14T00:00:00Z" })).status,
+    ).toBe(200);
+    await first.kill("SIGINT");
+
+    // Down from D−6 to D+16: D−3 … D+15 were missed.
+    later = await start("2026-02-05T00:00:00Z");
+    expect(later.output()).toMatch(/resumed the workflow of 2 open case/);
+    expect(
+      (await apiClient(later.url).post("/local/clock/advance", { to: "2026-03-10T00:00:00Z" })).status,
+    ).toBe(200);
+    const lenderLater = apiClient(later.url, LENDER_KEY);
+    for (const loanId of ["LATER-1", "LATER-2"]) {
+      const entries = (await lenderLater.get(`/v1/loans/${loanId}/audit`)).body.entries as {
+        type: string;
+        data: { step?: string; reason?: string };
+      }[];
+      for (const step of DEFAULT_POLICY.steps) {
+        const outcomes = entries.filter(
+          (e) => e.data.step === step.id && ["message_sent", "step_skipped"].includes(e.type),
+        );
+        const skipped = outcomes.filter((e) => e.type === "step_skipped");
+        // Sent (once per channel), or skipped once with its reason — never nothing, never both.
+        if (skipped.length > 0) expect(outcomes, step.id).toHaveLength(1);
+        else expect(outcomes.length, step.id).toBe(step.channels.length);
+      }
+      const missed = entries
+        .filter((e) => e.type === "step_skipped")
+        .map((e) => [e.data.step, e.data.reason]);
+      expect(missed).toEqual(
+        ["pre_due_3", "pre_due_1", "due_day", "soft_1", "soft_3", "soft_7"].map((step) => [
+          step,
+          "superseded_by_later_due_step",
+        ]),
+      );
+      expect(entries.filter((e) => e.type === "handed_off")).toHaveLength(1);
+    }
   }, 240_000);
 });

@@ -108,6 +108,20 @@ describe("key management", () => {
     expect(JSON.stringify(entries)).not.toContain(a.key);
   });
 
+  it("stamps key changes with the business clock it is given, in whole seconds", async () => {
+    const clock = { now: () => new Date("2026-03-01T08:30:15.678Z") };
+    const { record } = await store().create({ tenantId: "clockco", role: "ops" }, { ...admin(), clock });
+    await store().revokeById(record.keyId, { ...admin(), clock });
+    expect((await audit.entries("clockco")).map((e) => e.at)).toEqual([
+      "2026-03-01T08:30:15Z",
+      "2026-03-01T08:30:15Z",
+    ]);
+    // Without one, the wall clock (the business clock on AWS), still in whole seconds.
+    await store().create({ tenantId: "clockco", role: "legal" }, admin());
+    expect((await audit.entries("clockco")).at(-1)?.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(await audit.verify("clockco")).toEqual({ valid: true, entries: 3 });
+  });
+
   it("put (the local stack's own keys) stays compatible and shows up in list", async () => {
     const key = `dk_test_${crypto.randomUUID()}`;
     const principal = await store().put(key, { tenantId: "putco", role: "ops" });

@@ -14,6 +14,7 @@ import {
 } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import {
+  CHANNELS,
   type Channel,
   type ContactRules,
   DEFAULT_POLICY,
@@ -171,7 +172,12 @@ describe("channel fallback", () => {
     const loanCase = newCase({ borrower: borrower({ email: undefined }) });
     expect(expectSend(decide(loanCase, DEFAULT_POLICY, "2026-01-08T02:00:00Z")).channels).toEqual(["sms"]);
     const off = policyWith({ fallback: false });
-    expect(expectSend(decide(loanCase, off, "2026-01-08T02:00:00Z")).channels).toEqual([]);
+    // Nothing can reach the borrower: the step is skipped on the record, not "sent" to no one.
+    expect(decide(loanCase, off, "2026-01-08T02:00:00Z")).toMatchObject({
+      kind: "skip",
+      step: { id: "pre_due_7" },
+      reason: "no_reachable_channel",
+    });
   });
 
   it("defers rather than drops when the fallback channel is capped", () => {
@@ -341,6 +347,20 @@ describe("property: a send decision keeps every contact rule", () => {
         const decision = decide(loanCase, policy, now);
         if (decision.kind === "defer") {
           expect(Date.parse(decision.until)).toBeGreaterThan(input.now);
+          return;
+        }
+        if (decision.kind === "skip") {
+          // Only when no channel of the step (or its fallback) can reach the borrower.
+          expect(decision.reason).toBe("no_reachable_channel");
+          const reachable = CHANNELS.filter(
+            (c) =>
+              !input.optedOut.includes(c) &&
+              (c === "sms" ? loanCase.borrower.phone : loanCase.borrower.email),
+          );
+          const usable = contactRules.fallback
+            ? reachable
+            : reachable.filter((c) => decision.step.channels.includes(c));
+          expect(usable).toEqual([]);
           return;
         }
         const sent = expectSend(decision);

@@ -362,6 +362,7 @@ describe("decideStep", () => {
       ...newCase(),
       cursorAt: "2026-02-05T02:00:00Z",
       lastStep: "final_notice_21",
+      firstContactAt: "2026-01-08T02:00:00Z",
     };
     expect(decide(afterLast, "2026-02-14T02:00:00Z")).toEqual({
       kind: "hand_off",

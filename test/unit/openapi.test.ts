@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
@@ -691,6 +692,9 @@ describe("the error codes", () => {
       const { response } = errorResponse(error);
       raised.set((JSON.parse(response.body) as { error: { code: string } }).error.code, response.statusCode);
     }
+    // The local clock's stopped advance builds its own body beside the error (the instant and the failed loans).
+    expect(readFileSync(join(ROOT, "infra/local/server.ts"), "utf8")).toContain('code: "STEPS_FAILED"');
+    raised.set("STEPS_FAILED", 500);
     expect(raised.size).toBeGreaterThan(15);
     const wrong = [...raised].filter(([code, status]) => errorCodes[code]?.status !== status);
     expect(wrong, "raised by the code but missing or with another status in x-error-codes").toEqual([]);
@@ -1053,6 +1057,28 @@ describe("the document against the API handler", () => {
     ]);
   });
 
+  it("stores the PUT /v1/policies/{policyId} request example into its 201 example, which GET then reads", async () => {
+    const call = inMemoryApi();
+    const put = opAt("put", "/v1/policies/{policyId}");
+    const stored = await call("put", concrete(put.path), { key: "key-ops", body: requestExample(put) });
+    expect(stored.status).toBe(201);
+    expectDocumented(put, stored);
+    // The example is this answer; of the templates (the built-in texts, which change on their own) only the ids.
+    const { templates, ...rest } = stored.body as Obj & { templates: Obj };
+    const { templates: exampleTemplates, ...exampleRest } = responseExamples(put, 201).created as Obj & {
+      templates: Obj;
+    };
+    expect(rest).toEqual(exampleRest);
+    expect(Object.keys(templates).sort()).toEqual(Object.keys(exampleTemplates).sort());
+    // The 201 body is the policy GET answers from now on, plus the version's history entry and `replanned`.
+    const read = await call("get", concrete(put.path), { key: "key-ops" });
+    expectDocumented(opAt("get", "/v1/policies/{policyId}"), read);
+    const history = await call("get", `${concrete(put.path)}/versions`, { key: "key-ops" });
+    const [entry] = (history.body as { items: Obj[] }).items;
+    const { replanned: _replanned, ...versionAndPolicy } = stored.body as Obj;
+    expect({ ...(read.body as Obj), ...entry }).toEqual(versionAndPolicy);
+  });
+
   it("answers 404 for another tenant's loan, as for a loan that does not exist", async () => {
     const call = inMemoryApi();
     await call("post", "/v1/loans", { key: "key-lender", body: subscriptionExample });
@@ -1134,6 +1160,54 @@ describe("the document against the API handler", () => {
 });
 
 describe("the document against the local server", () => {
+  it("serves the files of the exports folder at GET /local/exports/{file} as documented", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "local-exports-"));
+    const clock = new VirtualClock(new Date("2026-01-05T00:00:00Z"), true);
+    const server = createLocalServer({
+      api: async () => ({ statusCode: 500, body: "{}" }),
+      clock,
+      engine: {} as LocalWorkflowEngine,
+      outbox: new Outbox(clock),
+      exportsDir: dir,
+    });
+    const url = await listen(server, 0);
+    try {
+      const route = opAt("get", "/local/exports/{file}");
+      const documented = deref(route.op.responses["200"]).content as Obj;
+      const delivery = Object.values(responseExamples(opAt("get", "/v1/audit/export"), 200))[0] as Obj;
+      const file = parametersOf(route).find((p) => p.name === "file")?.example as string;
+      const files: [string, string, string][] = [
+        [file, "application/x-ndjson", '{"seq":1}\n{"seq":2}\n'],
+        [file.replace(/\.jsonl$/, ".csv"), "text/csv", "tenantId,loanId,seq\ndemo,L-1001,1\n"],
+        [`${file}.manifest.json`, "application/json", `${JSON.stringify(delivery.manifest)}\n`],
+      ];
+      for (const [name, type, content] of files) {
+        writeFileSync(join(dir, name), content);
+        const response = await fetch(`${url}/local/exports/${name}`);
+        expect(response.status, name).toBe(200);
+        const contentType = response.headers.get("content-type")?.split(";")[0] ?? "";
+        expect(contentType, name).toBe(type);
+        expect(Object.keys(documented), name).toContain(type);
+        expect(response.headers.get("content-length"), name).toBe(String(Buffer.byteLength(content)));
+        const body = await response.text();
+        expect(body, name).toBe(content);
+        if (type === "application/json") expectDocumented(route, { status: 200, body: JSON.parse(body) });
+      }
+      for (const [path, status] of [
+        ["..%2Fpackage.json", 400],
+        ["%E0%A4%A", 400],
+        ["no-such-file.jsonl", 404],
+      ] as const) {
+        const response = await fetch(`${url}/local/exports/${path}`);
+        expect(response.status, path).toBe(status);
+        expectDocumented(route, { status, body: await response.json() });
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("answers the local-only routes in the documented shapes, without a key", async () => {
     const clock = new VirtualClock(new Date("2026-01-05T00:00:00Z"), true);
     const outbox = new Outbox(clock);
@@ -1148,7 +1222,12 @@ describe("the document against the local server", () => {
       subject: "Reminder",
       body: "Your loan L-1001 is due on 2026-01-15.",
     });
-    const engine = { advanceTo: async (ms: number) => clock.set(ms) } as unknown as LocalWorkflowEngine;
+    const engine = {
+      advanceTo: async (ms: number) => {
+        clock.set(ms);
+        return { failed: [], nowMs: ms };
+      },
+    } as unknown as LocalWorkflowEngine;
     const server = createLocalServer({
       api: async () => ({ statusCode: 500, body: "{}" }),
       clock,

@@ -302,7 +302,8 @@ describe("template validation", () => {
     expect(validatePolicy(r)).toEqual([
       {
         path: "steps[8].template",
-        message: 'unknown template "final_notice"; known: reminder, due_today, overdue_gentle, overdue_firm',
+        message:
+          'unknown template "final_notice"; known: reminder, due_today, overdue_gentle, overdue_firm, first_notice',
       },
     ]);
   });

@@ -1,20 +1,26 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import type { ExportProblem } from "../../functions/domain/export-verify.ts";
-import { download, type ExportAnswer, requestExport, verifyFile } from "../../infra/cli/audit-files.ts";
+import {
+  downloadExport,
+  type ExportAnswer,
+  manifestPathOf,
+  requestExport,
+  verifyFile,
+} from "../../infra/cli/audit-files.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import { apiClient, loanRequest } from "./client.ts";
 
 /**
  * The compliance export end to end on the local stack: 1,000 loans subscribed and reminded, exported through the
- * API as the compliance role, downloaded from the returned URL, verified with the CLI's modules; then tampered
- * with in each way verify must catch, and the CLI's exit code once through `npm run audit`.
+ * API as the compliance role, downloaded with its manifest from the returned URLs, verified with the CLI's modules;
+ * then tampered with in each way verify must catch, and the CLI as a user runs it.
  */
 const LOANS = 1000;
 const BATCH = 20;
@@ -94,16 +100,43 @@ async function exportTo(
     ...(options.format ? { format: options.format } : {}),
   });
   const exported = Date.now();
-  const bytes = await download(answer.url, file, answer.bytes);
+  const { bytes } = await downloadExport(answer, file);
   return { answer, bytes, exportMs: exported - started, downloadMs: Date.now() - exported };
 }
 
 const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").slice(0, -1);
-async function verifyLines(name: string, content: string[]) {
+/** Writes `content` as an export, the manifest of `of` beside it, and verifies it. */
+async function verifyLines(name: string, content: string[], of = join(dir, "full.jsonl")) {
   const file = join(dir, name);
   await writeFile(file, `${content.join("\n")}\n`);
+  await copyFile(manifestPathOf(of), manifestPathOf(file));
   return { file, verdict: await verifyFile(file) };
 }
+/** Runs a command line in bash from `cwd`; answers its exit code and output. */
+function run(
+  command: string,
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", ["-c", command], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const AUDIT = `npm --prefix ${JSON.stringify(ROOT)} run --silent audit --`;
 const entryOf = (line: string) => JSON.parse(line) as { loanId: string; seq: number; tenantId: string };
 const names = (problems: ExportProblem[], line: number, entry: { loanId: string; seq: number }) =>
   problems.some((p) => p.line === line && p.loanId === entry.loanId && p.seq === entry.seq);
@@ -117,11 +150,14 @@ describe("compliance audit export", () => {
     const run = await exportTo(full);
     answer = run.answer;
     expect(answer.url).toMatch(new RegExp(`^${stack.url}/local/exports/[0-9a-f]{32}-audit-`));
-    expect(Date.parse(answer.expiresAt)).toBeGreaterThan(stack.clock.nowMs());
+    expect(answer.manifestUrl).toBe(`${answer.url}.manifest.json`);
+    // The links' expiry on the business clock, in whole seconds: 15 minutes after the frozen clock.
+    expect(answer.expiresAt).toBe("2026-01-09T00:15:00Z");
     expect(run.bytes).toBe(answer.bytes);
     const { manifest } = answer;
     expect(manifest).toMatchObject({ tenantId: "demo", format: "jsonl", from: range.from, to: range.to });
     expect(manifest.cases).toHaveLength(LOANS);
+    expect(JSON.parse(await readFile(manifestPathOf(full), "utf8"))).toEqual(manifest);
     expect(manifest.entryCount).toBeGreaterThanOrEqual(LOANS * 3);
 
     const started = Date.now();
@@ -140,14 +176,12 @@ describe("compliance audit export", () => {
     expect(text).not.toContain("li.wei@example.com");
     expect(text).not.toContain("+8613800138000");
     const content = await lines(full);
-    expect(JSON.parse(content.at(-1) as string).manifest).toEqual(manifest);
-    const sent = content
-      .slice(0, -1)
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.type === "message_sent");
+    // Entries only: the manifest is the file beside.
+    expect(content).toHaveLength(manifest.entryCount);
+    const sent = content.map((l) => JSON.parse(l)).filter((e) => e.type === "message_sent");
     expect(sent).toHaveLength(LOANS);
     for (const entry of sent) expect(entry.data.to).toBe("l***@example.com");
-    expect(new Set(content.slice(0, -1).map((l) => entryOf(l).tenantId))).toEqual(new Set(["demo"]));
+    expect(new Set(content.map((l) => entryOf(l).tenantId))).toEqual(new Set(["demo"]));
   });
 
   it("names the entry when a byte is flipped, an entry deleted, two swapped or one inserted", async () => {
@@ -189,7 +223,9 @@ describe("compliance audit export", () => {
     expect(names(insert.problems, at + 1, entryOf(content[at + 5] as string))).toBe(true);
 
     const truncated = (await verifyLines("truncated.jsonl", content.slice(0, -10))).verdict;
-    expect(truncated.problems.map((p) => p.code)).toContain("MISSING_MANIFEST");
+    expect(truncated.problems.map((p) => p.code)).toEqual(
+      expect.arrayContaining(["DIGEST_MISMATCH", "COUNT_MISMATCH"]),
+    );
   });
 
   it("answers exit code 1 and one line per problem from `npm run audit -- verify`", async () => {
@@ -198,7 +234,7 @@ describe("compliance audit export", () => {
     const tampered = [...content];
     tampered[42] = (content[42] as string).replace('"type":"', '"type":"x');
     const { file } = await verifyLines("cli.jsonl", tampered);
-    const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+    const verified = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
       const child = spawn("npm", ["run", "--silent", "audit", "--", "verify", file], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "inherit"],
@@ -210,8 +246,8 @@ describe("compliance audit export", () => {
       child.on("error", reject);
       child.on("close", (code) => resolve({ code, stdout }));
     });
-    expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`line 43: loan ${target.loanId}: seq ${target.seq}: `);
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toContain(`line 43: loan ${target.loanId}: seq ${target.seq}: `);
   });
 
   it("exports one loan, and CSV, each verifying", async () => {
@@ -228,6 +264,86 @@ describe("compliance audit export", () => {
     const verdict = await verifyFile(csv);
     expect(verdict.problems).toEqual([]);
     expect(verdict.format).toBe("csv");
+  });
+
+  it("writes CSV rows only, which Python's csv and sqlite3 load; verify finds a changed row with the manifest beside", async () => {
+    const csv = join(dir, "full.csv");
+    const { answer: csvAnswer } = await exportTo(csv, { format: "csv" });
+    const { entryCount } = csvAnswer.manifest;
+    expect(csvAnswer.manifestUrl).toBe(`${csvAnswer.url}.manifest.json`);
+    expect(JSON.parse(await readFile(manifestPathOf(csv), "utf8"))).toEqual(csvAnswer.manifest);
+
+    // RFC 4180 as Python reads it (strict quoting): the header and one nine-field record per entry.
+    const python = spawnSync(
+      "python3",
+      [
+        "-c",
+        [
+          "import csv, json, sys",
+          "rows = list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8'), strict=True))",
+          "print(json.dumps({'rows': len(rows), 'widths': sorted({len(r) for r in rows}), 'header': rows[0]}))",
+        ].join("\n"),
+        csv,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(python.stderr).toBe("");
+    expect(JSON.parse(python.stdout)).toEqual({
+      rows: entryCount + 1,
+      widths: [9],
+      header: ["tenantId", "loanId", "seq", "at", "type", "actor", "data", "prevHash", "hash"],
+    });
+    // sqlite3 imports it as a table: the header names the columns, every entry is a row.
+    if (spawnSync("sqlite3", ["-version"]).status === 0) {
+      const sqlite = spawnSync(
+        "sqlite3",
+        [
+          ":memory:",
+          "-cmd",
+          `.import --csv ${csv} audit`,
+          "SELECT count(*), sum(json_valid(data)), count(DISTINCT loanId) FROM audit;",
+        ],
+        { encoding: "utf8" },
+      );
+      expect(sqlite.stderr).toBe("");
+      expect(sqlite.stdout.trim()).toBe(`${entryCount}|${entryCount}|${LOANS}`);
+    }
+
+    // One row changed: verify, reading the manifest beside the file, names it.
+    const content = await lines(csv);
+    const at = 500;
+    const [, loanId, seq, , type] = (content[at] as string).split(",");
+    const changed = [...content];
+    changed[at] = (content[at] as string).replace(`,${type},`, `,${type}x,`);
+    expect(changed[at]).not.toBe(content[at]);
+    const { file, verdict } = await verifyLines("changed.csv", changed, csv);
+    expect(verdict.valid).toBe(false);
+    expect(verdict.problems).toContainEqual(
+      expect.objectContaining({ line: at + 1, loanId, seq: Number(seq), code: "HASH_MISMATCH" }),
+    );
+    const cli = await run(`${AUDIT} verify ${JSON.stringify(file)} | head -1`, ROOT);
+    expect(cli.stdout).toBe(
+      `line ${at + 1}: loan ${loanId}: seq ${seq}: HASH_MISMATCH: the entry's hash does not match its content\n`,
+    );
+    expect(cli.stderr).toBe("");
+  });
+
+  it("`npm run audit -- export` reads the key from DUNNING_API_KEY and writes where the caller is", async () => {
+    const caller = join(dir, "caller");
+    await mkdir(caller, { recursive: true });
+    const exported = await run(
+      `${AUDIT} export --url ${stack.url} --from ${range.from} --to ${range.to} --loan ax-00007 --format csv --out ax-00007.csv`,
+      caller,
+      { DUNNING_API_KEY: stack.keys.compliance },
+    );
+    expect(exported.stderr).toBe("");
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).not.toContain(stack.keys.compliance);
+    const verified = await run(`${AUDIT} verify ax-00007.csv`, caller);
+    expect(verified.stdout).toMatch(/^valid: \d+ entries of 1 case\(s\), tenant demo/);
+    expect(verified.code).toBe(0);
+    const manifest = JSON.parse(await readFile(join(caller, "ax-00007.csv.manifest.json"), "utf8"));
+    expect(manifest).toMatchObject({ loanId: "ax-00007", format: "csv" });
   });
 
   it("keeps tenants apart: the other tenant's export holds only its own entries", async () => {

@@ -66,7 +66,9 @@ describe("delivery results", () => {
 
   it("records a report once: the same id and status again changes nothing; another status is new", async () => {
     const loanId = `idem-${randomBytes(3).toString("hex")}`;
-    expect((await lender.post("/v1/loans", loanRequest(loanId))).status).toBe(201);
+    // Due weeks ahead: nothing is sent (and so reported) while the test records its own reports.
+    const dueDate = new Date(stack.clock.nowMs() + 30 * 86_400_000).toISOString().slice(0, 10);
+    expect((await lender.post("/v1/loans", loanRequest(loanId, { dueDate }))).status).toBe(201);
     const deps = { cases, clock: stack.clock };
     const report = {
       tenantId: "demo",

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { MAX_BODY_BYTES, routeTable } from "../../functions/api/app.ts";
-import { type AuditEntry, verifyChain } from "../../functions/domain/audit-chain.ts";
+import { type AuditEntry, TENANT_SCOPE, verifyChain } from "../../functions/domain/audit-chain.ts";
 import { ROLES } from "../../functions/ports.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import { loanRequest } from "./client.ts";
@@ -816,7 +816,7 @@ async function checkNoPartialWrites(): Promise<{ cases: number; trails: number; 
   }
   const trails = new Set((await scanAll(auditTable)).map((item) => String(item.pk)));
   for (const pk of trails) {
-    if (pk.endsWith("#LOAN#~tenant")) continue;
+    if (pk.endsWith(`#LOAN#${TENANT_SCOPE}`)) continue;
     if (!casePks.has(pk)) problems.push(`audit trail ${pk} without its case`);
   }
   return { cases: caseItems.length, trails: trails.size, problems };

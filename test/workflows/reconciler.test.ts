@@ -89,6 +89,10 @@ describe("the reconciler", () => {
     );
     await t.stack.lambdas.plan.injectFault({ kind: "throw", errorType: "TypeError" });
     expect((await ops.post(`/v1/loans/${loanId}/workflow:restart`)).status).toBe(200);
+    // The advance stops where the workflow failed; the next one goes on past the reconciler's grace.
+    const stopped = await t.local.post("/local/clock/advance", { to: "2026-01-25T00:00:00Z" });
+    expect(stopped.status).toBe(500);
+    expect(stopped.body.failed).toEqual([expect.objectContaining({ loanId, state: "Plan next action" })]);
     await advanceTo("2026-01-25T00:00:00Z");
     expect((await ops.get(`/v1/loans/${loanId}`)).body.attention).toMatchObject({ error: "TypeError" });
     expect((await audit(loanId)).filter((e) => e.type === "workflow_restarted")).toHaveLength(1);

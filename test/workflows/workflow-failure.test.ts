@@ -1,3 +1,4 @@
+import { DateTime, Duration } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executionName } from "../../functions/usecases/execution.ts";
 import type { LambdaFault } from "../../infra/local/lambda-runtime.ts";
@@ -33,12 +34,31 @@ async function subscribe(loanId: string, overrides: Record<string, unknown> = {}
 const dayFromToday = (days: number) =>
   new Date(t.stack.clock.nowMs() + days * 86_400_000).toISOString().slice(0, 10);
 
+/**
+ * An advance during which the loan's workflow fails for good: it answers an error naming the loan and the
+ * state, and the clock stops at the failure instead of moving on to the target.
+ */
+async function advanceFailing(move: string | { to: string }, loanId: string, state: string) {
+  const before = t.stack.clock.nowMs();
+  const answer = await t.local.post("/local/clock/advance", typeof move === "string" ? { by: move } : move);
+  expect(answer.status).toBe(500);
+  expect(answer.body.error.code).toBe("STEPS_FAILED");
+  expect(answer.body.failed).toEqual([expect.objectContaining({ loanId, state })]);
+  const target =
+    typeof move === "string"
+      ? DateTime.fromMillis(before, { zone: "utc" }).plus(Duration.fromISO(move)).toMillis()
+      : Date.parse(move.to);
+  expect(Date.parse(answer.body.now)).toBeLessThan(target);
+  expect(t.stack.clock.nowMs()).toBe(Date.parse(answer.body.now));
+}
+
 /** Restarts the case's workflow (the next execution begins with the Plan task) with a fault in that task. */
-async function restartWithPlanFault(loanId: string, fault: LambdaFault) {
+async function restartWithPlanFault(loanId: string, fault: LambdaFault, failsForGood = false) {
   await t.stack.lambdas.plan.injectFault(fault);
   const restarted = await ops.post(`/v1/loans/${loanId}/workflow:restart`);
   expect(restarted.status).toBe(200);
-  await advance("PT15M");
+  if (failsForGood) await advanceFailing("PT15M", loanId, "Plan next action");
+  else await advance("PT15M");
 }
 
 describe("workflow failures on the local engine", () => {
@@ -79,7 +99,7 @@ describe("workflow failures on the local engine", () => {
     await subscribe(loanId);
     await advance("P3DT3H"); // 2026-01-08T03:00Z: pre_due_7 has gone out
     expect(await sentSteps(loanId)).toEqual(["pre_due_7:email"]);
-    await restartWithPlanFault(loanId, { kind: "throw", errorType: "TypeError", message: "a defect" });
+    await restartWithPlanFault(loanId, { kind: "throw", errorType: "TypeError", message: "a defect" }, true);
 
     const failed = execution(loanId, 2);
     expect(failed?.status).toBe("FAILED");
@@ -134,9 +154,10 @@ describe("workflow failures on the local engine", () => {
     expect((await t.lender.get(`/v1/loans/${loanId}`)).body.status).toBe("legal");
     const other = "WF-HANDOFF-2";
     await subscribe(other);
-    // Due 2026-01-15 like every loan here, so its hand-off is already due: run up to it, then fail it.
+    // Due 2026-01-15 like every loan here, so it is long past due: a first notice, then the hand-off 14 days
+    // after it — which fails.
     await t.stack.lambdas.handOff.injectFault({ kind: "throw", errorType: "RangeError" });
-    await advance("PT1H");
+    await advanceFailing("P16D", other, "Legal hand-off: hand over");
     const loan = (await ops.get(`/v1/loans/${other}`)).body;
     expect(loan.attention).toMatchObject({ state: "Legal hand-off: hand over", error: "RangeError" });
     expect((await ops.post(`/v1/loans/${other}/workflow:restart`)).status).toBe(200);
@@ -183,8 +204,11 @@ describe("workflow failures on the local engine", () => {
     expect(promised.body.status).toBe("on_hold");
     const reviewAt = promised.body.nextAction.at as string;
     await t.stack.lambdas.plan.injectFault({ kind: "throw", errorType: "SyntaxError" });
-    await t.local.post("/local/clock/advance", { to: reviewAt });
-    await advance("PT5M");
+    await advanceFailing(
+      { to: DateTime.fromISO(reviewAt).plus({ minutes: 5 }).toISO() as string },
+      loanId,
+      "On hold: review",
+    );
     expect((await ops.get(`/v1/loans/${loanId}`)).body.attention).toMatchObject({
       state: "On hold: review",
       error: "SyntaxError",
@@ -197,7 +221,8 @@ describe("workflow failures on the local engine", () => {
     await advance("PT1H");
     await t.stack.lambdas.handOff.injectFault({ kind: "throw", errorType: "HandoffPublishError" });
     const calls = t.stack.lambdas.handOff.invocations;
-    await advance("P2D");
+    // Subscribed past due: the hand-off comes 14 days after the first notice.
+    await advance("P16D");
     expect(t.stack.lambdas.handOff.invocations - calls).toBe(2);
     expect((await t.lender.get(`/v1/loans/${loanId}`)).body.status).toBe("legal");
     expect((await auditTypes(loanId)).filter((type) => type === "handed_off")).toHaveLength(1);

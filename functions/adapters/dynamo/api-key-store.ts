@@ -6,7 +6,8 @@ import {
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { AuditEvent } from "../../domain/audit-chain.ts";
-import { type ApiKeyStore, type Principal, ROLES, type Role } from "../../ports.ts";
+import { toInstant } from "../../domain/time.ts";
+import { type ApiKeyStore, type Clock, type Principal, ROLES, type Role } from "../../ports.ts";
 import { cancellationCodes } from "./errors.ts";
 import { keys } from "./schema.ts";
 import type { TransactItem } from "./tenant-audit.ts";
@@ -31,15 +32,23 @@ export interface ApiKeyRecord {
   replacedBy?: string;
 }
 
-/** Where key changes are recorded: a tenant-level audit chain written in the same transaction (TenantAuditLog). */
+/**
+ * Where key changes are recorded: a tenant-level audit chain written in the same transaction (TenantAuditLog),
+ * each entry stamped `at` (whole seconds).
+ */
 export interface KeyChangeLog {
-  record(tenantId: string, events: AuditEvent[], writes: TransactItem[]): Promise<unknown>;
+  record(tenantId: string, events: AuditEvent[], writes: TransactItem[], at: string): Promise<unknown>;
 }
 
 /** Who changes keys and where the change is recorded; without a log the writes go alone (tests, the local stack). */
 export interface KeyAdmin {
   audit?: KeyChangeLog;
   actor?: string;
+  /**
+   * The business clock the audit entry is stamped with, as every audit entry is: a local stack's virtual clock;
+   * by default the wall clock, which is the business clock on AWS.
+   */
+  clock?: Clock;
 }
 
 /** A key-management request that cannot be carried out (unknown or revoked key...). */
@@ -327,8 +336,9 @@ export class DynamoApiKeyStore implements ApiKeyStore {
   }
 
   private async commit(tenantId: string, events: AuditEvent[], writes: TransactItem[], admin: KeyAdmin) {
-    if (admin.audit) await admin.audit.record(tenantId, events, writes);
-    else await this.send(writes);
+    if (admin.audit) {
+      await admin.audit.record(tenantId, events, writes, toInstant(admin.clock?.now() ?? new Date()));
+    } else await this.send(writes);
   }
 
   private async send(writes: TransactItem[]): Promise<void> {

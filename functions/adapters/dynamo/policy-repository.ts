@@ -68,6 +68,7 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
   ): Promise<boolean> {
     if (!this.audit) throw new Error("policy changes need the audit table");
     try {
+      // The entry carries the instant the version was made (the use case's business clock), as a case's do.
       await this.audit.record(
         tenantId,
         [audit],
@@ -80,6 +81,7 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
             },
           },
         ],
+        info.changedAt,
       );
       return true;
     } catch (error) {

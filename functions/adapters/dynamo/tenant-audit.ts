@@ -11,21 +11,27 @@ import {
   appendToChain,
   type ChainHead,
   EMPTY_CHAIN,
+  TENANT_SCOPE,
   verifyChain,
 } from "../../domain/audit-chain.ts";
+import { toInstant } from "../../domain/time.ts";
 import { auditItem } from "./case-repository.ts";
 import { cancellationCodes } from "./errors.ts";
 import { keys } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
 
 /** The loan id a tenant-level chain is scoped to (key changes and other tenant administration). */
-export const TENANT_SCOPE = "~tenant";
+export { TENANT_SCOPE };
 
 /** One item of a DynamoDB transaction, as lib-dynamodb takes it. */
 export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
-/** The head of a tenant's chain lives in the state table; its entries in the audit table like a case's. */
-const chainHeadKey = (tenantId: string) => ({ pk: `T#${tenantId}#CHAIN`, sk: "HEAD" });
+/**
+ * The head of a tenant's chain lives in the state table; its entries in the audit table like a case's. The head is
+ * named after the scope, so the chain under TENANT_SCOPE starts at seq 1 in its own partition; a chain kept under
+ * the earlier scope `~tenant` (head `HEAD`) stays as it was, closed.
+ */
+const chainHeadKey = (tenantId: string) => ({ pk: `T#${tenantId}#CHAIN`, sk: `HEAD#${TENANT_SCOPE}` });
 
 const AUDIT_FIELDS = ["seq", "at", "type", "actor", "data", "prevHash", "hash"] as const;
 /** Concurrent key changes of one tenant are rare (an operator at a CLI); each lost race retries on the new head. */
@@ -40,10 +46,12 @@ export class TenantWriteConflictError extends Error {
 }
 
 /**
- * A hash-chained audit trail per tenant (scope loanId `~tenant`), stored like a case's: entries in the audit
- * table under `T#tenant#LOAN#~tenant`, the head in the state table (`T#tenant#CHAIN` / `HEAD`). Every append
- * is one transaction, conditional on the head it extends, that also carries the caller's own writes, so a
- * change never lands without its entry nor an entry without its change.
+ * A hash-chained audit trail per tenant (scope loanId TENANT_SCOPE, `tenant:admin`), stored like a case's: entries
+ * in the audit table under `T#tenant#LOAN#tenant:admin`, the head in the state table (`T#tenant#CHAIN` /
+ * `HEAD#tenant:admin`).
+ * Every append is one transaction, conditional on the head it extends, that also carries the caller's own writes,
+ * so a change never lands without its entry nor an entry without its change. Entries are stamped with the
+ * business instant the caller gives (whole seconds, as a case's), so they fall in the same export windows.
  */
 export class TenantAuditLog {
   private readonly stateTable: string;
@@ -68,16 +76,22 @@ export class TenantAuditLog {
   }
 
   /**
-   * Appends `events` to the tenant's chain and applies `writes` in the same transaction. A concurrent append
-   * (the head moved) is retried on the new head; a write whose own condition fails throws
-   * TenantWriteConflictError and nothing is written.
+   * Appends `events` to the tenant's chain, stamped `at` (the business clock's instant, whole seconds: toInstant;
+   * default: this log's clock), and applies `writes` in the same transaction. A concurrent append (the head
+   * moved) is retried on the new head; a write whose own condition fails throws TenantWriteConflictError and
+   * nothing is written.
    */
-  async record(tenantId: string, events: AuditEvent[], writes: TransactItem[] = []): Promise<AuditEntry[]> {
+  async record(
+    tenantId: string,
+    events: AuditEvent[],
+    writes: TransactItem[] = [],
+    at: string = toInstant(this.now()),
+  ): Promise<AuditEntry[]> {
     if (events.length === 0) throw new Error("a tenant audit record needs at least one event");
     if (writes.length + events.length + 1 > 100) throw new RangeError("too many items for one transaction");
+    if (toInstant(new Date(at)) !== at) throw new RangeError(`not an instant in whole seconds: ${at}`);
     for (let attempt = 1; ; attempt++) {
       const head = await this.head(tenantId);
-      const at = this.now().toISOString();
       const chain = appendToChain({ tenantId, loanId: TENANT_SCOPE }, head, events, at);
       const headPut: TransactItem = {
         Put: {

@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod";
-import { CONTENT_TYPES, EXPORT_FORMATS } from "../../domain/audit-export-format.ts";
+import { TENANT_SCOPE } from "../../domain/audit-chain.ts";
+import { CONTENT_TYPES, EXPORT_FORMATS, manifestJson } from "../../domain/audit-export-format.ts";
 import { BusinessRuleError, NotFoundError } from "../../domain/errors.ts";
+import { toInstant } from "../../domain/time.ts";
+import { EXPORT_URL_SECONDS } from "../../ports/export-sink.ts";
 import { exportAudit } from "../../usecases/audit-export.ts";
 import type { ApiDeps } from "../app.ts";
 import { json, parseWith } from "../http.ts";
@@ -60,8 +63,13 @@ export function complianceRoutes(deps: ApiDeps): Route[] {
             "audit exports are not configured for this deployment (EXPORT_BUCKET is not set)",
           );
         }
-        // A loan of another tenant answers exactly like a loan that does not exist.
-        if (request.loanId !== undefined && !(await deps.cases.get(principal.tenantId, request.loanId))) {
+        // A loan of another tenant answers exactly like a loan that does not exist. TENANT_SCOPE is the caller's
+        // own tenant-level chain (policy and key changes): every tenant has one.
+        if (
+          request.loanId !== undefined &&
+          request.loanId !== TENANT_SCOPE &&
+          !(await deps.cases.get(principal.tenantId, request.loanId))
+        ) {
           throw new NotFoundError(`loan ${request.loanId} not found`);
         }
         const lines = exportAudit({ reader: exports.reader, clock: deps.clock }, principal, request);
@@ -72,8 +80,17 @@ export function complianceRoutes(deps: ApiDeps): Route[] {
             contentType: CONTENT_TYPES[request.format],
           },
           lines,
+          () => manifestJson(lines.manifest()),
         );
-        return json(200, { ...delivered, manifest: lines.manifest() });
+        // The links are signed now, for EXPORT_URL_SECONDS; the answer states it on the business clock.
+        const expiresAt = toInstant(new Date(deps.clock.now().getTime() + EXPORT_URL_SECONDS * 1000));
+        return json(200, {
+          url: delivered.url,
+          manifestUrl: delivered.manifestUrl,
+          expiresAt,
+          bytes: delivered.bytes,
+          manifest: lines.manifest(),
+        });
       },
     },
   ];
