@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, buildSync, version as esbuildVersion } from "esbuild";
@@ -126,12 +126,16 @@ export function buildBundle(nameOrEntry: BundleName | string): string {
   const staging = join(root, `.staging-${id}-${process.pid}-${Date.now()}`);
   mkdirSync(staging, { recursive: true });
   try {
+    const buildStarted = Date.now();
     const result = buildSync({ ...bundleOptions(entry, join(staging, BUNDLE_FILE)), metafile: true });
     const inputs: Record<string, string> = {};
+    // A source saved while esbuild ran may differ from what it read: then the bundle is used but not cached.
+    let changedDuringBuild = false;
     for (const file of Object.keys(result.metafile?.inputs ?? {})) {
       const path = resolve(REPO_ROOT, file);
       const rel = relative(REPO_ROOT, path);
       if (rel.startsWith("node_modules") || rel.startsWith("..")) continue;
+      if (statSync(path).mtimeMs >= buildStarted - 1) changedDuringBuild = true;
       inputs[rel] = sha256(readFileSync(path));
     }
     const code = readFileSync(join(staging, BUNDLE_FILE));
@@ -143,6 +147,7 @@ export function buildBundle(nameOrEntry: BundleName | string): string {
       if (!existsSync(join(dir, BUNDLE_FILE))) throw error;
       rmSync(staging, { recursive: true, force: true });
     }
+    if (changedDuringBuild) return dir;
     const partial = `${manifestPath}.${process.pid}`;
     writeFileSync(partial, JSON.stringify({ key, dir, inputs } satisfies Manifest));
     renameSync(partial, manifestPath);

@@ -2,7 +2,7 @@ import { logger } from "../../functions/logger.ts";
 import type { CaseRepository, Clock } from "../../functions/ports.ts";
 import { recordDelivery } from "../../functions/usecases/delivery.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
-import type { Outbox } from "./outbox.ts";
+import type { Outbox, OutboxMessage } from "./outbox.ts";
 
 /**
  * The outbox "delivers" every message it accepts; this reports it, as SES events do on AWS. It wraps the
@@ -20,25 +20,46 @@ export function reportingDeliveries(
     try {
       return await send(state);
     } finally {
-      for (const message of deps.outbox.takeUnreported(state.tenantId, state.loanId)) {
-        await recordDelivery(deps, {
-          tenantId: message.tenantId,
-          loanId: message.loanId,
-          providerMessageId: message.id,
-          channel: message.channel,
-          status: "delivered",
-          occurredAt: message.sentAt,
-        }).catch((error: unknown) => {
-          // It must not fail the step that sent the message, nor be lost: the loan's next report retries it.
-          deps.outbox.returnUnreported(message);
-          logger.warn("local delivery report not recorded yet", {
-            tenantId: message.tenantId,
-            loanId: message.loanId,
-            providerMessageId: message.id,
-            error: (error as Error).name,
-          });
-        });
-      }
+      await report(deps.outbox.takeUnreported(state.tenantId, state.loanId), deps);
     }
   };
+}
+
+/**
+ * Reports what the outbox took but never reported — messages sent just before the stack stopped or crashed —
+ * as SES would still deliver their events after our side went down. Returns how many were recorded.
+ */
+export async function reportPending(deps: ReportDeps): Promise<number> {
+  return report(deps.outbox.takeAllUnreported(), deps);
+}
+
+type ReportDeps = { outbox: Outbox; cases: CaseRepository; clock: Clock };
+
+async function report(messages: OutboxMessage[], deps: ReportDeps): Promise<number> {
+  let recorded = 0;
+  for (const message of messages) {
+    try {
+      await recordDelivery(deps, {
+        tenantId: message.tenantId,
+        loanId: message.loanId,
+        providerMessageId: message.id,
+        channel: message.channel,
+        status: "delivered",
+        occurredAt: message.sentAt,
+      });
+      deps.outbox.markReported(message);
+      recorded++;
+    } catch (error) {
+      // It must not fail the step that sent the message, nor be lost: the loan's next report (or the next start
+      // on the same data) tries again.
+      deps.outbox.returnUnreported(message);
+      logger.warn("local delivery report not recorded yet", {
+        tenantId: message.tenantId,
+        loanId: message.loanId,
+        providerMessageId: message.id,
+        error: (error as Error).name,
+      });
+    }
+  }
+  return recorded;
 }

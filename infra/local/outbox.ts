@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import type { Clock, MessageSender, OutgoingMessage } from "../../functions/ports.ts";
 
 export interface OutboxMessage {
@@ -15,7 +16,17 @@ export interface OutboxMessage {
   locale: string;
 }
 
-/** Stands in for SES and SNS on one machine: keeps what they would have delivered, in send order. */
+/** The outbox journal's file name in a stack's data folder. */
+export const OUTBOX_JOURNAL = "outbox.jsonl";
+
+/** One line of the outbox journal: a message handed over, or its delivery reported to the trail. */
+type JournalLine = { sent: OutboxMessage } | { reported: string };
+
+/**
+ * Stands in for SES and SNS on one machine: keeps what they would have delivered, in send order. With a journal
+ * file (a stack with a data folder) it outlives a crash as a provider does: what it took is still listed after a
+ * restart, and a message whose delivery was not yet reported is reported then (see reportPending).
+ */
 export class Outbox implements MessageSender {
   private readonly messages: OutboxMessage[] = [];
   /** Messages whose delivery has not been reported to the audit trail yet (see delivery-reports.ts). */
@@ -23,7 +34,29 @@ export class Outbox implements MessageSender {
 
   private readonly run = randomBytes(4).toString("hex");
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly journal?: string,
+  ) {
+    if (!journal || !existsSync(journal)) return;
+    const reported = new Set<string>();
+    for (const line of readFileSync(journal, "utf8").split("\n")) {
+      if (!line) continue;
+      let entry: JournalLine;
+      try {
+        entry = JSON.parse(line) as JournalLine;
+      } catch {
+        continue; // a line cut short by the crash: its message never left (send appends before it returns)
+      }
+      if ("sent" in entry) this.messages.push(entry.sent);
+      else reported.add(entry.reported);
+    }
+    this.unreported = this.messages.filter((m) => !reported.has(m.id));
+  }
+
+  private record(line: JournalLine): void {
+    if (this.journal) appendFileSync(this.journal, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+  }
 
   async send(message: OutgoingMessage): Promise<{ providerMessageId: string }> {
     // Unique across restarts of the stack too: delivery reports are de-duplicated by this id.
@@ -41,6 +74,7 @@ export class Outbox implements MessageSender {
       stage: message.stage,
       locale: message.locale,
     };
+    this.record({ sent: stored });
     this.messages.push(stored);
     this.unreported.push(stored);
     return { providerMessageId: id };
@@ -53,9 +87,21 @@ export class Outbox implements MessageSender {
     return taken;
   }
 
+  /** Every message still to be reported, whatever its loan (after a restart). */
+  takeAllUnreported(): OutboxMessage[] {
+    const taken = this.unreported;
+    this.unreported = [];
+    return taken;
+  }
+
   /** Gives back a message whose report could not be recorded: the next report for its loan tries again. */
   returnUnreported(message: OutboxMessage): void {
     this.unreported.push(message);
+  }
+
+  /** Notes that a message's delivery is on the trail, so a restart does not report it again. */
+  markReported(message: OutboxMessage): void {
+    this.record({ reported: message.id });
   }
 
   list(filter: { loanId?: string; channel?: string } = {}): OutboxMessage[] {

@@ -19,11 +19,11 @@ import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts"
 import type { LambdaName } from "../lambda-bundles.ts";
 import { startAwsEdge } from "./aws-edge.ts";
 import { KEYS_FILE, type RunningStack, STACK_FILE, writePrivateFile } from "./data-dir.ts";
-import { reportingDeliveries } from "./delivery-reports.ts";
+import { reportingDeliveries, reportPending } from "./delivery-reports.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
 import { LocalLambda } from "./lambda-runtime.ts";
-import { Outbox } from "./outbox.ts";
+import { OUTBOX_JOURNAL, Outbox } from "./outbox.ts";
 import { resumeOpenCases } from "./recovery.ts";
 import { createLocalServer, listen } from "./server.ts";
 import { VirtualClock } from "./virtual-clock.ts";
@@ -135,11 +135,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const clock = new VirtualClock(options.clockStart ?? new Date(), options.frozen ?? false);
     const cases = new DynamoCaseRepository(client, tables);
-    const outbox = new Outbox(clock);
     // Everything the stack writes lives in its own folder: the data folder, or a private one removed at stop — two
     // stacks on one machine never see each other's packages, and no borrower data outlives an in-memory stack.
     const folder = options.dataDir ?? (await mkdtemp(join(tmpdir(), "dunning-stack-")));
     if (!options.dataDir) cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    // Kept with the data: what the outbox took before a crash is still reported after the restart.
+    const outbox = new Outbox(clock, options.dataDir ? join(options.dataDir, OUTBOX_JOURNAL) : undefined);
     const handoffDir = options.handoffDir ?? join(folder, "handoffs");
     const exportsDir = join(folder, "exports");
 
@@ -233,6 +234,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
     );
     const resumed = await resumeOpenCases(client, tables.stateTable, workflow);
+    await reportPending({ outbox, cases, clock });
 
     const keys = await demoKeys(new DynamoApiKeyStore(client, tables, { cacheTtlMs: 0 }), options);
 

@@ -67,8 +67,17 @@ describe("recovery after SIGKILL", () => {
       expect(loan.status).toBe("legal");
       const entries = (await lenderAgain.get(`/v1/loans/R-${i}/audit`)).body.entries as {
         type: string;
-        data: { step?: string; channel?: string };
+        data: { step?: string; channel?: string; providerMessageId?: string };
       }[];
+      // Delivery reports of messages sent just before the kill are not lost: each message that went out has one.
+      const delivered = new Set(
+        entries.filter((e) => e.type === "message_delivery").map((e) => e.data.providerMessageId),
+      );
+      for (const sent of entries.filter((e) => e.type === "message_sent")) {
+        expect(delivered.has(sent.data.providerMessageId), `${sent.data.step}:${sent.data.channel}`).toBe(
+          true,
+        );
+      }
       const outcomes = entries
         .filter((e) => ["message_sent", "message_outcome_unknown", "message_failed"].includes(e.type))
         .map((e) => `${e.data.step}:${e.data.channel}`);
