@@ -23,31 +23,38 @@ export interface WorkflowFailure {
 /** Causes are error messages of the product's own code or of AWS; a bounded excerpt keeps the trail small. */
 const MAX_CAUSE = 500;
 
-/** Records a failed workflow on the case: an audit entry, and the case flagged as needing attention. */
-export function flagWorkflowFailure(loanCase: LoanCase, failure: WorkflowFailure, now: Date): CaseChange {
+/** The case flagged for ops, with the audit entry that says why. */
+function flagged(
+  loanCase: LoanCase,
+  why: Pick<Attention, "reason" | "state" | "error">,
+  entry: { type: string; data: Record<string, unknown> },
+  now: Date,
+): CaseChange {
   const at = toInstant(now);
-  const attention: Attention = {
-    reason: "workflow_failed",
-    state: failure.state,
-    error: failure.error,
-    since: at,
-    generation: loanCase.generation,
-  };
+  const attention: Attention = { ...why, since: at, generation: loanCase.generation };
   return {
     next: { ...loanCase, attention, updatedAt: at },
-    events: [
-      {
-        type: "workflow_failed",
-        actor: WORKFLOW_ACTOR,
-        data: {
-          state: failure.state,
-          error: failure.error,
-          cause: failure.cause?.slice(0, MAX_CAUSE) ?? null,
-          generation: loanCase.generation,
-        },
-      },
-    ],
+    events: [{ ...entry, actor: WORKFLOW_ACTOR }],
   };
+}
+
+/** Records a failed workflow on the case: an audit entry, and the case flagged as needing attention. */
+export function flagWorkflowFailure(loanCase: LoanCase, failure: WorkflowFailure, now: Date): CaseChange {
+  const { state, error } = failure;
+  return flagged(
+    loanCase,
+    { reason: "workflow_failed", state, error },
+    {
+      type: "workflow_failed",
+      data: {
+        state,
+        error,
+        cause: failure.cause?.slice(0, MAX_CAUSE) ?? null,
+        generation: loanCase.generation,
+      },
+    },
+    now,
+  );
 }
 
 /**
@@ -55,24 +62,12 @@ export function flagWorkflowFailure(loanCase: LoanCase, failure: WorkflowFailure
  * case stays active, flagged for ops (new contact details, then a restart; or a decision of their own).
  */
 export function withholdHandOff(loanCase: LoanCase, plannedAt: string, now: Date): CaseChange {
-  const at = toInstant(now);
-  const attention: Attention = {
-    reason: "handoff_withheld",
-    state: "Legal hand-off: hand over",
-    error: "NoMessageReachedBorrower",
-    since: at,
-    generation: loanCase.generation,
-  };
-  return {
-    next: { ...loanCase, attention, updatedAt: at },
-    events: [
-      {
-        type: "handoff_withheld",
-        actor: WORKFLOW_ACTOR,
-        data: { reason: "no_message_reached_borrower", plannedAt },
-      },
-    ],
-  };
+  return flagged(
+    loanCase,
+    { reason: "handoff_withheld", state: "Legal hand-off: hand over", error: "NoMessageReachedBorrower" },
+    { type: "handoff_withheld", data: { reason: "no_message_reached_borrower", plannedAt } },
+    now,
+  );
 }
 
 /**

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import { appendToChain, EMPTY_CHAIN } from "../../functions/domain/audit-chain.t
 import { manifestJson } from "../../functions/domain/audit-export-format.ts";
 import type { ScopedAuditEntry } from "../../functions/ports/audit.ts";
 import { exportAudit } from "../../functions/usecases/audit-export.ts";
+import { auditCommand, runShell, type ShellRun } from "../support/shell.ts";
 
 /**
  * `npm run audit` as a user runs it: paths from the folder they are in, a verdict that a pager or `head` may cut
@@ -17,33 +17,9 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 let dir: string;
 let caller: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a shell command line from `cwd`, with `npm run --silent audit --` spelled `AUDIT`. */
-function sh(command: string, cwd: string, env: Record<string, string | undefined> = {}): Promise<Run> {
-  const audit = `npm --prefix ${JSON.stringify(ROOT)} run --silent audit --`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", command.replaceAll("AUDIT", audit)], {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const sh = (command: string, cwd: string, env: Record<string, string | undefined> = {}): Promise<ShellRun> =>
+  runShell(command.replaceAll("AUDIT", auditCommand(ROOT)), cwd, env);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "audit-cli-"));

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +15,7 @@ import {
   verifyFile,
 } from "../../infra/cli/audit-files.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
+import { auditCommand, runShell } from "../support/shell.ts";
 import { apiClient, loanRequest } from "./client.ts";
 
 /**
@@ -112,31 +113,8 @@ async function verifyLines(name: string, content: string[], of = join(dir, "full
   await copyFile(manifestPathOf(of), manifestPathOf(file));
   return { file, verdict: await verifyFile(file) };
 }
-/** Runs a command line in bash from `cwd`; answers its exit code and output. */
-function run(
-  command: string,
-  cwd: string,
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", command], {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-const AUDIT = `npm --prefix ${JSON.stringify(ROOT)} run --silent audit --`;
+const run = runShell;
+const AUDIT = auditCommand(ROOT);
 const entryOf = (line: string) => JSON.parse(line) as { loanId: string; seq: number; tenantId: string };
 const names = (problems: ExportProblem[], line: number, entry: { loanId: string; seq: number }) =>
   problems.some((p) => p.line === line && p.loanId === entry.loanId && p.seq === entry.seq);
@@ -234,18 +212,7 @@ describe("compliance audit export", () => {
     const tampered = [...content];
     tampered[42] = (content[42] as string).replace('"type":"', '"type":"x');
     const { file } = await verifyLines("cli.jsonl", tampered);
-    const verified = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      const child = spawn("npm", ["run", "--silent", "audit", "--", "verify", file], {
-        cwd: ROOT,
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      let stdout = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout }));
-    });
+    const verified = await run(`${AUDIT} verify ${JSON.stringify(file)}`, ROOT);
     expect(verified.code).toBe(1);
     expect(verified.stdout).toContain(`line 43: loan ${target.loanId}: seq ${target.seq}: `);
   });
