@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { syntheticPortfolio } from "../functions/simulation/portfolio.ts";
+import { loanRequest } from "../test/support/fixtures.ts";
 import { CHILD_ENV, REPO_ROOT, runChild, startChildStack, tsxArgs } from "./child.ts";
 import { log } from "./http.ts";
 
@@ -111,21 +112,9 @@ export interface LatencyResult {
   achievedRate: number;
 }
 
-function subscribeBody(loanId: string): string {
-  return JSON.stringify({
-    loanId,
-    borrower: {
-      name: "Li Wei",
-      email: "li.wei@example.com",
-      phone: "+8613800138000",
-      locale: "zh-CN",
-      timeZone: "Asia/Shanghai",
-    },
-    amountDue: { amount: "1250.00", currency: "CNY" },
-    dueDate: "2026-02-15",
-    policyId: "default",
-  });
-}
+/** The tests' example loan, due a month later so that a run's loans stay in pre_due. */
+const subscribeBody = (loanId: string): string =>
+  JSON.stringify(loanRequest(loanId, { dueDate: "2026-02-15" }));
 
 function cannon(
   url: string,

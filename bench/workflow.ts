@@ -6,6 +6,7 @@ import { forEachLimited } from "../functions/concurrency.ts";
 import { syntheticPortfolio } from "../functions/simulation/portfolio.ts";
 import type { ExecutionRecord } from "../infra/local/engine.ts";
 import { ASL_PATH, type LocalStack, startLocalStack } from "../infra/local/stack.ts";
+import { exampleBorrower, loanRequest } from "../test/support/fixtures.ts";
 import { smsParts } from "./cost.ts";
 import { dataPlaneCalls, diffSnapshots, type MeterSnapshot, startDynamoMeter } from "./dynamo-meter.ts";
 import { type JsonResponse, jsonClient, log } from "./http.ts";
@@ -46,24 +47,12 @@ export interface PathResult {
   dynamo: { api: MeterSnapshot; workflow: MeterSnapshot };
 }
 
-const ZONE = "Asia/Shanghai";
+/** The borrower's time zone, in which the scripts count days. */
+const ZONE = exampleBorrower().timeZone;
 const CNY = (amount: string) => ({ amount, currency: "CNY" });
 
-function loanBody(loanId: string, dueDate: string) {
-  return {
-    loanId,
-    borrower: {
-      name: "Li Wei",
-      email: "li.wei@example.com",
-      phone: "+8613800138000",
-      locale: "zh-CN",
-      timeZone: ZONE,
-    },
-    amountDue: CNY("1250.00"),
-    dueDate,
-    policyId: "default",
-  };
-}
+/** The tests' example loan (CNY 1250.00, its borrower in ZONE), due on `dueDate`. */
+const loanBody = (loanId: string, dueDate: string) => loanRequest(loanId, { dueDate });
 
 /** Task state name → which function it calls, read from the ASL itself. */
 function taskKinds(): Map<string, "plan" | "step"> {

@@ -1,13 +1,7 @@
-import { Metrics } from "@aws-lambda-powertools/metrics";
-
 /**
- * One metrics client per process (CloudWatch embedded metric format, written with the logs). The namespace and
- * service come from POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME; the embedded stack disables it.
+ * The names of the metrics the functions publish that alarms watch by name: the contract between the functions
+ * and the operations stack. The metrics client itself is the shared one in powertools.ts.
  */
-export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "LoanDunning",
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "loan-dunning",
-});
 
 /** Executions the product stopped itself (a payment, a re-plan): the aborted-executions alarm discounts them. */
 export const EXECUTIONS_STOPPED_BY_PRODUCT = "ExecutionsStoppedByProduct";

@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { manifestNameOf } from "../domain/audit-export-format.ts";
+import { manifestNameOf } from "../formats/audit-export-files.ts";
 import {
   type DeliveredExport,
   EXPORT_NAME,

@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { MANIFEST_CONTENT_TYPE, manifestNameOf } from "../domain/audit-export-format.ts";
+import { MANIFEST_CONTENT_TYPE, manifestNameOf } from "../formats/audit-export-files.ts";
 import {
   type DeliveredExport,
   EXPORT_NAME,

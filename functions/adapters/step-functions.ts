@@ -1,7 +1,8 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
-import { EXECUTIONS_STOPPED_BY_PRODUCT, metrics } from "../metrics.ts";
+import { EXECUTIONS_STOPPED_BY_PRODUCT } from "../metrics.ts";
 import type { Clock, WorkflowControl, WorkflowRef } from "../ports.ts";
+import { metrics } from "../powertools.ts";
 import { executionInput, executionName } from "../usecases/execution.ts";
 
 /** The per-loan Standard workflow on AWS Step Functions. */

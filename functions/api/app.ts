@@ -4,7 +4,7 @@ import middy, { type MiddlewareObj } from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import httpRouterHandler from "@middy/http-router";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { logger } from "../logger.ts";
+import { logger } from "../powertools.ts";
 import type { AuditReader } from "../ports/audit.ts";
 import type { ExportSink } from "../ports/export-sink.ts";
 import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore, Principal } from "../ports.ts";

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SNSEvent } from "aws-lambda";
-import { logger } from "../logger.ts";
+import { logger } from "../powertools.ts";
 import { type DeliveryDeps, recordDelivery } from "../usecases/delivery.ts";
 import { parseSesNotification } from "./ses-events.ts";
 

@@ -1,37 +1,23 @@
 import { DateTime, Duration } from "luxon";
-import Mustache from "mustache";
 import { type Charges, MAX_CAP_PERCENT } from "./charges.ts";
 import { exceedsMaxAmount, MAX_AMOUNT } from "./money.ts";
 import {
   CAPS_SCOPES,
   CHANNELS,
-  type Channel,
   type ContactRules,
   FIRST_NOTICE_STEP,
   firstNoticeOf,
-  LOCALES,
-  type Locale,
+  offsetLabel,
   type Policy,
+  type PolicyRules,
   type PolicyStep,
   rulesOf,
 } from "./policy.ts";
-import { type MessageTemplates, TEMPLATE_VARIABLES, templatesOf } from "./templates.ts";
+import { checkTemplateCoverage, checkTemplateTexts } from "./template-validation.ts";
+import { type MessageTemplates, templatesOf } from "./templates.ts";
 
-/**
- * What ops may change of a policy: everything but its id and version. Without templates, the built-in texts
- * apply (see templatesOf).
- */
-export type PolicyRules = Pick<
-  Policy,
-  | "steps"
-  | "handOff"
-  | "contactWindow"
-  | "charges"
-  | "contactRules"
-  | "templates"
-  | "maxLateness"
-  | "firstNotice"
->;
+export type { PolicyRules } from "./policy.ts";
+export { TEMPLATE_LIMITS } from "./template-validation.ts";
 
 export interface PolicyIssue {
   path: string;
@@ -46,12 +32,6 @@ export const MAX_OFFSET_DAYS = 365;
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const DECIMAL = /^(0|[1-9]\d{0,14})(\.\d{1,8})?$/;
 const STAGES = ["pre_due", "soft_collection"];
-
-/**
- * Template sizes in characters: an SMS stays a few segments long once filled in and given its opt-out notice;
- * the total keeps a policy version (stored with its change record) well within one database item.
- */
-export const TEMPLATE_LIMITS = { smsBody: 480, emailSubject: 200, emailBody: 4000, total: 30_000 } as const;
 
 /**
  * Every domain rule a policy breaks, each with the path of the offending field (empty when it is valid).
@@ -171,119 +151,6 @@ function checkFirstNotice(
   }
 }
 
-/**
- * Every text a step can send exists: its template in every supported locale, for each of its channels, and
- * for the other channel too when contact-rule fallback may switch to it. Each gap is named once.
- */
-function checkTemplateCoverage(
-  steps: PolicyStep[],
-  templates: MessageTemplates,
-  fallback: boolean,
-  issue: (path: string, message: string) => void,
-): void {
-  const reported = new Set<string>();
-  const once = (path: string, message: string) => {
-    if (reported.has(path)) return;
-    reported.add(path);
-    issue(path, message);
-  };
-  steps.forEach((step, i) => {
-    const texts = Object.hasOwn(templates, step.template) ? templates[step.template] : undefined;
-    if (!texts) return; // reported on the step
-    const own = step.channels.filter((channel) => CHANNELS.includes(channel));
-    const needed: [Channel, string][] = own.map((channel) => [channel, `sends it by ${channel}`]);
-    if (fallback && own.length > 0) {
-      for (const other of CHANNELS.filter((channel) => !own.includes(channel))) {
-        needed.push([other, `may fall back to ${other} (contactRules.fallback is on)`]);
-      }
-    }
-    const by = step.id === FIRST_NOTICE_STEP ? "firstNotice" : `steps[${i}] (${step.id})`;
-    for (const locale of LOCALES) {
-      const path = `templates.${step.template}.${locale}`;
-      const localeTexts = texts[locale];
-      if (!localeTexts) {
-        once(path, `missing: ${by} uses this template and borrowers may read ${locale}`);
-        continue;
-      }
-      for (const [channel, why] of needed) {
-        if (!localeTexts[channel]) once(`${path}.${channel}`, `missing: ${by} ${why}`);
-      }
-    }
-  });
-}
-
-/** Every text present is a valid template within its size limit, whether or not a step uses it yet. */
-function checkTemplateTexts(
-  templates: MessageTemplates,
-  issue: (path: string, message: string) => void,
-): void {
-  let total = 0;
-  for (const [id, byLocale] of Object.entries(templates)) {
-    for (const [locale, texts] of Object.entries(byLocale)) {
-      const at = `templates.${id}.${locale}`;
-      if (!LOCALES.includes(locale as Locale)) {
-        issue(at, `unsupported locale; supported: ${LOCALES.join(", ")}`);
-        continue;
-      }
-      if (!texts) continue;
-      if (texts.sms) total += checkText(`${at}.sms.body`, texts.sms.body, TEMPLATE_LIMITS.smsBody, issue);
-      if (texts.email) {
-        const subject = `${at}.email.subject`;
-        total += checkText(subject, texts.email.subject, TEMPLATE_LIMITS.emailSubject, issue);
-        if (/[\r\n]/.test(texts.email.subject)) issue(subject, "a subject is a single line");
-        total += checkText(`${at}.email.body`, texts.email.body, TEMPLATE_LIMITS.emailBody, issue);
-      }
-    }
-  }
-  if (total > TEMPLATE_LIMITS.total) {
-    issue("templates", `at most ${TEMPLATE_LIMITS.total} characters of text in all (has ${total})`);
-  }
-}
-
-const KNOWN_VARIABLES = TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(", ");
-const TAG_FORMS: Record<string, string> = {
-  "#": "sections ({{#…}})",
-  "^": "inverted sections ({{^…}})",
-  ">": "partials ({{>…}})",
-  "&": "unescaped variables ({{{…}}} or {{&…}})",
-  "!": "comments ({{!…}})",
-  "=": "delimiter changes ({{=…=}})",
-};
-
-/**
- * One text: not empty, within `max` characters, and valid Mustache using only plain {{variable}} tags of
- * the known variables, so a message can never go out with a gap or raw template syntax. Returns its length.
- */
-function checkText(
-  path: string,
-  text: string,
-  max: number,
-  issue: (path: string, message: string) => void,
-): number {
-  const length = [...text].length;
-  if (text.trim() === "") issue(path, "must not be empty");
-  else if (length > max) issue(path, `at most ${max} characters (has ${length})`);
-  let tokens: unknown[][];
-  try {
-    tokens = Mustache.parse(text) as unknown[][];
-  } catch (error) {
-    issue(path, `template syntax error: ${(error as Error).message}`);
-    return length;
-  }
-  for (const [type, value] of tokens) {
-    if (type === "text") continue;
-    if (type === "name") {
-      if (!(TEMPLATE_VARIABLES as readonly unknown[]).includes(value)) {
-        issue(path, `unknown variable {{${String(value)}}}; known: ${KNOWN_VARIABLES}`);
-      }
-      continue;
-    }
-    const form = TAG_FORMS[String(type)] ?? `{{${String(type)}…}} tags`;
-    issue(path, `${form} are not allowed; use plain {{variable}} placeholders only`);
-  }
-  return length;
-}
-
 function checkWindow(
   window: Policy["contactWindow"],
   issue: (path: string, message: string) => void,
@@ -329,11 +196,14 @@ function checkOrder(
   if (step.offsetDays < previous.offsetDays) {
     issue(
       `steps[${i}].offsetDays`,
-      `steps must be ordered by offset: D${signed(step.offsetDays)} comes after D${signed(previous.offsetDays)}`,
+      `steps must be ordered by offset: D${offsetLabel(step.offsetDays)} comes after D${offsetLabel(previous.offsetDays)}`,
     );
   } else if (step.offsetDays === previous.offsetDays) {
     if (step.sendAt === previous.sendAt) {
-      issue(`steps[${i}]`, `overlaps steps[${i - 1}]: both at D${signed(step.offsetDays)} ${step.sendAt}`);
+      issue(
+        `steps[${i}]`,
+        `overlaps steps[${i - 1}]: both at D${offsetLabel(step.offsetDays)} ${step.sendAt}`,
+      );
     } else if (step.sendAt < previous.sendAt) {
       issue(
         `steps[${i}].sendAt`,
@@ -388,94 +258,3 @@ function checkContactRules(rules: ContactRules, issue: (path: string, message: s
   if ([1, 2, 3, 4, 5, 6, 7].every((day) => rules.quietWeekdays.includes(day)))
     issue("contactRules.quietWeekdays", "at least one weekday must allow contact");
 }
-
-const signed = (n: number) => (n > 0 ? `+${n}` : n === 0 ? "0" : `${n}`);
-
-export interface PolicyChange {
-  path: string;
-  from?: unknown;
-  to?: unknown;
-}
-
-/** What changed from one version to the next: steps added, removed or moved, and other fields changed. */
-export function policyChanges(before: PolicyRules, after: PolicyRules): PolicyChange[] {
-  const changes: PolicyChange[] = [];
-  const old = new Map(before.steps.map((s) => [s.id, s]));
-  const next = new Map(after.steps.map((s) => [s.id, s]));
-  for (const step of before.steps) {
-    if (!next.has(step.id)) changes.push({ path: `steps.${step.id}`, from: when(step) });
-  }
-  for (const step of after.steps) {
-    const was = old.get(step.id);
-    if (!was) {
-      changes.push({ path: `steps.${step.id}`, to: when(step) });
-      continue;
-    }
-    if (when(was) !== when(step)) changes.push({ path: `steps.${step.id}`, from: when(was), to: when(step) });
-    for (const field of ["stage", "channels", "template"] as const) {
-      if (!sameValue(was[field], step[field])) {
-        changes.push({ path: `steps.${step.id}.${field}`, from: was[field], to: step[field] });
-      }
-    }
-  }
-  for (const field of ["handOff", "contactWindow", "charges", "contactRules"] as const) {
-    if (!sameValue(before[field], after[field])) {
-      changes.push({ path: field, from: before[field], to: after[field] });
-    }
-  }
-  changes.push(...templateChanges(templatesOf(before), templatesOf(after)));
-  return changes;
-}
-
-/**
- * Templates added or removed as a whole, and each changed text by locale and channel
- * (`templates.reminder.en-US.sms`), with its wording before and after for the record.
- */
-function templateChanges(before: MessageTemplates, after: MessageTemplates): PolicyChange[] {
-  const changes: PolicyChange[] = [];
-  for (const id of Object.keys(before)) {
-    if (!Object.hasOwn(after, id)) changes.push({ path: `templates.${id}`, from: before[id] });
-  }
-  for (const [id, next] of Object.entries(after)) {
-    const was = Object.hasOwn(before, id) ? before[id] : undefined;
-    if (!was) {
-      changes.push({ path: `templates.${id}`, to: next });
-      continue;
-    }
-    for (const locale of LOCALES) {
-      for (const channel of CHANNELS) {
-        const from = was[locale]?.[channel];
-        const to = next[locale]?.[channel];
-        if (sameValue(from, to)) continue;
-        changes.push({
-          path: `templates.${id}.${locale}.${channel}`,
-          ...(from !== undefined ? { from } : {}),
-          ...(to !== undefined ? { to } : {}),
-        });
-      }
-    }
-  }
-  return changes;
-}
-
-/**
- * Deep equality of JSON values regardless of key order: a version read back from the database may list an
- * object's keys in another order than the request did, and that is no change.
- */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return (
-      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]))
-    );
-  }
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  const keys = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const other = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return (
-    keys.length === other.length &&
-    keys.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
-  );
-}
-
-const when = (step: PolicyStep) => `D${signed(step.offsetDays)} ${step.sendAt}`;

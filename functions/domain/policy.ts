@@ -229,6 +229,25 @@ export const DEFAULT_POLICY: Policy = {
   templates: BUILT_IN_TEMPLATES,
 };
 
+/**
+ * What ops may change of a policy: everything but its id and version. Without templates, the built-in texts
+ * apply (see templatesOf).
+ */
+export type PolicyRules = Pick<
+  Policy,
+  | "steps"
+  | "handOff"
+  | "contactWindow"
+  | "charges"
+  | "contactRules"
+  | "templates"
+  | "maxLateness"
+  | "firstNotice"
+>;
+
+/** A day offset from the due date as it reads after "D": +3, 0, -7. */
+export const offsetLabel = (n: number) => (n > 0 ? `+${n}` : n === 0 ? "0" : `${n}`);
+
 export function findStep(policy: Policy, stepId: string): PolicyStep | undefined {
   if (stepId === FIRST_NOTICE_STEP) return firstNoticeOf(policy);
   return policy.steps.find((step) => step.id === stepId);

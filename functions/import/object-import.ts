@@ -1,7 +1,10 @@
 import type { Readable } from "node:stream";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { logger } from "../logger.ts";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import { logger } from "../powertools.ts";
 import { IMPORT_MESSAGE_LOANS, type ImportMessage, tenantOfKey } from "./import-message.ts";
 import { formatOf, inBatches, readPortfolio } from "./portfolio-file.ts";
 
@@ -36,55 +39,62 @@ export interface ObjectImportSummary {
  * Delivery is at least once: a repeat enqueues the same loans again and they come back as `exists`.
  */
 export function makeObjectImporter(deps: ObjectImportDeps) {
-  return async (event: ObjectCreatedEvent): Promise<ObjectImportSummary> => {
-    const bucket = event.detail.bucket.name;
-    // Unlike classic S3 notifications, EventBridge events carry the key as plain text (not URL-encoded).
-    const key = event.detail.object.key;
-    const tenantId = tenantOfKey(key);
-    if (!tenantId) throw new Error(`${key}: imports must be uploaded as imports/<tenantId>/<file>.jsonl|csv`);
-    const format = formatOf(key);
-    const object = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    if (!object.Body) throw new Error(`${key}: the object has no body`);
+  return middy<ObjectCreatedEvent, ObjectImportSummary, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event) => {
+      const bucket = event.detail.bucket.name;
+      // Unlike classic S3 notifications, EventBridge events carry the key as plain text (not URL-encoded).
+      const key = event.detail.object.key;
+      const tenantId = tenantOfKey(key);
+      if (!tenantId)
+        throw new Error(`${key}: imports must be uploaded as imports/<tenantId>/<file>.jsonl|csv`);
+      const format = formatOf(key);
+      const object = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!object.Body) throw new Error(`${key}: the object has no body`);
 
-    const summary: ObjectImportSummary = { key, tenantId, total: 0, queued: 0, rejected: 0, messages: 0 };
-    const badLines: { line: number; details: { path: string; message: string }[]; message: string }[] = [];
-    const etag = event.detail.object.etag;
-    let outgoing: ImportMessage[] = [];
-    const flush = async () => {
-      if (outgoing.length === 0) return;
-      await sendAll(deps, outgoing);
-      summary.messages += outgoing.length;
-      outgoing = [];
-    };
-    async function* valid() {
-      for await (const record of readPortfolio(object.Body as Readable, format)) {
-        summary.total++;
-        if ("loan" in record) {
-          yield record.loan;
-          continue;
-        }
-        summary.rejected++;
-        if (badLines.length < LOGGED_BAD_LINES) {
-          badLines.push({ line: record.line, message: record.error.message, details: record.error.details });
+      const summary: ObjectImportSummary = { key, tenantId, total: 0, queued: 0, rejected: 0, messages: 0 };
+      const badLines: { line: number; details: { path: string; message: string }[]; message: string }[] = [];
+      const etag = event.detail.object.etag;
+      let outgoing: ImportMessage[] = [];
+      const flush = async () => {
+        if (outgoing.length === 0) return;
+        await sendAll(deps, outgoing);
+        summary.messages += outgoing.length;
+        outgoing = [];
+      };
+      async function* valid() {
+        for await (const record of readPortfolio(object.Body as Readable, format)) {
+          summary.total++;
+          if ("loan" in record) {
+            yield record.loan;
+            continue;
+          }
+          summary.rejected++;
+          if (badLines.length < LOGGED_BAD_LINES) {
+            badLines.push({
+              line: record.line,
+              message: record.error.message,
+              details: record.error.details,
+            });
+          }
         }
       }
-    }
-    let batch = 0;
-    for await (const loans of inBatches(valid(), IMPORT_MESSAGE_LOANS)) {
-      outgoing.push({
-        v: 1,
-        tenantId,
-        source: { bucket, key, ...(etag ? { etag } : {}) },
-        batch: batch++,
-        loans,
-      });
-      summary.queued += loans.length;
-      if (outgoing.length >= SQS_BATCH) await flush();
-    }
-    await flush();
-    logger.info("portfolio file queued", { ...summary, badLines });
-    return summary;
-  };
+      let batch = 0;
+      for await (const loans of inBatches(valid(), IMPORT_MESSAGE_LOANS)) {
+        outgoing.push({
+          v: 1,
+          tenantId,
+          source: { bucket, key, ...(etag ? { etag } : {}) },
+          batch: batch++,
+          loans,
+        });
+        summary.queued += loans.length;
+        if (outgoing.length >= SQS_BATCH) await flush();
+      }
+      await flush();
+      logger.info("portfolio file queued", { ...summary, badLines });
+      return summary;
+    });
 }
 
 /** SendMessageBatch with the entries SQS refused sent again (a few times), then an error: the event is retried. */

@@ -1,7 +1,9 @@
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { batchEntry } from "../api/schemas.ts";
-import { logger } from "../logger.ts";
 import type { Principal } from "../ports.ts";
+import { logger } from "../powertools.ts";
 import { type BatchItemStatus, subscribeBatch } from "../usecases/ingest.ts";
 import type { LenderDeps } from "../usecases/lender.ts";
 import { importMessageSchema } from "./import-message.ts";
@@ -16,31 +18,33 @@ export const IMPORT_KEY_ID = "s3-import";
  * started then (starts are idempotent). Rejected and conflicting loans are final and only logged.
  */
 export function makeQueueConsumer(deps: LenderDeps) {
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-    for (const record of event.Records) {
-      try {
-        const message = importMessageSchema.parse(JSON.parse(record.body));
-        const principal: Principal = { tenantId: message.tenantId, role: "lender", keyId: IMPORT_KEY_ID };
-        const entries = message.loans.map((loan, i) => batchEntry(loan, `loans.${i}`));
-        const results = await subscribeBatch(deps, principal, entries);
-        const counts: Partial<Record<BatchItemStatus, number>> = {};
-        for (const result of results) counts[result.status] = (counts[result.status] ?? 0) + 1;
-        const problems = results
-          .filter((r) => r.status === "rejected" || r.status === "conflict")
-          .map((r) => ({ loanId: r.loanId, code: r.error?.code, details: r.error?.details }));
-        logger.info("import batch subscribed", {
-          key: message.source.key,
-          batch: message.batch,
-          counts,
-          ...(problems.length > 0 ? { problems } : {}),
-        });
-        if (counts.failed) batchItemFailures.push({ itemIdentifier: record.messageId });
-      } catch (error) {
-        logger.error("import batch not subscribed", { messageId: record.messageId, error: error as Error });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+  return middy<SQSEvent, SQSBatchResponse, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event) => {
+      const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+      for (const record of event.Records) {
+        try {
+          const message = importMessageSchema.parse(JSON.parse(record.body));
+          const principal: Principal = { tenantId: message.tenantId, role: "lender", keyId: IMPORT_KEY_ID };
+          const entries = message.loans.map((loan, i) => batchEntry(loan, `loans.${i}`));
+          const results = await subscribeBatch(deps, principal, entries);
+          const counts: Partial<Record<BatchItemStatus, number>> = {};
+          for (const result of results) counts[result.status] = (counts[result.status] ?? 0) + 1;
+          const problems = results
+            .filter((r) => r.status === "rejected" || r.status === "conflict")
+            .map((r) => ({ loanId: r.loanId, code: r.error?.code, details: r.error?.details }));
+          logger.info("import batch subscribed", {
+            key: message.source.key,
+            batch: message.batch,
+            counts,
+            ...(problems.length > 0 ? { problems } : {}),
+          });
+          if (counts.failed) batchItemFailures.push({ itemIdentifier: record.messageId });
+        } catch (error) {
+          logger.error("import batch not subscribed", { messageId: record.messageId, error: error as Error });
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+        }
       }
-    }
-    return { batchItemFailures };
-  };
+      return { batchItemFailures };
+    });
 }

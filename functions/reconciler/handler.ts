@@ -5,8 +5,8 @@ import middy from "@middy/core";
 import { awsRepositories, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { DynamoWorkflowWakes } from "../adapters/dynamo/wake-index.ts";
 import { readConfig } from "../config.ts";
-import { logger } from "../logger.ts";
-import { metrics, WORKFLOWS_RESTARTED } from "../metrics.ts";
+import { WORKFLOWS_RESTARTED } from "../metrics.ts";
+import { logger, metrics } from "../powertools.ts";
 import { reconcileWorkflows } from "../usecases/workflow-health.ts";
 
 /** Lambda entry of the scheduled reconciler: restarts the workflow of every case left long past its wake. */

@@ -1,22 +1,18 @@
 import type { AuditEvent } from "../domain/audit-chain.ts";
-import type { RecentContact } from "../domain/contact-rules.ts";
+import type { BorrowerContact } from "../domain/borrower-contacts.ts";
 import { keepRecent } from "../domain/contact-rules.ts";
-import { nextAllowedInstant } from "../domain/contact-window.ts";
 import {
   chargedTo,
-  claimStep,
   completeStep,
-  decideStep,
-  deferStep,
-  handOff,
   type LoanCase,
   planFor,
   recordPayment,
-  skipStep,
+  type StepDecision,
   subscribe,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
-import { type Policy, rulesOf } from "../domain/policy.ts";
+import type { Policy } from "../domain/policy.ts";
+import { stepTransition } from "../domain/step-transition.ts";
 import { localInstant, toInstant } from "../domain/time.ts";
 import type { PortfolioLoan } from "./portfolio.ts";
 
@@ -116,11 +112,94 @@ function nextWake(loanCase: LoanCase, policy: Policy, now: Date): number {
   return Math.max(at, now.getTime());
 }
 
+/** What the workflow does for a simulated case when it wakes at a planned instant. */
+export interface SimulatedStep {
+  decision: StepDecision;
+  /** The case afterwards: a claimed step completed as if every channel was sent. */
+  loanCase: LoanCase;
+  /** The audit events the workflow would write: the transition's, then one message_sent per channel. */
+  events: AuditEvent[];
+  /** The contacts made, for the borrower's record. */
+  sent: BorrowerContact[];
+  /** When the workflow next acts on the case (epoch ms; +Infinity: never). */
+  wake: number;
+}
+
+/**
+ * One wake of the workflow for a case: the domain's step transition, which the workflow's send and hand-off
+ * tasks apply too, then — for a claimed step — every channel sent at once. A withheld hand-off leaves the
+ * case flagged for ops and nothing more runs for it; after a hand-off legal takes over (a payment may still
+ * come).
+ */
+export function simulateStep(
+  loanCase: LoanCase,
+  policy: Policy,
+  now: Date,
+  borrowerContacts: readonly BorrowerContact[],
+): SimulatedStep {
+  const { decision, change } = stepTransition({ loanCase, policy, borrowerContacts, now });
+  const step = { decision, loanCase: change.next, events: change.events, sent: [] };
+  switch (decision.kind) {
+    case "wait":
+      return { ...step, wake: Date.parse(decision.action.plannedAt) };
+    case "defer":
+      return { ...step, wake: Date.parse(decision.until) };
+    case "skip":
+      // Late past the policy's maxLateness, or no channel reaches the borrower: nothing goes out.
+      return { ...step, wake: nextWake(change.next, policy, now) };
+    case "hand_off":
+      return { ...step, wake: Number.POSITIVE_INFINITY };
+    case "send": {
+      const at = toInstant(now);
+      const { id, stage } = decision.step;
+      const messages: AuditEvent[] = decision.channels.map((channel) => ({
+        type: "message_sent",
+        actor: WORKFLOW_ACTOR,
+        data: { step: id, stage, channel, sentAt: at },
+      }));
+      const completed = completeStep(change.next, messages, now).next;
+      const sent = decision.channels.map((channel): BorrowerContact => {
+        return { at, channel, loanId: loanCase.loanId, step: id, plannedAt: decision.plannedAt };
+      });
+      return {
+        decision,
+        loanCase: completed,
+        events: [...change.events, ...messages],
+        sent,
+        wake: nextWake(completed, policy, now),
+      };
+    }
+  }
+}
+
+/** The simulator's codes for what a step did, in the order the workflow records it. */
+function eventCodes(decision: StepDecision): EventCode[] {
+  switch (decision.kind) {
+    case "wait":
+    case "skip":
+      return [];
+    case "defer":
+      return [DEFER_CODE[decision.rule ?? "contact_window"] ?? EV.DEFER_WINDOW];
+    case "hand_off":
+      return decision.withheld ? [] : [EV.HAND_OFF];
+    case "send": {
+      const pre = decision.step.stage === "pre_due";
+      return [
+        ...(decision.suppressed ?? []).map((s) => SUPPRESS_CODE[s.rule] ?? EV.SUPPRESS_7_DAY_CAP),
+        ...(decision.fallbacks ?? []).map(() => EV.FALLBACK),
+        ...decision.channels.map((channel) =>
+          channel === "sms" ? (pre ? EV.SMS_PRE_DUE : EV.SMS_SOFT) : pre ? EV.EMAIL_PRE_DUE : EV.EMAIL_SOFT,
+        ),
+      ];
+    }
+  }
+}
+
 /**
  * Runs one borrower's loans through the production domain on a virtual clock from `startMs` to `endMs`:
- * subscribe, then at every planned instant decideStep → claimStep / completeStep, deferStep or handOff,
- * exactly as the workflow's send and hand-off tasks do; a payment is applied with recordPayment when it
- * arrives. With the policy's caps per borrower, the loans share one contact history.
+ * subscribe, then at every planned instant the workflow's step transition (simulateStep); a payment is
+ * applied with recordPayment when it arrives. The loans share the borrower's contact record, which the caps
+ * count when the policy caps per borrower.
  */
 export function simulateBorrower(
   loans: SimLoan[],
@@ -129,7 +208,7 @@ export function simulateBorrower(
   endMs: number,
 ): EventLog[] {
   const start = new Date(startMs);
-  const contacts: RecentContact[] = [];
+  let contacts: BorrowerContact[] = [];
   const cases: Running[] = loans.map(({ loan, paysAt }) => {
     const { next } = subscribe(
       SIM_TENANT,
@@ -147,8 +226,6 @@ export function simulateBorrower(
       log: { at: [], code: [] },
     };
   });
-  const zoneOf = (c: LoanCase) => c.borrower.timeZone;
-  const perBorrower = rulesOf(policy).capsPer === "borrower";
   for (let wakes = 0; ; wakes++) {
     let current: Running | undefined;
     let t = Number.POSITIVE_INFINITY;
@@ -174,69 +251,15 @@ export function simulateBorrower(
       current.done = true;
       continue;
     }
-    // The case as the send task sees it: with caps per borrower, the recent contacts of all their loans.
-    const view: LoanCase = perBorrower
-      ? { ...current.loanCase, recentContacts: keepRecent(contacts, now) }
-      : current.loanCase;
-    const zone = zoneOf(view);
-    const decision = decideStep(view, policy, now, (at) =>
-      nextAllowedInstant(at, zone, policy.contactWindow),
-    );
-    switch (decision.kind) {
-      case "wait":
-        current.wake = Date.parse(decision.action.plannedAt);
-        break;
-      case "defer":
-        current.loanCase = deferStep(view, decision, now).next;
-        log.at.push(t);
-        log.code.push(DEFER_CODE[decision.rule ?? "contact_window"] ?? EV.DEFER_WINDOW);
-        current.wake = Date.parse(decision.until);
-        break;
-      case "send": {
-        const claimed = claimStep(view, decision, now);
-        for (const s of decision.suppressed ?? []) {
-          log.at.push(t);
-          log.code.push(SUPPRESS_CODE[s.rule] ?? EV.SUPPRESS_7_DAY_CAP);
-        }
-        for (const _ of decision.fallbacks ?? []) {
-          log.at.push(t);
-          log.code.push(EV.FALLBACK);
-        }
-        const sentAt = toInstant(now);
-        const sent: AuditEvent[] = decision.channels.map((channel) => ({
-          type: "message_sent",
-          actor: WORKFLOW_ACTOR,
-          data: { step: decision.step.id, stage: decision.step.stage, channel, sentAt },
-        }));
-        current.loanCase = completeStep(claimed.next, sent, now).next;
-        const pre = decision.step.stage === "pre_due";
-        for (const channel of decision.channels) {
-          contacts.push({ at: sentAt, channel });
-          log.at.push(t);
-          if (channel === "sms") log.code.push(pre ? EV.SMS_PRE_DUE : EV.SMS_SOFT);
-          else log.code.push(pre ? EV.EMAIL_PRE_DUE : EV.EMAIL_SOFT);
-        }
-        current.wake = nextWake(current.loanCase, policy, now);
-        break;
-      }
-      case "skip":
-        // Late past the policy's maxLateness, or no channel reaches the borrower: nothing goes out.
-        current.loanCase = skipStep(view, decision, now).next;
-        current.wake = nextWake(current.loanCase, policy, now);
-        break;
-      case "hand_off":
-        if (decision.withheld) {
-          // No message ever reached the borrower: no hand-off; ops would see the case flagged.
-          current.wake = Number.POSITIVE_INFINITY;
-          break;
-        }
-        current.loanCase = handOff(view, decision.plannedAt, now).next;
-        log.at.push(t);
-        log.code.push(EV.HAND_OFF);
-        // Legal takes over: no more contact, but a payment may still come.
-        current.wake = Number.POSITIVE_INFINITY;
-        break;
+    const step = simulateStep(current.loanCase, policy, now, contacts);
+    current.loanCase = step.loanCase;
+    current.wake = step.wake;
+    for (const code of eventCodes(step.decision)) {
+      log.at.push(t);
+      log.code.push(code);
     }
+    // The borrower's record forgets what no cap looks back to, as the stored one does.
+    if (step.sent.length > 0) contacts = keepRecent([...contacts, ...step.sent], now);
     if (current.wake === Number.POSITIVE_INFINITY && current.paysAt === Number.POSITIVE_INFINITY)
       current.done = true;
   }

@@ -3,7 +3,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { asDependencyError } from "../adapters/dependency-errors.ts";
 import { DomainError } from "../domain/errors.ts";
-import { logger } from "../logger.ts";
+import { logger } from "../powertools.ts";
 import { type FailedExecutionState, recordWorkflowFailure } from "../usecases/workflow-health.ts";
 import {
   type ExecutionState,

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import {
-  CSV_HEADER,
   type ExportedCase,
   type ExportFormat,
   type ExportManifest,
-  entryLine,
   sealManifest,
-} from "../domain/audit-export-format.ts";
+} from "../domain/audit-export.ts";
 import { BusinessRuleError } from "../domain/errors.ts";
 import { toInstant } from "../domain/time.ts";
+import { CSV_HEADER, entryLine } from "../formats/audit-export-files.ts";
 import type { AuditReader, ScopedAuditEntry } from "../ports/audit.ts";
 import type { Clock, Principal } from "../ports.ts";
 
@@ -90,10 +89,10 @@ export function unmaskedContact(entry: ScopedAuditEntry): string | null {
 
 /**
  * Every audit entry of the caller's tenant with from <= at < to (of one loan when `loanId` is set), in
- * (at, loanId, seq) order, as lines of `format` (see audit-export-format.ts); the manifest, for the file beside,
- * once the last line is out. Tenant-level entries (policy and key changes) come under TENANT_SCOPE. Entries
- * stream through one at a time: memory grows with the number of cases (the manifest's per-case summary),
- * never with the number of entries. An entry holding a contact in clear stops the export
+ * (at, loanId, seq) order, as lines of `format` (see functions/formats/audit-export-files.ts); the manifest,
+ * for the file beside, once the last line is out. Tenant-level entries (policy and key changes) come under
+ * TENANT_SCOPE. Entries stream through one at a time: memory grows with the number of cases (the manifest's
+ * per-case summary), never with the number of entries. An entry holding a contact in clear stops the export
  * (EXPORT_UNMASKED_CONTACT) rather than let it out.
  */
 export function exportAudit(

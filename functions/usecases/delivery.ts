@@ -1,7 +1,7 @@
 import { AlreadyRecordedError, ConcurrentUpdateError } from "../domain/errors.ts";
 import type { Channel } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../logger.ts";
+import { logger } from "../powertools.ts";
 import type { CaseRepository, Clock } from "../ports.ts";
 
 /** Who records a provider's delivery result in the audit trail. */

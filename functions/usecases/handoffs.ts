@@ -1,6 +1,5 @@
 import type { AuditEntry, AuditEvent } from "../domain/audit-chain.ts";
 import { CaseStateConflictError, ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
-import { renderHandoffHtml } from "../domain/handoff-html.ts";
 import {
   buildHandoffPackage,
   type HandoffPackage,
@@ -10,7 +9,8 @@ import {
 import type { Money } from "../domain/money.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../logger.ts";
+import { renderHandoffHtml } from "../formats/handoff-html.ts";
+import { logger } from "../powertools.ts";
 import type { HandoffLocation, HandoffRecord, HandoffStatus, Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal } from "../ports.ts";
 

@@ -8,7 +8,7 @@ import {
 } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../logger.ts";
+import { logger } from "../powertools.ts";
 import type { CreateOutcome, Principal } from "../ports.ts";
 import { actorOf, type LenderDeps, subscriptionHash, workflowRef } from "./lender.ts";
 import { plannedStart } from "./workflow-steps.ts";

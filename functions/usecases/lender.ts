@@ -22,7 +22,7 @@ import {
 } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../logger.ts";
+import { logger } from "../powertools.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";

@@ -1,15 +1,11 @@
 import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import { isCollectable, type LoanCase, passOver } from "../domain/loan-case.ts";
 import { DEFAULT_POLICY, DEFAULT_POLICY_SINCE, type Policy } from "../domain/policy.ts";
-import {
-  type PolicyIssue,
-  type PolicyRules,
-  policyChanges,
-  validatePolicy,
-} from "../domain/policy-validation.ts";
+import { policyChanges } from "../domain/policy-changes.ts";
+import { type PolicyIssue, type PolicyRules, validatePolicy } from "../domain/policy-validation.ts";
 import { templatesOf } from "../domain/templates.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../logger.ts";
+import { logger } from "../powertools.ts";
 import type {
   CaseRepository,
   Clock,

@@ -1,40 +1,23 @@
-import { createHash } from "node:crypto";
-import { DateTime } from "luxon";
-import type { AuditEvent } from "../domain/audit-chain.ts";
-import { borrowerRef, contactsForCaps, withReservations } from "../domain/borrower-contacts.ts";
-import { nextAllowedInstant } from "../domain/contact-window.ts";
+import { borrowerRef, withReservations } from "../domain/borrower-contacts.ts";
 import {
   CaseNotCollectableError,
-  ConcurrentUpdateError,
   DomainError,
   HandoffPublishError,
-  ProviderThrottledError,
   StaleExecutionError,
   StepInProgressError,
 } from "../domain/errors.ts";
 import {
-  chargedTo,
-  claimStep,
   completeStep,
-  decideStep,
-  deferStep,
-  handOff,
   holdReviewAt,
   isCollectable,
   type LoanCase,
   planFor,
-  recordContacts,
-  releaseChannels,
   type StepDecision,
-  skipStep,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
-import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
-import { maskEmail, maskPhone } from "../domain/pii.ts";
-import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
-import { renderMessage, templatesOf } from "../domain/templates.ts";
-import { daysPastDue, localTime, parseInstant, toInstant } from "../domain/time.ts";
-import { withholdHandOff } from "../domain/workflow-health.ts";
+import { findStep, type Policy, rulesOf } from "../domain/policy.ts";
+import { stepTransition } from "../domain/step-transition.ts";
+import { parseInstant, toInstant } from "../domain/time.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type {
@@ -47,6 +30,7 @@ import type {
   WorkflowWakes,
 } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
+import { deliver, type Loaded, writeChange } from "./step-sending.ts";
 
 export interface StepDeps {
   cases: CaseRepository;
@@ -105,13 +89,11 @@ export type NextAction =
   | { phase: "done" }
   | { phase: "continued" };
 
-interface Loaded {
-  loanCase: LoanCase;
-  policy: Policy;
-}
-
-/** Loads a case the workflow still has work for: collectable, or on hold until an agreement's date. */
-async function loadCollectable(deps: StepDeps, input: ExecutionState): Promise<Loaded> {
+/**
+ * Loads the case this execution works for, when the workflow still has work for it: collectable (active), or
+ * on hold until an agreement's date, awaiting the review of that agreement.
+ */
+async function loadCollectableOrAwaitingReview(deps: StepDeps, input: ExecutionState): Promise<Loaded> {
   const loanCase = await deps.cases.get(input.tenantId, input.loanId);
   if (!loanCase) throw new CaseNotCollectableError("case not found");
   if (loanCase.generation !== input.generation) {
@@ -133,23 +115,37 @@ function nextAction(loaded: Loaded, now: Date): NextAction {
   return { phase: action.step.stage, at: action.plannedAt, step: action.step.id };
 }
 
+const refOf = (input: ExecutionState) => ({
+  tenantId: input.tenantId,
+  loanId: input.loanId,
+  generation: input.generation,
+});
+
+/** What this execution carries on to its next state, whatever comes next. */
+function carried(input: ExecutionState): ExecutionState {
+  return { ...refOf(input), ...(input.epoch ? { epoch: input.epoch } : {}), startedAt: input.startedAt };
+}
+
 /**
- * What a task hands back to the workflow, once the case records when the workflow next acts on it (the
- * reconciler restarts a case left long past that instant).
+ * Records on the case when the workflow next acts on it (the reconciler restarts a case left long past that
+ * instant) and hands `next` back to the workflow: an action beyond what this execution may wait for becomes
+ * a hand-over to the next execution, at the last instant it may.
  */
-async function output(deps: StepDeps, input: ExecutionState, next: NextAction): Promise<ExecutionState> {
-  const ref = { tenantId: input.tenantId, loanId: input.loanId, generation: input.generation };
-  const carried = { ...ref, ...(input.epoch ? { epoch: input.epoch } : {}), startedAt: input.startedAt };
-  if (next.phase === "continue" && input.next?.phase === "continue") {
-    // "Continue in a new execution": the handover instant has come. The next execution plans at once and
-    // records its own wake, so this one is written first.
-    await deps.wakes.setWake(ref, toInstant(deps.clock.now()));
-    await deps.workflow.start({ ...ref, epoch: (input.epoch ?? 0) + 1 });
-    return { ...carried, next: { phase: "continued" } };
-  }
+async function recordWake(deps: StepDeps, input: ExecutionState, next: NextAction): Promise<ExecutionState> {
   const planned = input.startedAt ? withinExecution(next, input.startedAt) : next;
-  await deps.wakes.setWake(ref, "at" in planned ? planned.at : null);
-  return { ...carried, next: planned };
+  await deps.wakes.setWake(refOf(input), "at" in planned ? planned.at : null);
+  return { ...carried(input), next: planned };
+}
+
+/**
+ * "Continue in a new execution": the hand-over instant has come. Starts the next execution of this
+ * generation, which plans at once and records its own wake — so the wake (now) is recorded first.
+ */
+async function startNextExecution(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
+  const ref = refOf(input);
+  await deps.wakes.setWake(ref, toInstant(deps.clock.now()));
+  await deps.workflow.start({ ...ref, epoch: (input.epoch ?? 0) + 1 });
+  return { ...carried(input), next: { phase: "continued" } };
 }
 
 /** An action beyond what an execution started at `startedAt` may wait for becomes a hand-over to the next one. */
@@ -166,11 +162,6 @@ function withinExecution(next: NextAction, startedAt: string): NextAction {
 export function plannedStart(loanCase: LoanCase, policy: Policy, now: Date): PlannedStart {
   const startedAt = toInstant(now);
   return { startedAt, next: withinExecution(nextAction({ loanCase, policy }, now), startedAt) };
-}
-
-async function write(deps: StepDeps, loaded: Loaded, change: { next: LoanCase; events: AuditEvent[] }) {
-  const loanCase = await deps.cases.update(loaded.loanCase, change, toInstant(deps.clock.now()));
-  return { ...loaded, loanCase };
 }
 
 /**
@@ -197,7 +188,7 @@ async function settleInFlight(deps: StepDeps, loaded: Loaded, reason: string): P
     actor: WORKFLOW_ACTOR,
     data: { step: inFlight.step, channel, reason },
   }));
-  return write(deps, loaded, completeStep(loaded.loanCase, events, deps.clock.now()));
+  return writeChange(deps, loaded, completeStep(loaded.loanCase, events, deps.clock.now()));
 }
 
 /**
@@ -209,7 +200,7 @@ async function reviewHold(deps: StepDeps, loaded: Loaded, now: Date): Promise<Lo
   const reviewAt = holdReviewAt(loanCase, loaded.policy);
   if (!reviewAt || Date.parse(reviewAt) > now.getTime() || !loanCase.hold) return loaded;
   const { reason, until, amount, paidSince } = loanCase.hold;
-  return write(deps, loaded, {
+  return writeChange(deps, loaded, {
     next: {
       ...loanCase,
       status: loanCase.contactEnded ? "legal" : "active",
@@ -222,8 +213,8 @@ async function reviewHold(deps: StepDeps, loaded: Loaded, now: Date): Promise<Lo
 
 /** "Plan next action": the re-entry point of every execution. */
 export async function planStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
-  let loaded = await loadCollectable(deps, input);
-  if (input.next?.phase === "continue") return output(deps, input, input.next);
+  let loaded = await loadCollectableOrAwaitingReview(deps, input);
+  if (input.next?.phase === "continue") return startNextExecution(deps, input);
   const failure = input.error ? `${input.error.Error}` : "interrupted";
   loaded = await settleInFlight(deps, loaded, failure);
   const now = deps.clock.now();
@@ -246,63 +237,60 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
       const events = [
         { type: "step_failed", actor: WORKFLOW_ACTOR, data: { step: step.id, error: failure } },
       ];
-      loaded = await write(deps, loaded, completeStep(skipped, events, now));
-      return output(deps, input, nextAction(loaded, now));
+      loaded = await writeChange(deps, loaded, completeStep(skipped, events, now));
+      return recordWake(deps, input, nextAction(loaded, now));
     }
   }
-  return output(deps, input, next);
+  return recordWake(deps, input, next);
 }
 
 /** "…: send": re-reads the case, applies the contact rules, claims, sends and records evidence. */
 export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
-  let loaded = await loadCollectable(deps, input);
+  let loaded = await loadCollectableOrAwaitingReview(deps, input);
   if (loaded.loanCase.inFlight?.retryable && isCollectable(loaded.loanCase)) {
-    return output(deps, input, await deliver(deps, loaded));
+    return recordWake(deps, input, await deliverAndPlan(deps, loaded));
   }
   loaded = await settleInFlight(deps, loaded, "interrupted");
   const now = deps.clock.now();
-  const { loanCase } = loaded;
-  const zone = loanCase.borrower.timeZone;
+  const { loanCase, policy } = loaded;
   // Caps per loan need only the case; per borrower they also need the borrower's record (one more read).
-  const borrower =
-    rulesOf(loaded.policy).capsPer === "borrower" ? await borrowerContacts(deps, loanCase) : null;
-  const recent = contactsForCaps(
-    loanCase.loanId,
-    loanCase.recentContacts ?? [],
-    borrower?.record.contacts ?? [],
-    now,
-  );
-  const decision = decideStep(
+  const borrower = rulesOf(policy).capsPer === "borrower" ? await borrowerContacts(deps, loanCase) : null;
+  // The same transition the what-if simulator steps its cases through; the I/O around it is this task's.
+  const { decision, change } = stepTransition({
     loanCase,
-    loaded.policy,
+    policy,
+    borrowerContacts: borrower?.record.contacts ?? [],
     now,
-    (at) => nextAllowedInstant(at, zone, loaded.policy.contactWindow),
-    recent,
-  );
+    claimant: { owner: deps.runtime.instanceId, leaseUntil: deps.runtime.realNow() + CLAIM_LEASE_MS },
+  });
   switch (decision.kind) {
     case "wait":
     case "hand_off":
-      return output(deps, input, nextAction(loaded, now));
+      // The hand-off is the legal task's: it moves the case and publishes the package together.
+      return recordWake(deps, input, nextAction(loaded, now));
     case "skip":
-      loaded = await write(deps, loaded, skipStep(loaded.loanCase, decision, now));
-      return output(deps, input, nextAction(loaded, now));
+      loaded = await writeChange(deps, loaded, change);
+      return recordWake(deps, input, nextAction(loaded, now));
     case "defer":
-      await write(deps, loaded, deferStep(loaded.loanCase, decision, now));
-      return output(deps, input, { phase: decision.step.stage, at: decision.until, step: decision.step.id });
+      await writeChange(deps, loaded, change);
+      return recordWake(deps, input, {
+        phase: decision.step.stage,
+        at: decision.until,
+        step: decision.step.id,
+      });
     case "send":
       // Reserve on the borrower before claiming on the case: if the claim then loses a race, the borrower's
       // record over-counts (stricter) — the other order could send without the other loans ever seeing it.
       if (borrower) await reserveChannels(deps, loanCase, borrower, decision, now);
-      loaded = await write(
-        deps,
-        loaded,
-        claimStep(loaded.loanCase, decision, now, {
-          owner: deps.runtime.instanceId,
-          leaseUntil: deps.runtime.realNow() + CLAIM_LEASE_MS,
-        }),
-      );
-      return output(deps, input, await deliver(deps, loaded));
+      loaded = await writeChange(deps, loaded, change);
+      return recordWake(deps, input, await deliverAndPlan(deps, loaded));
   }
+}
+
+/** Sends the step in flight, then plans from the instant its outcome was recorded. */
+async function deliverAndPlan(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
+  const { loaded, now } = await deliver(deps, claimed);
+  return nextAction(loaded, now);
 }
 
 interface BorrowerView {
@@ -343,143 +331,6 @@ async function reserveChannels(
   if (contacts) await deps.borrowers.put(loanCase.tenantId, borrower.ref, borrower.record.version, contacts);
 }
 
-async function deliver(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
-  const inFlight = claimed.loanCase.inFlight;
-  const step = inFlight && findStep(claimed.policy, inFlight.step);
-  if (!inFlight || !step) throw new Error("no deliverable step in flight");
-  let loaded = claimed;
-  if (inFlight.retryable) {
-    // Take the retry: the claim is a conditional write, so a payment that landed first still wins.
-    loaded = await write(deps, loaded, {
-      next: { ...loaded.loanCase, inFlight: { ...inFlight, retryable: false } },
-      events: [],
-    });
-  }
-  const events: AuditEvent[] = [];
-  for (const [index, channel] of inFlight.channels.entries()) {
-    try {
-      events.push(await sendOne(deps, loaded, step, channel));
-    } catch (error) {
-      if (error instanceof ProviderThrottledError) {
-        const remaining = inFlight.channels.slice(index);
-        await recordOutcome(deps, loaded, (c) => releaseChannels(c, remaining, events, deps.clock.now()));
-        throw error;
-      }
-      events.push({
-        type: "message_failed",
-        actor: WORKFLOW_ACTOR,
-        data: { step: step.id, channel, reason: error instanceof Error ? error.name : "unknown" },
-      });
-    }
-  }
-  const now = deps.clock.now();
-  loaded = await recordOutcome(deps, loaded, (c) => completeStep(c, events, now));
-  return nextAction(loaded, now);
-}
-
-/**
- * Records what happened to a claimed step. Messages that went out are facts: if an event (a payment, a
- * hold) committed meanwhile, the outcome is written onto the newer case rather than lost.
- */
-async function recordOutcome(
-  deps: StepDeps,
-  claimed: Loaded,
-  change: (loanCase: LoanCase) => { next: LoanCase; events: AuditEvent[] },
-): Promise<Loaded> {
-  const step = claimed.loanCase.inFlight?.step;
-  let loaded = claimed;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write(deps, loaded, change(loaded.loanCase));
-    } catch (error) {
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
-      const fresh = await deps.cases.get(loaded.loanCase.tenantId, loaded.loanCase.loanId);
-      if (!fresh) throw error;
-      if (fresh.inFlight?.step !== step) {
-        // Settled elsewhere meanwhile: what was sent is still a fact and goes on the record.
-        const { events } = change(loaded.loanCase);
-        return write(
-          deps,
-          { ...loaded, loanCase: fresh },
-          {
-            next: recordContacts({ ...fresh, updatedAt: fresh.updatedAt }, events, deps.clock.now()),
-            events,
-          },
-        );
-      }
-      loaded = { ...loaded, loanCase: fresh };
-    }
-  }
-}
-
-async function sendOne(
-  deps: StepDeps,
-  loaded: Loaded,
-  step: PolicyStep,
-  channel: Channel,
-): Promise<AuditEvent> {
-  const { policy } = loaded;
-  const now = deps.clock.now();
-  // The balance in a message is the balance at send time, fees and interest included.
-  const loanCase = chargedTo(loaded.loanCase, policy.charges, now);
-  const { borrower } = loanCase;
-  // The texts of the case's own policy version, so the evidence's template version is the policy version.
-  const content = renderMessage(templatesOf(policy), step.template, borrower.locale, channel, {
-    name: borrower.name,
-    amountDue: formatMoney(amountShown(loanCase), borrower.locale),
-    dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(borrower.locale).toLocaleString(DateTime.DATE_FULL),
-    daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
-    paymentReference: loanCase.loanId,
-  });
-  const to = (channel === "sms" ? borrower.phone : borrower.email) as string;
-  const { providerMessageId } = await deps.sender.send({
-    tenantId: loanCase.tenantId,
-    loanId: loanCase.loanId,
-    step: step.id,
-    stage: step.stage,
-    channel,
-    locale: borrower.locale,
-    to,
-    ...content,
-  });
-  return {
-    type: "message_sent",
-    actor: WORKFLOW_ACTOR,
-    data: {
-      step: step.id,
-      stage: step.stage,
-      channel,
-      to: channel === "sms" ? maskPhone(to) : maskEmail(to),
-      policy: { id: policy.id, version: policy.version },
-      template: { id: step.template, version: policy.version, locale: borrower.locale },
-      contentSha256: createHash("sha256")
-        .update(`${content.subject ?? ""}\n${content.body}`)
-        .digest("hex"),
-      balance: loanCase.balance,
-      sentAt: toInstant(now),
-      sentAtLocal: localTime(now, borrower.timeZone),
-      rulesPassed: [
-        "contact_window",
-        "case_collectable",
-        "channel_not_opted_out",
-        // Over this loan's contacts, or over the borrower's on all their loans: the policy's capsPer.
-        `frequency_caps_per_${rulesOf(policy).capsPer}`,
-        "claimed_at_version",
-      ],
-      // Servicing messages about the borrower's own loan, to contact data the lender supplied with it.
-      consentBasis: "loan_agreement_servicing",
-      providerMessageId,
-    },
-  };
-}
-
-/** On an installment plan a message asks for the installment being collected (plus charges), not the whole debt. */
-function amountShown(loanCase: LoanCase): Money {
-  const open = loanCase.installments?.find((i) => compare(i.paid, i.amount) < 0);
-  if (!open) return loanCase.balance;
-  return add(subtract(open.amount, open.paid), add(loanCase.fees, loanCase.interest));
-}
-
 /**
  * "Legal hand-off: hand over": moves the case to legal once the hand-off instant has come, then publishes
  * the hand-off package. A retry after the move (publishing failed or the run was cut off) finds the case
@@ -494,20 +345,18 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
     !stored.contactEnded
   ) {
     await publishForLegal(deps, stored.tenantId, stored.loanId);
-    return output(deps, input, { phase: "done" });
+    return recordWake(deps, input, { phase: "done" });
   }
-  const loaded = await loadCollectable(deps, input);
+  const loaded = await loadCollectableOrAwaitingReview(deps, input);
   const now = deps.clock.now();
-  const action = planFor(loaded.loanCase, loaded.policy, now);
-  if (action?.kind !== "hand_off" || Date.parse(action.plannedAt) > now.getTime())
-    return output(deps, input, nextAction(loaded, now));
-  if (action.withheld) {
-    await write(deps, loaded, withholdHandOff(loaded.loanCase, action.plannedAt, now));
-    return output(deps, input, { phase: "done" });
-  }
-  await write(deps, loaded, handOff(loaded.loanCase, action.plannedAt, now));
-  await publishForLegal(deps, input.tenantId, input.loanId);
-  return output(deps, input, { phase: "done" });
+  // The transition the send task and the simulator take; only its hand-off is this task's to apply. The caps
+  // do not bear on the hand-off, so the borrower's record is not read.
+  const { decision, change } = stepTransition({ ...loaded, borrowerContacts: [], now });
+  if (decision.kind !== "hand_off") return recordWake(deps, input, nextAction(loaded, now));
+  await writeChange(deps, loaded, change);
+  // Withheld (no message ever reached the borrower): the case stays, flagged for ops; nothing to publish.
+  if (!decision.withheld) await publishForLegal(deps, input.tenantId, input.loanId);
+  return recordWake(deps, input, { phase: "done" });
 }
 
 /** Publishing is idempotent: a failure becomes a named error the ASL retries with back-off. */

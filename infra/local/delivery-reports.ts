@@ -1,4 +1,4 @@
-import { logger } from "../../functions/logger.ts";
+import { logger } from "../../functions/powertools.ts";
 import type { CaseRepository, Clock } from "../../functions/ports.ts";
 import { recordDelivery } from "../../functions/usecases/delivery.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";

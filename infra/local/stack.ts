@@ -1,25 +1,26 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { apiKeyHash, DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
+import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { createTables } from "../../functions/adapters/dynamo/tables.ts";
 import { DynamoWorkflowWakes } from "../../functions/adapters/dynamo/wake-index.ts";
 import { StepFunctionsWorkflow } from "../../functions/adapters/step-functions.ts";
-import { ROLES, type Role } from "../../functions/ports.ts";
+import type { Role } from "../../functions/ports.ts";
 import { STALLED_AFTER_MS } from "../../functions/usecases/workflow-health.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import type { LambdaName } from "../lambda-bundles.ts";
 import { startAwsEdge } from "./aws-edge.ts";
 import { KEYS_FILE, type RunningStack, STACK_FILE, writePrivateFile } from "./data-dir.ts";
 import { reportingDeliveries, reportPending } from "./delivery-reports.ts";
+import { demoKeys } from "./demo-keys.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
 import { LocalLambda } from "./lambda-runtime.ts";
@@ -28,7 +29,7 @@ import { resumeOpenCases } from "./recovery.ts";
 import { createLocalServer, listen } from "./server.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
-export const DEMO_TENANT = "demo";
+export { DEMO_TENANT } from "./demo-keys.ts";
 export const ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
 
 /** The Lambda ARNs the ASL's placeholders resolve to on one machine; each maps to an in-process handler. */
@@ -112,37 +113,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
   };
   try {
-    let endpoint = options.dynamoEndpoint;
-    let dynamoLoopbackOnly: boolean | undefined;
-    let dynamoWarning: string | undefined;
-    if (!endpoint) {
-      const dynamo = await startDynamoDbLocal(options.dataDir ? { dbPath: options.dataDir } : {});
-      cleanups.push(() => dynamo.stop());
-      endpoint = dynamo.endpoint;
-      dynamoLoopbackOnly = dynamo.loopbackOnly;
-      dynamoWarning = dynamo.warning;
-      void dynamo.lost.then(
-        options.onStoreLost ??
-          ((reason) => process.stderr.write(`local stack: the store is gone: ${reason}\n`)),
-      );
-    }
-    const client = makeDocumentClient({ endpoint });
-    const tables = {
-      stateTable: `${options.tablePrefix ?? ""}dunning-state`,
-      auditTable: `${options.tablePrefix ?? ""}dunning-audit`,
-    };
-    await createTables(client, tables);
-
+    const store = await startStore(options, cleanups);
+    const { client, tables } = store;
     const clock = new VirtualClock(options.clockStart ?? new Date(), options.frozen ?? false);
     const cases = new DynamoCaseRepository(client, tables);
-    // Everything the stack writes lives in its own folder: the data folder, or a private one removed at stop — two
-    // stacks on one machine never see each other's packages, and no borrower data outlives an in-memory stack.
-    const folder = options.dataDir ?? (await mkdtemp(join(tmpdir(), "dunning-stack-")));
-    if (!options.dataDir) cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    const folders = await stackFolders(options, cleanups);
     // Kept with the data: what the outbox took before a crash is still reported after the restart.
     const outbox = new Outbox(clock, options.dataDir ? join(options.dataDir, OUTBOX_JOURNAL) : undefined);
-    const handoffDir = options.handoffDir ?? join(folder, "handoffs");
-    const exportsDir = join(folder, "exports");
 
     const lambdas = {} as LocalStack["lambdas"];
     const engine = new LocalWorkflowEngine(
@@ -162,65 +139,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => engine.close());
     const edge = await startAwsEdge(engine, outbox);
     cleanups.push(() => edge.close());
-    // The functions see the embedded stack through the same variables AWS sets: tables, the state machine, and
-    // endpoints for DynamoDB and Step Functions; only the delivery edge (outbox, folders) is the stack's own.
-    const edgeEnvironment = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_ENDPOINT_URL_SFN: edge.stepFunctionsUrl,
-    };
-    // Every step of this stack runs in this process: a claim held by an earlier run was cut off by its end.
-    const instanceId = randomUUID();
-    const lambda = (name: LambdaName, extra: Record<string, string> = {}) =>
-      new LocalLambda(name, clock, {
-        environment: {
-          ...edgeEnvironment,
-          STATE_TABLE: tables.stateTable,
-          AUDIT_TABLE: tables.auditTable,
-          STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
-          LOCAL_HANDOFF_DIR: handoffDir,
-          LOCAL_INSTANCE_ID: instanceId,
-          POWERTOOLS_SERVICE_NAME: "loan-dunning",
-          POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-          POWERTOOLS_METRICS_DISABLED: "true",
-          // DynamoDB Local answers a burst of a thousand steps far slower than DynamoDB: one long attempt, still
-          // inside the API function's 25 s.
-          DUNNING_SDK_CONNECTION_TIMEOUT_MS: "10000",
-          DUNNING_SDK_REQUEST_TIMEOUT_MS: "20000",
-          DUNNING_SDK_MAX_ATTEMPTS: "1",
-          ...extra,
-        },
-      });
+    const lambda = functionFactory({ clock, store, edge, handoffDir: folders.handoffDir, options });
     lambdas.plan = lambda("plan");
     lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: edge.outboxUrl });
     lambdas.handOff = lambda("handOff");
     lambdas.recordFailure = lambda("recordFailure");
     lambdas.reconciler = lambda("reconciler");
-    // The reconciler runs on the stack's clock. On AWS it runs every few minutes and mostly finds nothing; here
-    // it runs when it can find something: a minute after the earliest wake of any case passes the grace.
-    const wakes = new DynamoWorkflowWakes(client, tables);
-    // Like a schedule, it runs at most once a virtual minute; and the index is read at most once a virtual minute
-    // too, and after every run (a running clock asks four times a second).
-    let lastRunMs = Number.NEGATIVE_INFINITY;
-    let known: { atMs: number; earliest: string | null } | undefined;
-    engine.schedule({
-      nextAt: async (nowMs) => {
-        if (!known || nowMs - known.atMs >= RECONCILE_EVERY_MS) {
-          known = { atMs: nowMs, earliest: await wakes.earliest() };
-        }
-        if (known.earliest === null) return null;
-        const due = Date.parse(known.earliest) + STALLED_AFTER_MS + RECONCILE_EVERY_MS;
-        return Math.max(nowMs, due, lastRunMs + RECONCILE_EVERY_MS);
-      },
-      run: async (nowMs) => {
-        lastRunMs = nowMs;
-        known = undefined;
-        await lambdas.reconciler.invoke(scheduledEvent(nowMs));
-      },
-    });
+    scheduleReconciler(engine, new DynamoWorkflowWakes(client, tables), lambdas.reconciler);
     cleanups.push(() => Promise.all(Object.values(lambdas).map((fn) => fn.close())));
 
     // Crash recovery starts executions through the production Step Functions adapter, as the API does.
@@ -235,21 +160,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const resumed = await resumeOpenCases(client, tables.stateTable, workflow);
     await reportPending({ outbox, cases, clock });
-
     const keys = await demoKeys(new DynamoApiKeyStore(client, tables, { cacheTtlMs: 0 }), options);
 
     // The API function is configured once the server listens: audit exports are served by GET /local/exports/.
     const api = (event: APIGatewayProxyEvent) => lambdas.api.invoke(event) as Promise<APIGatewayProxyResult>;
-    // /health says whether the store answers, within a second and a half.
-    const storeAnswers = () =>
-      client
-        .send(new DescribeTableCommand({ TableName: tables.stateTable }), {
-          abortSignal: AbortSignal.timeout(1_500),
-        })
-        .then(
-          () => true,
-          () => false,
-        );
+    const storeAnswers = () => answers(client, tables.stateTable);
+    const { exportsDir } = folders;
     const server = createLocalServer({ api, clock, engine, outbox, exportsDir, storeAnswers });
     const url = await listen(server, options.port ?? 3000);
     lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url });
@@ -260,24 +176,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           server.closeAllConnections();
         }),
     );
-    // A running stack with a data folder says where its database is, for `npm run keys -- --data-dir <dir>`.
-    if (options.dataDir) {
-      const file = join(options.dataDir, STACK_FILE);
-      const running: RunningStack = {
-        pid: process.pid,
-        url,
-        dynamoEndpoint: endpoint,
-        stateTable: tables.stateTable,
-        auditTable: tables.auditTable,
-      };
-      await writePrivateFile(file, `${JSON.stringify(running, null, 2)}\n`);
-      cleanups.push(() => rm(file, { force: true }));
-    }
+    if (options.dataDir) await announceRunning(options.dataDir, { url, store }, cleanups);
     return {
       url,
-      dynamoEndpoint: endpoint,
-      ...(dynamoLoopbackOnly === undefined ? {} : { dynamoLoopbackOnly }),
-      ...(dynamoWarning ? { dynamoWarning } : {}),
+      dynamoEndpoint: store.endpoint,
+      ...(store.loopbackOnly === undefined ? {} : { dynamoLoopbackOnly: store.loopbackOnly }),
+      ...(store.warning ? { dynamoWarning: store.warning } : {}),
       clock,
       engine,
       lambdas,
@@ -286,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.dataDir && existsSync(join(options.dataDir, KEYS_FILE))
         ? { keysFile: join(options.dataDir, KEYS_FILE) }
         : {}),
-      handoffDir,
+      handoffDir: folders.handoffDir,
       resumed,
       stop,
     };
@@ -296,62 +200,142 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
+type Cleanups = (() => Promise<unknown>)[];
+
+interface Store {
+  client: ReturnType<typeof makeDocumentClient>;
+  endpoint: string;
+  tables: { stateTable: string; auditTable: string };
+  /** Set when the stack started its own DynamoDB Local (see LocalStack.dynamoLoopbackOnly). */
+  loopbackOnly?: boolean;
+  warning?: string;
+}
+
+/** The given DynamoDB endpoint, or a DynamoDB Local of the stack's own; the tables created if missing. */
+async function startStore(options: LocalStackOptions, cleanups: Cleanups): Promise<Store> {
+  let store: Omit<Store, "client" | "tables"> = { endpoint: options.dynamoEndpoint ?? "" };
+  if (!options.dynamoEndpoint) {
+    const dynamo = await startDynamoDbLocal(options.dataDir ? { dbPath: options.dataDir } : {});
+    cleanups.push(() => dynamo.stop());
+    store = {
+      endpoint: dynamo.endpoint,
+      loopbackOnly: dynamo.loopbackOnly,
+      ...(dynamo.warning ? { warning: dynamo.warning } : {}),
+    };
+    void dynamo.lost.then(
+      options.onStoreLost ??
+        ((reason) => process.stderr.write(`local stack: the store is gone: ${reason}\n`)),
+    );
+  }
+  const client = makeDocumentClient({ endpoint: store.endpoint });
+  const tables = {
+    stateTable: `${options.tablePrefix ?? ""}dunning-state`,
+    auditTable: `${options.tablePrefix ?? ""}dunning-audit`,
+  };
+  await createTables(client, tables);
+  return { ...store, client, tables };
+}
+
 /**
- * The demo tenant's keys. A key given in `options.keys` is stored as given. Otherwise, with a data folder, the key
- * minted for that role at an earlier start is used again (kept in KEYS_FILE, mode 0600) as long as it is not
- * revoked; a revoked or missing one is replaced by a new key, which is written there. Without a data folder every
- * start mints new keys: the store they live in is gone at stop.
+ * Everything the stack writes lives in its own folder: the data folder, or a private one removed at stop — two
+ * stacks on one machine never see each other's packages, and no borrower data outlives an in-memory stack.
  */
-async function demoKeys(store: DynamoApiKeyStore, options: LocalStackOptions): Promise<Record<Role, string>> {
-  const file = options.dataDir ? join(options.dataDir, KEYS_FILE) : undefined;
-  const kept = file ? await readKeptKeys(file) : {};
-  const keys = {} as Record<Role, string>;
-  let minted = false;
-  for (const role of ROLES) {
-    const given = options.keys?.[role];
-    if (given) {
-      keys[role] = given;
-      await store.put(given, { tenantId: DEMO_TENANT, role });
-      continue;
-    }
-    const previous = kept[role];
-    if (previous && (await stillUsable(store, previous, role))) {
-      keys[role] = previous;
-      continue;
-    }
-    keys[role] = `dk_${role}_${randomBytes(18).toString("base64url")}`;
-    await store.put(keys[role], { tenantId: DEMO_TENANT, role });
-    kept[role] = keys[role];
-    minted = true;
-  }
-  if (file && minted) {
-    await writePrivateFile(file, `${JSON.stringify({ tenant: DEMO_TENANT, keys: kept }, null, 2)}\n`);
-  }
-  return keys;
+async function stackFolders(options: LocalStackOptions, cleanups: Cleanups) {
+  const folder = options.dataDir ?? (await mkdtemp(join(tmpdir(), "dunning-stack-")));
+  if (!options.dataDir) cleanups.push(() => rm(folder, { recursive: true, force: true }));
+  return { handoffDir: options.handoffDir ?? join(folder, "handoffs"), exportsDir: join(folder, "exports") };
 }
 
-/** A kept key is used again unless it was revoked; if the store lost it (a wiped table), it is stored again. */
-async function stillUsable(store: DynamoApiKeyStore, key: string, role: Role): Promise<boolean> {
-  const principal = await store.resolve(key);
-  if (principal) return principal.tenantId === DEMO_TENANT && principal.role === role;
-  if (await store.byId(apiKeyHash(key).slice(0, 12))) return false;
-  await store.put(key, { tenantId: DEMO_TENANT, role });
-  return true;
+/**
+ * Makes each function's sandbox. The functions see the embedded stack through the same variables AWS sets:
+ * tables, the state machine, and endpoints for DynamoDB and Step Functions; only the delivery edge (outbox,
+ * folders) is the stack's own.
+ */
+function functionFactory(deps: {
+  clock: VirtualClock;
+  store: Store;
+  edge: { stepFunctionsUrl: string };
+  handoffDir: string;
+  options: LocalStackOptions;
+}) {
+  const { clock, store, edge, handoffDir, options } = deps;
+  // Every step of this stack runs in this process: a claim held by an earlier run was cut off by its end.
+  const instanceId = randomUUID();
+  const environment = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: store.endpoint,
+    AWS_ENDPOINT_URL_SFN: edge.stepFunctionsUrl,
+    STATE_TABLE: store.tables.stateTable,
+    AUDIT_TABLE: store.tables.auditTable,
+    STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
+    LOCAL_HANDOFF_DIR: handoffDir,
+    LOCAL_INSTANCE_ID: instanceId,
+    POWERTOOLS_SERVICE_NAME: "loan-dunning",
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    // DynamoDB Local answers a burst of a thousand steps far slower than DynamoDB: one long attempt, still
+    // inside the API function's 25 s.
+    DUNNING_SDK_CONNECTION_TIMEOUT_MS: "10000",
+    DUNNING_SDK_REQUEST_TIMEOUT_MS: "20000",
+    DUNNING_SDK_MAX_ATTEMPTS: "1",
+  };
+  return (name: LambdaName, extra: Record<string, string> = {}) =>
+    new LocalLambda(name, clock, { environment: { ...environment, ...extra } });
 }
 
-async function readKeptKeys(file: string): Promise<Partial<Record<Role, string>>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw error;
-  }
-  const parsed = JSON.parse(text) as { keys?: Record<string, unknown> };
-  return Object.fromEntries(
-    ROLES.flatMap((role) => {
-      const key = parsed.keys?.[role];
-      return typeof key === "string" && key.length > 0 ? [[role, key]] : [];
-    }),
-  );
+/**
+ * The reconciler runs on the stack's clock. On AWS it runs every few minutes and mostly finds nothing; here it
+ * runs when it can find something: a minute after the earliest wake of any case passes the grace. Like a
+ * schedule, it runs at most once a virtual minute; and the index is read at most once a virtual minute too, and
+ * after every run (a running clock asks four times a second).
+ */
+function scheduleReconciler(
+  engine: LocalWorkflowEngine,
+  wakes: DynamoWorkflowWakes,
+  reconciler: LocalLambda,
+) {
+  let lastRunMs = Number.NEGATIVE_INFINITY;
+  let known: { atMs: number; earliest: string | null } | undefined;
+  engine.schedule({
+    nextAt: async (nowMs) => {
+      if (!known || nowMs - known.atMs >= RECONCILE_EVERY_MS) {
+        known = { atMs: nowMs, earliest: await wakes.earliest() };
+      }
+      if (known.earliest === null) return null;
+      const due = Date.parse(known.earliest) + STALLED_AFTER_MS + RECONCILE_EVERY_MS;
+      return Math.max(nowMs, due, lastRunMs + RECONCILE_EVERY_MS);
+    },
+    run: async (nowMs) => {
+      lastRunMs = nowMs;
+      known = undefined;
+      await reconciler.invoke(scheduledEvent(nowMs));
+    },
+  });
+}
+
+/** Whether the store answers now (GET /health), within a second and a half. */
+function answers(client: Store["client"], table: string): Promise<boolean> {
+  return client
+    .send(new DescribeTableCommand({ TableName: table }), { abortSignal: AbortSignal.timeout(1_500) })
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
+/** A running stack with a data folder says where its database is, for `npm run keys -- --data-dir <dir>`. */
+async function announceRunning(dataDir: string, at: { url: string; store: Store }, cleanups: Cleanups) {
+  const file = join(dataDir, STACK_FILE);
+  const running: RunningStack = {
+    pid: process.pid,
+    url: at.url,
+    dynamoEndpoint: at.store.endpoint,
+    stateTable: at.store.tables.stateTable,
+    auditTable: at.store.tables.auditTable,
+  };
+  await writePrivateFile(file, `${JSON.stringify(running, null, 2)}\n`);
+  cleanups.push(() => rm(file, { force: true }));
 }

@@ -11,6 +11,7 @@ import { daysPastDue, toInstant } from "../../functions/domain/time.ts";
 import type { Principal } from "../../functions/ports.ts";
 import { agingReport } from "../../functions/usecases/reports.ts";
 import { type FreshTables, freshTables } from "../support/dynamo.ts";
+import { exampleBorrower, subscriptionRequest } from "../support/fixtures.ts";
 
 /** The report is taken at 20:00 UTC: already the next calendar day in Shanghai (UTC+8). */
 const NOW = new Date("2026-06-10T20:00:00Z");
@@ -40,18 +41,11 @@ async function open(
 ): Promise<LoanCase> {
   const change = subscribe(
     tenantId,
-    {
-      loanId,
-      borrower: {
-        name: "Li Wei",
-        email: "li.wei@example.com",
-        phone: "+8613800138000",
-        locale: "zh-CN",
-        timeZone: options.timeZone ?? "UTC",
-      },
+    subscriptionRequest(loanId, {
+      borrower: exampleBorrower({ timeZone: options.timeZone ?? "UTC" }),
       amountDue: money(options.amount, options.currency ?? "CNY"),
       dueDate: options.dueDate,
-    },
+    }),
     DEFAULT_POLICY,
     `hash-of-${loanId}`,
     ACTOR,

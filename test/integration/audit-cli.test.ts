@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendToChain, EMPTY_CHAIN } from "../../functions/domain/audit-chain.ts";
-import { manifestJson } from "../../functions/domain/audit-export-format.ts";
+import { manifestJson } from "../../functions/formats/audit-export-files.ts";
 import type { ScopedAuditEntry } from "../../functions/ports/audit.ts";
 import { exportAudit } from "../../functions/usecases/audit-export.ts";
 import { auditCommand, runShell, type ShellRun } from "../support/shell.ts";

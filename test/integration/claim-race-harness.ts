@@ -27,6 +27,7 @@ import type {
 import { type LenderDeps, recordEvent } from "../../functions/usecases/lender.ts";
 import { type ExecutionState, type StepDeps, sendStep } from "../../functions/usecases/workflow-steps.ts";
 import type { FreshTables } from "../support/dynamo.ts";
+import { exampleBorrower, subscriptionRequest } from "../support/fixtures.ts";
 import { memoryHandoffs } from "../support/memory-handoffs.ts";
 import { uniqueLoanId } from "./fixtures.ts";
 
@@ -222,18 +223,7 @@ export async function subscribedLoan(
   if (policy !== DEFAULT_POLICY) await h.policies.put(TENANT, policy);
   const change = subscribe(
     TENANT,
-    {
-      loanId,
-      borrower: {
-        name: "Li Wei",
-        email: `${loanId}@example.com`,
-        phone,
-        locale: "zh-CN",
-        timeZone: "Asia/Shanghai",
-      },
-      amountDue: money("1250.00", "CNY"),
-      dueDate: "2026-01-15",
-    },
+    subscriptionRequest(loanId, { borrower: exampleBorrower({ email: `${loanId}@example.com`, phone }) }),
     policy,
     `hash-of-${loanId}`,
     `${PRINCIPAL.role}:${PRINCIPAL.keyId}`,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type CaseChange, type StepDecision, subscribe } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import { DEFAULT_POLICY, type PolicyStep } from "../../functions/domain/policy.ts";
+import { subscriptionRequest } from "../support/fixtures.ts";
 
 export const T0 = new Date("2026-01-01T02:00:00Z");
 
@@ -22,18 +23,7 @@ export function subscription(
 ): CaseChange {
   return subscribe(
     tenantId,
-    {
-      loanId,
-      borrower: {
-        name: "Li Wei",
-        email: "li.wei@example.com",
-        phone: "+8613800138000",
-        locale: "zh-CN",
-        timeZone: "Asia/Shanghai",
-      },
-      amountDue: money(amount, "CNY"),
-      dueDate: "2026-01-15",
-    },
+    subscriptionRequest(loanId, { amountDue: money(amount, "CNY") }),
     DEFAULT_POLICY,
     `hash-of-${loanId}`,
     "api:lender-key",

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { appendToChain, EMPTY_CHAIN, GENESIS_HASH } from "../../functions/domain/audit-chain.ts";
-import { type ExportFormat, manifestJson } from "../../functions/domain/audit-export-format.ts";
-import { type ExportProblem, verifyExport } from "../../functions/domain/export-verify.ts";
+import type { ExportFormat } from "../../functions/domain/audit-export.ts";
+import { manifestJson } from "../../functions/formats/audit-export-files.ts";
+import type { ExportProblem } from "../../functions/formats/export-verify/problems.ts";
+import { verifyExport } from "../../functions/formats/export-verify/verify-export.ts";
 import type { AuditRange, AuditReader, ScopedAuditEntry } from "../../functions/ports/audit.ts";
 import { exportAudit } from "../../functions/usecases/audit-export.ts";
 

@@ -3,6 +3,7 @@ import type { Borrower, LoanCase, SubscriptionRequest } from "../../functions/do
 import { subscribe } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import { DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
+import { exampleBorrower, subscriptionRequest } from "../support/fixtures.ts";
 
 /**
  * IANA zones for property tests: whole, half- and quarter-hour offsets, northern and southern DST,
@@ -61,25 +62,18 @@ export const ZONES = [
 export const TENANT = "tenant-1";
 export const ACTOR = "api:lender";
 
+/** The example borrower (test/support/fixtures.ts) with a phone number of the unit tests' own. */
 export function borrower(overrides: Partial<Borrower> = {}): Borrower {
-  return {
-    name: "Li Wei",
-    email: "li.wei@example.com",
-    phone: "+8613800000000",
-    locale: "zh-CN",
-    timeZone: "Asia/Shanghai",
-    ...overrides,
-  };
+  return exampleBorrower({ phone: "+8613800000000", ...overrides });
 }
 
+/** The example loan as loan-1, of CNY 1000.00, owed by `borrower()`. */
 export function subscription(overrides: Partial<SubscriptionRequest> = {}): SubscriptionRequest {
-  return {
-    loanId: "loan-1",
+  return subscriptionRequest("loan-1", {
     borrower: borrower(),
     amountDue: money("1000.00", "CNY"),
-    dueDate: "2026-01-15",
     ...overrides,
-  };
+  });
 }
 
 /** A freshly subscribed case (default: CNY 1000.00 due 2026-01-15 in Shanghai, subscribed 2026-01-05T00:00Z). */

@@ -9,7 +9,6 @@ import {
   verifyChain,
 } from "../../functions/domain/audit-chain.ts";
 import { applyEvent, type LoanEvent } from "../../functions/domain/events.ts";
-import { escapeHtml, renderHandoffHtml } from "../../functions/domain/handoff-html.ts";
 import {
   buildHandoffPackage,
   HANDOFF_PACKAGE_FORMAT,
@@ -18,6 +17,7 @@ import {
 import { type CaseChange, handOff, type LoanCase, WORKFLOW_ACTOR } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { escapeHtml, renderHandoffHtml } from "../../functions/formats/handoff-html.ts";
 import { ACTOR, borrower, newCase, TENANT } from "./fixtures.ts";
 
 const SCRIPT_NAME = '<script>alert("x")</script> & Co';

@@ -7,10 +7,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileHandoffPublisher, S3SnsHandoffPublisher } from "../../functions/adapters/handoff-publishers.ts";
 import { appendToChain, EMPTY_CHAIN } from "../../functions/domain/audit-chain.ts";
-import { renderHandoffHtml } from "../../functions/domain/handoff-html.ts";
 import { buildHandoffPackage, type HandoffPackage } from "../../functions/domain/handoff-package.ts";
 import { handOff } from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { renderHandoffHtml } from "../../functions/formats/handoff-html.ts";
 import { ACTOR, newCase, TENANT } from "./fixtures.ts";
 
 const s3 = mockClient(S3Client);

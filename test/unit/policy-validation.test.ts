@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { NO_CHARGES } from "../../functions/domain/charges.ts";
 import { DEFAULT_CONTACT_RULES, DEFAULT_POLICY, type PolicyStep } from "../../functions/domain/policy.ts";
-import { type PolicyRules, policyChanges, validatePolicy } from "../../functions/domain/policy-validation.ts";
+import { policyChanges } from "../../functions/domain/policy-changes.ts";
+import { type PolicyRules, validatePolicy } from "../../functions/domain/policy-validation.ts";
 import { BUILT_IN_TEMPLATES, type MessageTemplates } from "../../functions/domain/templates.ts";
 
 const rules = (change: Partial<PolicyRules> = {}): PolicyRules => ({

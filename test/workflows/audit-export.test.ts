@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
-import type { ExportProblem } from "../../functions/domain/export-verify.ts";
+import type { ExportProblem } from "../../functions/formats/export-verify/problems.ts";
 import {
   downloadExport,
   type ExportAnswer,

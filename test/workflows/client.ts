@@ -32,19 +32,5 @@ export function apiClient(baseUrl: string, key?: string) {
   };
 }
 
-export function loanRequest(loanId: string, overrides: Record<string, unknown> = {}) {
-  return {
-    loanId,
-    borrower: {
-      name: "Li Wei",
-      email: "li.wei@example.com",
-      phone: "+8613800138000",
-      locale: "zh-CN",
-      timeZone: "Asia/Shanghai",
-    },
-    amountDue: { amount: "1250.00", currency: "CNY" },
-    dueDate: "2026-01-15",
-    policyId: "default",
-    ...overrides,
-  };
-}
+/** The POST /v1/loans body the tests send, defined once for the tests and bench/ in test/support/fixtures.ts. */
+export { loanRequest } from "../support/fixtures.ts";

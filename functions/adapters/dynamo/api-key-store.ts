@@ -1,14 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditEvent } from "../../domain/audit-chain.ts";
 import { toInstant } from "../../domain/time.ts";
 import { type ApiKeyStore, type Clock, type Principal, ROLES, type Role } from "../../ports.ts";
 import { cancellationCodes } from "./errors.ts";
+import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";
 import type { TransactItem } from "./tenant-audit.ts";
 
@@ -150,20 +146,13 @@ export class DynamoApiKeyStore implements ApiKeyStore {
   /** Every key of a tenant, oldest first: ids, roles, dates and revocations, never a key. */
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
     const records: ApiKeyRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.stateTable,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :k)",
-          ExpressionAttributeValues: { ":pk": directoryKey(tenantId, "").pk, ":k": "K#" },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(toRecord(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = queryAll(this.client, {
+      TableName: this.stateTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :k)",
+      ExpressionAttributeValues: { ":pk": directoryKey(tenantId, "").pk, ":k": "K#" },
+      ConsistentRead: true,
+    });
+    for await (const item of items) records.push(toRecord(item));
     return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
   }
 

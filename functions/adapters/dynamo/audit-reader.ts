@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { AuditRange, AuditReader, ScopedAuditEntry } from "../../ports/audit.ts";
+import { queryAll } from "./query-all.ts";
 import { AUDIT_TABLE, keys } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
 
@@ -29,14 +30,7 @@ export class DynamoAuditReader implements AuditReader {
 
   async *entries(tenantId: string, range: AuditRange): AsyncGenerator<ScopedAuditEntry> {
     const base = range.loanId === undefined ? this.byTime(tenantId, range) : this.byLoan(tenantId, range);
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({ ...base, ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}) }),
-      );
-      for (const item of page.Items ?? []) yield toEntry(tenantId, item);
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    for await (const item of queryAll(this.client, base)) yield toEntry(tenantId, item);
   }
 
   private byTime(tenantId: string, range: AuditRange): QueryCommandInput {

@@ -2,7 +2,6 @@ import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -18,6 +17,7 @@ import {
   type Page,
 } from "../../ports.ts";
 import { AuditChainConflictError, cancellationCodes } from "./errors.ts";
+import { queryAll } from "./query-all.ts";
 import { AUDIT_TABLE, keys, STATE_TABLE } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
 import { WAKE_KEY_ATTRIBUTES, wakeItemKeys } from "./wake-index.ts";
@@ -294,39 +294,40 @@ export class DynamoCaseRepository implements CaseRepository {
     const partition = query.status === undefined ? tenantId : `${tenantId}#${query.status}`;
 
     // One item more than asked for tells whether another page exists, so the last page has no cursor.
+    const input: QueryCommandInput = {
+      TableName: this.stateTable,
+      IndexName: index.name,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: {
+        "#pk": index.partitionKey,
+        ...(query.attention === undefined ? {} : { "#attention": "attention" }),
+      },
+      ExpressionAttributeValues: {
+        ":pk": partition,
+        ...(query.attention === undefined ? {} : { ":map": "M" }),
+      },
+      // A flagged case holds an attention map; a cleared one holds null or nothing.
+      ...(query.attention === undefined
+        ? {}
+        : {
+            FilterExpression: query.attention
+              ? "attribute_type(#attention, :map)"
+              : "NOT attribute_type(#attention, :map)",
+          }),
+      ScanIndexForward: true,
+      ...(after
+        ? {
+            ExclusiveStartKey: indexKey(
+              index,
+              partition,
+              keys.loanCase(tenantId, after.loanId),
+              `${after.createdAt}#${after.loanId}`,
+            ),
+          }
+        : {}),
+    };
     const items: Record<string, unknown>[] = [];
-    let exclusiveStartKey =
-      after &&
-      indexKey(index, partition, keys.loanCase(tenantId, after.loanId), `${after.createdAt}#${after.loanId}`);
-    do {
-      const input: QueryCommandInput = {
-        TableName: this.stateTable,
-        IndexName: index.name,
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: {
-          "#pk": index.partitionKey,
-          ...(query.attention === undefined ? {} : { "#attention": "attention" }),
-        },
-        ExpressionAttributeValues: {
-          ":pk": partition,
-          ...(query.attention === undefined ? {} : { ":map": "M" }),
-        },
-        // A flagged case holds an attention map; a cleared one holds null or nothing.
-        ...(query.attention === undefined
-          ? {}
-          : {
-              FilterExpression: query.attention
-                ? "attribute_type(#attention, :map)"
-                : "NOT attribute_type(#attention, :map)",
-            }),
-        ScanIndexForward: true,
-        Limit: limit + 1 - items.length,
-        ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-      };
-      const page = await this.client.send(new QueryCommand(input));
-      items.push(...(page.Items ?? []));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey && items.length <= limit);
+    for await (const item of queryAll(this.client, input, { limit: limit + 1 })) items.push(item);
 
     const cases = items.slice(0, limit).map(toCase);
     const last = cases.at(-1);
@@ -341,21 +342,14 @@ export class DynamoCaseRepository implements CaseRepository {
 
   async auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]> {
     const entries: AuditEntry[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.auditTable,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.auditPartition(tenantId, loanId) },
-          ScanIndexForward: true,
-          ConsistentRead: true,
-          ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) entries.push(toAuditEntry(item));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    const items = queryAll(this.client, {
+      TableName: this.auditTable,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.auditPartition(tenantId, loanId) },
+      ScanIndexForward: true,
+      ConsistentRead: true,
+    });
+    for await (const item of items) entries.push(toAuditEntry(item));
     return entries;
   }
 
@@ -365,30 +359,23 @@ export class DynamoCaseRepository implements CaseRepository {
    */
   async *openCases(tenantId: string): AsyncGenerator<OpenCase> {
     const index = openIndex();
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.stateTable,
-          IndexName: index.name,
-          KeyConditionExpression: "#pk = :pk",
-          ProjectionExpression: "#sk, #status, #dueDate, #balance, #zone",
-          ExpressionAttributeNames: {
-            "#pk": index.partitionKey,
-            "#sk": index.sortKey,
-            "#status": "status",
-            "#dueDate": "dueDate",
-            "#balance": "balance",
-            "#zone": AGING_TIME_ZONE,
-          },
-          ExpressionAttributeValues: { ":pk": tenantId },
-          ScanIndexForward: true,
-          ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) yield toOpenCase(item, index.sortKey);
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    const items = queryAll(this.client, {
+      TableName: this.stateTable,
+      IndexName: index.name,
+      KeyConditionExpression: "#pk = :pk",
+      ProjectionExpression: "#sk, #status, #dueDate, #balance, #zone",
+      ExpressionAttributeNames: {
+        "#pk": index.partitionKey,
+        "#sk": index.sortKey,
+        "#status": "status",
+        "#dueDate": "dueDate",
+        "#balance": "balance",
+        "#zone": AGING_TIME_ZONE,
+      },
+      ExpressionAttributeValues: { ":pk": tenantId },
+      ScanIndexForward: true,
+    });
+    for await (const item of items) yield toOpenCase(item, index.sortKey);
   }
 
   /** The case put (with its condition) first, then one put per audit entry: cancellation reasons follow this order. */

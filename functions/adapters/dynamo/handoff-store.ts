@@ -1,11 +1,7 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { HandoffRecord, HandoffStatus, HandoffStore } from "../../ports/handoff.ts";
 import { cancellationCodes } from "./errors.ts";
+import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";
 
 const RECORD_FIELDS = [
@@ -91,19 +87,12 @@ export class DynamoHandoffStore implements HandoffStore {
 
   async list(tenantId: string, status: HandoffStatus): Promise<HandoffRecord[]> {
     const records: HandoffRecord[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.stateTable,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :status)",
-          ExpressionAttributeValues: { ":pk": keys.handoffPartition(tenantId), ":status": `${status}#` },
-          ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-        }),
-      );
-      for (const found of page.Items ?? []) records.push(toRecord(found));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    const items = queryAll(this.client, {
+      TableName: this.stateTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :status)",
+      ExpressionAttributeValues: { ":pk": keys.handoffPartition(tenantId), ":status": `${status}#` },
+    });
+    for await (const found of items) records.push(toRecord(found));
     return records;
   }
 

@@ -3,6 +3,7 @@ import type { AuditEvent } from "../../domain/audit-chain.ts";
 import { DEFAULT_POLICY, type Policy } from "../../domain/policy.ts";
 import type { PolicyVersionInfo, PolicyVersionStore } from "../../ports.ts";
 import { isConditionalCheckFailed } from "./errors.ts";
+import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";
 import { TenantAuditLog, TenantWriteConflictError } from "./tenant-audit.ts";
 
@@ -29,34 +30,27 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
   async history(tenantId: string, policyId: string): Promise<PolicyVersionInfo[]> {
     const { pk } = keys.policyVersion(tenantId, policyId, 0);
     const infos: PolicyVersionInfo[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.stateTable,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
-          ExpressionAttributeValues: { ":pk": pk, ":v": "V#" },
-          ProjectionExpression: "#info, #policy.#version",
-          ExpressionAttributeNames: { "#info": "info", "#policy": "policy", "#version": "version" },
-          ScanIndexForward: false,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
+    const items = queryAll<{ info?: PolicyVersionInfo; policy?: { version?: unknown } }>(this.client, {
+      TableName: this.stateTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
+      ExpressionAttributeValues: { ":pk": pk, ":v": "V#" },
+      ProjectionExpression: "#info, #policy.#version",
+      ExpressionAttributeNames: { "#info": "info", "#policy": "policy", "#version": "version" },
+      ScanIndexForward: false,
+    });
+    for await (const item of items) {
+      const version = Number(item.policy?.version);
+      infos.push(
+        item.info ?? {
+          version,
+          changedAt: "1970-01-01T00:00:00.000Z",
+          changedBy: "unknown",
+          comment: null,
+          applyTo: "new_loans",
+          changes: [],
+        },
       );
-      for (const item of page.Items ?? []) {
-        const version = Number(item.policy?.version);
-        infos.push(
-          (item.info as PolicyVersionInfo | undefined) ?? {
-            version,
-            changedAt: "1970-01-01T00:00:00.000Z",
-            changedBy: "unknown",
-            comment: null,
-            applyTo: "new_loans",
-            changes: [],
-          },
-        );
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return infos;
   }
 

@@ -1,7 +1,6 @@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
@@ -17,6 +16,7 @@ import {
 import { toInstant } from "../../domain/time.ts";
 import { auditItem } from "./case-repository.ts";
 import { cancellationCodes } from "./errors.ts";
+import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
 
@@ -145,25 +145,18 @@ export class TenantAuditLog {
   /** The tenant's chain, in order. */
   async entries(tenantId: string): Promise<AuditEntry[]> {
     const entries: AuditEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.auditTable,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.auditPartition(tenantId, TENANT_SCOPE) },
-          ScanIndexForward: true,
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const entry: Record<string, unknown> = {};
-        for (const name of AUDIT_FIELDS) entry[name] = item[name];
-        entries.push(entry as unknown as AuditEntry);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = queryAll(this.client, {
+      TableName: this.auditTable,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.auditPartition(tenantId, TENANT_SCOPE) },
+      ScanIndexForward: true,
+      ConsistentRead: true,
+    });
+    for await (const item of items) {
+      const entry: Record<string, unknown> = {};
+      for (const name of AUDIT_FIELDS) entry[name] = item[name];
+      entries.push(entry as unknown as AuditEntry);
+    }
     return entries;
   }
 

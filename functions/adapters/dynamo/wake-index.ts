@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { paginateQuery, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { LoanCase } from "../../domain/loan-case.ts";
 import { expectsWorkflow } from "../../domain/workflow-health.ts";
 import type { WorkflowRef, WorkflowWakes } from "../../ports.ts";
 import { isConditionalCheckFailed } from "./errors.ts";
+import { queryAll } from "./query-all.ts";
 import { keys, STATE_TABLE, WAKE_SHARDS } from "./schema.ts";
 
 const BY_WAKE = STATE_TABLE.indexes.find((index) => index.name === "byWake");
@@ -123,19 +124,14 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
   async *overdue(before: string): AsyncIterable<{ tenantId: string; loanId: string }> {
     const index = wakeIndex();
     for (let shard = 0; shard < WAKE_SHARDS; shard++) {
-      const pages = paginateQuery(
-        { client: this.client },
-        {
-          TableName: this.stateTable,
-          IndexName: index.name,
-          KeyConditionExpression: "#pk = :pk AND #sk < :before",
-          ExpressionAttributeNames: { "#pk": index.partitionKey, "#sk": index.sortKey },
-          ExpressionAttributeValues: { ":pk": `WAKE#${shard}`, ":before": before },
-        },
-      );
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) yield { tenantId: item.tenantId, loanId: item.loanId };
-      }
+      const items = queryAll<{ tenantId: string; loanId: string }>(this.client, {
+        TableName: this.stateTable,
+        IndexName: index.name,
+        KeyConditionExpression: "#pk = :pk AND #sk < :before",
+        ExpressionAttributeNames: { "#pk": index.partitionKey, "#sk": index.sortKey },
+        ExpressionAttributeValues: { ":pk": `WAKE#${shard}`, ":before": before },
+      });
+      for await (const item of items) yield { tenantId: item.tenantId, loanId: item.loanId };
     }
   }
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod";
 import { TENANT_SCOPE } from "../../domain/audit-chain.ts";
-import { CONTENT_TYPES, EXPORT_FORMATS, manifestJson } from "../../domain/audit-export-format.ts";
+import { EXPORT_FORMATS } from "../../domain/audit-export.ts";
 import { BusinessRuleError, NotFoundError } from "../../domain/errors.ts";
 import { toInstant } from "../../domain/time.ts";
+import { CONTENT_TYPES, manifestJson } from "../../formats/audit-export-files.ts";
 import { EXPORT_URL_SECONDS } from "../../ports/export-sink.ts";
 import { exportAudit } from "../../usecases/audit-export.ts";
 import type { ApiDeps } from "../app.ts";

@@ -1,10 +1,11 @@
-import type { HandoffPackage, HandoffReason } from "./handoff-package.ts";
-import { formatMoney, type Money } from "./money.ts";
-import { LOCALES, type Locale } from "./policy.ts";
+import type { HandoffPackage, HandoffReason } from "../domain/handoff-package.ts";
+import { formatMoney, type Money } from "../domain/money.ts";
+import { LOCALES, type Locale } from "../domain/policy.ts";
 
 /**
  * The hand-off package as one self-contained HTML page (inline CSS, no scripts, no external assets), in
  * the borrower's locale when we have one for it, otherwise en-US. Every value from the package is escaped.
+ * What the package holds is the domain's (functions/domain/handoff-package.ts); this is only how it reads.
  */
 
 const HTML_ESCAPES: Record<string, string> = {

@@ -18,8 +18,8 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import type { StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { EXECUTIONS_STOPPED_BY_PRODUCT, WORKFLOWS_RESTARTED } from "../../functions/metrics.ts";
-import type { DunningFunction } from "./dunning-function.ts";
+import { EXECUTIONS_STOPPED_BY_PRODUCT, WORKFLOWS_RESTARTED } from "../../../functions/metrics.ts";
+import type { DunningFunction } from "../dunning-function.ts";
 
 export interface OperationsProps {
   namePrefix: string;
@@ -36,6 +36,9 @@ export interface OperationsProps {
   smsMonthlyBudgetUsd: number;
 }
 
+/** The CloudWatch namespace of the product's own metrics (Powertools Metrics). */
+export const METRICS_NAMESPACE = "LoanDunning";
+
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
@@ -46,12 +49,25 @@ export class DunningOperations extends Construct {
   readonly opsTopic: Topic;
   readonly alarms: Alarm[] = [];
   readonly dashboard: Dashboard;
+  private readonly alarmAction: SnsAction;
+  private readonly namePrefix: string;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const topicName = `${props.namePrefix}-ops-alarms`;
-    // CloudWatch may publish to an encrypted topic only with a customer-managed key that lets it.
+    this.namePrefix = props.namePrefix;
+    this.opsTopic = this.createTopic(`${props.namePrefix}-ops-alarms`);
+    this.alarmAction = new SnsAction(this.opsTopic);
+    this.alarmWorkflow(props);
+    this.alarmFunctions(props);
+    this.alarmDelivery(props);
+    this.alarm("api-5xx", props.api.metricServerError({ period: FIVE_MINUTES, statistic: "Sum" }), 1, {
+      description: "The API answered 5xx: client mistakes are 4xx, so each of these is ours.",
+    });
+    this.dashboard = this.buildDashboard(props);
+  }
+
+  /** The ops topic, encrypted: CloudWatch may publish to an encrypted topic only with a key that lets it. */
+  private createTopic(topicName: string): Topic {
     const key = new Key(this, "OpsAlarmsKey", {
       description: "Encrypts the loan dunning ops alarms topic",
       enableKeyRotation: true,
@@ -66,7 +82,7 @@ export class DunningOperations extends Construct {
         resources: ["*"],
         conditions: {
           StringEquals: {
-            "kms:EncryptionContext:aws:sns:topicArn": stack.formatArn({
+            "kms:EncryptionContext:aws:sns:topicArn": Stack.of(this).formatArn({
               service: "sns",
               resource: topicName,
             }),
@@ -74,35 +90,38 @@ export class DunningOperations extends Construct {
         },
       }),
     );
-    this.opsTopic = new Topic(this, "OpsAlarms", {
+    return new Topic(this, "OpsAlarms", {
       topicName,
       displayName: "Loan dunning: operations alarms",
       masterKey: key,
       enforceSSL: true,
     });
-    const action = new SnsAction(this.opsTopic);
-    const alarm = (name: string, metric: IMetric, threshold: number, options: Partial<AlarmOptions> = {}) => {
-      const created = new Alarm(this, name, {
-        alarmName: `${props.namePrefix}-${name}`,
-        alarmDescription: options.description ?? `${name}: see the README runbook`,
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: options.missing ?? TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(action);
-      this.alarms.push(created);
-      return created;
-    };
+  }
 
-    // --- The workflow.
+  /** One alarm `<prefix>-<name>` into the ops topic, on the first breaching period. */
+  private alarm(name: string, metric: IMetric, threshold: number, options: Partial<AlarmOptions> = {}): Alarm {
+    const created = new Alarm(this, name, {
+      alarmName: `${this.namePrefix}-${name}`,
+      alarmDescription: options.description ?? `${name}: see the README runbook`,
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: options.missing ?? TreatMissingData.NOT_BREACHING,
+    });
+    created.addAlarmAction(this.alarmAction);
+    this.alarms.push(created);
+    return created;
+  }
+
+  /** Executions that failed, timed out or were aborted from outside, and a reconciler gone silent. */
+  private alarmWorkflow(props: OperationsProps): void {
     const sm = props.stateMachine;
-    alarm("executions-failed", sm.metricFailed({ period: FIVE_MINUTES, statistic: "Sum" }), 1, {
+    this.alarm("executions-failed", sm.metricFailed({ period: FIVE_MINUTES, statistic: "Sum" }), 1, {
       description:
         "A loan's execution ended FAILED: its case is flagged (attention) and audited (workflow_failed).",
     });
-    alarm("executions-timed-out", sm.metricTimedOut({ period: FIVE_MINUTES, statistic: "Sum" }), 1);
+    this.alarm("executions-timed-out", sm.metricTimedOut({ period: FIVE_MINUTES, statistic: "Sum" }), 1);
     // The product stops executions itself (a payment, a re-plan); only aborts beyond those are news.
     const stoppedByProduct = new Metric({
       namespace: props.metricsNamespace,
@@ -111,7 +130,7 @@ export class DunningOperations extends Construct {
       statistic: "Sum",
       period: Duration.minutes(15),
     });
-    alarm(
+    this.alarm(
       "executions-aborted-outside-product",
       new MathExpression({
         expression: "aborted - FILL(stopped, 0)",
@@ -124,7 +143,7 @@ export class DunningOperations extends Construct {
       }),
       1,
     );
-    alarm(
+    this.alarm(
       "stalled-workflows-restarted",
       new Metric({
         namespace: props.metricsNamespace,
@@ -140,12 +159,15 @@ export class DunningOperations extends Construct {
         missing: TreatMissingData.BREACHING,
       },
     );
+  }
 
-    // --- Functions: throttles everywhere; errors where none are expected, on rate where errors route the workflow.
+  /** Every function and dead-letter queue. */
+  private alarmFunctions(props: OperationsProps): void {
+    // Throttles everywhere; errors where none are expected, on rate where errors route the workflow.
     for (const [name, fn] of Object.entries(props.functions)) {
-      alarm(`${name}-throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }), 1);
+      this.alarm(`${name}-throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }), 1);
       if (props.workflowTasks.includes(name)) {
-        alarm(
+        this.alarm(
           `${name}-error-rate`,
           new MathExpression({
             expression: "IF(invocations >= 20, 100 * errors / invocations, 0)",
@@ -159,18 +181,20 @@ export class DunningOperations extends Construct {
           50,
         );
       } else {
-        alarm(`${name}-errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: "Sum" }), 1);
+        this.alarm(`${name}-errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: "Sum" }), 1);
       }
     }
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
-      alarm(
+      this.alarm(
         `${name}-dead-letters`,
         queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: "Maximum" }),
         1,
       );
     }
+  }
 
-    // --- Delivery: SES reputation of the configuration set, SMS success and spend.
+  /** SES reputation of the configuration set, SMS success and spend. */
+  private alarmDelivery(props: OperationsProps): void {
     const ses = (metricName: string) =>
       new Metric({
         namespace: "AWS/SES",
@@ -179,28 +203,21 @@ export class DunningOperations extends Construct {
         statistic: "Average",
         period: Duration.hours(1),
       });
-    alarm("ses-bounce-rate", ses("Reputation.BounceRate"), 0.05, {
+    this.alarm("ses-bounce-rate", ses("Reputation.BounceRate"), 0.05, {
       description: "More than 5% of email bounces: SES reviews accounts above 10%.",
     });
-    alarm("ses-complaint-rate", ses("Reputation.ComplaintRate"), 0.001, {
+    this.alarm("ses-complaint-rate", ses("Reputation.ComplaintRate"), 0.001, {
       description: "More than 0.1% of email is reported as spam: SES reviews accounts above 0.5%.",
     });
     const sms = (metricName: string, statistic: string) =>
       new Metric({ namespace: "AWS/SNS", metricName, statistic, period: Duration.hours(1) });
-    alarm("sms-success-rate", sms("SMSSuccessRate", "Average"), 0.9, {
+    this.alarm("sms-success-rate", sms("SMSSuccessRate", "Average"), 0.9, {
       comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
       description: "Fewer than 90% of SMS delivered in the last hour.",
     });
-    alarm("sms-spend", sms("SMSMonthToDateSpentUSD", "Maximum"), props.smsMonthlyBudgetUsd * 0.8, {
+    this.alarm("sms-spend", sms("SMSMonthToDateSpentUSD", "Maximum"), props.smsMonthlyBudgetUsd * 0.8, {
       description: `SMS spend this month passed 80% of the ${props.smsMonthlyBudgetUsd} USD budget.`,
     });
-
-    // --- The API.
-    alarm("api-5xx", props.api.metricServerError({ period: FIVE_MINUTES, statistic: "Sum" }), 1, {
-      description: "The API answered 5xx: client mistakes are 4xx, so each of these is ours.",
-    });
-
-    this.dashboard = this.buildDashboard(props);
   }
 
   private buildDashboard(props: OperationsProps): Dashboard {

@@ -1,0 +1,185 @@
+import { createHash } from "node:crypto";
+import { DateTime } from "luxon";
+import type { AuditEvent } from "../domain/audit-chain.ts";
+import { ConcurrentUpdateError, ProviderThrottledError } from "../domain/errors.ts";
+import {
+  type CaseChange,
+  chargedTo,
+  completeStep,
+  type LoanCase,
+  recordContacts,
+  releaseChannels,
+  WORKFLOW_ACTOR,
+} from "../domain/loan-case.ts";
+import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
+import { maskEmail, maskPhone } from "../domain/pii.ts";
+import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
+import { renderMessage, templatesOf } from "../domain/templates.ts";
+import { daysPastDue, localTime, toInstant } from "../domain/time.ts";
+import type { CaseRepository, Clock, MessageSender } from "../ports.ts";
+
+/** What sending a claimed step needs: the case store, the provider and the business clock. */
+export interface SendingDeps {
+  cases: CaseRepository;
+  sender: MessageSender;
+  clock: Clock;
+}
+
+/** A case as a workflow task read it, with the policy version it runs on. */
+export interface Loaded {
+  loanCase: LoanCase;
+  policy: Policy;
+}
+
+/** Writes a change of the loaded case (conditional on the version it was read at). */
+export async function writeChange(
+  deps: Pick<SendingDeps, "cases" | "clock">,
+  loaded: Loaded,
+  change: CaseChange,
+): Promise<Loaded> {
+  const loanCase = await deps.cases.update(loaded.loanCase, change, toInstant(deps.clock.now()));
+  return { ...loaded, loanCase };
+}
+
+/**
+ * Sends the channels of the step in flight and records each outcome: sent, or failed. A throttled provider
+ * leaves the unsent channels in flight, marked safe to retry, and the error goes to the workflow's retry.
+ * Returns the case with the step completed, and the instant it was completed at: the next action is planned
+ * from there.
+ */
+export async function deliver(deps: SendingDeps, claimed: Loaded): Promise<{ loaded: Loaded; now: Date }> {
+  const inFlight = claimed.loanCase.inFlight;
+  const step = inFlight && findStep(claimed.policy, inFlight.step);
+  if (!inFlight || !step) throw new Error("no deliverable step in flight");
+  let loaded = claimed;
+  if (inFlight.retryable) {
+    // Take the retry: the claim is a conditional write, so a payment that landed first still wins.
+    loaded = await writeChange(deps, loaded, {
+      next: { ...loaded.loanCase, inFlight: { ...inFlight, retryable: false } },
+      events: [],
+    });
+  }
+  const events: AuditEvent[] = [];
+  for (const [index, channel] of inFlight.channels.entries()) {
+    try {
+      events.push(await sendOne(deps, loaded, step, channel));
+    } catch (error) {
+      if (error instanceof ProviderThrottledError) {
+        const remaining = inFlight.channels.slice(index);
+        await recordOutcome(deps, loaded, (c) => releaseChannels(c, remaining, events, deps.clock.now()));
+        throw error;
+      }
+      events.push({
+        type: "message_failed",
+        actor: WORKFLOW_ACTOR,
+        data: { step: step.id, channel, reason: error instanceof Error ? error.name : "unknown" },
+      });
+    }
+  }
+  const now = deps.clock.now();
+  return { loaded: await recordOutcome(deps, loaded, (c) => completeStep(c, events, now)), now };
+}
+
+/**
+ * Records what happened to a claimed step. Messages that went out are facts: if an event (a payment, a
+ * hold) committed meanwhile, the outcome is written onto the newer case rather than lost.
+ */
+async function recordOutcome(
+  deps: SendingDeps,
+  claimed: Loaded,
+  change: (loanCase: LoanCase) => CaseChange,
+): Promise<Loaded> {
+  const step = claimed.loanCase.inFlight?.step;
+  let loaded = claimed;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeChange(deps, loaded, change(loaded.loanCase));
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
+      const fresh = await deps.cases.get(loaded.loanCase.tenantId, loaded.loanCase.loanId);
+      if (!fresh) throw error;
+      if (fresh.inFlight?.step !== step) {
+        // Settled elsewhere meanwhile: what was sent is still a fact and goes on the record.
+        const { events } = change(loaded.loanCase);
+        return writeChange(
+          deps,
+          { ...loaded, loanCase: fresh },
+          {
+            next: recordContacts({ ...fresh, updatedAt: fresh.updatedAt }, events, deps.clock.now()),
+            events,
+          },
+        );
+      }
+      loaded = { ...loaded, loanCase: fresh };
+    }
+  }
+}
+
+/** Renders and hands one channel of a step to its provider; the `message_sent` entry is the evidence. */
+async function sendOne(
+  deps: SendingDeps,
+  loaded: Loaded,
+  step: PolicyStep,
+  channel: Channel,
+): Promise<AuditEvent> {
+  const { policy } = loaded;
+  const now = deps.clock.now();
+  // The balance in a message is the balance at send time, fees and interest included.
+  const loanCase = chargedTo(loaded.loanCase, policy.charges, now);
+  const { borrower } = loanCase;
+  // The texts of the case's own policy version, so the evidence's template version is the policy version.
+  const content = renderMessage(templatesOf(policy), step.template, borrower.locale, channel, {
+    name: borrower.name,
+    amountDue: formatMoney(amountShown(loanCase), borrower.locale),
+    dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(borrower.locale).toLocaleString(DateTime.DATE_FULL),
+    daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
+    paymentReference: loanCase.loanId,
+  });
+  const to = (channel === "sms" ? borrower.phone : borrower.email) as string;
+  const { providerMessageId } = await deps.sender.send({
+    tenantId: loanCase.tenantId,
+    loanId: loanCase.loanId,
+    step: step.id,
+    stage: step.stage,
+    channel,
+    locale: borrower.locale,
+    to,
+    ...content,
+  });
+  return {
+    type: "message_sent",
+    actor: WORKFLOW_ACTOR,
+    data: {
+      step: step.id,
+      stage: step.stage,
+      channel,
+      to: channel === "sms" ? maskPhone(to) : maskEmail(to),
+      policy: { id: policy.id, version: policy.version },
+      template: { id: step.template, version: policy.version, locale: borrower.locale },
+      contentSha256: createHash("sha256")
+        .update(`${content.subject ?? ""}\n${content.body}`)
+        .digest("hex"),
+      balance: loanCase.balance,
+      sentAt: toInstant(now),
+      sentAtLocal: localTime(now, borrower.timeZone),
+      rulesPassed: [
+        "contact_window",
+        "case_collectable",
+        "channel_not_opted_out",
+        // Over this loan's contacts, or over the borrower's on all their loans: the policy's capsPer.
+        `frequency_caps_per_${rulesOf(policy).capsPer}`,
+        "claimed_at_version",
+      ],
+      // Servicing messages about the borrower's own loan, to contact data the lender supplied with it.
+      consentBasis: "loan_agreement_servicing",
+      providerMessageId,
+    },
+  };
+}
+
+/** On an installment plan a message asks for the installment being collected (plus charges), not the whole debt. */
+function amountShown(loanCase: LoanCase): Money {
+  const open = loanCase.installments?.find((i) => compare(i.paid, i.amount) < 0);
+  if (!open) return loanCase.balance;
+  return add(subtract(open.amount, open.paid), add(loanCase.fees, loanCase.interest));
+}
