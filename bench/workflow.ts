@@ -153,83 +153,101 @@ export async function measurePaths(dynamoEndpoint: string): Promise<PathResult[]
     dynamoEndpoint: meter.endpoint,
     tablePrefix: `bench-paths-${randomBytes(3).toString("hex")}-`,
   });
-  const kinds = taskKinds();
   try {
-    const lender = jsonClient(stack.url, stack.keys.lender);
-    const local = jsonClient(stack.url);
+    const run: PathRun = {
+      meter,
+      stack,
+      kinds: taskKinds(),
+      lender: jsonClient(stack.url, stack.keys.lender),
+      local: jsonClient(stack.url),
+    };
+    await warmUp(run);
     const results: PathResult[] = [];
-    // One unmeasured loan first: policy versions are cached per process and the code paths get compiled,
-    // so each measured loan shows the steady state a warm Lambda fleet sees, not this process's first calls.
-    const warm = `bench-warmup-${randomBytes(3).toString("hex")}`;
-    await expectStatus(lender("POST", "/v1/loans", loanBody(warm, "2026-01-10")), 201);
-    await expectStatus(local("POST", "/local/clock/advance", { to: "2026-01-14T00:00:00Z" }), 200);
-    // Paid off, so its execution ends and none of its steps runs while a measured loan is being counted.
-    await expectStatus(
-      lender("POST", `/v1/loans/${warm}/events`, { type: "payment", amount: CNY("1250.00") }),
-      200,
-    );
-    await stack.engine.settle();
-    for (const path of PATHS) {
-      const loanId = `bench-${path}-${randomBytes(3).toString("hex")}`;
-      let apiUsage = diffSnapshots(meter.snapshot(), meter.snapshot());
-      const apiMs: number[] = [];
-      const driver: PathDriver = {
-        async api(method, route, body) {
-          const before = meter.snapshot();
-          const res = await lender(method, route, body);
-          apiMs.push(res.ms);
-          const used = diffSnapshots(meter.snapshot(), before);
-          apiUsage = addSnapshots(apiUsage, used);
-          return res;
-        },
-        async advanceTo(instant) {
-          await expectStatus(local("POST", "/local/clock/advance", { to: instant.toUTC().toISO() }), 200);
-        },
-        async today() {
-          const now = (await local("GET", "/local/clock")).body.now as string;
-          return DateTime.fromISO(now).setZone(ZONE).startOf("day");
-        },
-      };
-      const start = meter.snapshot();
-      const statsBefore = { ...stack.engine.stats };
-      await SCRIPTS[path](loanId, driver);
-      await stack.engine.settle();
-      const total = diffSnapshots(meter.snapshot(), start);
-      const executions = executionsOf(stack, loanId);
-      const entered = executions.flatMap((e) => e.states);
-      const steps = entered.filter((s) => kinds.get(s) === "step").length;
-      const planTasks = entered.filter((s) => kinds.get(s) === "plan").length;
-      const taskCalls = stack.engine.stats.taskCalls - statsBefore.taskCalls;
-      const messages = stack.outbox.list({ loanId });
-      const sms = messages.filter((m) => m.channel === "sms");
-      const retries = executions.reduce((sum, e) => sum + e.retries, 0);
-      results.push({
-        path,
-        executions: executions.length,
-        statuses: executions.map((e) => e.status),
-        statesEntered: entered.length,
-        retries,
-        transitions: entered.length + retries,
-        steps,
-        planTasks,
-        taskInvocations: executions.reduce((sum, e) => sum + e.taskCalls, 0),
-        apiCalls: apiMs.length,
-        taskMsMean: taskCalls > 0 ? (stack.engine.stats.taskMs - statsBefore.taskMs) / taskCalls : 0,
-        apiMsMean: apiMs.reduce((a, b) => a + b, 0) / Math.max(1, apiMs.length),
-        emails: messages.filter((m) => m.channel === "email").length,
-        sms: sms.length,
-        smsParts: sms.reduce((sum, m) => sum + smsParts(m.body), 0),
-        dynamo: { api: apiUsage, workflow: diffSnapshots(total, apiUsage) },
-      });
-      log(
-        `paths: ${path} — ${entered.length} states, ${steps} steps, ${dataPlaneCalls(total)} DynamoDB calls`,
-      );
-    }
+    for (const path of PATHS) results.push(await measurePath(path, run));
     return results;
   } finally {
     await stack.stop();
     await meter.close();
   }
+}
+
+interface PathRun {
+  meter: Awaited<ReturnType<typeof startDynamoMeter>>;
+  stack: LocalStack;
+  kinds: ReturnType<typeof taskKinds>;
+  lender: ReturnType<typeof jsonClient>;
+  local: ReturnType<typeof jsonClient>;
+}
+
+/**
+ * One unmeasured loan first: policy versions are cached per process and the code paths get compiled, so each
+ * measured loan shows the steady state a warm Lambda fleet sees, not this process's first calls.
+ */
+async function warmUp({ lender, local, stack }: PathRun): Promise<void> {
+  const warm = `bench-warmup-${randomBytes(3).toString("hex")}`;
+  await expectStatus(lender("POST", "/v1/loans", loanBody(warm, "2026-01-10")), 201);
+  await expectStatus(local("POST", "/local/clock/advance", { to: "2026-01-14T00:00:00Z" }), 200);
+  // Paid off, so its execution ends and none of its steps runs while a measured loan is being counted.
+  await expectStatus(
+    lender("POST", `/v1/loans/${warm}/events`, { type: "payment", amount: CNY("1250.00") }),
+    200,
+  );
+  await stack.engine.settle();
+}
+
+/** One path for one fresh loan: its states, steps, invocations, messages and DynamoDB calls (API apart). */
+async function measurePath(path: PathName, run: PathRun): Promise<PathResult> {
+  const { meter, stack, kinds, lender, local } = run;
+  const loanId = `bench-${path}-${randomBytes(3).toString("hex")}`;
+  let apiUsage = diffSnapshots(meter.snapshot(), meter.snapshot());
+  const apiMs: number[] = [];
+  const driver: PathDriver = {
+    async api(method, route, body) {
+      const before = meter.snapshot();
+      const res = await lender(method, route, body);
+      apiMs.push(res.ms);
+      apiUsage = addSnapshots(apiUsage, diffSnapshots(meter.snapshot(), before));
+      return res;
+    },
+    async advanceTo(instant) {
+      await expectStatus(local("POST", "/local/clock/advance", { to: instant.toUTC().toISO() }), 200);
+    },
+    async today() {
+      const now = (await local("GET", "/local/clock")).body.now as string;
+      return DateTime.fromISO(now).setZone(ZONE).startOf("day");
+    },
+  };
+  const start = meter.snapshot();
+  const statsBefore = { ...stack.engine.stats };
+  await SCRIPTS[path](loanId, driver);
+  await stack.engine.settle();
+  const total = diffSnapshots(meter.snapshot(), start);
+  const executions = executionsOf(stack, loanId);
+  const entered = executions.flatMap((e) => e.states);
+  const steps = entered.filter((s) => kinds.get(s) === "step").length;
+  const taskCalls = stack.engine.stats.taskCalls - statsBefore.taskCalls;
+  const messages = stack.outbox.list({ loanId });
+  const sms = messages.filter((m) => m.channel === "sms");
+  const retries = executions.reduce((sum, e) => sum + e.retries, 0);
+  log(`paths: ${path} — ${entered.length} states, ${steps} steps, ${dataPlaneCalls(total)} DynamoDB calls`);
+  return {
+    path,
+    executions: executions.length,
+    statuses: executions.map((e) => e.status),
+    statesEntered: entered.length,
+    retries,
+    transitions: entered.length + retries,
+    steps,
+    planTasks: entered.filter((s) => kinds.get(s) === "plan").length,
+    taskInvocations: executions.reduce((sum, e) => sum + e.taskCalls, 0),
+    apiCalls: apiMs.length,
+    taskMsMean: taskCalls > 0 ? (stack.engine.stats.taskMs - statsBefore.taskMs) / taskCalls : 0,
+    apiMsMean: apiMs.reduce((a, b) => a + b, 0) / Math.max(1, apiMs.length),
+    emails: messages.filter((m) => m.channel === "email").length,
+    sms: sms.length,
+    smsParts: sms.reduce((sum, m) => sum + smsParts(m.body), 0),
+    dynamo: { api: apiUsage, workflow: diffSnapshots(total, apiUsage) },
+  };
 }
 
 function addSnapshots(a: MeterSnapshot, b: MeterSnapshot): MeterSnapshot {

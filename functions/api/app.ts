@@ -4,24 +4,19 @@ import middy, { type MiddlewareObj } from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import httpRouterHandler from "@middy/http-router";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import type { ApiKeyStore, IdempotencyStore, Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
-import type { AuditReader } from "../ports/audit.ts";
-import type { ExportSink } from "../ports/export-sink.ts";
-import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore, Principal } from "../ports.ts";
 import { type BatchItemResult, subscribeBatch } from "../usecases/ingest.ts";
-import {
-  auditTrail,
-  getLoan,
-  type LenderDeps,
-  listLoans,
-  recordEvent,
-  subscribeLoan,
-} from "../usecases/lender.ts";
+import { auditTrail, getLoan, listLoans, recordEvent, subscribeLoan } from "../usecases/lender.ts";
 import { agingReport } from "../usecases/reports.ts";
 import { restartLoanWorkflow } from "../usecases/workflow-health.ts";
+import type { ApiDeps } from "./deps.ts";
 import { duplicateKey } from "./duplicate-keys.ts";
 import { errorResponse, HttpError, json, parseWith } from "./http.ts";
 import type { Route } from "./route.ts";
+
+export type { ApiDeps };
+
 import { complianceRoutes } from "./routes/compliance.ts";
 import { legalRoutes } from "./routes/legal.ts";
 import { opsRoutes } from "./routes/ops.ts";
@@ -33,15 +28,6 @@ import {
   loanId,
   subscribeSchema,
 } from "./schemas.ts";
-
-export interface ApiDeps extends LenderDeps {
-  /** Policies as versioned data: ops read, change and list them. */
-  policies: PolicyVersionStore;
-  keys: ApiKeyStore;
-  idempotency: IdempotencyStore;
-  /** The compliance audit export; unset where no export bucket is configured (the route answers 422). */
-  exports?: { reader: AuditReader; sink: ExportSink };
-}
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
 export const MAX_BODY_BYTES = 1024 * 1024;

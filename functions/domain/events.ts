@@ -6,30 +6,11 @@ import { openDispute, resolveDispute } from "./events/disputes.ts";
 import type { EventContext, EventHandler, EventOf } from "./events/handler.ts";
 import { reversePayment, takePayment } from "./events/payments.ts";
 import { closeCase, endContact } from "./events/stops.ts";
+import type { LoanEvent, LoanEventType } from "./events/types.ts";
 import type { CaseStatus, EventOutcome, LoanCase } from "./loan-case.ts";
-import type { Money } from "./money.ts";
-import type { Channel } from "./policy.ts";
 import { toInstant } from "./time.ts";
 
-/** Everything a lender can tell us about a loan (the contract's event types). */
-export type LoanEvent = { occurredAt?: string; eventId?: string } & (
-  | { type: "payment"; amount: Money }
-  | { type: "payment_reversed"; amount: Money }
-  | { type: "promise_to_pay"; amount: Money; promisedDate: string }
-  | { type: "grace_extension"; newDueDate: string }
-  | { type: "installment_plan"; installments: { dueDate: string; amount: Money }[] }
-  | { type: "settlement"; amount: Money; payBy: string }
-  | { type: "dispute_opened" }
-  | { type: "dispute_resolved" }
-  | { type: "bankruptcy" }
-  | { type: "deceased" }
-  | { type: "cease_contact" }
-  | { type: "opt_out"; channel: Channel }
-  | { type: "opt_in"; channel: Channel }
-  | { type: "withdrawn" }
-);
-
-export type LoanEventType = LoanEvent["type"];
+export type { LoanEvent, LoanEventType } from "./events/types.ts";
 
 /** The statuses in which each event may be applied; anything else is a 409 naming the status. */
 export const ALLOWED: Record<LoanEventType, readonly CaseStatus[]> = {

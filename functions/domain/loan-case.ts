@@ -1,38 +1,12 @@
-import { DateTime, Duration } from "luxon";
+import { DateTime } from "luxon";
 import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
-import {
-  accrue,
-  allocatePayment,
-  balanceOf,
-  type Charges,
-  freshOutstanding,
-  NO_CHARGES,
-  type Outstanding,
-} from "./charges.ts";
-import {
-  type CapRule,
-  capBroken,
-  capFreesAt,
-  type DeferRule,
-  isQuietDay,
-  keepRecent,
-  nextOpenDay,
-  type RecentContact,
-} from "./contact-rules.ts";
-import { isInsideWindow } from "./contact-window.ts";
-import { BusinessRuleError, CaseStateConflictError, InputOutOfRangeError } from "./errors.ts";
-import { add, compare, isPositive, isZero, type Money, money, subtract } from "./money.ts";
+import { accrue, balanceOf, type Charges, freshOutstanding, type Outstanding } from "./charges.ts";
+import type { RecentContact } from "./contact-rules.ts";
+import { BusinessRuleError, InputOutOfRangeError } from "./errors.ts";
+import { isPositive, type Money, money } from "./money.ts";
 import { type PlannedAction, type PlanningInput, planNext, stepsPassedOver } from "./planning.ts";
-import {
-  type Channel,
-  FIRST_NOTICE_STEP,
-  type Locale,
-  type Policy,
-  type PolicyStep,
-  rulesOf,
-} from "./policy.ts";
+import type { Channel, Locale, Policy } from "./policy.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
-import type { Attention } from "./workflow-health.ts";
 
 export type CaseStatus = "active" | "on_hold" | "paid" | "settled" | "legal" | "closed";
 export type CaseStage = "pre_due" | "soft_collection" | "legal" | "done";
@@ -43,6 +17,17 @@ export interface Borrower {
   phone?: string;
   locale: Locale;
   timeZone: string;
+}
+
+/** Why a case needs someone to look at it: its workflow failed and nothing runs for it until it is restarted. */
+export interface Attention {
+  /** The workflow failed, or the hand-off came with no message ever having reached the borrower. */
+  reason: "workflow_failed" | "handoff_withheld";
+  /** The workflow state that failed, its error type, and when. */
+  state: string;
+  error: string;
+  since: string;
+  generation: number;
 }
 
 /** A step whose send was claimed but not yet confirmed. */
@@ -231,7 +216,11 @@ export function passOver(
   };
 }
 
-function skippedEvent(step: string, reason: SkipReason, data: Record<string, unknown> = {}): AuditEvent {
+export function skippedEvent(
+  step: string,
+  reason: SkipReason,
+  data: Record<string, unknown> = {},
+): AuditEvent {
   return { type: "step_skipped", actor: WORKFLOW_ACTOR, data: { step, reason, ...data } };
 }
 
@@ -241,7 +230,7 @@ export function stepsDoneOf(loanCase: LoanCase): string[] {
 }
 
 /** The case with `steps` recorded as settled for its current due date. */
-function withStepsDone(loanCase: LoanCase, steps: string[]): LoanCase {
+export function withStepsDone(loanCase: LoanCase, steps: string[]): LoanCase {
   if (steps.length === 0) return loanCase;
   const done = new Set([...stepsDoneOf(loanCase), ...steps]);
   return { ...loanCase, stepsDone: { dueDate: loanCase.dueDate, steps: [...done] } };
@@ -339,7 +328,7 @@ export function subscribe(
   };
 }
 
-function touched(loanCase: LoanCase, now: Date, changes: Partial<LoanCase>): LoanCase {
+export function touched(loanCase: LoanCase, now: Date, changes: Partial<LoanCase>): LoanCase {
   return { ...loanCase, ...changes, updatedAt: toInstant(now) };
 }
 
@@ -377,426 +366,4 @@ export function assertAmount(amount: Money, currency: string, path = "amount"): 
       { path: `${path}.amount`, message: "must be greater than zero" },
     ]);
   }
-}
-
-/** Pays installments in order with the principal part of a payment; the earliest unpaid one sets the due date. */
-function payInstallments(
-  loanCase: LoanCase,
-  principalPaid: Money,
-): Pick<LoanCase, "installments" | "dueDate"> {
-  if (!loanCase.installments) return { installments: null, dueDate: loanCase.dueDate };
-  let left = principalPaid;
-  const installments = loanCase.installments.map((installment) => {
-    const remaining = subtract(installment.amount, installment.paid);
-    const part = compare(left, remaining) > 0 ? remaining : left;
-    left = subtract(left, part);
-    return { ...installment, paid: add(installment.paid, part) };
-  });
-  const open = installments.find((i) => compare(i.paid, i.amount) < 0);
-  return { installments, dueDate: open?.dueDate ?? loanCase.dueDate };
-}
-
-/**
- * A payment is allocated to fees, then interest, then principal (installments in order). Zero balance ends
- * collection; a payment that meets a promise lifts the hold; one that meets a settlement settles the case.
- */
-export function recordPayment(
-  loanCase: LoanCase,
-  amount: Money,
-  occurredAt: string,
-  actor: string,
-  now: Date,
-  charges: Charges = NO_CHARGES,
-): EventOutcome {
-  if (loanCase.status !== "active" && loanCase.status !== "on_hold" && loanCase.status !== "legal") {
-    throw new CaseStateConflictError(`a payment cannot be recorded on a ${loanCase.status} case`);
-  }
-  assertAmount(amount, loanCase.balance.currency);
-  const charged = chargedTo(loanCase, charges, now);
-  if (compare(amount, charged.balance) > 0) {
-    throw new BusinessRuleError(
-      "PAYMENT_EXCEEDS_BALANCE",
-      `payment ${amount.amount} exceeds the balance ${charged.balance.amount}`,
-      [{ path: "amount.amount", message: `must be at most ${charged.balance.amount}` }],
-    );
-  }
-  const { outstanding, allocation } = allocatePayment(charged, amount);
-  let next: LoanCase = touched(charged, now, {
-    ...outstanding,
-    ...payInstallments(charged, allocation.principal),
-    balance: balanceOf(outstanding),
-    totalPaid: add(charged.totalPaid, amount),
-  });
-  const paidInFull = isZero(next.balance);
-  const events: AuditEvent[] = [
-    {
-      type: "payment_received",
-      actor,
-      data: {
-        amount,
-        occurredAt,
-        allocation,
-        balance: next.balance,
-        breakdown: breakdown(next),
-        paidInFull,
-        // Whether a reminder had gone out before it: what the dunning recovers, as opposed to what came anyway.
-        afterContact: loanCase.lastStep !== null || (loanCase.recentContacts?.length ?? 0) > 0,
-      },
-    },
-  ];
-  let workflow: WorkflowEffect = next.dueDate !== loanCase.dueDate ? "replan" : "none";
-  const hold = next.hold;
-  if (paidInFull) {
-    next = { ...next, status: "paid", hold: null };
-    workflow = "stop";
-  } else if (hold?.amount && (hold.reason === "promise" || hold.reason === "settlement")) {
-    const paidSince = add(hold.paidSince ?? money(0, amount.currency), amount);
-    if (compare(paidSince, hold.amount) < 0) {
-      next = { ...next, hold: { ...hold, paidSince } };
-    } else if (hold.reason === "promise") {
-      // A kept promise resumes quietly: steps that fell due while it held are passed over, not caught up.
-      next = { ...next, status: "active", hold: null, cursorAt: toInstant(now) };
-      events.push({
-        type: "promise_kept",
-        actor,
-        data: { promised: hold.amount, paid: paidSince, until: hold.until },
-      });
-      workflow = "replan";
-    } else {
-      const zero = money(0, amount.currency);
-      events.push({
-        type: "settlement_completed",
-        actor,
-        data: { agreed: hold.amount, paid: paidSince, waived: breakdown(next) },
-      });
-      next = {
-        ...next,
-        status: "settled",
-        hold: null,
-        waived: next.balance,
-        principal: zero,
-        fees: zero,
-        interest: zero,
-        balance: zero,
-      };
-      workflow = "stop";
-    }
-  }
-  events[0] = {
-    ...(events[0] as AuditEvent),
-    data: { ...(events[0] as AuditEvent).data, status: next.status },
-  };
-  return { next: { ...next, lastEventAt: occurredAt }, events, workflow };
-}
-
-export type StepDecision =
-  | { kind: "wait"; action: PlannedAction }
-  | { kind: "defer"; step: PolicyStep; plannedAt: string; until: string; rule?: DeferRule }
-  | {
-      kind: "send";
-      step: PolicyStep;
-      plannedAt: string;
-      superseded: PolicyStep[];
-      channels: Channel[];
-      /** Channels of the step left out because sending them would break a cap. */
-      suppressed?: { channel: Channel; rule: CapRule }[];
-      /** Channels that cannot reach the borrower, replaced by the other channel. */
-      fallbacks?: { from: Channel; to: Channel }[];
-    }
-  | {
-      kind: "skip";
-      step: PolicyStep;
-      plannedAt: string;
-      superseded: PolicyStep[];
-      reason: Extract<SkipReason, "later_than_max_lateness" | "no_reachable_channel">;
-    }
-  | { kind: "hand_off"; plannedAt: string; withheld?: "no_contact" };
-
-/** Which channels of a step can reach this borrower. */
-export function reachableChannels(
-  loanCase: Pick<LoanCase, "borrower" | "optedOut">,
-  step: PolicyStep,
-): Channel[] {
-  return step.channels.filter((channel) => canReach(loanCase, channel));
-}
-
-function canReach(loanCase: Pick<LoanCase, "borrower" | "optedOut">, channel: Channel): boolean {
-  const { borrower, optedOut } = loanCase;
-  return !optedOut.includes(channel) && Boolean(channel === "sms" ? borrower.phone : borrower.email);
-}
-
-const otherChannel = (channel: Channel): Channel => (channel === "sms" ? "email" : "sms");
-
-/**
- * What a workflow step should do now, for a collectable case. The contact rules apply in order: the
- * contact window, quiet days, the frequency caps and channel fallback. The caps count `recent`: the
- * borrower's contacts across all their loans (see contactsForCaps), the case's own when not given.
- * A due step is deferred, never dropped.
- */
-export function decideStep(
-  loanCase: LoanCase,
-  policy: Policy,
-  now: Date,
-  nextWindowOpening: (at: Date) => Date,
-  recent: readonly RecentContact[] = loanCase.recentContacts ?? [],
-): StepDecision {
-  const action = planFor(loanCase, policy, now);
-  if (!action) throw new CaseStateConflictError(`case is ${loanCase.status}`);
-  if (Date.parse(action.plannedAt) > now.getTime() || action.kind === "hold_review")
-    return { kind: "wait", action };
-  if (action.kind === "hand_off") return action;
-  const { step, plannedAt } = action;
-  const skip = (reason: Extract<StepDecision, { kind: "skip" }>["reason"]): StepDecision => ({
-    kind: "skip",
-    step,
-    plannedAt,
-    superseded: action.superseded,
-    reason,
-  });
-  // Out of its moment, a reminder says the wrong thing ("due tomorrow" a week late); the first notice never is.
-  if (step.id !== FIRST_NOTICE_STEP && tooLate(plannedAt, now, policy.maxLateness))
-    return skip("later_than_max_lateness");
-  const zone = loanCase.borrower.timeZone;
-  const rules = rulesOf(policy);
-  const defer = (rule: DeferRule, until: Date): StepDecision => ({
-    kind: "defer",
-    step,
-    plannedAt,
-    until: toInstant(until),
-    rule,
-  });
-  if (!isInsideWindow(now, zone, policy.contactWindow))
-    return defer("contact_window", nextWindowOpening(now));
-  if (isQuietDay(now, zone, rules))
-    return defer("quiet_day", nextOpenDay(now, zone, policy.contactWindow, rules));
-
-  // Fallback: a channel that cannot reach the borrower gives way to the other one, if the step lacks it.
-  const candidates: Channel[] = [];
-  const fallbacks: { from: Channel; to: Channel }[] = [];
-  for (const channel of step.channels) {
-    if (canReach(loanCase, channel)) {
-      if (!candidates.includes(channel)) candidates.push(channel);
-      continue;
-    }
-    const other = otherChannel(channel);
-    if (
-      rules.fallback &&
-      !step.channels.includes(other) &&
-      !candidates.includes(other) &&
-      canReach(loanCase, other)
-    ) {
-      candidates.push(other);
-      fallbacks.push({ from: channel, to: other });
-    }
-  }
-
-  if (candidates.length === 0) return skip("no_reachable_channel");
-
-  // Caps: a capped channel is left out while another is still allowed; with none left the step waits.
-  const channels: Channel[] = [];
-  const suppressed: { channel: Channel; rule: CapRule }[] = [];
-  for (const channel of candidates) {
-    const rule = capBroken(channel, channels, recent, now, zone, rules);
-    if (rule) suppressed.push({ channel, rule });
-    else channels.push(channel);
-  }
-  const firstCapped = suppressed[0];
-  if (channels.length === 0 && firstCapped) {
-    const frees = candidates.map((c) =>
-      capFreesAt(c, recent, now, zone, policy.contactWindow, rules).getTime(),
-    );
-    return defer(firstCapped.rule, new Date(Math.min(...frees)));
-  }
-  return {
-    kind: "send",
-    step,
-    plannedAt,
-    superseded: action.superseded,
-    channels,
-    suppressed,
-    fallbacks: fallbacks.filter((f) => channels.includes(f.to)),
-  };
-}
-
-/** Whether a step planned at `plannedAt` is, at `now`, later than the policy lets a step go out. */
-function tooLate(plannedAt: string, now: Date, maxLateness: string | undefined): boolean {
-  if (!maxLateness) return false;
-  const limit = Duration.fromISO(maxLateness);
-  return limit.isValid && now.getTime() - Date.parse(plannedAt) > limit.toMillis();
-}
-
-/**
- * Settles a due step without sending it, on the record with its reason (and the steps it superseded): the
- * cursor moves past it as if it had been sent.
- */
-export function skipStep(
-  loanCase: LoanCase,
-  decision: Extract<StepDecision, { kind: "skip" }>,
-  now: Date,
-): CaseChange {
-  const events = [
-    ...decision.superseded.map((step) =>
-      skippedEvent(step.id, "superseded_by_later_due_step", { by: decision.step.id }),
-    ),
-    skippedEvent(decision.step.id, decision.reason, { plannedAt: decision.plannedAt }),
-  ];
-  const settled = withStepsDone(loanCase, [...decision.superseded.map((s) => s.id), decision.step.id]);
-  const cursorAt =
-    Date.parse(decision.plannedAt) > Date.parse(loanCase.cursorAt) ? decision.plannedAt : loanCase.cursorAt;
-  return { next: touched(settled, now, { cursorAt, deferral: null }), events };
-}
-
-export function claimStep(
-  loanCase: LoanCase,
-  decision: Extract<StepDecision, { kind: "send" }>,
-  now: Date,
-  claimant?: Claimant,
-): CaseChange {
-  const events: AuditEvent[] = decision.superseded.map((step) =>
-    skippedEvent(step.id, "superseded_by_later_due_step", { by: decision.step.id }),
-  );
-  for (const { channel, rule } of decision.suppressed ?? []) {
-    events.push({
-      type: "channel_suppressed",
-      actor: WORKFLOW_ACTOR,
-      data: { step: decision.step.id, channel, rule },
-    });
-  }
-  for (const { from, to } of decision.fallbacks ?? []) {
-    events.push({
-      type: "channel_fallback",
-      actor: WORKFLOW_ACTOR,
-      data: { step: decision.step.id, from, to },
-    });
-  }
-  events.push({
-    type: "step_started",
-    actor: WORKFLOW_ACTOR,
-    data: {
-      step: decision.step.id,
-      stage: decision.step.stage,
-      plannedAt: decision.plannedAt,
-      channels: decision.channels,
-      unreachable: decision.step.channels.filter(
-        (c) => !decision.channels.includes(c) && !(decision.suppressed ?? []).some((s) => s.channel === c),
-      ),
-      policy: loanCase.policy,
-    },
-  });
-  const inFlight: InFlightStep = {
-    step: decision.step.id,
-    plannedAt: decision.plannedAt,
-    channels: decision.channels,
-    claimedAt: toInstant(now),
-    retryable: false,
-    ...(claimant ? { claimant } : {}),
-  };
-  // Superseded steps are settled here: skipped, on the record, never sent later.
-  const settled = withStepsDone(
-    loanCase,
-    decision.superseded.map((step) => step.id),
-  );
-  return { next: touched(settled, now, { inFlight }), events };
-}
-
-/** Closes the in-flight step: the cursor moves past it whatever the delivery outcome. */
-export function completeStep(loanCase: LoanCase, events: AuditEvent[], now: Date): CaseChange {
-  const inFlight = loanCase.inFlight;
-  if (!inFlight) throw new CaseStateConflictError("no step in flight");
-  return {
-    next: recordContacts(
-      withStepsDone(
-        touched(loanCase, now, { inFlight: null, cursorAt: inFlight.plannedAt, lastStep: inFlight.step }),
-        [inFlight.step],
-      ),
-      events,
-      now,
-      inFlight.claimedAt,
-    ),
-    events,
-  };
-}
-
-/**
- * The case with the messages among `events` added to its recent contacts (the last 8 days kept). A message whose
- * outcome is unknown may well have reached the borrower, so it counts as a contact too, from when it was claimed.
- */
-export function recordContacts(
-  loanCase: LoanCase,
-  events: AuditEvent[],
-  now: Date,
-  claimedAt?: string,
-): LoanCase {
-  const sent: RecentContact[] = events
-    .filter((e) => e.type === "message_sent" || e.type === "message_outcome_unknown")
-    .map((e) => ({
-      at: typeof e.data.sentAt === "string" ? e.data.sentAt : (claimedAt ?? toInstant(now)),
-      channel: e.data.channel as Channel,
-    }));
-  // Notice is given by a message that went out, not by one whose fate is unknown.
-  const reached = events.find((e) => e.type === "message_sent");
-  const firstContact =
-    loanCase.firstContactAt === null && reached
-      ? { firstContactAt: typeof reached.data.sentAt === "string" ? reached.data.sentAt : toInstant(now) }
-      : {};
-  if (sent.length === 0 && !loanCase.recentContacts) return { ...loanCase, ...firstContact };
-  return {
-    ...loanCase,
-    ...firstContact,
-    recentContacts: keepRecent([...(loanCase.recentContacts ?? []), ...sent], now),
-  };
-}
-
-/** Keeps the step open with the channels still to send, marked safe to retry. */
-export function releaseChannels(
-  loanCase: LoanCase,
-  remaining: Channel[],
-  events: AuditEvent[],
-  now: Date,
-): CaseChange {
-  const inFlight = loanCase.inFlight;
-  if (!inFlight) throw new CaseStateConflictError("no step in flight");
-  return {
-    next: recordContacts(
-      touched(loanCase, now, { inFlight: { ...inFlight, channels: remaining, retryable: true } }),
-      events,
-      now,
-    ),
-    events,
-  };
-}
-
-export function deferStep(
-  loanCase: LoanCase,
-  decision: Extract<StepDecision, { kind: "defer" }>,
-  now: Date,
-): CaseChange {
-  return {
-    next: touched(loanCase, now, { deferral: { step: decision.step.id, until: decision.until } }),
-    events: [
-      {
-        type: "step_deferred",
-        actor: WORKFLOW_ACTOR,
-        data: { step: decision.step.id, rule: decision.rule ?? "contact_window", until: decision.until },
-      },
-    ],
-  };
-}
-
-export function handOff(loanCase: LoanCase, plannedAt: string, now: Date): CaseChange {
-  return {
-    next: touched(loanCase, now, { status: "legal", cursorAt: plannedAt, lastStep: "hand_off" }),
-    events: [
-      {
-        type: "handed_off",
-        actor: WORKFLOW_ACTOR,
-        data: {
-          to: "legal",
-          plannedAt,
-          balance: loanCase.balance,
-          daysPastDue: daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now),
-        },
-      },
-    ],
-  };
 }

@@ -1,11 +1,11 @@
+import { CHANNELS, type Channel, LOCALES, type Locale } from "./channels.ts";
 import { type Charges, NO_CHARGES } from "./charges.ts";
 import { BUILT_IN_TEMPLATES, type MessageTemplates } from "./templates.ts";
 
-export type Channel = "sms" | "email";
-export const CHANNELS: readonly Channel[] = ["sms", "email"];
+// Channels and locales are their own module; policies name them, and importers have always found them here.
+export { CHANNELS, type Channel, LOCALES, type Locale };
+
 export type StepStage = "pre_due" | "soft_collection";
-export type Locale = "zh-CN" | "en-US";
-export const LOCALES: readonly Locale[] = ["zh-CN", "en-US"];
 
 /** One scheduled contact: at `offsetDays` from the due date, at `sendAt` in the borrower's local time. */
 export interface PolicyStep {

@@ -1,17 +1,8 @@
 import { type BorrowerContact, contactsForCaps } from "./borrower-contacts.ts";
 import { nextAllowedInstant } from "./contact-window.ts";
-import {
-  type CaseChange,
-  type Claimant,
-  claimStep,
-  decideStep,
-  deferStep,
-  handOff,
-  type LoanCase,
-  type StepDecision,
-  skipStep,
-} from "./loan-case.ts";
+import type { CaseChange, Claimant, LoanCase } from "./loan-case.ts";
 import { type Policy, rulesOf } from "./policy.ts";
+import { claimStep, decideStep, deferStep, handOff, type StepDecision, skipStep } from "./step-lifecycle.ts";
 import { withholdHandOff } from "./workflow-health.ts";
 
 /** What the workflow knows when it wakes for a case. */

@@ -1,5 +1,5 @@
 import Mustache from "mustache";
-import type { Channel, Locale } from "./policy.ts";
+import type { Channel, Locale } from "./channels.ts";
 
 /** One locale's texts of a template: an SMS body, an email subject and body. */
 export interface LocaleTemplates {

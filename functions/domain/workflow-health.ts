@@ -1,17 +1,9 @@
 import { CaseStateConflictError } from "./errors.ts";
-import { type CaseChange, type LoanCase, WORKFLOW_ACTOR } from "./loan-case.ts";
-import { toInstant } from "./time.ts";
+import { type Attention, type CaseChange, type LoanCase, WORKFLOW_ACTOR } from "./loan-case.ts";
 
-/** Why a case needs someone to look at it: its workflow failed and nothing runs for it until it is restarted. */
-export interface Attention {
-  /** The workflow failed, or the hand-off came with no message ever having reached the borrower. */
-  reason: "workflow_failed" | "handoff_withheld";
-  /** The workflow state that failed, its error type, and when. */
-  state: string;
-  error: string;
-  since: string;
-  generation: number;
-}
+export type { Attention };
+
+import { toInstant } from "./time.ts";
 
 /** What the workflow reports when a task failed after its retries. */
 export interface WorkflowFailure {

@@ -181,43 +181,26 @@ th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:
 th{background:#f3f3f3}code{font-size:.75rem;word-break:break-all}
 .bad{color:#a00;font-weight:bold}.ok{color:#060}`;
 
-export function renderHandoffHtml(pkg: HandoffPackage): string {
-  const locale = handoffLocale(pkg);
-  const l = LABELS[locale];
+/** A table of rows under a header row, or "None" when there are no rows; cells are HTML already. */
+function table(l: Labels, head: string[], rows: string[][]): string {
+  const e = escapeHtml;
+  return rows.length === 0
+    ? `<p>${e(l.none)}</p>`
+    : `<table><thead><tr>${head.map((h) => `<th>${e(h)}</th>`).join("")}</tr></thead><tbody>${rows
+        .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`)
+        .join("")}</tbody></table>`;
+}
+
+/** A labelled row of a facts table; the value is HTML already. */
+const row = (label: string, value: string) => `<tr><th>${escapeHtml(label)}</th><td>${value}</td></tr>`;
+
+/** The hand-off itself, the borrower, the loan and the balance breakdown, as label–value tables. */
+function factsTables(pkg: HandoffPackage, l: Labels, locale: Locale): string {
   const e = escapeHtml;
   const m = (value: Money | null) => (value ? e(formatMoney(value, locale)) : "—");
-  const row = (label: string, value: string) => `<tr><th>${e(label)}</th><td>${value}</td></tr>`;
-  const table = (head: string[], rows: string[][]) =>
-    rows.length === 0
-      ? `<p>${e(l.none)}</p>`
-      : `<table><thead><tr>${head.map((h) => `<th>${e(h)}</th>`).join("")}</tr></thead><tbody>${rows
-          .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`)
-          .join("")}</tbody></table>`;
-  const { loan, balance, chain } = pkg;
+  const { loan, balance } = pkg;
   const borrower = loan.borrower;
-  const eventRows = (events: HandoffPackage["events"]) =>
-    events.map((ev) => [
-      e(ev.seq),
-      e(ev.at),
-      e(ev.type),
-      e(ev.actor),
-      `<code>${e(JSON.stringify(ev.data))}</code>`,
-    ]);
-  const eventHead = [l.cols.seq, l.cols.when, l.cols.type, l.cols.actor, l.cols.details];
-  const verdict = chain.verdict.valid
-    ? `<p class="ok">${e(l.chainValid)}</p>`
-    : `<p class="bad">${e(l.chainInvalid)}: seq ${e(chain.verdict.seq)} — ${e(chain.verdict.reason)}</p>`;
-  return `<!DOCTYPE html>
-<html lang="${e(locale)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(l.title)} — ${e(pkg.loanId)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<h1>${e(l.title)} — ${e(pkg.loanId)}</h1>
-<table>
+  return `<table>
 ${row(l.reason, `${e(l.reasons[pkg.reason])}<br>${e(pkg.reasonDetail)}`)}
 ${row(l.handedOffAt, e(pkg.handedOffAt))}
 ${row(l.generatedAt, e(pkg.generatedAt))}
@@ -244,45 +227,98 @@ ${row(l.fees, m(balance.fees))}
 ${row(l.interest, m(balance.interest))}
 ${row(l.totalPaid, m(balance.totalPaid))}
 ${row(l.waived, m(balance.waived))}
-</table>
-<h2>${e(l.contacts)} (${e(pkg.contacts.length)})</h2>
+</table>`;
+}
+
+/** Every contact attempt: when (UTC and borrower local), how, to whom, which step and versions, the result. */
+function contactsTable(pkg: HandoffPackage, l: Labels): string {
+  const e = escapeHtml;
+  const c = l.cols;
+  const head = [c.seq, c.when, c.local, c.channel, c.to, c.step, c.template, c.result, c.content];
+  return table(
+    l,
+    head,
+    pkg.contacts.map((contact) => [
+      e(contact.seq),
+      e(contact.sentAt ?? contact.at),
+      e(contact.sentAtLocal ?? ""),
+      e(contact.channel ?? ""),
+      e(contact.to ?? ""),
+      e(contact.step ?? ""),
+      e(
+        [
+          contact.template
+            ? `${contact.template.id} v${contact.template.version} (${contact.template.locale})`
+            : "",
+          contact.policy ? `${contact.policy.id} v${contact.policy.version}` : "",
+        ]
+          .filter(Boolean)
+          .join(" / "),
+      ),
+      e(contact.reason ? `${contact.result}: ${contact.reason}` : contact.result),
+      `<code>${e(contact.contentSha256 ?? "")}</code>`,
+    ]),
+  );
+}
+
+/** Agreements or events: seq, when, type, actor and the entry's data. */
+function eventsTable(events: HandoffPackage["events"], l: Labels): string {
+  const e = escapeHtml;
+  return table(
+    l,
+    [l.cols.seq, l.cols.when, l.cols.type, l.cols.actor, l.cols.details],
+    events.map((ev) => [
+      e(ev.seq),
+      e(ev.at),
+      e(ev.type),
+      e(ev.actor),
+      `<code>${e(JSON.stringify(ev.data))}</code>`,
+    ]),
+  );
+}
+
+/** The chain proof: the verdict, the head, the algorithm and every entry's seq, prevHash and hash. */
+function chainSection(pkg: HandoffPackage, l: Labels): string {
+  const e = escapeHtml;
+  const { chain } = pkg;
+  const verdict = chain.verdict.valid
+    ? `<p class="ok">${e(l.chainValid)}</p>`
+    : `<p class="bad">${e(l.chainInvalid)}: seq ${e(chain.verdict.seq)} — ${e(chain.verdict.reason)}</p>`;
+  return `<h2>${e(l.chain)}</h2>
+${verdict}
+<p>${e(l.head)}: seq ${e(chain.head.seq)} <code>${e(chain.head.hash)}</code></p>
+<p><small>${e(chain.algorithm)}</small></p>
 ${table(
-  [
-    l.cols.seq,
-    l.cols.when,
-    l.cols.local,
-    l.cols.channel,
-    l.cols.to,
-    l.cols.step,
-    l.cols.template,
-    l.cols.result,
-    l.cols.content,
-  ],
-  pkg.contacts.map((c) => [
-    e(c.seq),
-    e(c.sentAt ?? c.at),
-    e(c.sentAtLocal ?? ""),
-    e(c.channel ?? ""),
-    e(c.to ?? ""),
-    e(c.step ?? ""),
-    e(
-      [
-        c.template ? `${c.template.id} v${c.template.version} (${c.template.locale})` : "",
-        c.policy ? `${c.policy.id} v${c.policy.version}` : "",
-      ]
-        .filter(Boolean)
-        .join(" / "),
-    ),
-    e(c.reason ? `${c.result}: ${c.reason}` : c.result),
-    `<code>${e(c.contentSha256 ?? "")}</code>`,
-  ]),
-)}
+  l,
+  ["seq", "prevHash", "hash"],
+  chain.entries.map((c) => [e(c.seq), `<code>${e(c.prevHash)}</code>`, `<code>${e(c.hash)}</code>`]),
+)}`;
+}
+
+export function renderHandoffHtml(pkg: HandoffPackage): string {
+  const locale = handoffLocale(pkg);
+  const l = LABELS[locale];
+  const e = escapeHtml;
+  return `<!DOCTYPE html>
+<html lang="${e(locale)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(l.title)} — ${e(pkg.loanId)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${e(l.title)} — ${e(pkg.loanId)}</h1>
+${factsTables(pkg, l, locale)}
+<h2>${e(l.contacts)} (${e(pkg.contacts.length)})</h2>
+${contactsTable(pkg, l)}
 <h2>${e(l.agreements)} (${e(pkg.agreements.length)})</h2>
-${table(eventHead, eventRows(pkg.agreements))}
+${eventsTable(pkg.agreements, l)}
 <h2>${e(l.events)} (${e(pkg.events.length)})</h2>
-${table(eventHead, eventRows(pkg.events))}
+${eventsTable(pkg.events, l)}
 <h2>${e(l.policies)}</h2>
 ${table(
+  l,
   ["id", "version", "hand-off", "contact window"],
   pkg.policies.map((p) => [
     e(p.id),
@@ -291,14 +327,7 @@ ${table(
     e(`${p.contactWindow.start}–${p.contactWindow.end}`),
   ]),
 )}
-<h2>${e(l.chain)}</h2>
-${verdict}
-<p>${e(l.head)}: seq ${e(chain.head.seq)} <code>${e(chain.head.hash)}</code></p>
-<p><small>${e(chain.algorithm)}</small></p>
-${table(
-  ["seq", "prevHash", "hash"],
-  chain.entries.map((c) => [e(c.seq), `<code>${e(c.prevHash)}</code>`, `<code>${e(c.hash)}</code>`]),
-)}
+${chainSection(pkg, l)}
 </body>
 </html>
 `;

@@ -1,17 +1,10 @@
 import type { AuditEvent } from "../domain/audit-chain.ts";
 import type { BorrowerContact } from "../domain/borrower-contacts.ts";
+import { recordPayment } from "../domain/case-payment.ts";
 import { keepRecent } from "../domain/contact-rules.ts";
-import {
-  chargedTo,
-  completeStep,
-  type LoanCase,
-  planFor,
-  recordPayment,
-  type StepDecision,
-  subscribe,
-  WORKFLOW_ACTOR,
-} from "../domain/loan-case.ts";
+import { chargedTo, type LoanCase, planFor, subscribe, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
+import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
 import { stepTransition } from "../domain/step-transition.ts";
 import { localInstant, toInstant } from "../domain/time.ts";
 import type { PortfolioLoan } from "./portfolio.ts";
@@ -127,9 +120,8 @@ export interface SimulatedStep {
 
 /**
  * One wake of the workflow for a case: the domain's step transition, which the workflow's send and hand-off
- * tasks apply too, then — for a claimed step — every channel sent at once. A withheld hand-off leaves the
- * case flagged for ops and nothing more runs for it; after a hand-off legal takes over (a payment may still
- * come).
+ * tasks apply too, then — for a claimed step — every channel sent at once. After a hand-off (legal takes
+ * over) or a withheld one (the case flagged for ops) no step runs for the case again; a payment may still come.
  */
 export function simulateStep(
   loanCase: LoanCase,
@@ -158,9 +150,10 @@ export function simulateStep(
         data: { step: id, stage, channel, sentAt: at },
       }));
       const completed = completeStep(change.next, messages, now).next;
-      const sent = decision.channels.map((channel): BorrowerContact => {
-        return { at, channel, loanId: loanCase.loanId, step: id, plannedAt: decision.plannedAt };
-      });
+      const { loanId } = loanCase;
+      const sent = decision.channels.map(
+        (channel): BorrowerContact => ({ at, channel, loanId, step: id, plannedAt: decision.plannedAt }),
+      );
       return {
         decision,
         loanCase: completed,

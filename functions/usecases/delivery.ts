@@ -1,8 +1,8 @@
 import { AlreadyRecordedError, ConcurrentUpdateError } from "../domain/errors.ts";
 import type { Channel } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../powertools.ts";
 import type { CaseRepository, Clock } from "../ports.ts";
+import { logger } from "../powertools.ts";
 
 /** Who records a provider's delivery result in the audit trail. */
 export const DELIVERY_ACTOR = "system:delivery";

@@ -10,9 +10,9 @@ import type { Money } from "../domain/money.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
 import { renderHandoffHtml } from "../formats/handoff-html.ts";
-import { logger } from "../powertools.ts";
 import type { HandoffLocation, HandoffRecord, HandoffStatus, Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal } from "../ports.ts";
+import { logger } from "../powertools.ts";
 
 /** What publishing and reading hand-offs needs; StepDeps and LenderDeps both provide it. */
 export interface HandoffDeps {

@@ -1,4 +1,5 @@
 import { forEachLimited } from "../concurrency.ts";
+import { DomainError } from "../domain/errors.ts";
 import {
   type CaseChange,
   isCollectable,
@@ -8,8 +9,8 @@ import {
 } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../powertools.ts";
 import type { CreateOutcome, Principal } from "../ports.ts";
+import { logger } from "../powertools.ts";
 import { actorOf, type LenderDeps, subscriptionHash, workflowRef } from "./lender.ts";
 import { plannedStart } from "./workflow-steps.ts";
 
@@ -56,12 +57,57 @@ export async function subscribeBatch(
 ): Promise<BatchItemResult[]> {
   const results: BatchItemResult[] = entries.map((entry) => ({ loanId: entry.loanId, status: "failed" }));
   const now = deps.clock.now();
-  const actor = actorOf(principal);
-
-  // A loan id twice in one batch: the first occurrence counts, later ones are refused (they could disagree).
-  const firstAt = new Map<string, number>();
-  const accepted: { index: number; change: CaseChange; hash: string }[] = [];
   const policies = new Map<string, Promise<Policy | null>>();
+  const policyOf = (policyId: string) => {
+    if (!policies.has(policyId)) policies.set(policyId, deps.policies.get(principal.tenantId, policyId));
+    return policies.get(policyId) as Promise<Policy | null>;
+  };
+  const accepted = await prepare(entries, results, { principal, now, policyOf });
+  const outcomes = await createAll(
+    deps,
+    accepted.map((a) => a.change),
+    toInstant(now),
+  );
+  const toStart = classify(accepted, outcomes, results);
+  await forEachLimited(toStart, START_CONCURRENCY, async ({ index, loanCase, created }) => {
+    try {
+      // A new case starts at its first wait; a repeat goes through the Plan task, which reads the case.
+      const policy = created ? await policyOf(loanCase.policy.id) : null;
+      await deps.workflow.start({
+        ...workflowRef(loanCase),
+        ...(policy ? { planned: plannedStart(loanCase, policy, now) } : {}),
+      });
+      results[index] = { loanId: loanCase.loanId, status: created ? "created" : "exists" };
+    } catch (error) {
+      logger.error("workflow not started", { loanId: loanCase.loanId, error: error as Error });
+      results[index] = failed(
+        loanCase.loanId,
+        "WORKFLOW_NOT_STARTED",
+        "the case is stored but its workflow did not start; send the loan again to start it",
+      );
+    }
+  });
+  return results;
+}
+
+interface Accepted {
+  index: number;
+  change: CaseChange;
+  hash: string;
+}
+
+/**
+ * The subscriptions to store, in batch order; every other entry gets its result here. A loan id twice in one batch:
+ * the first occurrence counts, later ones are refused (they could disagree). A subscription the domain refuses
+ * (a due date out of range, say) is rejected alone, its paths under `loans.<index>`.
+ */
+async function prepare(
+  entries: BatchEntry[],
+  results: BatchItemResult[],
+  ctx: { principal: Principal; now: Date; policyOf: (policyId: string) => Promise<Policy | null> },
+): Promise<Accepted[]> {
+  const firstAt = new Map<string, number>();
+  const accepted: Accepted[] = [];
   for (const [index, entry] of entries.entries()) {
     if (entry.loanId !== null) {
       const first = firstAt.get(entry.loanId);
@@ -81,8 +127,7 @@ export async function subscribeBatch(
       continue;
     }
     const { policyId } = entry.request;
-    if (!policies.has(policyId)) policies.set(policyId, deps.policies.get(principal.tenantId, policyId));
-    const policy = await policies.get(policyId);
+    const policy = await ctx.policyOf(policyId);
     if (!policy) {
       results[index] = rejected(entry.loanId, "UNKNOWN_POLICY", `policy ${policyId} does not exist`, [
         { path: `loans.${index}.policyId`, message: "no such policy for this tenant" },
@@ -90,15 +135,21 @@ export async function subscribeBatch(
       continue;
     }
     const hash = subscriptionHash(entry.request);
-    const change = subscribe(principal.tenantId, entry.request, policy, hash, actor, now);
-    accepted.push({ index, change, hash });
+    try {
+      const actor = actorOf(ctx.principal);
+      const change = subscribe(ctx.principal.tenantId, entry.request, policy, hash, actor, ctx.now);
+      accepted.push({ index, change, hash });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      const details = error.details.map((d) => ({ ...d, path: `loans.${index}.${d.path}` }));
+      results[index] = rejected(entry.loanId, error.code, error.message, details);
+    }
   }
+  return accepted;
+}
 
-  const outcomes = await createAll(
-    deps,
-    accepted.map((a) => a.change),
-    toInstant(now),
-  );
+/** Each stored (or already stored) subscription's result; the cases whose workflow is to start. */
+function classify(accepted: Accepted[], outcomes: CreateOutcome[], results: BatchItemResult[]) {
   const toStart: { index: number; loanCase: LoanCase; created: boolean }[] = [];
   for (const [position, { index, change, hash }] of accepted.entries()) {
     const outcome = outcomes[position];
@@ -130,26 +181,7 @@ export async function subscribeBatch(
       results[index] = { loanId, status: "exists" };
     }
   }
-
-  await forEachLimited(toStart, START_CONCURRENCY, async ({ index, loanCase, created }) => {
-    try {
-      // A new case starts at its first wait; a repeat goes through the Plan task, which reads the case.
-      const policy = created ? await policies.get(loanCase.policy.id) : null;
-      await deps.workflow.start({
-        ...workflowRef(loanCase),
-        ...(policy ? { planned: plannedStart(loanCase, policy, now) } : {}),
-      });
-      results[index] = { loanId: loanCase.loanId, status: created ? "created" : "exists" };
-    } catch (error) {
-      logger.error("workflow not started", { loanId: loanCase.loanId, error: error as Error });
-      results[index] = failed(
-        loanCase.loanId,
-        "WORKFLOW_NOT_STARTED",
-        "the case is stored but its workflow did not start; send the loan again to start it",
-      );
-    }
-  });
-  return results;
+  return toStart;
 }
 
 /** The repository's bulk create where it has one; otherwise create() per loan, with the stored case read back. */

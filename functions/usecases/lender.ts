@@ -22,9 +22,9 @@ import {
 } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../powertools.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
+import { logger } from "../powertools.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { type LoanView, loanView } from "./loan-view.ts";
 import { plannedStart } from "./workflow-steps.ts";

@@ -5,7 +5,6 @@ import { policyChanges } from "../domain/policy-changes.ts";
 import { type PolicyIssue, type PolicyRules, validatePolicy } from "../domain/policy-validation.ts";
 import { templatesOf } from "../domain/templates.ts";
 import { toInstant } from "../domain/time.ts";
-import { logger } from "../powertools.ts";
 import type {
   CaseRepository,
   Clock,
@@ -14,6 +13,7 @@ import type {
   Principal,
   WorkflowControl,
 } from "../ports.ts";
+import { logger } from "../powertools.ts";
 
 export interface PolicyDeps {
   policies: PolicyVersionStore;

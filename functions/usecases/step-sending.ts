@@ -2,18 +2,11 @@ import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import type { AuditEvent } from "../domain/audit-chain.ts";
 import { ConcurrentUpdateError, ProviderThrottledError } from "../domain/errors.ts";
-import {
-  type CaseChange,
-  chargedTo,
-  completeStep,
-  type LoanCase,
-  recordContacts,
-  releaseChannels,
-  WORKFLOW_ACTOR,
-} from "../domain/loan-case.ts";
+import { type CaseChange, chargedTo, type LoanCase, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
 import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
 import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
+import { completeStep, recordContacts, releaseChannels } from "../domain/step-lifecycle.ts";
 import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { daysPastDue, localTime, toInstant } from "../domain/time.ts";
 import type { CaseRepository, Clock, MessageSender } from "../ports.ts";

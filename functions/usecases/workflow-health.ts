@@ -8,8 +8,8 @@ import {
 import type { LoanCase } from "../domain/loan-case.ts";
 import { toInstant } from "../domain/time.ts";
 import { expectsWorkflow, flagWorkflowFailure, restartWorkflow } from "../domain/workflow-health.ts";
-import { logger } from "../powertools.ts";
 import type { Principal, WorkflowWakes } from "../ports.ts";
+import { logger } from "../powertools.ts";
 import { actorOf, getLoan, type LenderDeps, workflowRef } from "./lender.ts";
 import type { LoanView } from "./loan-view.ts";
 import type { ExecutionState, StepDeps } from "./workflow-steps.ts";

@@ -6,16 +6,9 @@ import {
   StaleExecutionError,
   StepInProgressError,
 } from "../domain/errors.ts";
-import {
-  completeStep,
-  holdReviewAt,
-  isCollectable,
-  type LoanCase,
-  planFor,
-  type StepDecision,
-  WORKFLOW_ACTOR,
-} from "../domain/loan-case.ts";
+import { holdReviewAt, isCollectable, type LoanCase, planFor, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
 import { findStep, type Policy, rulesOf } from "../domain/policy.ts";
+import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
 import { stepTransition } from "../domain/step-transition.ts";
 import { parseInstant, toInstant } from "../domain/time.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import {
   AttributeType,
   BillingMode,
@@ -20,6 +20,7 @@ import {
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "../../functions/adapters/dynamo/schema.ts";
+import { acknowledge } from "./constructs/acknowledge.ts";
 
 /** Item-level writes that would change or remove an existing audit entry. */
 export const AUDIT_MUTATING_ACTIONS = [
@@ -110,20 +111,7 @@ export class DunningDataStack extends Stack {
       }),
     });
 
-    // Server access logs need SSE-S3 on the target bucket (S3 log delivery cannot use a KMS key).
-    this.accessLogsBucket = new Bucket(this, "AccessLogsBucket", {
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.accessLogsBucket).acknowledge({
-      id: "AwsSolutions-S1",
-      reason:
-        "This is the access-log target of the export and import buckets; logging the log bucket would only log log deliveries.",
-    });
+    this.accessLogsBucket = this.createAccessLogsBucket();
 
     this.exportBucket = new Bucket(this, "ExportBucket", {
       ...this.protectedBucket(this.exportBucketName, "export-bucket/"),
@@ -141,7 +129,39 @@ export class DunningDataStack extends Stack {
       ],
     });
 
-    this.importBucket = new Bucket(this, "ImportBucket", {
+    this.importBucket = this.createImportBucket();
+
+    this.handOffTopic = new Topic(this, "HandOffTopic", {
+      topicName: this.handOffTopicName,
+      displayName: "Loan dunning: legal hand-offs",
+      masterKey: this.dataKey,
+      enforceSSL: true,
+    });
+    this.handOffTopic.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  }
+
+  /** Receives the export and import buckets' server access logs. */
+  private createAccessLogsBucket(): Bucket {
+    // Server access logs need SSE-S3 on the target bucket (S3 log delivery cannot use a KMS key).
+    const bucket = new Bucket(this, "AccessLogsBucket", {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      bucket,
+      "AwsSolutions-S1",
+      "This is the access-log target of the export and import buckets; logging the log bucket would only log log deliveries.",
+    );
+    return bucket;
+  }
+
+  /** Portfolio uploads below `imports/<tenantId>/`, announced on EventBridge; they hold borrower data, so they expire. */
+  private createImportBucket(): Bucket {
+    const bucket = new Bucket(this, "ImportBucket", {
       ...this.protectedBucket(this.importBucketName, "import-bucket/"),
       lifecycleRules: [
         {
@@ -157,17 +177,10 @@ export class DunningDataStack extends Stack {
 
     // EventBridge notifications set on the CloudFormation resource itself: the L2 `eventBridgeEnabled` would add a
     // custom-resource Lambda (with a managed policy) just to write this one setting.
-    (this.importBucket.node.defaultChild as CfnBucket).notificationConfiguration = {
+    (bucket.node.defaultChild as CfnBucket).notificationConfiguration = {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
-
-    this.handOffTopic = new Topic(this, "HandOffTopic", {
-      topicName: this.handOffTopicName,
-      displayName: "Loan dunning: legal hand-offs",
-      masterKey: this.dataKey,
-      enforceSSL: true,
-    });
-    this.handOffTopic.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return bucket;
   }
 
   /** What every bucket holding borrower data gets: the data key, TLS only, no public access, no ACLs, access logs. */

@@ -70,7 +70,13 @@ export class DunningServiceStack extends Stack {
     const serviceName = props.serviceName ?? "loan-dunning";
     const namePrefix = props.namePrefix ?? "loan-dunning";
 
-    const caseData = new CaseData(this, "CaseData", props);
+    const caseData = new CaseData(this, "CaseData", {
+      stateTableName: props.stateTableName,
+      auditTableName: props.auditTableName,
+      exportBucketName: props.exportBucketName,
+      handOffTopicName: props.handOffTopicName,
+      dataKey: props.dataKey,
+    });
     this.caseData = caseData;
     this.deliveryEvents = new DeliveryEvents(this, "DeliveryEvents", { namePrefix, serviceName, caseData });
     const workflow = new Workflow(this, "Workflow", {

@@ -80,46 +80,69 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 500) {
     throw new ImportAbortedError("--batch must be an integer from 1 to 500");
   }
-  const concurrency = Math.max(1, options.concurrency ?? 4);
-  const rate = options.rate && options.rate > 0 ? options.rate : Number.POSITIVE_INFINITY;
-  const format = formatOf(options.file);
   const started = Date.now();
+  const format = formatOf(options.file);
   const { digest, records } = await scan(options.file, format);
-  const runId = randomBytes(6).toString("hex");
-  const summary: ImportSummary = {
-    file: options.file,
-    total: 0,
-    created: 0,
-    exists: 0,
-    rejected: 0,
-    conflicts: 0,
-    failed: 0,
-    seconds: 0,
-    loansPerSecond: 0,
-    problems: [],
-  };
-  const problem = (p: ImportProblem) => {
-    if (summary.problems.length < MAX_PROBLEMS) summary.problems.push(p);
-  };
-  let done = 0;
-  const progressed = (n: number) => {
-    done += n;
-    options.onProgress?.(done, Math.max(records, done));
-  };
+  const run = new ImportRun(options, { batchSize, digest, records });
+  await run.sendAll(
+    readPortfolio(createReadStream(options.file), format) as AsyncIterable<PortfolioRecord>,
+    started,
+  );
+  const { summary } = run;
+  summary.seconds = Math.round((Date.now() - started) / 10) / 100;
+  summary.loansPerSecond = Math.round(summary.total / Math.max(summary.seconds, 0.001));
+  if (options.report) await writeFile(options.report, `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
 
-  type Numbered = { line: number; loan: PortfolioLoanRequest };
-  async function* valid(): AsyncGenerator<Numbered> {
-    for await (const record of readPortfolio(
-      createReadStream(options.file),
-      format,
-    ) as AsyncIterable<PortfolioRecord>) {
-      summary.total++;
+type Numbered = { line: number; loan: PortfolioLoanRequest };
+type BatchAnswer = { results: BatchItemResponse[]; replayed: boolean; ownRetry: boolean };
+
+/** One import of one file: its tally, and the batches it sends. */
+class ImportRun {
+  readonly summary: ImportSummary;
+  private done = 0;
+  private readonly runId = randomBytes(6).toString("hex");
+  /** Until the API has answered once, an address where nothing answers ends the import (exit 2), named with why. */
+  private readonly link = { answered: false };
+
+  constructor(
+    private readonly options: ImportOptions,
+    private readonly file: { batchSize: number; digest: string; records: number },
+  ) {
+    this.summary = {
+      file: options.file,
+      total: 0,
+      created: 0,
+      exists: 0,
+      rejected: 0,
+      conflicts: 0,
+      failed: 0,
+      seconds: 0,
+      loansPerSecond: 0,
+      problems: [],
+    };
+  }
+
+  private problem(p: ImportProblem): void {
+    if (this.summary.problems.length < MAX_PROBLEMS) this.summary.problems.push(p);
+  }
+
+  private progressed(n: number): void {
+    this.done += n;
+    this.options.onProgress?.(this.done, Math.max(this.file.records, this.done));
+  }
+
+  /** The file's valid loans with their line numbers; the invalid ones are tallied as rejected on the way. */
+  private async *valid(records: AsyncIterable<PortfolioRecord>): AsyncGenerator<Numbered> {
+    for await (const record of records) {
+      this.summary.total++;
       if ("loan" in record) {
         yield record;
         continue;
       }
-      summary.rejected++;
-      problem({
+      this.summary.rejected++;
+      this.problem({
         line: record.line,
         loanId: record.loanId,
         status: "rejected",
@@ -127,100 +150,107 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         message: record.error.message,
         details: record.error.details,
       });
-      progressed(1);
+      this.progressed(1);
     }
   }
 
-  // Until the API has answered once, an address where nothing answers ends the import (exit 2), named with why.
-  const link = { answered: false };
-  const send = (loans: Numbered[], key: string) =>
-    postBatch(
-      options,
-      link,
-      loans.map((l) => l.loan),
-      key,
-      options.attempts ?? 8,
-    );
+  /** Producer: batches are read only as fast as they are sent, so memory stays bounded whatever the file size. */
+  async sendAll(records: AsyncIterable<PortfolioRecord>, started: number): Promise<void> {
+    const concurrency = Math.max(1, this.options.concurrency ?? 4);
+    const rate = this.options.rate && this.options.rate > 0 ? this.options.rate : Number.POSITIVE_INFINITY;
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let sent = 0;
+    let index = 0;
+    for await (const loans of inBatches(this.valid(records), this.file.batchSize)) {
+      if (failure) break;
+      if (Number.isFinite(rate)) await sleep(started + (sent / rate) * 1000 - Date.now());
+      sent += loans.length;
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      const task = this.importBatch(loans, index++)
+        .catch((error: unknown) => {
+          failure ??= error;
+        })
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+  }
 
-  async function importBatch(loans: Numbered[], index: number): Promise<void> {
+  /** One batch, and its failed loans again for a few rounds under fresh keys. */
+  private async importBatch(loans: Numbered[], index: number): Promise<void> {
     let pending = loans;
-    const rounds = options.retryRounds ?? 3;
+    const rounds = this.options.retryRounds ?? 3;
+    const { digest, batchSize } = this.file;
     for (let round = 0; pending.length > 0; round++) {
       const key =
         round === 0
           ? `import-${digest.slice(0, 40)}-${batchSize}-${index}`
-          : `import-${digest.slice(0, 40)}-${batchSize}-${index}-r${round}-${runId}`;
-      let answer: { results: BatchItemResponse[]; replayed: boolean; ownRetry: boolean };
+          : `import-${digest.slice(0, 40)}-${batchSize}-${index}-r${round}-${this.runId}`;
+      let answer: BatchAnswer;
       try {
-        answer = await send(pending, key);
+        answer = await postBatch(
+          this.options,
+          this.link,
+          pending.map((l) => l.loan),
+          key,
+          this.options.attempts ?? 8,
+        );
       } catch (error) {
         if (error instanceof ImportAbortedError) throw error;
-        for (const l of pending) {
-          problem({
-            line: l.line,
-            loanId: l.loan.loanId,
-            status: "failed",
-            code: "REQUEST_FAILED",
-            message: (error as Error).message,
-          });
-        }
-        summary.failed += pending.length;
-        progressed(pending.length);
+        this.tallyUnsent(pending, error as Error);
         return;
       }
-      // A replay this run did not cause answers for an earlier run: whatever it created exists now.
-      const fromEarlierRun = answer.replayed && !answer.ownRetry;
-      const retry: Numbered[] = [];
-      for (const [i, loan] of pending.entries()) {
-        const result = answer.results[i];
-        const status = result?.outcome ?? "failed";
-        if (status === "created") summary[fromEarlierRun ? "exists" : "created"]++;
-        else if (status === "exists") summary.exists++;
-        else if (status === "failed" && round < rounds) retry.push(loan);
-        else {
-          if (status === "conflict") summary.conflicts++;
-          if (status === "failed") summary.failed++;
-          else summary.rejected++;
-          problem({
-            line: loan.line,
-            loanId: loan.loan.loanId,
-            status: status === "conflict" || status === "failed" ? status : "rejected",
-            code: result?.error?.code ?? "NO_RESULT",
-            message: result?.error?.message ?? "the answer had no result for this loan",
-            ...(result?.error?.details ? { details: result.error.details } : {}),
-          });
-        }
-      }
-      progressed(pending.length - retry.length);
+      const retry = this.tally(pending, answer, round < rounds);
+      this.progressed(pending.length - retry.length);
       pending = retry;
       if (pending.length > 0) await sleep(backoff(round + 1));
     }
   }
 
-  // Producer: batches are read only as fast as they are sent, so memory stays bounded whatever the file size.
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-  let sent = 0;
-  let index = 0;
-  for await (const loans of inBatches(valid(), batchSize)) {
-    if (failure) break;
-    if (Number.isFinite(rate)) await sleep(started + (sent / rate) * 1000 - Date.now());
-    sent += loans.length;
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
-    const task = importBatch(loans, index++)
-      .catch((error: unknown) => {
-        failure ??= error;
-      })
-      .finally(() => inFlight.delete(task));
-    inFlight.add(task);
+  private tallyUnsent(loans: Numbered[], error: Error): void {
+    for (const l of loans) {
+      this.problem({
+        line: l.line,
+        loanId: l.loan.loanId,
+        status: "failed",
+        code: "REQUEST_FAILED",
+        message: error.message,
+      });
+    }
+    this.summary.failed += loans.length;
+    this.progressed(loans.length);
   }
-  await Promise.all(inFlight);
-  if (failure) throw failure;
 
-  summary.seconds = Math.round((Date.now() - started) / 10) / 100;
-  summary.loansPerSecond = Math.round(summary.total / Math.max(summary.seconds, 0.001));
-  if (options.report) await writeFile(options.report, `${JSON.stringify(summary, null, 2)}\n`);
-  return summary;
+  /** Tallies a batch's answer; answers the loans to send again (failed, while rounds are left). */
+  private tally(loans: Numbered[], answer: BatchAnswer, mayRetry: boolean): Numbered[] {
+    const { summary } = this;
+    // A replay this run did not cause answers for an earlier run: whatever it created exists now.
+    const fromEarlierRun = answer.replayed && !answer.ownRetry;
+    const retry: Numbered[] = [];
+    for (const [i, loan] of loans.entries()) {
+      const result = answer.results[i];
+      const status = result?.outcome ?? "failed";
+      if (status === "created") summary[fromEarlierRun ? "exists" : "created"]++;
+      else if (status === "exists") summary.exists++;
+      else if (status === "failed" && mayRetry) retry.push(loan);
+      else {
+        if (status === "conflict") summary.conflicts++;
+        if (status === "failed") summary.failed++;
+        else summary.rejected++;
+        this.problem({
+          line: loan.line,
+          loanId: loan.loan.loanId,
+          status: status === "conflict" || status === "failed" ? status : "rejected",
+          code: result?.error?.code ?? "NO_RESULT",
+          message: result?.error?.message ?? "the answer had no result for this loan",
+          ...(result?.error?.details ? { details: result.error.details } : {}),
+        });
+      }
+    }
+    return retry;
+  }
 }
 
 /** SHA-256 of the file's bytes and its number of non-blank lines (an upper bound on its records), streamed. */

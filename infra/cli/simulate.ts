@@ -145,92 +145,113 @@ const program = new Command()
   )
   .option("--no-progress", "no progress bar")
   .option("--out <dir>", "where report.json and report.svg go", "simulation")
-  .action(async (options: Options) => {
-    const started = performance.now();
-    // Each worker holds its own share of the portfolio and its own heap: more workers than CPUs only cost memory.
-    const cpus = defaultWorkers();
-    if (options.workers > cpus) {
-      process.stderr.write(
-        `simulate: --workers ${options.workers} is more than the ${cpus} CPU(s) here; using ${cpus}\n`,
-      );
-      options.workers = cpus;
-    }
+  .action(simulate);
 
-    const policies = [
-      options.policy ? await loadPolicy(options.policy) : { label: "default", policy: DEFAULT_POLICY },
-      ...(options.compare ? [await loadPolicy(options.compare)] : []),
-    ];
-    if (policies.length === 2 && policies[0]?.label === policies[1]?.label) {
-      (policies[1] as { label: string }).label += " (compare)";
-    }
-    const payments = await loadPayments(options.payments);
-    const portfolio: Portfolio = options.portfolio
-      ? await readPortfolio(fromCaller(options.portfolio))
-      : {
-          kind: "synthetic",
-          options: {
-            count: options.loans,
-            seed: options.seed,
-            firstDueDate: plusDays(options.start, 1),
-            dueDays: options.dueDays ?? Math.min(30, options.days),
-          },
-        };
-    if (portfolio.kind === "borrowers") {
-      const bad = portfolio.borrowers
-        .flatMap((b) => b.loans)
-        .find((l) => !isValidTimeZone(l.loan.borrower.timeZone));
-      if (bad) throw new Error(`loan ${bad.loan.loanId}: unknown time zone ${bad.loan.borrower.timeZone}`);
-    }
-    const startMs = Date.parse(`${options.start}T00:00:00Z`);
-    const bar = progressBar(options.progress);
-    const tallies = await orchestrate({
-      settings: {
-        startMs,
-        days: options.days,
-        policies: policies.map((p) => p.policy),
-        payments,
-        seed: options.seed,
-      },
-      portfolio,
-      workers: options.workers,
-      onProgress: bar.update,
-    });
-    bar.stop();
-    const reports = tallies.map((tally, i) => {
-      const { label, policy } = policies[i] as { label: string; policy: Policy };
-      return policyReport(label, policy, tally, startMs);
-    });
-    const report: SimulationReport = {
-      run: {
-        loans: portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans,
-        days: options.days,
-        seconds: Math.round((performance.now() - started) / 10) / 100,
-        peakRssMb: peakRssMb(),
-        workers: options.workers,
-        distinctTrajectories: reports.reduce((n, r) => n + r.memoisation.distinctTrajectories, 0),
-        start: options.start,
-        seed: options.seed,
-        portfolio: options.portfolio ?? "synthetic",
-      },
-      payments,
-      policies: reports,
-    };
-    const out = fromCaller(options.out);
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
-    await writeFile(join(out, "report.svg"), chartSvg(report));
-    for (const r of reports) {
-      const f = r.funnel;
-      process.stdout.write(
-        `${r.label}: ${r.messages.total} messages, ${f.subscribed} subscribed, ${f.paidBeforeDue} paid before due, ` +
-          `${f.paidInSoftCollection} paid in soft collection, ${r.handOffs} handed off, ${r.violations.total} violations\n`,
-      );
-    }
-    process.stdout.write(
-      `${report.run.loans} loans × ${report.run.days} days in ${report.run.seconds} s, peak ${report.run.peakRssMb} MB, ` +
-        `${report.run.workers} worker(s), ${report.run.distinctTrajectories} distinct trajectories → ${options.out}\n`,
+/** Runs the simulation the options describe, writes its report and prints one line per policy. */
+async function simulate(options: Options): Promise<void> {
+  const started = performance.now();
+  // Each worker holds its own share of the portfolio and its own heap: more workers than CPUs only cost memory.
+  const cpus = defaultWorkers();
+  if (options.workers > cpus) {
+    process.stderr.write(
+      `simulate: --workers ${options.workers} is more than the ${cpus} CPU(s) here; using ${cpus}\n`,
     );
-    if (reports.some((r) => r.violations.total > 0)) process.exitCode = 1;
+    options.workers = cpus;
+  }
+  const policies = await policiesOf(options);
+  const payments = await loadPayments(options.payments);
+  const portfolio = await portfolioOf(options);
+  const startMs = Date.parse(`${options.start}T00:00:00Z`);
+  const bar = progressBar(options.progress);
+  const tallies = await orchestrate({
+    settings: {
+      startMs,
+      days: options.days,
+      policies: policies.map((p) => p.policy),
+      payments,
+      seed: options.seed,
+    },
+    portfolio,
+    workers: options.workers,
+    onProgress: bar.update,
   });
+  bar.stop();
+  const reports = tallies.map((tally, i) => {
+    const { label, policy } = policies[i] as { label: string; policy: Policy };
+    return policyReport(label, policy, tally, startMs);
+  });
+  const report: SimulationReport = {
+    run: {
+      loans: portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans,
+      days: options.days,
+      seconds: Math.round((performance.now() - started) / 10) / 100,
+      peakRssMb: peakRssMb(),
+      workers: options.workers,
+      distinctTrajectories: reports.reduce((n, r) => n + r.memoisation.distinctTrajectories, 0),
+      start: options.start,
+      seed: options.seed,
+      portfolio: options.portfolio ?? "synthetic",
+    },
+    payments,
+    policies: reports,
+  };
+  await writeReport(report, options.out);
+  if (reports.some((r) => r.violations.total > 0)) process.exitCode = 1;
+}
+
+/** The policy to simulate, and the one to compare it with, each with the label the report gives it. */
+async function policiesOf(options: Options) {
+  const policies = [
+    options.policy ? await loadPolicy(options.policy) : { label: "default", policy: DEFAULT_POLICY },
+    ...(options.compare ? [await loadPolicy(options.compare)] : []),
+  ];
+  if (policies.length === 2 && policies[0]?.label === policies[1]?.label) {
+    (policies[1] as { label: string }).label += " (compare)";
+  }
+  return policies;
+}
+
+/** The portfolio file given, checked for time zones the simulator cannot place; else a synthetic one. */
+async function portfolioOf(options: Options): Promise<Portfolio> {
+  if (!options.portfolio) {
+    return {
+      kind: "synthetic",
+      options: {
+        count: options.loans,
+        seed: options.seed,
+        firstDueDate: plusDays(options.start, 1),
+        dueDays: options.dueDays ?? Math.min(30, options.days),
+      },
+    };
+  }
+  const portfolio = await readPortfolio(fromCaller(options.portfolio));
+  if (portfolio.kind === "borrowers") {
+    const bad = portfolio.borrowers
+      .flatMap((b) => b.loans)
+      .find((l) => !isValidTimeZone(l.loan.borrower.timeZone));
+    if (bad) throw new Error(`loan ${bad.loan.loanId}: unknown time zone ${bad.loan.borrower.timeZone}`);
+  }
+  return portfolio;
+}
+
+/** report.json and report.svg into the output folder, and a summary on stdout. */
+async function writeReport(report: SimulationReport, outOption: string): Promise<void> {
+  const out = fromCaller(outOption);
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(out, "report.svg"), chartSvg(report));
+  for (const r of report.policies) {
+    const f = r.funnel;
+    process.stdout.write(
+      `${r.label}: ${r.messages.total} messages, ${f.subscribed} subscribed, ${f.paidBeforeDue} paid before due, ` +
+        `${f.paidInSoftCollection} paid in soft collection, ${r.handOffs} handed off, ${r.violations.total} violations\n`,
+    );
+  }
+  const { run } = report;
+  process.stdout.write(
+    `${run.loans} loans × ${run.days} days in ${run.seconds} s, peak ${run.peakRssMb} MB, ` +
+      `${run.workers} worker(s), ${run.distinctTrajectories} distinct trajectories → ${outOption}\n`,
+  );
+}
 
 await runCli(program, { name: "simulate" });

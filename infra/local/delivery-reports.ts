@@ -1,5 +1,5 @@
-import { logger } from "../../functions/powertools.ts";
 import type { CaseRepository, Clock } from "../../functions/ports.ts";
+import { logger } from "../../functions/powertools.ts";
 import { recordDelivery } from "../../functions/usecases/delivery.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import type { Outbox, OutboxMessage } from "./outbox.ts";

@@ -170,6 +170,23 @@ async function launch(
   }
 
   await stop();
+  return launchFailure(outcome, await exited, { java, args, endpoint, timeoutMs, output, launcherRan });
+}
+
+/** Why a launch came to nothing, in words a user can act on (with the tail of what Java printed). */
+function launchFailure(
+  outcome: "timeout" | "exited" | "ready",
+  exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error },
+  run: {
+    java: string;
+    args: string[];
+    endpoint: string;
+    timeoutMs: number;
+    output: string;
+    launcherRan: boolean;
+  },
+): { error: Error; launcherRan: boolean; reason: string } {
+  const { java, args, endpoint, timeoutMs, output } = run;
   const tail = output.trim() ? `\n--- output tail ---\n${output.trim()}` : "";
   if (outcome === "timeout") {
     return {
@@ -178,7 +195,6 @@ async function launch(
       error: new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms${tail}`),
     };
   }
-  const exit = await exited;
   // The watchdog shell reports a missing command with exit code 127.
   if ((exit.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT" || exit.code === 127) {
     return {
@@ -195,7 +211,7 @@ async function launch(
   // Java's own complaint is the last line it printed.
   const lastLine = output.trim().split("\n").at(-1)?.trim();
   return {
-    launcherRan,
+    launcherRan: run.launcherRan,
     reason: lastLine || how,
     error: new Error(
       `DynamoDB Local exited before it was ready (${how}); command: ${java} ${args.join(" ")}${tail}`,

@@ -122,20 +122,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const outbox = new Outbox(clock, options.dataDir ? join(options.dataDir, OUTBOX_JOURNAL) : undefined);
 
     const lambdas = {} as LocalStack["lambdas"];
-    const engine = new LocalWorkflowEngine(
-      loadDefinition(ASL_PATH, LOCAL_SUBSTITUTIONS),
-      {
-        [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: (input) => lambdas.plan.invoke(input),
-        // The outbox reports each message delivered once the send step has recorded it (delivery-reports.ts).
-        [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: reportingDeliveries(
-          (input: ExecutionState) => lambdas.send.invoke(input),
-          { outbox, cases, clock },
-        ),
-        [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: (input) => lambdas.handOff.invoke(input),
-        [LOCAL_SUBSTITUTIONS.RecordFailureFunctionArn]: (input) => lambdas.recordFailure.invoke(input),
-      },
-      clock,
-    );
+    const engine = workflowEngine(lambdas, { outbox, cases, clock });
     cleanups.push(() => engine.close());
     const edge = await startAwsEdge(engine, outbox);
     cleanups.push(() => edge.close());
@@ -179,17 +166,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.dataDir) await announceRunning(options.dataDir, { url, store }, cleanups);
     return {
       url,
-      dynamoEndpoint: store.endpoint,
-      ...(store.loopbackOnly === undefined ? {} : { dynamoLoopbackOnly: store.loopbackOnly }),
-      ...(store.warning ? { dynamoWarning: store.warning } : {}),
+      ...storeFacts(store, options),
       clock,
       engine,
       lambdas,
       outbox,
       keys,
-      ...(options.dataDir && existsSync(join(options.dataDir, KEYS_FILE))
-        ? { keysFile: join(options.dataDir, KEYS_FILE) }
-        : {}),
       handoffDir: folders.handoffDir,
       resumed,
       stop,
@@ -201,6 +183,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 type Cleanups = (() => Promise<unknown>)[];
+
+/** The ASL on the local engine, each Task's resource one of the stack's functions. */
+function workflowEngine(
+  lambdas: LocalStack["lambdas"],
+  deliveries: { outbox: Outbox; cases: DynamoCaseRepository; clock: VirtualClock },
+): LocalWorkflowEngine {
+  return new LocalWorkflowEngine(
+    loadDefinition(ASL_PATH, LOCAL_SUBSTITUTIONS),
+    {
+      [LOCAL_SUBSTITUTIONS.PlanFunctionArn]: (input) => lambdas.plan.invoke(input),
+      // The outbox reports each message delivered once the send step has recorded it (delivery-reports.ts).
+      [LOCAL_SUBSTITUTIONS.SendStepFunctionArn]: reportingDeliveries(
+        (input: ExecutionState) => lambdas.send.invoke(input),
+        deliveries,
+      ),
+      [LOCAL_SUBSTITUTIONS.HandOffFunctionArn]: (input) => lambdas.handOff.invoke(input),
+      [LOCAL_SUBSTITUTIONS.RecordFailureFunctionArn]: (input) => lambdas.recordFailure.invoke(input),
+    },
+    deliveries.clock,
+  );
+}
+
+/** What the stack tells of its store and its kept keys. */
+function storeFacts(store: Store, options: LocalStackOptions) {
+  const keysFile = options.dataDir ? join(options.dataDir, KEYS_FILE) : undefined;
+  return {
+    dynamoEndpoint: store.endpoint,
+    ...(store.loopbackOnly === undefined ? {} : { dynamoLoopbackOnly: store.loopbackOnly }),
+    ...(store.warning ? { dynamoWarning: store.warning } : {}),
+    ...(keysFile && existsSync(keysFile) ? { keysFile } : {}),
+  };
+}
 
 interface Store {
   client: ReturnType<typeof makeDocumentClient>;

@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import { buildApp } from "../../infra/aws/build-app.ts";
 import { SKIP_BUNDLING } from "./template-helpers.ts";
 
-// stacks.test.ts shows the real app synthesises with zero unacknowledged findings; this shows that a passing
+// service-stack.test.ts shows the real app synthesises with zero unacknowledged findings; this shows that a passing
 // synth means something: buildApp wires cdk-nag into synthesis, so one new unacknowledged finding fails it.
 describe("cdk-nag during synth", () => {
   it("fails the app's synth on an unacknowledged finding", () => {
     const { app, service } = buildApp({ context: SKIP_BUNDLING });
-    service.apiFunction.addToRolePolicy(new PolicyStatement({ actions: ["dynamodb:*"], resources: ["*"] }));
+    service.httpApi.apiFunction.addToRolePolicy(
+      new PolicyStatement({ actions: ["dynamodb:*"], resources: ["*"] }),
+    );
     expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Action::dynamodb:\*\]/);
   });
 });

@@ -3,14 +3,14 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp, type DunningApp } from "../../infra/aws/build-app.ts";
-import { IMPORT_RETENTION_DAYS } from "../../infra/aws/data-stack.ts";
-import type { DunningFunction } from "../../infra/aws/dunning-function.ts";
 import {
   IMPORT_BATCH_SIZE,
   IMPORT_CONSUMER_TIMEOUT,
   IMPORT_MAX_CONCURRENCY,
   IMPORT_MAX_RECEIVES,
-} from "../../infra/aws/service-stack.ts";
+} from "../../infra/aws/constructs/portfolio-import.ts";
+import { IMPORT_RETENTION_DAYS } from "../../infra/aws/data-stack.ts";
+import type { DunningFunction } from "../../infra/aws/dunning-function.ts";
 import {
   actionsOf,
   flat,
@@ -28,8 +28,8 @@ let roles: Map<string, Statement[]>;
 
 const idOf = (construct: IConstruct) =>
   Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
-const importFn = () => built.service.importFunction as DunningFunction;
-const consumerFn = () => built.service.importConsumerFunction as DunningFunction;
+const importFn = () => built.service.portfolioImport?.importFunction as DunningFunction;
+const consumerFn = () => built.service.portfolioImport?.consumerFunction as DunningFunction;
 const statementsOf = (fn: DunningFunction) => roles.get(idOf(fn.executionRole)) ?? [];
 
 beforeAll(() => {
@@ -104,8 +104,8 @@ describe("import bucket", () => {
 });
 
 describe("import queue", () => {
-  const queueId = () => idOf(built.service.importQueue as IConstruct);
-  const dlqId = () => idOf(built.service.importDeadLetterQueue as IConstruct);
+  const queueId = () => idOf(built.service.portfolioImport?.queue as IConstruct);
+  const dlqId = () => idOf(built.service.portfolioImport?.deadLetterQueue as IConstruct);
 
   it("is encrypted with the data key, has a dead-letter queue, and a visibility timeout of 6× the consumer's", () => {
     service.hasResourceProperties("AWS::SQS::Queue", {
@@ -155,7 +155,7 @@ describe("import functions", () => {
   it("feed the consumer from the queue with partial batch responses and a bounded concurrency", () => {
     service.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: idOf(consumerFn()) },
-      EventSourceArn: { "Fn::GetAtt": [idOf(built.service.importQueue as IConstruct), "Arn"] },
+      EventSourceArn: { "Fn::GetAtt": [idOf(built.service.portfolioImport?.queue as IConstruct), "Arn"] },
       BatchSize: IMPORT_BATCH_SIZE,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: IMPORT_MAX_CONCURRENCY },
@@ -170,7 +170,7 @@ describe("import functions", () => {
     );
     const send = statements.find((s) => actionsOf(s).includes("sqs:SendMessage"));
     expect(resourcesOf(send as Statement).map(flat)).toEqual([
-      flat({ "Fn::GetAtt": [idOf(built.service.importQueue as IConstruct), "Arn"] }),
+      flat({ "Fn::GetAtt": [idOf(built.service.portfolioImport?.queue as IConstruct), "Arn"] }),
     ]);
     expect(actions.some((a) => a.startsWith("dynamodb:") || a.startsWith("states:"))).toBe(false);
   });

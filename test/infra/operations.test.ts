@@ -69,7 +69,9 @@ describe("operability", () => {
   it("derives business metrics from the audit stream: inserts only, failed batches to a dead-letter queue", () => {
     service.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: {
-        Ref: built.service.getLogicalId(built.service.trailMetricsFunction?.node.defaultChild as never),
+        Ref: built.service.getLogicalId(
+          built.service.trailMetrics?.trailMetricsFunction.node.defaultChild as never,
+        ),
       },
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ["INSERT"] }) }] },
       BisectBatchOnFunctionError: true,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { WORKFLOW_ASL_PATH } from "../../infra/aws/service-stack.ts";
+import { WORKFLOW_ASL_PATH } from "../../infra/aws/constructs/workflow.ts";
 
 type AslValidator = (
   definition: unknown,

@@ -4,9 +4,11 @@ import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repos
 import { AuditChainConflictError } from "../../functions/adapters/dynamo/errors.ts";
 import { keys } from "../../functions/adapters/dynamo/schema.ts";
 import { EMPTY_CHAIN, verifyChain } from "../../functions/domain/audit-chain.ts";
+import { recordPayment } from "../../functions/domain/case-payment.ts";
 import { BusinessRuleError, ConcurrentUpdateError } from "../../functions/domain/errors.ts";
-import { claimStep, completeStep, type LoanCase, recordPayment } from "../../functions/domain/loan-case.ts";
+import type { LoanCase } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
+import { claimStep, completeStep } from "../../functions/domain/step-lifecycle.ts";
 import { toInstant } from "../../functions/domain/time.ts";
 import { type FreshTables, freshTables } from "../support/dynamo.ts";
 import { minutesAfter, sendDecision, subscription, T0, uniqueLoanId } from "./fixtures.ts";

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { type CaseChange, type StepDecision, subscribe } from "../../functions/domain/loan-case.ts";
+import { type CaseChange, subscribe } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import { DEFAULT_POLICY, type PolicyStep } from "../../functions/domain/policy.ts";
+import type { StepDecision } from "../../functions/domain/step-lifecycle.ts";
 import { subscriptionRequest } from "../support/fixtures.ts";
 
 export const T0 = new Date("2026-01-01T02:00:00Z");

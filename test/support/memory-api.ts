@@ -1,14 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { makeApiHandler } from "../../functions/api/app.ts";
 import { type AuditEntry, appendToChain } from "../../functions/domain/audit-chain.ts";
-import {
-  type CaseChange,
-  claimStep,
-  completeStep,
-  decideStep,
-  type LoanCase,
-} from "../../functions/domain/loan-case.ts";
+import type { CaseChange, LoanCase } from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { claimStep, completeStep, decideStep } from "../../functions/domain/step-lifecycle.ts";
 import { toInstant } from "../../functions/domain/time.ts";
 import {
   type CaseRepository,

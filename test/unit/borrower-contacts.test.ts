@@ -7,8 +7,8 @@ import {
   withReservations,
 } from "../../functions/domain/borrower-contacts.ts";
 import { nextAllowedInstant } from "../../functions/domain/contact-window.ts";
-import { decideStep } from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { decideStep } from "../../functions/domain/step-lifecycle.ts";
 import { newCase } from "./fixtures.ts";
 
 const contact = (overrides: Partial<BorrowerContact> = {}): BorrowerContact => ({

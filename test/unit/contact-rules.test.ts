@@ -3,15 +3,7 @@ import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { CAP_WINDOW_MS, isQuietDay, type RecentContact } from "../../functions/domain/contact-rules.ts";
 import { isInsideWindow, nextAllowedInstant } from "../../functions/domain/contact-window.ts";
-import {
-  claimStep,
-  completeStep,
-  decideStep,
-  deferStep,
-  type LoanCase,
-  type StepDecision,
-  WORKFLOW_ACTOR,
-} from "../../functions/domain/loan-case.ts";
+import { type LoanCase, WORKFLOW_ACTOR } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import {
   CHANNELS,
@@ -23,6 +15,13 @@ import {
   rulesOf,
 } from "../../functions/domain/policy.ts";
 import { validatePolicy } from "../../functions/domain/policy-validation.ts";
+import {
+  claimStep,
+  completeStep,
+  decideStep,
+  deferStep,
+  type StepDecision,
+} from "../../functions/domain/step-lifecycle.ts";
 import { borrower, newCase, wallClock, ZONES } from "./fixtures.ts";
 
 function policyWith(rules: Partial<ContactRules>, base: Policy = DEFAULT_POLICY): Policy {

@@ -13,10 +13,10 @@ import {
   holdReviewAt,
   type LoanCase,
   planFor,
-  reachableChannels,
 } from "../../functions/domain/loan-case.ts";
 import { isZero, money, toDecimal } from "../../functions/domain/money.ts";
 import { type Channel, DEFAULT_POLICY, findStep, type PolicyStep } from "../../functions/domain/policy.ts";
+import { reachableChannels } from "../../functions/domain/step-lifecycle.ts";
 import { ACTOR, borrower, newCase } from "./fixtures.ts";
 
 /** 2026-01-06 11:00 in Shanghai: nine days before the fixtures' due date (2026-01-15). */

@@ -14,9 +14,10 @@ import {
   HANDOFF_PACKAGE_FORMAT,
   packageHashOf,
 } from "../../functions/domain/handoff-package.ts";
-import { type CaseChange, handOff, type LoanCase, WORKFLOW_ACTOR } from "../../functions/domain/loan-case.ts";
+import { type CaseChange, type LoanCase, WORKFLOW_ACTOR } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { handOff } from "../../functions/domain/step-lifecycle.ts";
 import { escapeHtml, renderHandoffHtml } from "../../functions/formats/handoff-html.ts";
 import { ACTOR, borrower, newCase, TENANT } from "./fixtures.ts";
 

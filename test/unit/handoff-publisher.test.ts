@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileHandoffPublisher, S3SnsHandoffPublisher } from "../../functions/adapters/handoff-publishers.ts";
 import { appendToChain, EMPTY_CHAIN } from "../../functions/domain/audit-chain.ts";
 import { buildHandoffPackage, type HandoffPackage } from "../../functions/domain/handoff-package.ts";
-import { handOff } from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import { handOff } from "../../functions/domain/step-lifecycle.ts";
 import { renderHandoffHtml } from "../../functions/formats/handoff-html.ts";
 import { ACTOR, newCase, TENANT } from "./fixtures.ts";
 

@@ -7,6 +7,7 @@ import type { LoanCase } from "../../functions/domain/loan-case.ts";
 import { IMPORT_KEY_ID, makeQueueConsumer } from "../../functions/import/queue-consumer.ts";
 import { withStartBackoff } from "../../functions/import/workflow-backoff.ts";
 import type { CaseRepository } from "../../functions/ports.ts";
+import { lambdaContext } from "../support/lambda-context.ts";
 import { memoryHandoffs } from "../support/memory-handoffs.ts";
 import { memoryPolicies } from "../support/memory-policies.ts";
 
@@ -65,16 +66,14 @@ function consumer(cases = memoryCases()) {
     attempts: 3,
     baseMs: 1,
   });
-  return {
+  const handler = makeQueueConsumer({
     cases,
-    handle: makeQueueConsumer({
-      cases,
-      policies: memoryPolicies(),
-      workflow,
-      clock: { now: () => new Date("2026-01-05T00:00:00Z") },
-      handoffs: memoryHandoffs(),
-    }),
-  };
+    policies: memoryPolicies(),
+    workflow,
+    clock: { now: () => new Date("2026-01-05T00:00:00Z") },
+    handoffs: memoryHandoffs(),
+  });
+  return { cases, handle: (event: SQSEvent) => handler(event, lambdaContext("import-consumer")) };
 }
 
 beforeEach(() => sfn.reset());

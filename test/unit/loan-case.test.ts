@@ -1,25 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { appendToChain, EMPTY_CHAIN, verifyChain } from "../../functions/domain/audit-chain.ts";
+import { recordPayment } from "../../functions/domain/case-payment.ts";
 import { nextAllowedInstant } from "../../functions/domain/contact-window.ts";
 import { BusinessRuleError, CaseStateConflictError, DomainError } from "../../functions/domain/errors.ts";
 import {
-  claimStep,
-  completeStep,
-  decideStep,
-  deferStep,
-  handOff,
   type LoanCase,
   planFor,
-  reachableChannels,
-  recordPayment,
-  releaseChannels,
-  type StepDecision,
   stageOf,
   subscribe,
   WORKFLOW_ACTOR,
 } from "../../functions/domain/loan-case.ts";
 import { money } from "../../functions/domain/money.ts";
 import { DEFAULT_POLICY, findStep, type PolicyStep } from "../../functions/domain/policy.ts";
+import {
+  claimStep,
+  completeStep,
+  decideStep,
+  deferStep,
+  handOff,
+  reachableChannels,
+  releaseChannels,
+  type StepDecision,
+} from "../../functions/domain/step-lifecycle.ts";
 import { ACTOR, borrower, newCase, subscription, TENANT, wallClock } from "./fixtures.ts";
 
 const SUBSCRIBED_AT = new Date("2026-01-05T00:00:00Z");

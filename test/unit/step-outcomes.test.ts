@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { nextAllowedInstant } from "../../functions/domain/contact-window.ts";
 import { InputOutOfRangeError } from "../../functions/domain/errors.ts";
-import {
-  completeStep,
-  decideStep,
-  type LoanCase,
-  passOver,
-  planFor,
-  skipStep,
-} from "../../functions/domain/loan-case.ts";
+import { type LoanCase, passOver, planFor } from "../../functions/domain/loan-case.ts";
 import { handOffPlan, type PlanningInput } from "../../functions/domain/planning.ts";
 import { DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
 import { validatePolicy } from "../../functions/domain/policy-validation.ts";
+import { completeStep, decideStep, skipStep } from "../../functions/domain/step-lifecycle.ts";
 import { newCase } from "./fixtures.ts";
 
 const decide = (loanCase: LoanCase, policy: Policy, at: string) =>

@@ -98,6 +98,20 @@ describe("POST /v1/loans:batch", () => {
     expect(audit.map((e: { type: string }) => e.type)).toEqual(["loan_subscribed"]);
   });
 
+  it("rejects alone a loan whose due date is more than 10 years from today; the others are created", async () => {
+    const loans = [loanRequest(id("near")), loanRequest(id("far"), { dueDate: "2040-01-01" })];
+    const response = await lender.post("/v1/loans:batch", { loans });
+    expect(response.status).toBe(207);
+    const [near, far] = response.body.results;
+    expect([near.status, near.outcome]).toEqual([201, "created"]);
+    expect([far.status, far.outcome]).toEqual([400, "rejected"]);
+    expect(far.error).toMatchObject({
+      code: "VALIDATION_FAILED",
+      details: [expect.objectContaining({ path: "loans.1.dueDate" })],
+    });
+    expect((await lender.get(`/v1/loans/${id("far")}`)).status).toBe(404);
+  });
+
   it("answers a repeat with exists and starts no second workflow; a changed body is a conflict", async () => {
     const loans = Array.from({ length: 120 }, (_, i) => loanRequest(id(`r${i}`)));
     const first = await lender.post("/v1/loans:batch", { loans });

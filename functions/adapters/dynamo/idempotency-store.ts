@@ -1,3 +1,27 @@
+/*
+ * Why this store, and not Powertools' makeIdempotent with its DynamoDBPersistenceLayer.
+ *
+ * The API's Idempotency-Key is a client's promise about one tenant's POST; this store (with withIdempotency in
+ * api/app.ts) keeps that promise in ways makeIdempotent does not:
+ *
+ * - Records live in the tenant's own partition of the state table (`T#<tenant>#IDEM#<sha256 of the key>`), beside
+ *   the tenant's other data and under the table's TTL. DynamoDBPersistenceLayer wants a table of its own keyed
+ *   `id`, or, on a pk/sk table like this one, puts every record under one static partition key
+ *   (`idempotency#<function name>`): every tenant's POSTs in one hot partition.
+ * - The key is the client's header, scoped by the tenant the API key resolved to; the body is checked separately,
+ *   so the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED, not a new request. makeIdempotent derives
+ *   its key from the payload it is given (a JMESPath into the event); the authenticated tenant is not in the
+ *   event, so it would need a wrapped inner function called with { tenant, key } and payload validation on the
+ *   body's fingerprint.
+ * - What is kept is decided per answer: final answers, refusals included (a refused request replays as refused),
+ *   are kept; "not now" answers (429, 5xx, 409 CONCURRENT_UPDATE or IDEMPOTENCY_IN_PROGRESS) and unexpected errors
+ *   free the key so the same request can be retried. makeIdempotent keeps whatever the wrapped function returns
+ *   and frees the key only when it throws, so transient responses would have to be thrown and caught again.
+ *
+ * Replays marked `idempotent-replayed` (responseHook), the in-progress lock and expiry it has too; those alone
+ * would not justify a store of our own. Replacing this one would mean a new table or a hot partition, plus a
+ * wrapper re-making the decisions above, and @aws-lambda-powertools/idempotency as a new dependency.
+ */
 import { createHash } from "node:crypto";
 import {
   DeleteCommand,

@@ -7,7 +7,7 @@ import { toInstant } from "../../domain/time.ts";
 import { CONTENT_TYPES, manifestJson } from "../../formats/audit-export-files.ts";
 import { EXPORT_URL_SECONDS } from "../../ports/export-sink.ts";
 import { exportAudit } from "../../usecases/audit-export.ts";
-import type { ApiDeps } from "../app.ts";
+import type { ApiDeps } from "../deps.ts";
 import { json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
 import { loanId } from "../schemas.ts";

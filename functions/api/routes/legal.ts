@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { HANDOFF_STATUSES } from "../../ports/handoff.ts";
 import { acknowledgeHandoff, getHandoffPackage, listHandoffs } from "../../usecases/handoffs.ts";
-import type { ApiDeps } from "../app.ts";
+import type { ApiDeps } from "../deps.ts";
 import { json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
 import { loanId } from "../schemas.ts";

@@ -1,5 +1,5 @@
 import { getPolicy, InvalidPolicyError, policyHistory, putPolicy } from "../../usecases/policies.ts";
-import type { ApiDeps } from "../app.ts";
+import type { ApiDeps } from "../deps.ts";
 import { HttpError, json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
 import { policyId, policyUpdateSchema, toPolicyRules } from "../schemas.ts";

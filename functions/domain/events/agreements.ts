@@ -23,17 +23,32 @@ function agreementHold(reason: "promise" | "settlement", until: string, amount: 
   return { reason, until, amount, paidSince: money(0, amount.currency), since };
 }
 
+/**
+ * What a promise and a settlement both require: an amount in the case's currency, within what is owed now, by a
+ * date not yet past in the borrower's zone (`date` names its field). Answers the case charged to now.
+ */
+function checkAgreement(
+  loanCase: LoanCase,
+  ctx: EventContext,
+  amount: Money,
+  date: Record<string, string>,
+): LoanCase {
+  assertAmount(amount, loanCase.balance.currency);
+  const charged = chargedTo(loanCase, ctx.charges, ctx.now);
+  assertWithinBalance(amount, charged.balance, "amount");
+  for (const [path, value] of Object.entries(date))
+    assertNotBefore(value, localToday(loanCase, ctx.now), path);
+  return charged;
+}
+
 /** The borrower promises to pay an amount by a date: no contact until then. */
 export function promiseToPay(
   loanCase: LoanCase,
   event: EventOf<"promise_to_pay">,
   ctx: EventContext,
 ): EventOutcome {
-  const { actor, now, occurredAt } = ctx;
-  assertAmount(event.amount, loanCase.balance.currency);
-  const charged = chargedTo(loanCase, ctx.charges, now);
-  assertWithinBalance(event.amount, charged.balance, "amount");
-  assertNotBefore(event.promisedDate, localToday(loanCase, now), "promisedDate");
+  const { actor, occurredAt } = ctx;
+  checkAgreement(loanCase, ctx, event.amount, { promisedDate: event.promisedDate });
   if (loanCase.hold?.reason === "dispute" || loanCase.hold?.reason === "settlement") {
     throw new CaseStateConflictError(`a promise cannot replace a ${loanCase.hold.reason} hold`);
   }
@@ -161,11 +176,8 @@ export function agreeSettlement(
   event: EventOf<"settlement">,
   ctx: EventContext,
 ): EventOutcome {
-  const { actor, now, occurredAt } = ctx;
-  assertAmount(event.amount, loanCase.balance.currency);
-  const charged = chargedTo(loanCase, ctx.charges, now);
-  assertWithinBalance(event.amount, charged.balance, "amount");
-  assertNotBefore(event.payBy, localToday(loanCase, now), "payBy");
+  const { actor, occurredAt } = ctx;
+  const charged = checkAgreement(loanCase, ctx, event.amount, { payBy: event.payBy });
   if (loanCase.hold?.reason === "dispute") throw new CaseStateConflictError("resolve the dispute first");
   const hold = agreementHold("settlement", event.payBy, event.amount, occurredAt);
   return outcome(

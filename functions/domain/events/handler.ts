@@ -2,10 +2,10 @@ import { DateTime } from "luxon";
 import type { AuditEvent } from "../audit-chain.ts";
 import type { Charges } from "../charges.ts";
 import { BusinessRuleError } from "../errors.ts";
-import type { LoanEvent, LoanEventType } from "../events.ts";
 import type { EventOutcome, LoanCase, WorkflowEffect } from "../loan-case.ts";
 import { compare, type Money } from "../money.ts";
 import { toInstant } from "../time.ts";
+import type { LoanEvent, LoanEventType } from "./types.ts";
 
 /** What a handler knows besides the case and the event: who sent it, when it is applied, when it happened. */
 export interface EventContext {

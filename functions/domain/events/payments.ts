@@ -1,12 +1,6 @@
+import { recordPayment } from "../case-payment.ts";
 import { BusinessRuleError } from "../errors.ts";
-import {
-  assertAmount,
-  type EventOutcome,
-  type Hold,
-  type Installment,
-  type LoanCase,
-  recordPayment,
-} from "../loan-case.ts";
+import { assertAmount, type EventOutcome, type Hold, type Installment, type LoanCase } from "../loan-case.ts";
 import { add, compare, type Money, money, subtract } from "../money.ts";
 import { type EventContext, type EventOf, outcome } from "./handler.ts";
 

@@ -10,7 +10,11 @@ export const TRACING_IS_UNSCOPED =
  * `AwsSolutions-IAM5[Resource::…]` for one wildcard) with its reason on every construct given, so the finding
  * no longer fails synthesis there and the reason travels with the resources it concerns.
  */
-export function acknowledge(constructs: IConstruct | readonly IConstruct[], rule: string, reason: string): void {
+export function acknowledge(
+  constructs: IConstruct | readonly IConstruct[],
+  rule: string,
+  reason: string,
+): void {
   for (const construct of Array.isArray(constructs) ? constructs : [constructs]) {
     Validations.of(construct).acknowledge({ id: rule, reason });
   }

@@ -104,13 +104,20 @@ export class HttpApi extends StackPart {
     });
     caseData.grantHandOffPublish(fn);
     workflow.grantStart(fn);
-    workflow.grantExecutions(fn, "ControlWorkflowExecutions", ["states:StopExecution", "states:DescribeExecution"]);
+    workflow.grantExecutions(fn, "ControlWorkflowExecutions", [
+      "states:StopExecution",
+      "states:DescribeExecution",
+    ]);
     return fn;
   }
 
   /** AWS's managed rule groups in front of the stage: common exploits and known bad inputs. */
   private attachWebAcl(): void {
-    const managedRules = (name: string, priority: number, countOnly: string[] = []): CfnWebACL.RuleProperty => ({
+    const managedRules = (
+      name: string,
+      priority: number,
+      countOnly: string[] = [],
+    ): CfnWebACL.RuleProperty => ({
       name,
       priority,
       overrideAction: { none: {} },

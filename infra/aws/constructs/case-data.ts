@@ -76,7 +76,10 @@ export class CaseData extends StackPart {
       tableName: props.auditTableName,
       encryptionKey: props.dataKey,
     });
-    this.tableEnvironment = { STATE_TABLE: this.stateTable.tableName, AUDIT_TABLE: this.auditTable.tableName };
+    this.tableEnvironment = {
+      STATE_TABLE: this.stateTable.tableName,
+      AUDIT_TABLE: this.auditTable.tableName,
+    };
     this.exportBucketName = props.exportBucketName;
     this.caseEnvironment = { ...this.tableEnvironment, EXPORT_BUCKET: props.exportBucketName };
     const exportBucketArn = stack.formatArn({
@@ -172,6 +175,8 @@ export function grantObjects(
   fn: DunningFunction,
   grant: { sid: string; actions: string[]; objects: string; reason: string },
 ): void {
-  fn.addToRolePolicy(new PolicyStatement({ sid: grant.sid, actions: grant.actions, resources: [grant.objects] }));
+  fn.addToRolePolicy(
+    new PolicyStatement({ sid: grant.sid, actions: grant.actions, resources: [grant.objects] }),
+  );
   acknowledge(fn.executionRole, wildcardResource(fn, grant.objects), grant.reason);
 }

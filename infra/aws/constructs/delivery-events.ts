@@ -69,7 +69,10 @@ export class DeliveryEvents extends StackPart {
         resources: ["*"],
         conditions: {
           StringEquals: {
-            "kms:EncryptionContext:aws:sns:topicArn": stack.formatArn({ service: "sns", resource: topicName }),
+            "kms:EncryptionContext:aws:sns:topicArn": stack.formatArn({
+              service: "sns",
+              resource: topicName,
+            }),
           },
         },
       }),

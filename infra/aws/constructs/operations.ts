@@ -99,7 +99,12 @@ export class DunningOperations extends Construct {
   }
 
   /** One alarm `<prefix>-<name>` into the ops topic, on the first breaching period. */
-  private alarm(name: string, metric: IMetric, threshold: number, options: Partial<AlarmOptions> = {}): Alarm {
+  private alarm(
+    name: string,
+    metric: IMetric,
+    threshold: number,
+    options: Partial<AlarmOptions> = {},
+  ): Alarm {
     const created = new Alarm(this, name, {
       alarmName: `${this.namePrefix}-${name}`,
       alarmDescription: options.description ?? `${name}: see the README runbook`,
@@ -221,13 +226,6 @@ export class DunningOperations extends Construct {
   }
 
   private buildDashboard(props: OperationsProps): Dashboard {
-    // Business metrics carry their own dimensions (channel and stage, rule): a search shows every series.
-    const business = (metricName: string, dimensions: string[] = []) =>
-      new MathExpression({
-        expression: `SEARCH('{${[props.metricsNamespace, "service", ...dimensions].join(",")}} MetricName="${metricName}"', 'Sum', 3600)`,
-        label: metricName,
-        period: Duration.hours(1),
-      });
     const sm = props.stateMachine;
     const fns = Object.entries(props.functions);
     const dashboard = new Dashboard(this, "Dashboard", { dashboardName: `${props.namePrefix}-operations` });
@@ -270,7 +268,20 @@ export class DunningOperations extends Construct {
         width: 8,
       }),
     );
-    dashboard.addWidgets(
+    dashboard.addWidgets(...this.outcomeWidgets(props));
+    return dashboard;
+  }
+
+  /** What the product achieves (business metrics from the trail) and whether its messages arrive. */
+  private outcomeWidgets(props: OperationsProps): GraphWidget[] {
+    // Business metrics carry their own dimensions (channel and stage, rule): a search shows every series.
+    const business = (metricName: string, dimensions: string[] = []) =>
+      new MathExpression({
+        expression: `SEARCH('{${[props.metricsNamespace, "service", ...dimensions].join(",")}} MetricName="${metricName}"', 'Sum', 3600)`,
+        label: metricName,
+        period: Duration.hours(1),
+      });
+    return [
       new GraphWidget({
         title: "Messages sent, deferrals, hand-offs, payments after contact",
         left: [
@@ -302,8 +313,7 @@ export class DunningOperations extends Construct {
         ],
         width: 12,
       }),
-    );
-    return dashboard;
+    ];
   }
 }
 

@@ -11,7 +11,9 @@ import { type CaseData, grantObjects } from "./case-data.ts";
 import { StackPart } from "./stack-part.ts";
 
 /** The one workflow definition: the state machine deploys it, the embedded runtime executes it. */
-export const WORKFLOW_ASL_PATH = fileURLToPath(new URL("../../../workflows/dunning.asl.json", import.meta.url));
+export const WORKFLOW_ASL_PATH = fileURLToPath(
+  new URL("../../../workflows/dunning.asl.json", import.meta.url),
+);
 
 export interface WorkflowProps {
   /** The state machine is named `<namePrefix>-workflow`. */

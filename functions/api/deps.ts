@@ -1,0 +1,13 @@
+import type { AuditReader } from "../ports/audit.ts";
+import type { ExportSink } from "../ports/export-sink.ts";
+import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore } from "../ports.ts";
+import type { LenderDeps } from "../usecases/lender.ts";
+
+export interface ApiDeps extends LenderDeps {
+  /** Policies as versioned data: ops read, change and list them. */
+  policies: PolicyVersionStore;
+  keys: ApiKeyStore;
+  idempotency: IdempotencyStore;
+  /** The compliance audit export; unset where no export bucket is configured (the route answers 422). */
+  exports?: { reader: AuditReader; sink: ExportSink };
+}

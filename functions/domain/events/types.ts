@@ -1,0 +1,22 @@
+import type { Channel } from "../channels.ts";
+import type { Money } from "../money.ts";
+
+/** Everything a lender can tell us about a loan (the contract's event types). */
+export type LoanEvent = { occurredAt?: string; eventId?: string } & (
+  | { type: "payment"; amount: Money }
+  | { type: "payment_reversed"; amount: Money }
+  | { type: "promise_to_pay"; amount: Money; promisedDate: string }
+  | { type: "grace_extension"; newDueDate: string }
+  | { type: "installment_plan"; installments: { dueDate: string; amount: Money }[] }
+  | { type: "settlement"; amount: Money; payBy: string }
+  | { type: "dispute_opened" }
+  | { type: "dispute_resolved" }
+  | { type: "bankruptcy" }
+  | { type: "deceased" }
+  | { type: "cease_contact" }
+  | { type: "opt_out"; channel: Channel }
+  | { type: "opt_in"; channel: Channel }
+  | { type: "withdrawn" }
+);
+
+export type LoanEventType = LoanEvent["type"];
