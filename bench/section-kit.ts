@@ -1,7 +1,8 @@
 import { startDynamoDbLocal } from "../infra/local/dynamodb-local.ts";
 import { type DeployedFunction, deployedFunctions } from "./bundles.ts";
+import type { PathName } from "./path-scripts.ts";
 import type { Check, Section } from "./report.ts";
-import { measurePaths, type PathName, type PathResult } from "./workflow.ts";
+import { measurePaths, type PathResult } from "./workflow.ts";
 
 export const SECTION_IDS = [
   "paths",

@@ -9,6 +9,7 @@ import {
 } from "./cost.ts";
 import { dataPlaneCalls } from "./dynamo-meter.ts";
 import { log } from "./http.ts";
+import { PATH_TITLES } from "./path-scripts.ts";
 import type { Cell, Section } from "./report.ts";
 import { formatNumber } from "./report.ts";
 import {
@@ -20,7 +21,8 @@ import {
   type SectionContext,
   TARGETS,
 } from "./section-kit.ts";
-import { PATH_TITLES, type PathResult, rawDynamoThroughput, stackThroughput } from "./workflow.ts";
+import { rawDynamoThroughput, stackThroughput } from "./throughput.ts";
+import type { PathResult } from "./workflow.ts";
 
 const budgetOf = (p: PathResult) => TARGETS.transitionsPerStep * p.steps + TARGETS.transitionsPerLoan;
 const stepInvocationsPerStep = (p: PathResult) => (p.taskInvocations - p.planTasks) / Math.max(1, p.steps);

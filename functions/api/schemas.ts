@@ -3,6 +3,7 @@ import { isValidPhoneNumber } from "libphonenumber-js/mobile";
 import { DateTime } from "luxon";
 import * as z from "zod";
 import { TENANT_SCOPE } from "../domain/audit-chain.ts";
+import { channelSpec } from "../domain/channels.ts";
 import { NO_CHARGES } from "../domain/charges.ts";
 import { exceedsMaxAmount, isKnownCurrency, MAX_AMOUNT, minorUnits } from "../domain/money.ts";
 import {
@@ -14,6 +15,7 @@ import {
   rulesOf,
 } from "../domain/policy.ts";
 import type { PolicyRules } from "../domain/policy-validation.ts";
+import type { MessageTemplates } from "../domain/templates.ts";
 import { canonicalTimeZone } from "../domain/time.ts";
 import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
 
@@ -193,10 +195,19 @@ const templateText = z
   .max(10_000)
   // Line breaks are a message's own; any other control character (a CR that splits a header, a NUL) is not.
   .regex(/^(?:[^\p{Cc}]|\n)*$/u, "must not contain control characters other than line breaks (\\n)");
-const localeTemplates = z.strictObject({
-  sms: z.strictObject({ body: templateText }).optional(),
-  email: z.strictObject({ subject: templateText, body: templateText }).optional(),
-});
+/** Each channel's message as its spec has it: the parts it names, each a template text. */
+const localeTemplates = z.strictObject(
+  Object.fromEntries(
+    CHANNELS.map((channel) => [
+      channel,
+      z
+        .strictObject(
+          Object.fromEntries(Object.keys(channelSpec(channel).parts).map((part) => [part, templateText])),
+        )
+        .optional(),
+    ]),
+  ),
+);
 const templateSet = z.strictObject({
   "zh-CN": localeTemplates.optional(),
   "en-US": localeTemplates.optional(),
@@ -276,7 +287,8 @@ export function toPolicyRules(request: z.infer<typeof policyUpdateSchema>): Poli
     contactWindow: request.contactWindow,
     charges: request.charges ?? NO_CHARGES,
     contactRules: rulesOf({ contactRules: request.contactRules }),
-    ...(request.templates ? { templates: request.templates } : {}),
+    // The schema is built from the channel specs, so its type is wider than the parts it admits.
+    ...(request.templates ? { templates: request.templates as MessageTemplates } : {}),
     ...(request.maxLateness !== undefined ? { maxLateness: request.maxLateness } : {}),
     ...(request.firstNotice ? { firstNotice: request.firstNotice as FirstNotice } : {}),
   };

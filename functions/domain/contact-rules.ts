@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
+import { type Channel, type ChannelSpec, channelSpec } from "./channels.ts";
 import { nextAllowedInstant } from "./contact-window.ts";
-import type { Channel, ContactRules, Policy } from "./policy.ts";
+import type { ContactRules, Policy } from "./policy.ts";
 
 /** A message that went out, kept on the case (and the borrower's record) for the frequency caps. */
 export interface RecentContact {
@@ -8,7 +9,7 @@ export interface RecentContact {
   channel: Channel;
 }
 
-export type CapRule = "sms_daily_cap" | "contacts_7_day_cap";
+export type CapRule = NonNullable<ChannelSpec["dailyCap"]>["rule"] | "contacts_7_day_cap";
 export type DeferRule = "contact_window" | "quiet_day" | CapRule;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -59,13 +60,14 @@ export function capBroken(
   zone: string,
   rules: ContactRules,
 ): CapRule | null {
-  if (channel === "sms") {
+  const daily = channelSpec(channel).dailyCap;
+  if (daily) {
     const today = localOf(now, zone).toISODate();
-    const smsToday = recent.filter(
-      (c) => c.channel === "sms" && localOf(new Date(c.at), zone).toISODate() === today,
+    const sentToday = recent.filter(
+      (c) => c.channel === channel && localOf(new Date(c.at), zone).toISODate() === today,
     ).length;
-    const smsAccepted = accepted.filter((c) => c === "sms").length;
-    if (smsToday + smsAccepted + 1 > rules.caps.smsPerDay) return "sms_daily_cap";
+    const acceptedNow = accepted.filter((c) => c === channel).length;
+    if (sentToday + acceptedNow + 1 > rules.caps[daily.limit]) return daily.rule;
   }
   const inWeek = recent.filter((c) => inCapWindow(c, now)).length;
   if (inWeek + accepted.length + 1 > rules.caps.contactsPer7Days) return "contacts_7_day_cap";
@@ -93,7 +95,8 @@ export function capFreesAt(
     }
     const rule = capBroken(channel, [], recent, at, zone, rules);
     if (!rule) return at;
-    if (rule === "sms_daily_cap") {
+    if (rule !== "contacts_7_day_cap") {
+      // A daily cap frees at the borrower's next day.
       at = startOfNextDay(at, zone);
     } else {
       const times = recent

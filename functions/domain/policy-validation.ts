@@ -17,7 +17,6 @@ import { checkTemplateCoverage, checkTemplateTexts } from "./template-validation
 import { type MessageTemplates, templatesOf } from "./templates.ts";
 
 export type { PolicyRules } from "./policy.ts";
-export { TEMPLATE_LIMITS } from "./template-validation.ts";
 
 export interface PolicyIssue {
   path: string;

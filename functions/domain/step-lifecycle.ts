@@ -1,5 +1,6 @@
 import { Duration } from "luxon";
 import type { AuditEvent } from "./audit-chain.ts";
+import { addressOf, channelSpec } from "./channels.ts";
 import {
   type CapRule,
   capBroken,
@@ -60,11 +61,8 @@ export function reachableChannels(
 }
 
 function canReach(loanCase: Pick<LoanCase, "borrower" | "optedOut">, channel: Channel): boolean {
-  const { borrower, optedOut } = loanCase;
-  return !optedOut.includes(channel) && Boolean(channel === "sms" ? borrower.phone : borrower.email);
+  return !loanCase.optedOut.includes(channel) && addressOf(loanCase.borrower, channel) !== undefined;
 }
-
-const otherChannel = (channel: Channel): Channel => (channel === "sms" ? "email" : "sms");
 
 /**
  * What a workflow step should do now, for a collectable case. The contact rules apply in order: the
@@ -138,7 +136,10 @@ export function decideStep(
   };
 }
 
-/** Fallback: a channel that cannot reach the borrower gives way to the other one, if the step lacks it. */
+/**
+ * Fallback: a channel that cannot reach the borrower gives way to the first of its stand-ins (its spec's
+ * `fallback`) that can, unless the step already uses it.
+ */
 function channelsToTry(loanCase: LoanCase, step: PolicyStep, fallback: boolean) {
   const candidates: Channel[] = [];
   const fallbacks: { from: Channel; to: Channel }[] = [];
@@ -147,15 +148,13 @@ function channelsToTry(loanCase: LoanCase, step: PolicyStep, fallback: boolean) 
       if (!candidates.includes(channel)) candidates.push(channel);
       continue;
     }
-    const other = otherChannel(channel);
-    if (
-      fallback &&
-      !step.channels.includes(other) &&
-      !candidates.includes(other) &&
-      canReach(loanCase, other)
-    ) {
-      candidates.push(other);
-      fallbacks.push({ from: channel, to: other });
+    if (!fallback) continue;
+    const standIn = channelSpec(channel).fallback.find(
+      (other) => !step.channels.includes(other) && !candidates.includes(other) && canReach(loanCase, other),
+    );
+    if (standIn) {
+      candidates.push(standIn);
+      fallbacks.push({ from: channel, to: standIn });
     }
   }
   return { candidates, fallbacks };

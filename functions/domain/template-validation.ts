@@ -1,19 +1,14 @@
 import Mustache from "mustache";
-import {
-  CHANNELS,
-  type Channel,
-  FIRST_NOTICE_STEP,
-  LOCALES,
-  type Locale,
-  type PolicyStep,
-} from "./policy.ts";
-import { type MessageTemplates, TEMPLATE_VARIABLES } from "./templates.ts";
+import { CHANNELS, type Channel, channelSpec, LOCALES, type Locale, type MessagePart } from "./channels.ts";
+import { FIRST_NOTICE_STEP, type PolicyStep } from "./policy.ts";
+import { type MessageTemplates, type MessageTexts, TEMPLATE_VARIABLES } from "./templates.ts";
 
 /**
- * Template sizes in characters: an SMS stays a few segments long once filled in and given its opt-out notice;
- * the total keeps a policy version (stored with its change record) well within one database item.
+ * All template text of a policy, in characters: it keeps a policy version (stored with its change record) well
+ * within one database item. Each part's own limit is its channel's (ChannelSpec.parts): an SMS stays a few
+ * segments long once filled in and given its opt-out notice.
  */
-export const TEMPLATE_LIMITS = { smsBody: 480, emailSubject: 200, emailBody: 4000, total: 30_000 } as const;
+export const TEMPLATE_TEXT_LIMIT = 30_000;
 
 /**
  * Every text a step can send exists: its template in every supported locale, for each of its channels, and
@@ -36,8 +31,9 @@ export function checkTemplateCoverage(
     if (!texts) return; // reported on the step
     const own = step.channels.filter((channel) => CHANNELS.includes(channel));
     const needed: [Channel, string][] = own.map((channel) => [channel, `sends it by ${channel}`]);
-    if (fallback && own.length > 0) {
-      for (const other of CHANNELS.filter((channel) => !own.includes(channel))) {
+    if (fallback) {
+      const standIns = new Set(own.flatMap((channel) => channelSpec(channel).fallback));
+      for (const other of [...standIns].filter((channel) => !own.includes(channel))) {
         needed.push([other, `may fall back to ${other} (contactRules.fallback is on)`]);
       }
     }
@@ -69,20 +65,39 @@ export function checkTemplateTexts(
         issue(at, `unsupported locale; supported: ${LOCALES.join(", ")}`);
         continue;
       }
-      if (!texts) continue;
-      if (texts.sms) total += checkText(`${at}.sms.body`, texts.sms.body, TEMPLATE_LIMITS.smsBody, issue);
-      if (texts.email) {
-        const subject = `${at}.email.subject`;
-        total += checkText(subject, texts.email.subject, TEMPLATE_LIMITS.emailSubject, issue);
-        if (/[\r\n]/.test(texts.email.subject)) issue(subject, "a subject is a single line");
-        total += checkText(`${at}.email.body`, texts.email.body, TEMPLATE_LIMITS.emailBody, issue);
+      for (const [channel, message] of Object.entries(texts ?? {})) {
+        if (message) total += checkMessage(`${at}.${channel}`, channel as Channel, message, issue);
       }
     }
   }
-  if (total > TEMPLATE_LIMITS.total) {
-    issue("templates", `at most ${TEMPLATE_LIMITS.total} characters of text in all (has ${total})`);
+  if (total > TEMPLATE_TEXT_LIMIT) {
+    issue("templates", `at most ${TEMPLATE_TEXT_LIMIT} characters of text in all (has ${total})`);
   }
 }
+
+/** One message's parts, as its channel has them; answers their length. */
+function checkMessage(at: string, channel: Channel, message: MessageTexts, issue: Issue): number {
+  if (!CHANNELS.includes(channel)) {
+    issue(at, `unknown channel; known: ${CHANNELS.join(", ")}`);
+    return 0;
+  }
+  const spec = channelSpec(channel);
+  let length = 0;
+  for (const [part, limit] of Object.entries(spec.parts) as [MessagePart, number][]) {
+    const text = message[part];
+    if (text === undefined) {
+      issue(`${at}.${part}`, "missing");
+      continue;
+    }
+    length += checkText(`${at}.${part}`, text, limit, issue);
+    if (part === "subject" && spec.singleLineSubject && /[\r\n]/.test(text)) {
+      issue(`${at}.${part}`, "a subject is a single line");
+    }
+  }
+  return length;
+}
+
+type Issue = (path: string, message: string) => void;
 
 const KNOWN_VARIABLES = TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(", ");
 const TAG_FORMS: Record<string, string> = {

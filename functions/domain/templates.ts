@@ -1,11 +1,11 @@
 import Mustache from "mustache";
-import type { Channel, Locale } from "./channels.ts";
+import { type Channel, channelSpec, type Locale, type MessagePart } from "./channels.ts";
 
-/** One locale's texts of a template: an SMS body, an email subject and body. */
-export interface LocaleTemplates {
-  sms?: { body: string };
-  email?: { subject: string; body: string };
-}
+/** One message's texts: the parts its channel has (see ChannelSpec.parts). */
+export type MessageTexts = Partial<Record<MessagePart, string>>;
+
+/** One locale's texts of a template, by channel: an SMS body, an email subject and body. */
+export type LocaleTemplates = Partial<Record<Channel, MessageTexts>>;
 
 /**
  * A policy's message templates by template id, then locale. Parts may be missing in what ops send; the policy
@@ -160,12 +160,6 @@ export const BUILT_IN_TEMPLATES: MessageTemplates = {
   },
 };
 
-/** Appended to every electronic message so the borrower can always stop a channel. */
-const OPT_OUT: Record<Locale, Record<Channel, string>> = {
-  "en-US": { sms: "Reply STOP to opt out.", email: "To stop these emails, reply with UNSUBSCRIBE." },
-  "zh-CN": { sms: "回复TD退订", email: "如不希望再收到此类邮件，请回复“退订”。" },
-};
-
 /** A policy's templates; policies stored before templates were policy data use the built-in texts. */
 export function templatesOf(policy: { templates?: MessageTemplates | undefined }): MessageTemplates {
   if (!policy.templates) return BUILT_IN_TEMPLATES;
@@ -185,16 +179,13 @@ export function renderMessage(
   channel: Channel,
   variables: MessageVariables,
 ): MessageContent {
-  const texts = templates[templateId]?.[locale];
-  const optOut = OPT_OUT[locale]?.[channel];
-  const missing = () => new RangeError(`no template ${templateId} for ${locale} ${channel}`);
-  if (!optOut) throw missing();
+  const spec = channelSpec(channel);
+  const texts = templates[templateId]?.[locale]?.[channel];
+  if (!texts?.body || (spec.parts.subject !== undefined && texts.subject === undefined)) {
+    throw new RangeError(`no template ${templateId} for ${locale} ${channel}`);
+  }
   // Plain text messages: no HTML escaping of borrower names or amounts.
   const render = (text: string) => Mustache.render(text, variables, {}, { escape: (value: string) => value });
-  if (channel === "sms") {
-    if (!texts?.sms) throw missing();
-    return { body: `${render(texts.sms.body)} ${optOut}` };
-  }
-  if (!texts?.email) throw missing();
-  return { subject: render(texts.email.subject), body: `${render(texts.email.body)}\n\n${optOut}` };
+  const body = `${render(texts.body)}${spec.optOutSeparator}${spec.optOut[locale]}`;
+  return spec.parts.subject !== undefined ? { subject: render(texts.subject as string), body } : { body };
 }

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import type { AuditEvent } from "../domain/audit-chain.ts";
+import { addressOf, channelSpec } from "../domain/channels.ts";
 import { ConcurrentUpdateError, ProviderThrottledError } from "../domain/errors.ts";
 import { type CaseChange, chargedTo, type LoanCase, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
 import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
-import { maskEmail, maskPhone } from "../domain/pii.ts";
 import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
 import { completeStep, recordContacts, releaseChannels } from "../domain/step-lifecycle.ts";
 import { renderMessage, templatesOf } from "../domain/templates.ts";
@@ -128,7 +128,7 @@ async function sendOne(
     daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
     paymentReference: loanCase.loanId,
   });
-  const to = (channel === "sms" ? borrower.phone : borrower.email) as string;
+  const to = addressOf(borrower, channel) as string;
   const { providerMessageId } = await deps.sender.send({
     tenantId: loanCase.tenantId,
     loanId: loanCase.loanId,
@@ -146,7 +146,7 @@ async function sendOne(
       step: step.id,
       stage: step.stage,
       channel,
-      to: channel === "sms" ? maskPhone(to) : maskEmail(to),
+      to: channelSpec(channel).mask(to),
       policy: { id: policy.id, version: policy.version },
       template: { id: step.template, version: policy.version, locale: borrower.locale },
       contentSha256: createHash("sha256")

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
+import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { MAX_BODY_BYTES, routeTable } from "../../functions/api/app.ts";
-import { type AuditEntry, TENANT_SCOPE, verifyChain } from "../../functions/domain/audit-chain.ts";
+import { TENANT_SCOPE, verifyChain } from "../../functions/domain/audit-chain.ts";
 import { ROLES } from "../../functions/ports.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import { loanRequest } from "./client.ts";
@@ -619,9 +620,17 @@ const caseArb = fc.oneof({ weight: 7, arbitrary: hostileCase }, { weight: 3, arb
 // ---------------------------------------------------------------------------------------------------------
 // Checks
 
+/** The property of the contract a response broke. */
+type ProblemKind = "unanswered" | "server-error" | "status" | "error-shape" | "stack-trace";
+
+interface Problem {
+  kind: ProblemKind;
+  text: string;
+}
+
 interface Outcome {
   status: number;
-  problems: string[];
+  problems: Problem[];
 }
 
 const ERROR_KEYS = new Set(["code", "message", "details"]);
@@ -646,7 +655,7 @@ function demanded(c: FuzzCase): number | undefined {
 async function send(c: FuzzCase): Promise<Outcome> {
   const headers = new Headers();
   for (const [name, value] of c.headers) headers.append(name, value);
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   let res: Response;
   try {
     res = await fetch(`${stack.url}${c.path}`, {
@@ -657,27 +666,38 @@ async function send(c: FuzzCase): Promise<Outcome> {
   } catch (error) {
     return {
       status: 0,
-      problems: [`request failed: ${(error as Error).message} ${(error as Error).cause ?? ""}`],
+      problems: [
+        {
+          kind: "unanswered",
+          text: `request failed: ${(error as Error).message} ${(error as Error).cause ?? ""}`,
+        },
+      ],
     };
   }
   const text = await res.text();
   const status = res.status;
-  if (status >= 500) problems.push(`5xx ${status}: ${text.slice(0, 300)}`);
+  if (status >= 500) problems.push({ kind: "server-error", text: `5xx ${status}: ${text.slice(0, 300)}` });
   const expected = demanded(c);
-  if (expected !== undefined && status !== expected) problems.push(`expected ${expected}, got ${status}`);
+  if (expected !== undefined && status !== expected) {
+    problems.push({ kind: "status", text: `expected ${expected}, got ${status}` });
+  }
   if (status >= 400 && c.method !== "HEAD") {
     const type = res.headers.get("content-type") ?? "";
-    if (!/^application\/json/i.test(type)) problems.push(`error content-type ${type}`);
+    if (!/^application\/json/i.test(type))
+      problems.push({ kind: "error-shape", text: `error content-type ${type}` });
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      problems.push(`error body is not JSON: ${text.slice(0, 200)}`);
+      problems.push({ kind: "error-shape", text: `error body is not JSON: ${text.slice(0, 200)}` });
     }
-    if (body !== undefined && !isContractError(body)) problems.push(`error shape: ${text.slice(0, 300)}`);
+    if (body !== undefined && !isContractError(body)) {
+      problems.push({ kind: "error-shape", text: `error shape: ${text.slice(0, 300)}` });
+    }
   }
-  if (status >= 400 && /\.(ts|js|mjs):\d+:\d+/.test(text))
-    problems.push(`stack trace: ${text.slice(0, 300)}`);
+  if (status >= 400 && /\.(ts|js|mjs):\d+:\d+/.test(text)) {
+    problems.push({ kind: "stack-trace", text: `stack trace: ${text.slice(0, 300)}` });
+  }
   return { status, problems };
 }
 
@@ -715,50 +735,165 @@ function describeCase(c: FuzzCase): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The run, once for every property below
 
-describe("fuzzing every route over HTTP", () => {
-  it(`${RUNS * BATCH} hostile requests: no 5xx, contract-shaped errors, no partial writes`, async () => {
-    const started = Date.now();
-    const statuses = new Map<number, number>();
-    const failures = new Map<string, { count: number; example: string }>();
-    let cases = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(caseArb, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
-        const outcomes = await Promise.all(batch.map(send));
-        for (const [i, outcome] of outcomes.entries()) {
-          cases++;
-          statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
-          for (const problem of outcome.problems) {
-            const signature = problem.replace(/[0-9a-f]{8,}/g, "…").slice(0, 120);
-            const seen = failures.get(signature);
-            if (seen) seen.count++;
-            else
-              failures.set(signature, {
-                count: 1,
-                example: `${problem}\n    ${describeCase(batch[i] as FuzzCase)}`,
-              });
-          }
+interface Finding {
+  kind: ProblemKind;
+  count: number;
+  example: string;
+}
+
+interface FuzzRun {
+  cases: number;
+  /** Problems grouped by what they say (ids and hashes left out), each with one request that showed it. */
+  findings: Map<string, Finding>;
+  aftermath: Aftermath;
+}
+
+let run: FuzzRun;
+
+/** Sends every batch, tallying statuses and problems; then reads what the run left in the tables. */
+async function fuzz(): Promise<FuzzRun> {
+  const started = Date.now();
+  const statuses = new Map<number, number>();
+  const findings = new Map<string, Finding>();
+  let cases = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(caseArb, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
+      const outcomes = await Promise.all(batch.map(send));
+      for (const [i, outcome] of outcomes.entries()) {
+        cases++;
+        statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
+        for (const problem of outcome.problems) {
+          const signature = problem.text.replace(/[0-9a-f]{8,}/g, "…").slice(0, 120);
+          const seen = findings.get(signature);
+          if (seen) seen.count++;
+          else
+            findings.set(signature, {
+              kind: problem.kind,
+              count: 1,
+              example: `${problem.text}\n    ${describeCase(batch[i] as FuzzCase)}`,
+            });
         }
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
-    const fuzzMs = Date.now() - started;
+      }
+    }),
+    { numRuns: RUNS, seed: SEED, endOnFailure: true },
+  );
+  const fuzzMs = Date.now() - started;
+  const aftermath = await readAftermath();
+  console.log(
+    `fuzz: ${cases} cases in ${(fuzzMs / 1000).toFixed(1)} s (seed ${SEED}); statuses ${JSON.stringify(
+      Object.fromEntries([...statuses].sort(([a], [b]) => a - b)),
+    )}; ${aftermath.cases} cases and ${aftermath.trails.size} audit trails checked`,
+  );
+  const report = [...findings.values()].map(({ kind, count, example }) => `${count}× [${kind}] ${example}`);
+  if (report.length > 0) console.log(`fuzz findings:\n${report.join("\n")}`);
+  return { cases, findings, aftermath };
+}
 
-    const writes = await checkNoPartialWrites();
-    console.log(
-      `fuzz: ${cases} cases in ${(fuzzMs / 1000).toFixed(1)} s (seed ${SEED}); statuses ${JSON.stringify(
-        Object.fromEntries([...statuses].sort(([a], [b]) => a - b)),
-      )}; ${writes.cases} cases and ${writes.trails} audit trails checked`,
-    );
-    const report = [...failures].map(([, { count, example }]) => `${count}× ${example}`);
-    if (report.length > 0) console.log(`fuzz findings:\n${report.join("\n")}`);
-    expect(cases).toBe(RUNS * BATCH);
-    expect(writes.problems).toEqual([]);
-    expect(report).toEqual([]);
+/** The findings of some kinds, as `count× example` lines (empty when the contract held). */
+function findingsOf(...kinds: ProblemKind[]): string[] {
+  return [...run.findings.values()]
+    .filter((finding) => kinds.includes(finding.kind))
+    .map(({ count, example }) => `${count}× ${example}`);
+}
+
+describe(`fuzzing every route over HTTP (${RUNS * BATCH} hostile requests)`, () => {
+  beforeAll(async () => {
+    run = await fuzz();
   }, 240_000);
+
+  it("sends every generated request", () => {
+    expect(run.cases).toBe(RUNS * BATCH);
+  });
+
+  it("answers every request, and never with a 5xx", () => {
+    expect(findingsOf("unanswered", "server-error")).toEqual([]);
+  });
+
+  it("answers 413, 401, 415 or 400 wherever the contract fixes the status before any route runs", () => {
+    expect(findingsOf("status")).toEqual([]);
+  });
+
+  it("shapes every error as the contract's JSON error", () => {
+    expect(findingsOf("error-shape")).toEqual([]);
+  });
+
+  it("never shows a stack trace in an error", () => {
+    expect(findingsOf("stack-trace")).toEqual([]);
+  });
+
+  it("leaves every case's audit chain verifying up to the case's stored head", () => {
+    expect(run.aftermath.cases).toBeGreaterThan(0);
+    expect(run.aftermath.brokenChains).toEqual([]);
+  });
+
+  it("leaves every case's audit trail starting with loan_subscribed", () => {
+    expect(run.aftermath.notSubscribed).toEqual([]);
+  });
+
+  it("leaves no audit trail without its case", () => {
+    const orphans = [...run.aftermath.trails].filter(
+      (pk) => !pk.endsWith(`#LOAN#${TENANT_SCOPE}`) && !run.aftermath.casePartitions.has(pk),
+    );
+    expect(orphans.map((pk) => `audit trail ${pk} without its case`)).toEqual([]);
+  });
 });
 
-async function scanAll(table: string): Promise<Record<string, unknown>[]> {
+// ---------------------------------------------------------------------------------------------------------
+// The aftermath: no partial write
+
+interface Aftermath {
+  cases: number;
+  /** Partitions (`T#tenant#LOAN#loan`) of every stored case. */
+  casePartitions: Set<string>;
+  /** Partitions of every audit trail, tenant-scope trails included. */
+  trails: Set<string>;
+  brokenChains: string[];
+  notSubscribed: string[];
+}
+
+/**
+ * Which cases and trails exist, whatever tenant or loan id the requests made up, takes a Scan of the keys: the
+ * repository reads known loans only. Each case and its trail are then read through the repository, as the
+ * service reads them.
+ */
+async function readAftermath(): Promise<Aftermath> {
+  const tables = { stateTable: `${prefix}dunning-state`, auditTable: `${prefix}dunning-audit` };
+  const repository = new DynamoCaseRepository(client, tables);
+  const caseKeys = (await scanKeys(tables.stateTable, ["pk", "sk", "tenantId", "loanId"])).filter(
+    (item) => item.sk === "CASE",
+  );
+  const aftermath: Aftermath = {
+    cases: caseKeys.length,
+    casePartitions: new Set(caseKeys.map((item) => String(item.pk))),
+    trails: new Set((await scanKeys(tables.auditTable, ["pk"])).map((item) => String(item.pk))),
+    brokenChains: [],
+    notSubscribed: [],
+  };
+  for (const item of caseKeys) {
+    const [tenantId, loanId] = [String(item.tenantId), String(item.loanId)];
+    const [stored, entries] = await Promise.all([
+      repository.get(tenantId, loanId),
+      repository.auditTrail(tenantId, loanId),
+    ]);
+    const head = stored?.audit;
+    const verdict = verifyChain({ tenantId, loanId }, entries);
+    if (!verdict.valid)
+      aftermath.brokenChains.push(`${tenantId}/${loanId}: chain broken at ${verdict.seq}: ${verdict.reason}`);
+    else if (verdict.head.seq !== head?.seq || verdict.head.hash !== head.hash)
+      aftermath.brokenChains.push(
+        `${tenantId}/${loanId}: stored head ${head?.seq} but the trail ends at ${verdict.head.seq}`,
+      );
+    if (entries[0]?.type !== "loan_subscribed")
+      aftermath.notSubscribed.push(`${tenantId}/${loanId}: no loan_subscribed entry`);
+  }
+  return aftermath;
+}
+
+/** The named attributes of every item of a table, read consistently page after page. */
+async function scanKeys(table: string, attributes: string[]): Promise<Record<string, unknown>[]> {
+  const names = Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name]));
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -766,6 +901,8 @@ async function scanAll(table: string): Promise<Record<string, unknown>[]> {
       new ScanCommand({
         TableName: table,
         ConsistentRead: true,
+        ProjectionExpression: Object.keys(names).join(", "),
+        ExpressionAttributeNames: names,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
@@ -773,51 +910,4 @@ async function scanAll(table: string): Promise<Record<string, unknown>[]> {
     start = page.LastEvaluatedKey;
   } while (start);
   return items;
-}
-
-/** Every case's chain verifies to its stored head and starts with loan_subscribed; no trail without a case. */
-async function checkNoPartialWrites(): Promise<{ cases: number; trails: number; problems: string[] }> {
-  const stateTable = `${prefix}dunning-state`;
-  const auditTable = `${prefix}dunning-audit`;
-  const problems: string[] = [];
-  const caseItems = (await scanAll(stateTable)).filter((item) => item.sk === "CASE");
-  const casePks = new Set(caseItems.map((item) => String(item.pk)));
-  for (const item of caseItems) {
-    const tenantId = String(item.tenantId);
-    const loanId = String(item.loanId);
-    const entries: AuditEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await client.send(
-        new QueryCommand({
-          TableName: auditTable,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": item.pk },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const entry of page.Items ?? []) {
-        const { seq, at, type, actor, data, prevHash, hash } = entry;
-        entries.push({ seq, at, type, actor, data, prevHash, hash } as AuditEntry);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    const verdict = verifyChain({ tenantId, loanId }, entries);
-    const head = item.audit as { seq: number; hash: string };
-    if (!verdict.valid)
-      problems.push(`${tenantId}/${loanId}: chain broken at ${verdict.seq}: ${verdict.reason}`);
-    else if (verdict.head.seq !== head.seq || verdict.head.hash !== head.hash)
-      problems.push(
-        `${tenantId}/${loanId}: stored head ${head.seq} but the trail ends at ${verdict.head.seq}`,
-      );
-    if (entries[0]?.type !== "loan_subscribed")
-      problems.push(`${tenantId}/${loanId}: no loan_subscribed entry`);
-  }
-  const trails = new Set((await scanAll(auditTable)).map((item) => String(item.pk)));
-  for (const pk of trails) {
-    if (pk.endsWith(`#LOAN#${TENANT_SCOPE}`)) continue;
-    if (!casePks.has(pk)) problems.push(`audit trail ${pk} without its case`);
-  }
-  return { cases: caseItems.length, trails: trails.size, problems };
 }

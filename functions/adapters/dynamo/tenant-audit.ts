@@ -14,7 +14,7 @@ import {
   verifyChain,
 } from "../../domain/audit-chain.ts";
 import { toInstant } from "../../domain/time.ts";
-import { auditItem } from "./case-repository.ts";
+import { auditItem } from "./case-items.ts";
 import { cancellationCodes } from "./errors.ts";
 import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";

@@ -1,0 +1,95 @@
+import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import type { AuditEntry } from "../../domain/audit-chain.ts";
+import { ConcurrentUpdateError } from "../../domain/errors.ts";
+import type { LoanCase } from "../../domain/loan-case.ts";
+import { auditItem, caseItem } from "./case-items.ts";
+import { AuditChainConflictError } from "./errors.ts";
+import type { TableNames } from "./tables.ts";
+
+/** DynamoDB refuses transactions of more than 100 items: the case plus at most 99 audit entries. */
+export const MAX_EVENTS_PER_WRITE = 99;
+export const MAX_TRANSACTION_ITEMS = 100;
+
+/** What the case's Put is conditional on: a bare expression, or one with its names and values. */
+export type CaseCondition =
+  | string
+  | {
+      ConditionExpression: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    };
+
+/** The item that records a once-only change was applied: a second attempt finds it and is refused. */
+export type OnceMarker = { pk: string; sk: string; fingerprint?: string };
+
+export type CaseTables = Pick<TableNames, "stateTable" | "auditTable">;
+
+/** The case's Put (with its condition) first, then one Put per audit entry: cancellation reasons follow this order. */
+export function putItems(
+  tables: CaseTables,
+  stored: LoanCase,
+  entries: AuditEntry[],
+  condition: CaseCondition,
+) {
+  const caseCondition = typeof condition === "string" ? { ConditionExpression: condition } : condition;
+  return [
+    { Put: { TableName: tables.stateTable, Item: caseItem(stored), ...caseCondition } },
+    ...entries.map((entry) => ({
+      Put: {
+        TableName: tables.auditTable,
+        Item: auditItem(stored.tenantId, stored.loanId, entry),
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    })),
+  ];
+}
+
+/** One case and its new audit entries (and the once-marker, last) in a single TransactWriteItems. */
+export async function writeCase(
+  client: DynamoDBDocumentClient,
+  tables: CaseTables,
+  stored: LoanCase,
+  entries: AuditEntry[],
+  condition: CaseCondition,
+  onceMarker?: OnceMarker,
+): Promise<void> {
+  if (entries.length > MAX_EVENTS_PER_WRITE - (onceMarker ? 1 : 0)) {
+    throw new RangeError(`a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events`);
+  }
+  const marker = onceMarker
+    ? [
+        {
+          Put: {
+            TableName: tables.stateTable,
+            Item: { ...onceMarker, at: stored.updatedAt },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        },
+      ]
+    : [];
+  await client.send(
+    new TransactWriteCommand({ TransactItems: [...putItems(tables, stored, entries, condition), ...marker] }),
+  );
+}
+
+/** The error a cancelled case write stands for, read from its cancellation reasons (case first, then entries). */
+export function translateCancellation(
+  error: unknown,
+  codes: (string | undefined)[] | null,
+  what: string,
+): unknown {
+  if (!codes) return error;
+  // Two transactions touched the same items at once: the loser re-reads and retries like any lost race.
+  if (codes.includes("TransactionConflict")) {
+    return new ConcurrentUpdateError(`${what} was being written by another request; re-read it`);
+  }
+  if (codes.slice(1).includes("ConditionalCheckFailed")) {
+    return new AuditChainConflictError(
+      `${what}: an audit entry with the next sequence number already exists; the trail was written outside the repository`,
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
