@@ -4,13 +4,13 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { syntheticPortfolio } from "../functions/simulation/portfolio.ts";
+import { syntheticPortfolio } from "../simulator/portfolio.ts";
 import { loanRequest } from "../test/support/fixtures.ts";
 import { CHILD_ENV, REPO_ROOT, runChild, startChildStack, tsxArgs } from "./child.ts";
 import { log } from "./http.ts";
 
-export const IMPORT_CLI = "infra/cli/import.ts";
-export const SIMULATE_CLI = "infra/cli/simulate.ts";
+export const IMPORT_CLI = "tools/import.ts";
+export const SIMULATE_CLI = "tools/simulate.ts";
 
 export const cliAvailable = (path: string) => existsSync(join(REPO_ROOT, path));
 

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import { forEachLimited } from "../functions/concurrency.ts";
-import { syntheticPortfolio } from "../functions/simulation/portfolio.ts";
 import { startLocalStack } from "../infra/local/stack.ts";
+import { syntheticPortfolio } from "../simulator/portfolio.ts";
 import { jsonClient, log } from "./http.ts";
 import { taskKinds } from "./workflow.ts";
 

@@ -17,9 +17,6 @@ import type { Route } from "./route.ts";
 
 export type { ApiDeps };
 
-import { complianceRoutes } from "./routes/compliance.ts";
-import { legalRoutes } from "./routes/legal.ts";
-import { opsRoutes } from "./routes/ops.ts";
 import {
   batchEntry,
   eventSchema,
@@ -27,7 +24,10 @@ import {
   loanBatchSchema,
   loanId,
   subscribeSchema,
-} from "./schemas.ts";
+} from "../contracts/requests.ts";
+import { complianceRoutes } from "./routes/compliance.ts";
+import { legalRoutes } from "./routes/legal.ts";
+import { opsRoutes } from "./routes/ops.ts";
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
 export const MAX_BODY_BYTES = 1024 * 1024;

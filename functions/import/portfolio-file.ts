@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { batchEntry } from "../api/schemas.ts";
+import { batchEntry } from "../contracts/requests.ts";
 import type { SubscriptionRequest } from "../domain/loan-case.ts";
 
 /**

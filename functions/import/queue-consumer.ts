@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { batchEntry } from "../api/schemas.ts";
+import { batchEntry } from "../contracts/requests.ts";
 import type { Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
 import { type BatchItemStatus, subscribeBatch } from "../usecases/ingest.ts";

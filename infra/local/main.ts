@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ROLES } from "../../functions/ports.ts";
-import { EXIT_USAGE, fromCaller } from "../cli/cli-io.ts";
+import { EXIT_USAGE, fromCaller } from "../../tools/cli-io.ts";
 
 // Set before the handlers load: their logger reads its level once, at start. Step logs are JSON on stdout.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

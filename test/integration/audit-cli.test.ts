@@ -13,7 +13,7 @@ import { auditCommand, runShell, type ShellRun } from "../support/shell.ts";
  * `npm run audit` as a user runs it: paths from the folder they are in, a verdict that a pager or `head` may cut
  * short without a stack trace, usage errors with exit code 2.
  */
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 let dir: string;
 let caller: string;
 

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
  * goes away (`| head -1`) ends a tool quietly. Every tool runs as a user runs it: `npm run <tool> -- …`, from a
  * folder outside the package.
  */
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const caller = mkdtempSync(join(tmpdir(), "dunning-cli-"));
 const ENV = {
   ...process.env,
@@ -126,16 +126,11 @@ describe("command-line manners", () => {
     expect(existsSync(join(ROOT, "sim"))).toBe(false);
   }, 120_000);
 
-  it("the simulator's default output folder is git-ignored, the source folder of the same name is not", async () => {
+  it("the simulator's default output folder is git-ignored, the simulator's sources are not", async () => {
     const ignored = await new Promise<string>((done) =>
       execFile(
         "git",
-        [
-          "check-ignore",
-          "simulation/report.json",
-          "ops/simulation/report.json",
-          "functions/simulation/engine.ts",
-        ],
+        ["check-ignore", "simulation/report.json", "ops/simulation/report.json", "simulator/engine.ts"],
         { cwd: ROOT },
         (_error, stdout) => done(stdout),
       ),

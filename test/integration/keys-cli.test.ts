@@ -9,7 +9,7 @@ import { verifyChain } from "../../functions/domain/audit-chain.ts";
 import { type FreshTables, freshTables } from "../support/dynamo.ts";
 
 /** Key management (create, list, rotate, revoke) with its tenant audit chain, against DynamoDB Local. */
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 let db: FreshTables;
 let audit: TenantAuditLog;
 /** No cache: every resolve reads the table, as a fresh container would. */

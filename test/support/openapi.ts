@@ -12,7 +12,7 @@ import type { CaseStatus } from "../../functions/domain/loan-case.ts";
  * $ref, its examples, and a JSON Schema 2020-12 validator (Ajv) for values against the schemas it declares.
  */
 
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export type Obj = Record<string, unknown>;
 export interface Operation {

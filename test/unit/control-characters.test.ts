@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventSchema, policyUpdateSchema } from "../../functions/api/schemas.ts";
+import { eventSchema, policyUpdateSchema } from "../../functions/contracts/requests.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
 
 // Text that reaches a message, a header or a log line carries no control characters (a CR/LF there splits a

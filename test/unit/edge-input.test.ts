@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { duplicateKey } from "../../functions/api/duplicate-keys.ts";
-import { subscribeSchema } from "../../functions/api/schemas.ts";
+import { subscribeSchema } from "../../functions/contracts/requests.ts";
 import { Outbox } from "../../infra/local/outbox.ts";
 
 const request = (borrower: Record<string, unknown>) => ({

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { eventSchema, subscribeSchema } from "../../functions/api/schemas.ts";
+import { eventSchema, subscribeSchema } from "../../functions/contracts/requests.ts";
 import { balanceOf, type Charges, MAX_CAP_PERCENT } from "../../functions/domain/charges.ts";
 import { applyEvent } from "../../functions/domain/events.ts";
 import {
@@ -20,7 +20,7 @@ import { validatePolicy } from "../../functions/domain/policy-validation.ts";
 import { readPortfolio } from "../../functions/import/portfolio-file.ts";
 import type { CaseRepository, OpenCase } from "../../functions/ports.ts";
 import { agingReport } from "../../functions/usecases/reports.ts";
-import { readPortfolio as readSimulatorPortfolio } from "../../infra/simulator/orchestrator.ts";
+import { readPortfolio as readSimulatorPortfolio } from "../../simulator/orchestrator.ts";
 import { ACTOR, newCase } from "./fixtures.ts";
 
 /**

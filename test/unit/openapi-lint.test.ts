@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
  * with spectral:oas (.spectral.yaml). Any error or warning fails. Both run from node_modules and need no network.
  */
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DOCUMENT = "openapi/openapi.json";
 
 /** The `bin` entry of an installed package, run with this Node. */

@@ -1,16 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONTACT_RULES, DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
-import { checkContacts, checkRulesOf, VIOLATION } from "../../functions/simulation/checker.ts";
-import {
-  DEFAULT_PAYMENT_MODEL,
-  type PaymentModel,
-  paymentModelIssues,
-} from "../../functions/simulation/payments.ts";
-import { type PortfolioLoan, SYNTHETIC_ZONES, syntheticLoan } from "../../functions/simulation/portfolio.ts";
-import { chartSvg, policyReport, type SimulationReport } from "../../functions/simulation/report.ts";
-import { type RunSettings, runBorrowers, runSynthetic } from "../../functions/simulation/run.ts";
-import { memoiseIsoParsing, memoiseZoneOffsets } from "../../functions/simulation/zone-offsets.ts";
-import { orchestrate } from "../../infra/simulator/orchestrator.ts";
+import { checkContacts, checkRulesOf, VIOLATION } from "../../simulator/checker.ts";
+import { orchestrate } from "../../simulator/orchestrator.ts";
+import { DEFAULT_PAYMENT_MODEL, type PaymentModel, paymentModelIssues } from "../../simulator/payments.ts";
+import { type PortfolioLoan, SYNTHETIC_ZONES, syntheticLoan } from "../../simulator/portfolio.ts";
+import { chartSvg, policyReport, type SimulationReport } from "../../simulator/report.ts";
+import { type RunSettings, runBorrowers, runSynthetic } from "../../simulator/run.ts";
+import { memoiseIsoParsing, memoiseZoneOffsets } from "../../simulator/zone-offsets.ts";
 
 memoiseZoneOffsets();
 memoiseIsoParsing();

@@ -14,13 +14,13 @@ import {
 import { toInstant } from "../../functions/domain/time.ts";
 import type { BorrowerContactRecord } from "../../functions/ports/borrower-contacts.ts";
 import type { CaseRepository, OutgoingMessage } from "../../functions/ports.ts";
-import { simulateStep } from "../../functions/simulation/engine.ts";
 import {
   type ExecutionState,
   handOffStep,
   type StepDeps,
   sendStep,
 } from "../../functions/usecases/workflow-steps.ts";
+import { simulateStep } from "../../simulator/engine.ts";
 import { memoryHandoffs } from "../support/memory-handoffs.ts";
 import { ACTOR, borrower, subscription, TENANT, ZONES } from "./fixtures.ts";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TENANT_SCOPE } from "../../functions/domain/audit-chain.ts";
 import { DEFAULT_POLICY, DEFAULT_POLICY_SINCE } from "../../functions/domain/policy.ts";
-import { downloadExport, requestExport, verifyFile } from "../../infra/cli/audit-files.ts";
+import { downloadExport, requestExport, verifyFile } from "../../tools/audit-files.ts";
 import { loanRequest } from "./client.ts";
 import { startTestStack, type TestStack } from "./test-stack.ts";
 
@@ -13,7 +13,7 @@ import { startTestStack, type TestStack } from "./test-stack.ts";
  * One clock for the audit: a policy change on the embedded stack is stamped with the business (virtual) clock in
  * whole seconds, like the loans' entries, and exported with them under a loan id the API allows.
  */
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 const LOAN_ID = new RegExp(
   JSON.parse(await readFile(join(ROOT, "openapi/openapi.json"), "utf8")).components.schemas.LoanId.pattern,
 );

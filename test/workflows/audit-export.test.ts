@@ -7,14 +7,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import type { ExportProblem } from "../../functions/formats/export-verify/problems.ts";
+import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import {
   downloadExport,
   type ExportAnswer,
   manifestPathOf,
   requestExport,
   verifyFile,
-} from "../../infra/cli/audit-files.ts";
-import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
+} from "../../tools/audit-files.ts";
 import { auditCommand, runShell } from "../support/shell.ts";
 import { apiClient, loanRequest } from "./client.ts";
 
@@ -28,7 +28,7 @@ const BATCH = 20;
 const suffix = randomBytes(4).toString("hex");
 const OTHER = `acme-${suffix}`;
 const OTHER_MARK = `other-${suffix}`;
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 
 let stack: LocalStack;
 let dir: string;

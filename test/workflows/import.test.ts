@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { syntheticPortfolio } from "../../functions/simulation/portfolio.ts";
-import { runImport } from "../../infra/cli/import-run.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
+import { syntheticPortfolio } from "../../simulator/portfolio.ts";
+import { runImport } from "../../tools/import-run.ts";
 import { apiClient } from "./client.ts";
 
-/** Portfolio import (infra/cli/import.ts) against the local stack over real HTTP. */
+/** Portfolio import (tools/import.ts) against the local stack over real HTTP. */
 let stack: LocalStack;
 let lender: ReturnType<typeof apiClient>;
 let dir: string;
@@ -124,7 +124,7 @@ describe("portfolio import", () => {
     const run = () =>
       promisify(execFile)(
         "npx",
-        ["tsx", "infra/cli/import.ts", file, "--url", stack.url, "--report", report, "--no-progress"],
+        ["tsx", "tools/import.ts", file, "--url", stack.url, "--report", report, "--no-progress"],
         {
           env: { ...process.env, DUNNING_LENDER_KEY: stack.keys.lender },
           cwd: join(import.meta.dirname, "../.."),

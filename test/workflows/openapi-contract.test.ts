@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { errorResponse } from "../../functions/api/http.ts";
-import { eventSchema, listQuerySchema, subscribeSchema } from "../../functions/api/schemas.ts";
+import { eventSchema, listQuerySchema, subscribeSchema } from "../../functions/contracts/requests.ts";
 import { type AuditEntry, verifyChain } from "../../functions/domain/audit-chain.ts";
 import {
   CaseStateConflictError,

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod";
+import { loanId } from "../../contracts/requests.ts";
 import { TENANT_SCOPE } from "../../domain/audit-chain.ts";
 import { EXPORT_FORMATS } from "../../domain/audit-export.ts";
 import { BusinessRuleError, NotFoundError } from "../../domain/errors.ts";
@@ -10,7 +11,6 @@ import { exportAudit } from "../../usecases/audit-export.ts";
 import type { ApiDeps } from "../deps.ts";
 import { json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
-import { loanId } from "../schemas.ts";
 
 /** The longest range one export may cover. */
 export const MAX_EXPORT_DAYS = 366;

@@ -1,10 +1,10 @@
 import * as z from "zod";
+import { loanId } from "../../contracts/requests.ts";
 import { HANDOFF_STATUSES } from "../../ports/handoff.ts";
 import { acknowledgeHandoff, getHandoffPackage, listHandoffs } from "../../usecases/handoffs.ts";
 import type { ApiDeps } from "../deps.ts";
 import { json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
-import { loanId } from "../schemas.ts";
 
 const listHandoffsQuery = z.strictObject({
   status: z.enum(HANDOFF_STATUSES).default("pending"),

@@ -1,8 +1,8 @@
+import { policyId, policyUpdateSchema, toPolicyRules } from "../../contracts/requests.ts";
 import { getPolicy, InvalidPolicyError, policyHistory, putPolicy } from "../../usecases/policies.ts";
 import type { ApiDeps } from "../deps.ts";
 import { HttpError, json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
-import { policyId, policyUpdateSchema, toPolicyRules } from "../schemas.ts";
 
 /** Ops routes: versioned dunning policies. Every read and write is scoped to the caller's tenant. */
 export function opsRoutes(deps: ApiDeps): Route[] {

@@ -2,9 +2,9 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ExportManifest } from "../../functions/domain/audit-export.ts";
-import { MANIFEST_SUFFIX } from "../../functions/formats/audit-export-files.ts";
-import { type ExportVerdict, verifyExport } from "../../functions/formats/export-verify/verify-export.ts";
+import type { ExportManifest } from "../functions/domain/audit-export.ts";
+import { MANIFEST_SUFFIX } from "../functions/formats/audit-export-files.ts";
+import { type ExportVerdict, verifyExport } from "../functions/formats/export-verify/verify-export.ts";
 
 /**
  * The audit CLI's work, usable in-process (tests) as well as from `npm run audit`: ask the API for an export,

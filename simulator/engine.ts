@@ -1,12 +1,18 @@
-import type { AuditEvent } from "../domain/audit-chain.ts";
-import type { BorrowerContact } from "../domain/borrower-contacts.ts";
-import { recordPayment } from "../domain/case-payment.ts";
-import { keepRecent } from "../domain/contact-rules.ts";
-import { chargedTo, type LoanCase, planFor, subscribe, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
-import type { Policy } from "../domain/policy.ts";
-import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
-import { stepTransition } from "../domain/step-transition.ts";
-import { localInstant, toInstant } from "../domain/time.ts";
+import type { AuditEvent } from "../functions/domain/audit-chain.ts";
+import type { BorrowerContact } from "../functions/domain/borrower-contacts.ts";
+import { recordPayment } from "../functions/domain/case-payment.ts";
+import { keepRecent } from "../functions/domain/contact-rules.ts";
+import {
+  chargedTo,
+  type LoanCase,
+  planFor,
+  subscribe,
+  WORKFLOW_ACTOR,
+} from "../functions/domain/loan-case.ts";
+import type { Policy } from "../functions/domain/policy.ts";
+import { completeStep, type StepDecision } from "../functions/domain/step-lifecycle.ts";
+import { stepTransition } from "../functions/domain/step-transition.ts";
+import { localInstant, toInstant } from "../functions/domain/time.ts";
 import type { PortfolioLoan } from "./portfolio.ts";
 
 /** What happened to a case, as one code per event (compact: trajectories are kept and replayed). */

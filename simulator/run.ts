@@ -1,4 +1,4 @@
-import { type Policy, rulesOf } from "../domain/policy.ts";
+import { type Policy, rulesOf } from "../functions/domain/policy.ts";
 import { type CheckedContact, type CheckRules, checkContacts, checkRulesOf, VIOLATION } from "./checker.ts";
 import {
   EV,

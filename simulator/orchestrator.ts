@@ -2,8 +2,9 @@ import { createReadStream } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
-import { exceedsMaxAmount, MAX_AMOUNT } from "../../functions/domain/money.ts";
-import type { PortfolioLoan } from "../../functions/simulation/portfolio.ts";
+import { exceedsMaxAmount, MAX_AMOUNT } from "../functions/domain/money.ts";
+import type { PortfolioLoan } from "./portfolio.ts";
+import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
 import {
   type BorrowerLoans,
   borrowerKey,
@@ -11,10 +12,9 @@ import {
   runBorrowers,
   runSynthetic,
   type SyntheticSlice,
-} from "../../functions/simulation/run.ts";
-import { mergeTally, type Tally } from "../../functions/simulation/tally.ts";
-import { memoiseIsoParsing, memoiseZoneOffsets } from "../../functions/simulation/zone-offsets.ts";
-import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
+} from "./run.ts";
+import { mergeTally, type Tally } from "./tally.ts";
+import { memoiseIsoParsing, memoiseZoneOffsets } from "./zone-offsets.ts";
 
 export type Portfolio =
   | { kind: "synthetic"; options: SyntheticSlice["portfolio"] }

@@ -7,19 +7,15 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
-import { policyUpdateSchema, toPolicyRules } from "../../functions/api/schemas.ts";
-import { DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
-import { type PolicyRules, validatePolicy } from "../../functions/domain/policy-validation.ts";
-import { templatesOf } from "../../functions/domain/templates.ts";
-import { isValidTimeZone } from "../../functions/domain/time.ts";
-import {
-  DEFAULT_PAYMENT_MODEL,
-  type PaymentModel,
-  paymentModelIssues,
-} from "../../functions/simulation/payments.ts";
-import { plusDays } from "../../functions/simulation/portfolio.ts";
-import { chartSvg, policyReport, type SimulationReport } from "../../functions/simulation/report.ts";
+import { policyUpdateSchema, toPolicyRules } from "../functions/contracts/requests.ts";
+import { DEFAULT_POLICY, type Policy } from "../functions/domain/policy.ts";
+import { type PolicyRules, validatePolicy } from "../functions/domain/policy-validation.ts";
+import { templatesOf } from "../functions/domain/templates.ts";
+import { isValidTimeZone } from "../functions/domain/time.ts";
 import { defaultWorkers, orchestrate, type Portfolio, readPortfolio } from "../simulator/orchestrator.ts";
+import { DEFAULT_PAYMENT_MODEL, type PaymentModel, paymentModelIssues } from "../simulator/payments.ts";
+import { plusDays } from "../simulator/portfolio.ts";
+import { chartSvg, policyReport, type SimulationReport } from "../simulator/report.ts";
 import { fromCaller, runCli } from "./cli-io.ts";
 
 const integer = (min: number) => (value: string) => {

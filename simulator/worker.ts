@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { runBorrowers, runSynthetic } from "../../functions/simulation/run.ts";
-import { memoiseIsoParsing, memoiseZoneOffsets } from "../../functions/simulation/zone-offsets.ts";
 import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
+import { runBorrowers, runSynthetic } from "./run.ts";
+import { memoiseIsoParsing, memoiseZoneOffsets } from "./zone-offsets.ts";
 
 /** One simulation worker: runs its share of the borrowers and posts one tally per policy. */
 const port = parentPort;

@@ -15,11 +15,11 @@ import {
   type ApiKeyRecord,
   DynamoApiKeyStore,
   KeyAdminError,
-} from "../../functions/adapters/dynamo/api-key-store.ts";
-import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
-import { TenantAuditLog } from "../../functions/adapters/dynamo/tenant-audit.ts";
-import { ROLES, type Role } from "../../functions/ports.ts";
-import { NoRunningStackError, type RunningStack, readRunningStack } from "../local/data-dir.ts";
+} from "../functions/adapters/dynamo/api-key-store.ts";
+import { makeDocumentClient } from "../functions/adapters/dynamo/client.ts";
+import { TenantAuditLog } from "../functions/adapters/dynamo/tenant-audit.ts";
+import { ROLES, type Role } from "../functions/ports.ts";
+import { NoRunningStackError, type RunningStack, readRunningStack } from "../infra/local/data-dir.ts";
 import { EXIT_USAGE, fromCaller, runCli, UsageError } from "./cli-io.ts";
 
 interface Connection {

@@ -1,4 +1,4 @@
-import type { Locale } from "../domain/policy.ts";
+import type { Locale } from "../functions/domain/policy.ts";
 
 /** One loan as POST /v1/loans takes it: the line format of portfolio JSONL files. */
 export interface PortfolioLoan {

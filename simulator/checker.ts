@@ -1,4 +1,4 @@
-import type { Policy } from "../domain/policy.ts";
+import type { Policy } from "../functions/domain/policy.ts";
 
 /**
  * The independent contact-rules checker: it re-derives borrower-local time with Intl.DateTimeFormat (not

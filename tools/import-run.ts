@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import type { BatchItemResponse } from "../../functions/api/app.ts";
+import type { BatchItemResponse } from "../functions/api/app.ts";
 import {
   formatOf,
   inBatches,
   type PortfolioLoanRequest,
   type PortfolioRecord,
   readPortfolio,
-} from "../../functions/import/portfolio-file.ts";
+} from "../functions/import/portfolio-file.ts";
 
 /** What an import did, per loan of the file; `rejected` counts bad lines, refused loans and conflicts. */
 export interface ImportSummary {

@@ -1,4 +1,4 @@
-import type { Policy } from "../domain/policy.ts";
+import type { Policy } from "../functions/domain/policy.ts";
 import type { PaymentModel } from "./payments.ts";
 import { DAY_MS } from "./run.ts";
 import type { Tally } from "./tally.ts";

@@ -12,7 +12,7 @@
  */
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { describeProblem } from "../../functions/formats/export-verify/problems.ts";
+import { describeProblem } from "../functions/formats/export-verify/problems.ts";
 import { downloadExport, type Progress, requestExport, verifyFile } from "./audit-files.ts";
 import { fromCaller, runCli, UsageError } from "./cli-io.ts";
 

@@ -1,5 +1,5 @@
-import type { BorrowerLoans, RunSettings, SyntheticSlice } from "../../functions/simulation/run.ts";
-import type { Tally } from "../../functions/simulation/tally.ts";
+import type { BorrowerLoans, RunSettings, SyntheticSlice } from "./run.ts";
+import type { Tally } from "./tally.ts";
 
 /** What a simulation worker is given (as workerData). */
 export interface WorkerJob {
