@@ -195,7 +195,9 @@ describe("workflow failures on the local engine", () => {
 
   it("an on-hold review that fails for good flags the case in that state", async () => {
     const loanId = "WF-REVIEW";
-    await subscribe(loanId, { dueDate: dayFromToday(-2) });
+    // Due ahead, so nothing is being sent when the promise re-plans the case (a loan already past due would be
+    // sending its first notice right then, and the next execution would begin by settling it in Plan).
+    await subscribe(loanId, { dueDate: dayFromToday(5) });
     const promised = await t.lender.post(`/v1/loans/${loanId}/events`, {
       type: "promise_to_pay",
       amount: { amount: "1250.00", currency: "CNY" },
