@@ -1,6 +1,7 @@
 import type { AuditEvent } from "../functions/domain/audit-chain.ts";
 import type { BorrowerContact } from "../functions/domain/borrower-contacts.ts";
 import { recordPayment } from "../functions/domain/case-payment.ts";
+import { CHANNELS, type Channel } from "../functions/domain/channels.ts";
 import { keepRecent } from "../functions/domain/contact-rules.ts";
 import {
   chargedTo,
@@ -15,26 +16,33 @@ import { stepTransition } from "../functions/domain/step-transition.ts";
 import { localInstant, toInstant } from "../functions/domain/time.ts";
 import type { PortfolioLoan } from "./portfolio.ts";
 
-/** What happened to a case, as one code per event (compact: trajectories are kept and replayed). */
+/**
+ * What happened to a case, as one code per event (compact: trajectories are kept and replayed). Messages have codes
+ * of their own after these, one per channel and stage (messageCode), so a channel needs no code of its own here.
+ */
 export const EV = {
-  SMS_PRE_DUE: 0,
-  SMS_SOFT: 1,
-  EMAIL_PRE_DUE: 2,
-  EMAIL_SOFT: 3,
-  DEFER_WINDOW: 4,
-  DEFER_QUIET_DAY: 5,
-  DEFER_SMS_CAP: 6,
-  DEFER_7_DAY_CAP: 7,
-  SUPPRESS_SMS_CAP: 8,
-  SUPPRESS_7_DAY_CAP: 9,
-  FALLBACK: 10,
-  HAND_OFF: 11,
-  PAID: 12,
+  DEFER_WINDOW: 0,
+  DEFER_QUIET_DAY: 1,
+  DEFER_DAILY_CAP: 2,
+  DEFER_7_DAY_CAP: 3,
+  SUPPRESS_DAILY_CAP: 4,
+  SUPPRESS_7_DAY_CAP: 5,
+  FALLBACK: 6,
+  HAND_OFF: 7,
+  PAID: 8,
 } as const;
-export type EventCode = (typeof EV)[keyof typeof EV];
+export type EventCode = number;
 
-export const isMessage = (code: number): boolean => code <= EV.EMAIL_SOFT;
-export const isSms = (code: number): boolean => code === EV.SMS_PRE_DUE || code === EV.SMS_SOFT;
+const FIRST_MESSAGE_CODE = 16;
+/** The code of a message on `channel`, before the due date or in soft collection. */
+export const messageCode = (channel: Channel, preDue: boolean): EventCode =>
+  FIRST_MESSAGE_CODE + 2 * CHANNELS.indexOf(channel) + (preDue ? 0 : 1);
+export const isMessage = (code: number): boolean => code >= FIRST_MESSAGE_CODE;
+/** The channel and stage of a message code. */
+export function messageOf(code: EventCode): { channel: Channel; preDue: boolean } {
+  const index = code - FIRST_MESSAGE_CODE;
+  return { channel: CHANNELS[Math.floor(index / 2)] as Channel, preDue: index % 2 === 0 };
+}
 
 /** A case's events in time order: parallel arrays of epoch ms and codes. */
 export interface EventLog {
@@ -42,16 +50,10 @@ export interface EventLog {
   code: EventCode[];
 }
 
-const DEFER_CODE: Record<string, EventCode> = {
-  contact_window: EV.DEFER_WINDOW,
-  quiet_day: EV.DEFER_QUIET_DAY,
-  sms_daily_cap: EV.DEFER_SMS_CAP,
-  contacts_7_day_cap: EV.DEFER_7_DAY_CAP,
-};
-const SUPPRESS_CODE: Record<string, EventCode> = {
-  sms_daily_cap: EV.SUPPRESS_SMS_CAP,
-  contacts_7_day_cap: EV.SUPPRESS_7_DAY_CAP,
-};
+/** A cap rule's code: the seven-day cap, or a channel's daily cap (whichever channel's spec names it). */
+function capCode(rule: string, daily: EventCode, sevenDay: EventCode): EventCode {
+  return rule === "contacts_7_day_cap" ? sevenDay : daily;
+}
 
 /** One loan of a simulated borrower and the instant (epoch ms) its full payment arrives, if ever. */
 export interface SimLoan {
@@ -177,18 +179,22 @@ function eventCodes(decision: StepDecision): EventCode[] {
     case "wait":
     case "skip":
       return [];
-    case "defer":
-      return [DEFER_CODE[decision.rule ?? "contact_window"] ?? EV.DEFER_WINDOW];
+    case "defer": {
+      const rule = decision.rule ?? "contact_window";
+      if (rule === "contact_window") return [EV.DEFER_WINDOW];
+      if (rule === "quiet_day") return [EV.DEFER_QUIET_DAY];
+      return [capCode(rule, EV.DEFER_DAILY_CAP, EV.DEFER_7_DAY_CAP)];
+    }
     case "hand_off":
       return decision.withheld ? [] : [EV.HAND_OFF];
     case "send": {
       const pre = decision.step.stage === "pre_due";
       return [
-        ...(decision.suppressed ?? []).map((s) => SUPPRESS_CODE[s.rule] ?? EV.SUPPRESS_7_DAY_CAP),
-        ...(decision.fallbacks ?? []).map(() => EV.FALLBACK),
-        ...decision.channels.map((channel) =>
-          channel === "sms" ? (pre ? EV.SMS_PRE_DUE : EV.SMS_SOFT) : pre ? EV.EMAIL_PRE_DUE : EV.EMAIL_SOFT,
+        ...(decision.suppressed ?? []).map((s) =>
+          capCode(s.rule, EV.SUPPRESS_DAILY_CAP, EV.SUPPRESS_7_DAY_CAP),
         ),
+        ...(decision.fallbacks ?? []).map(() => EV.FALLBACK),
+        ...decision.channels.map((channel) => messageCode(channel, pre)),
       ];
     }
   }

@@ -1,3 +1,4 @@
+import { CHANNELS, type Channel } from "../functions/domain/channels.ts";
 import type { Policy } from "../functions/domain/policy.ts";
 import type { PaymentModel } from "./payments.ts";
 import { DAY_MS } from "./run.ts";
@@ -21,8 +22,10 @@ export interface RunInfo {
 export interface PolicyReport {
   label: string;
   policy: { id: string; version: number };
-  days: { date: string; sms: number; email: number }[];
-  messages: Tally["messages"] & { total: number };
+  /** Messages per day, one field per channel. */
+  days: ({ date: string } & Record<Channel, number>)[];
+  /** `<channel>PreDue` and `<channel>SoftCollection` for each channel, and their total. */
+  messages: Record<string, number> & { total: number };
   funnel: Tally["funnel"];
   handOffs: number;
   deferrals: Tally["deferrals"];
@@ -49,12 +52,19 @@ export function policyReport(label: string, policy: Policy, tally: Tally, startM
   return {
     label,
     policy: { id: policy.id, version: policy.version },
-    days: tally.smsPerDay.map((sms, day) => ({
+    days: (tally.perDay[CHANNELS[0] as Channel] ?? []).map((_, day) => ({
       date: new Date(startMs + day * DAY_MS).toISOString().slice(0, 10),
-      sms,
-      email: tally.emailPerDay[day] ?? 0,
+      ...(Object.fromEntries(CHANNELS.map((c) => [c, tally.perDay[c][day] ?? 0])) as Record<Channel, number>),
     })),
-    messages: { ...m, total: m.smsPreDue + m.smsSoftCollection + m.emailPreDue + m.emailSoftCollection },
+    messages: {
+      ...Object.fromEntries(
+        CHANNELS.flatMap((c) => [
+          [`${c}PreDue`, m[c].preDue],
+          [`${c}SoftCollection`, m[c].softCollection],
+        ]),
+      ),
+      total: CHANNELS.reduce((sum, c) => sum + m[c].preDue + m[c].softCollection, 0),
+    },
     funnel: tally.funnel,
     handOffs: tally.funnel.reachedHandOff,
     deferrals: tally.deferrals,
@@ -82,7 +92,9 @@ function niceScale(max: number, ticks = 5): { top: number; step: number } {
   return { top: Math.ceil(max / step) * step, step };
 }
 
-const COLOURS = { sms: "#1f77b4", email: "#ff7f0e" };
+/** One colour per channel, in CHANNELS order. */
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"];
+const colourOf = (channel: Channel) => PALETTE[CHANNELS.indexOf(channel) % PALETTE.length] as string;
 
 /**
  * Messages per day and channel as an SVG line chart: one line per channel and policy (the compared policy
@@ -95,7 +107,10 @@ export function chartSvg(report: SimulationReport): string {
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const days = Math.max(1, ...report.policies.map((p) => p.days.length));
-  const max = Math.max(0, ...report.policies.flatMap((p) => p.days.flatMap((d) => [d.sms, d.email])));
+  const max = Math.max(
+    0,
+    ...report.policies.flatMap((p) => p.days.flatMap((d) => CHANNELS.map((c) => d[c]))),
+  );
   const { top, step } = niceScale(max);
   const x = (day: number) => pad.left + (days <= 1 ? 0 : (day / (days - 1)) * plotW);
   const y = (value: number) => pad.top + plotH - (value / top) * plotH;
@@ -128,15 +143,15 @@ export function chartSvg(report: SimulationReport): string {
   const legend: string[] = [];
   report.policies.forEach((policy, p) => {
     const dash = p === 0 ? "" : ` stroke-dasharray="${6 + 2 * p} 4"`;
-    for (const channel of ["sms", "email"] as const) {
+    for (const channel of CHANNELS) {
       const points = policy.days.map((d, i) => `${x(i).toFixed(1)},${y(d[channel]).toFixed(1)}`).join(" ");
       out.push(
-        `<polyline fill="none" stroke="${COLOURS[channel]}" stroke-width="1.6"${dash} points="${points}"/>`,
+        `<polyline fill="none" stroke="${colourOf(channel)}" stroke-width="1.6"${dash} points="${points}"/>`,
       );
       const ly = pad.top + 4 + (legend.length / 2) * 18;
       const lx = pad.left + plotW - 230;
       legend.push(
-        `<line x1="${lx}" x2="${lx + 28}" y1="${ly}" y2="${ly}" stroke="${COLOURS[channel]}" stroke-width="2"${dash}/>`,
+        `<line x1="${lx}" x2="${lx + 28}" y1="${ly}" y2="${ly}" stroke="${colourOf(channel)}" stroke-width="2"${dash}/>`,
         `<text x="${lx + 34}" y="${ly + 4}">${escapeXml(`${channel.toUpperCase()} — ${policy.label}`)}</text>`,
       );
     }

@@ -4,7 +4,7 @@ import {
   EV,
   type EventLog,
   isMessage,
-  isSms,
+  messageOf,
   paymentInstant,
   type SimLoan,
   simulateBorrower,
@@ -99,7 +99,7 @@ class PolicyRun {
       const messageAt: number[] = [];
       full.code.forEach((code, i) => {
         if (!isMessage(code)) return;
-        contacts.push({ at: full.at[i] as number, sms: isSms(code) });
+        contacts.push({ at: full.at[i] as number, sms: messageOf(code).channel === "sms" });
         messageAt.push(i);
       });
       const masks = new Uint8Array(full.code.length);
@@ -166,7 +166,7 @@ class PolicyRun {
       this.addEvents(log, log.at.length, 1, null);
       const group = groups[this.perBorrower ? 0 : i] as CheckedContact[];
       log.code.forEach((code, j) => {
-        if (isMessage(code)) group.push({ at: log.at[j] as number, sms: isSms(code) });
+        if (isMessage(code)) group.push({ at: log.at[j] as number, sms: messageOf(code).channel === "sms" });
       });
       this.classify(loans[i]?.payDay ?? null, log.code.includes(EV.PAID), log.code.includes(EV.HAND_OFF));
     });
@@ -205,32 +205,27 @@ class PolicyRun {
     for (let i = 0; i < cut; i++) {
       const code = log.code[i] as number;
       const day = Math.floor(((log.at[i] as number) - this.settings.startMs) / DAY_MS);
+      if (isMessage(code)) {
+        const { channel, preDue } = messageOf(code);
+        const perDay = t.perDay[channel];
+        perDay[day] = (perDay[day] ?? 0) + n;
+        t.messages[channel][preDue ? "preDue" : "softCollection"] += n;
+        continue;
+      }
       switch (code) {
-        case EV.SMS_PRE_DUE:
-        case EV.SMS_SOFT:
-          t.smsPerDay[day] = (t.smsPerDay[day] ?? 0) + n;
-          if (code === EV.SMS_PRE_DUE) t.messages.smsPreDue += n;
-          else t.messages.smsSoftCollection += n;
-          break;
-        case EV.EMAIL_PRE_DUE:
-        case EV.EMAIL_SOFT:
-          t.emailPerDay[day] = (t.emailPerDay[day] ?? 0) + n;
-          if (code === EV.EMAIL_PRE_DUE) t.messages.emailPreDue += n;
-          else t.messages.emailSoftCollection += n;
-          break;
         case EV.DEFER_WINDOW:
           t.deferrals.contact_window += n;
           break;
         case EV.DEFER_QUIET_DAY:
           t.deferrals.quiet_day += n;
           break;
-        case EV.DEFER_SMS_CAP:
+        case EV.DEFER_DAILY_CAP:
           t.deferrals.sms_daily_cap += n;
           break;
         case EV.DEFER_7_DAY_CAP:
           t.deferrals.contacts_7_day_cap += n;
           break;
-        case EV.SUPPRESS_SMS_CAP:
+        case EV.SUPPRESS_DAILY_CAP:
           t.suppressions.sms_daily_cap += n;
           break;
         case EV.SUPPRESS_7_DAY_CAP:

@@ -1,14 +1,11 @@
+import { CHANNELS, type Channel } from "../functions/domain/channels.ts";
+
 /** What a run counts for one policy; tallies of disjoint borrower sets add up (see mergeTally). */
 export interface Tally {
-  /** Index = simulated day (UTC days since the start). */
-  smsPerDay: number[];
-  emailPerDay: number[];
-  messages: {
-    smsPreDue: number;
-    smsSoftCollection: number;
-    emailPreDue: number;
-    emailSoftCollection: number;
-  };
+  /** Messages per channel and simulated day (index = UTC days since the start). */
+  perDay: Record<Channel, number[]>;
+  /** Messages per channel, before the due date and in soft collection. */
+  messages: Record<Channel, { preDue: number; softCollection: number }>;
   funnel: {
     subscribed: number;
     paidBeforeDue: number;
@@ -31,9 +28,8 @@ export interface Tally {
 
 export function emptyTally(days: number): Tally {
   return {
-    smsPerDay: new Array(days).fill(0),
-    emailPerDay: new Array(days).fill(0),
-    messages: { smsPreDue: 0, smsSoftCollection: 0, emailPreDue: 0, emailSoftCollection: 0 },
+    perDay: perChannel(() => new Array(days).fill(0)),
+    messages: perChannel(() => ({ preDue: 0, softCollection: 0 })),
     funnel: {
       subscribed: 0,
       paidBeforeDue: 0,
@@ -53,21 +49,27 @@ export function emptyTally(days: number): Tally {
   };
 }
 
-type Numeric = number | number[] | { [key: string]: number };
+const perChannel = <T>(make: () => T): Record<Channel, T> =>
+  Object.fromEntries(CHANNELS.map((channel) => [channel, make()])) as Record<Channel, T>;
 
-/** Adds `from` into `into`, field by field (same shape, numbers and arrays of numbers). */
+type Numeric = number | Numeric[] | { [key: string]: Numeric };
+
+/** Adds `from` into `into`, field by field (same shape: numbers, arrays and objects of them, to any depth). */
 export function mergeTally(into: Tally, from: Tally): Tally {
-  const target = into as unknown as Record<string, Numeric>;
-  for (const [key, value] of Object.entries(from as unknown as Record<string, Numeric>)) {
-    const current = target[key];
-    if (typeof value === "number") target[key] = (current as number) + value;
-    else if (Array.isArray(value))
-      value.forEach((v, i) => {
-        (current as number[])[i] = ((current as number[])[i] ?? 0) + v;
-      });
-    else
-      for (const [k, v] of Object.entries(value))
-        (current as Record<string, number>)[k] = ((current as Record<string, number>)[k] ?? 0) + v;
-  }
+  addInto(into as unknown as Record<string, Numeric>, from as unknown as Record<string, Numeric>);
   return into;
+}
+
+function addInto(
+  target: Record<string, Numeric> | Numeric[],
+  source: Record<string, Numeric> | Numeric[],
+): void {
+  const into = target as Record<string, Numeric>;
+  for (const [key, value] of Object.entries(source)) {
+    if (typeof value === "number") into[key] = ((into[key] as number | undefined) ?? 0) + value;
+    else {
+      into[key] ??= Array.isArray(value) ? [] : {};
+      addInto(into[key] as Record<string, Numeric>, value as Record<string, Numeric>);
+    }
+  }
 }

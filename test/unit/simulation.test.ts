@@ -52,13 +52,11 @@ describe("simulator: small scenarios", () => {
     const [tally] = runBorrowers([{ loans: [{ index: 0, loan: loan() }] }], settings({ payments }));
     // D−7 email and D−3 SMS; the payment at D−2 18:00 stops the case before D−1.
     expect(tally?.messages).toEqual({
-      smsPreDue: 1,
-      smsSoftCollection: 0,
-      emailPreDue: 1,
-      emailSoftCollection: 0,
+      sms: { preDue: 1, softCollection: 0 },
+      email: { preDue: 1, softCollection: 0 },
     });
     expect(tally?.funnel).toMatchObject({ subscribed: 1, paidBeforeDue: 1, reachedHandOff: 0 });
-    expect(tally?.smsPerDay.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(tally?.perDay.sms.reduce((a, b) => a + b, 0)).toBe(1);
   });
 
   it("a loan that never pays gets every message of the default policy and is handed off", () => {
@@ -69,10 +67,10 @@ describe("simulator: small scenarios", () => {
       );
       const m = tally?.messages;
       expect(
-        (m?.smsPreDue ?? 0) +
-          (m?.smsSoftCollection ?? 0) +
-          (m?.emailPreDue ?? 0) +
-          (m?.emailSoftCollection ?? 0),
+        (m?.sms.preDue ?? 0) +
+          (m?.sms.softCollection ?? 0) +
+          (m?.email.preDue ?? 0) +
+          (m?.email.softCollection ?? 0),
       ).toBe(messageCount(DEFAULT_POLICY));
       expect(tally?.funnel).toMatchObject({ subscribed: 1, reachedHandOff: 1, paidAfterHandOff: 0 });
       expect(tally?.violations).toEqual({
@@ -103,13 +101,13 @@ describe("simulator: small scenarios", () => {
       smsDailyCap: 0,
       contacts7DayCap: 0,
     });
-    expect(perLoan?.smsPerDay.some((n) => n === 2)).toBe(true);
+    expect(perLoan?.perDay.sms.some((n) => n === 2)).toBe(true);
     expect(perLoan?.deferrals.sms_daily_cap ?? 0).toBe(0);
     expect(tally?.violations).toEqual({ outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 });
     expect((tally?.deferrals.sms_daily_cap ?? 0) + (tally?.suppressions.sms_daily_cap ?? 0)).toBeGreaterThan(
       0,
     );
-    expect(tally?.smsPerDay.every((n) => n <= 1)).toBe(true);
+    expect(tally?.perDay.sms.every((n) => n <= 1)).toBe(true);
     expect(tally?.funnel.reachedHandOff).toBe(2);
   });
 
@@ -273,7 +271,7 @@ describe("simulator: 100,000 loans across 36 zones over 120 days", () => {
     });
     expect(tally?.funnel.subscribed).toBe(100_000);
     expect(tally?.violations).toEqual({ outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 });
-    const messages = (tally?.smsPerDay ?? []).concat(tally?.emailPerDay ?? []).reduce((a, b) => a + b, 0);
+    const messages = (tally?.perDay.sms ?? []).concat(tally?.perDay.email ?? []).reduce((a, b) => a + b, 0);
     expect(messages).toBeGreaterThan(300_000);
     expect(tally?.funnel.reachedHandOff).toBeGreaterThan(1000);
     // Multi-loan borrowers ran through the shared caps.
