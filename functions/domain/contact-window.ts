@@ -18,8 +18,15 @@ export function nextAllowedInstant(instant: Date, zone: string, window: Policy["
   if (isInsideWindow(instant, zone, window)) return instant;
   const local = DateTime.fromJSDate(instant).setZone(zone);
   const start = minutesOf(window.start);
-  const opening = (day: DateTime) =>
-    day.startOf("day").set({ hour: Math.floor(start / 60), minute: start % 60 });
+  // The opening on a calendar date, built from the date itself: adding a day to a local time that falls into a
+  // zone's gap (America/Scoresbysund skipped 2025-03-29 23:00) would land a day too far.
+  const opening = (date: { year: number; month: number; day: number }) =>
+    DateTime.fromObject(
+      { year: date.year, month: date.month, day: date.day, hour: Math.floor(start / 60), minute: start % 60 },
+      { zone },
+    );
   const today = opening(local);
-  return (today > local ? today : opening(local.plus({ days: 1 }))).toJSDate();
+  if (today > local) return today.toJSDate();
+  const tomorrow = DateTime.utc(local.year, local.month, local.day).plus({ days: 1 });
+  return opening(tomorrow).toJSDate();
 }

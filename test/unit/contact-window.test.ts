@@ -95,6 +95,12 @@ describe("nextAllowedInstant", () => {
     expect(next.toISOString()).toBe("2026-11-01T13:00:00.000Z");
   });
 
+  it("opens the next calendar day's window even when the evening before falls into a zone's gap", () => {
+    // America/Scoresbysund moved its clocks at 2025-03-29 23:00 local (-02:00 → -01:00).
+    const next = nextAllowedInstant(new Date("2025-03-29T01:00:00Z"), "America/Scoresbysund", WINDOW);
+    expect(next.toISOString()).toBe("2025-03-29T10:00:00.000Z");
+  });
+
   it("property: the result is inside the window, not before the input and less than 24 h later", () => {
     fc.assert(
       fc.property(
