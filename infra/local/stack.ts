@@ -42,7 +42,8 @@ export const LOCAL_SUBSTITUTIONS = {
 };
 const LOCAL_REGION = "us-east-1";
 const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:dunning-workflow`;
-const RECONCILE_EVERY_MS = 60_000;
+/** As often as the reconciler runs on AWS (its EventBridge schedule). */
+const RECONCILE_EVERY_MS = 5 * 60_000;
 /** The EventBridge scheduled event the reconciler gets on AWS. */
 const scheduledEvent = (nowMs: number) => ({
   version: "0",
@@ -302,8 +303,8 @@ function functionFactory(deps: {
 
 /**
  * The reconciler runs on the stack's clock. On AWS it runs every few minutes and mostly finds nothing; here it
- * runs when it can find something: a minute after the earliest wake of any case passes the grace. Like a
- * schedule, it runs at most once a virtual minute; and the index is read at most once a virtual minute too, and
+ * runs when it can find something: five minutes after the earliest wake of any case passes the grace. Like its
+ * schedule, it runs at most once every five virtual minutes; and the index is read at most that often too, and
  * after every run (a running clock asks four times a second).
  */
 function scheduleReconciler(
