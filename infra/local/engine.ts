@@ -73,7 +73,7 @@ export class LocalWorkflowEngine {
   private driver: NodeJS.Timeout | undefined;
   private ready: Promise<void>;
   private scheduled: ScheduledJob | undefined;
-  /** Every execution that ended FAILED, in the order they ended. */
+  /** The executions that ended FAILED during the current advance, in the order they ended. */
   private readonly failures: ExecutionRecord[] = [];
 
   constructor(
@@ -190,9 +190,10 @@ export class LocalWorkflowEngine {
   advanceTo(targetMs: number, options: { stopOnFailure?: boolean } = {}): Promise<AdvanceResult> {
     const run = this.advancing.then(async (): Promise<AdvanceResult> => {
       await this.ready;
-      const failedBefore = this.failures.length;
-      const failedSince = () => this.failures.slice(failedBefore);
-      const stopped = () => options.stopOnFailure === true && this.failures.length > failedBefore;
+      // Only what fails during this advance counts (and the list stays as short as one advance's failures).
+      this.failures.length = 0;
+      const failedSince = () => [...this.failures];
+      const stopped = () => options.stopOnFailure === true && this.failures.length > 0;
       for (;;) {
         const settled = await this.request((id) => ({ op: "settle", id }));
         if (stopped()) return { failed: failedSince(), nowMs: this.clock.nowMs() };
