@@ -16,6 +16,12 @@ const schema = z.object({
   EXPORT_BUCKET: z.string().min(3).optional(),
   /** Where a published hand-off is announced (ids and object keys only). */
   HANDOFF_TOPIC_ARN: z.string().startsWith("arn:").optional(),
+  /** Lender webhooks: the delivery queue (announce, redeliver and retries enqueue lines on it). */
+  WEBHOOK_QUEUE_URL: z.url().optional(),
+  /** The KMS key that seals endpoint secrets (the API seals, the sender opens). */
+  WEBHOOK_SECRET_KEY_ARN: z.string().startsWith("arn:").optional(),
+  /** Lets webhooks reach loopback addresses: the embedded stack only, never set on AWS. */
+  WEBHOOK_ALLOW_LOOPBACK: z.enum(["true", "false"]).optional(),
   // The embedded stack's delivery edge, set only there (never deployed): messages go to its outbox instead of
   // SES/SNS, hand-off packages and audit exports to folders of its own instead of S3.
   LOCAL_OUTBOX_URL: z.url().optional(),
@@ -24,6 +30,8 @@ const schema = z.object({
   LOCAL_HANDOFF_DIR: z.string().min(1).optional(),
   LOCAL_EXPORT_DIR: z.string().min(1).optional(),
   LOCAL_EXPORT_BASE_URL: z.url().optional(),
+  /** The embedded stack's stand-in for the webhook secrets key. */
+  LOCAL_WEBHOOK_SECRET_KEY: z.string().min(40).optional(),
 });
 
 export type LambdaConfig = z.infer<typeof schema>;

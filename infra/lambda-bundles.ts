@@ -22,6 +22,8 @@ export const LAMBDA_ENTRIES = {
   importQueue: "functions/import/queue-handler.ts",
   reconciler: "functions/reconciler/handler.ts",
   trailMetrics: "functions/trail/metrics-handler.ts",
+  webhookAnnounce: "functions/webhooks/announce-handler.ts",
+  webhookDeliver: "functions/webhooks/deliver-handler.ts",
 } as const;
 export type BundleName = keyof typeof LAMBDA_ENTRIES;
 
@@ -51,6 +53,10 @@ export const LAMBDA_FUNCTIONS = {
   importQueue: { bundle: "importQueue", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
   reconciler: { bundle: "reconciler", handler: "handler", timeoutSeconds: 300, memoryMb: 512 },
   trailMetrics: { bundle: "trailMetrics", handler: "handler", timeoutSeconds: 60, memoryMb: 256 },
+  // Audit stream → the loan's new lender events and their deliveries.
+  webhookAnnounce: { bundle: "webhookAnnounce", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
+  // Delivery queue → POSTs to lenders' endpoints, 10 s each at most, one line after the other.
+  webhookDeliver: { bundle: "webhookDeliver", handler: "handler", timeoutSeconds: 180, memoryMb: 512 },
 } as const satisfies Record<string, LambdaSpec>;
 export type LambdaName = keyof typeof LAMBDA_FUNCTIONS;
 

@@ -28,6 +28,7 @@ import {
 import { complianceRoutes } from "./routes/compliance.ts";
 import { legalRoutes } from "./routes/legal.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -229,7 +230,13 @@ export async function withIdempotency(
 }
 
 function routes(deps: ApiDeps): Route[] {
-  return [...lenderRoutes(deps), ...complianceRoutes(deps), ...legalRoutes(deps), ...opsRoutes(deps)];
+  return [
+    ...lenderRoutes(deps),
+    ...complianceRoutes(deps),
+    ...legalRoutes(deps),
+    ...opsRoutes(deps),
+    ...webhookRoutes(deps),
+  ];
 }
 
 /** One row of the route table: what is served and to whom, without the handler. */

@@ -2,6 +2,7 @@ import { awsExportSink, awsHandoffs, awsRepositories, awsWorkflow, systemClock }
 import { DynamoApiKeyStore } from "../adapters/dynamo/api-key-store.ts";
 import { DynamoAuditReader } from "../adapters/dynamo/audit-reader.ts";
 import { DynamoIdempotencyStore } from "../adapters/dynamo/idempotency-store.ts";
+import { webhookAdmin } from "../adapters/webhooks/wiring.ts";
 import { readConfig } from "../config.ts";
 import { makeApiHandler } from "./app.ts";
 
@@ -9,6 +10,7 @@ import { makeApiHandler } from "./app.ts";
 const config = readConfig();
 const { client, tables, cases, policies } = awsRepositories(config);
 const exportSink = awsExportSink(config);
+const webhooks = webhookAdmin(config, client, tables, systemClock);
 
 export const handler = makeApiHandler({
   cases,
@@ -19,5 +21,6 @@ export const handler = makeApiHandler({
   idempotency: new DynamoIdempotencyStore(client, tables),
   handoffs: awsHandoffs(config, client, tables),
   // Without an export sink the export route answers 422 EXPORT_NOT_CONFIGURED; the rest of the API is unaffected.
+  ...(webhooks ? { webhooks } : {}),
   ...(exportSink ? { exports: { reader: new DynamoAuditReader(client, tables), sink: exportSink } } : {}),
 });

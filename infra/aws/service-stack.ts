@@ -9,6 +9,7 @@ import { PortfolioImport } from "./constructs/portfolio-import.ts";
 import { Reconciler } from "./constructs/reconciler.ts";
 import { flatLogicalId } from "./constructs/stack-part.ts";
 import { TrailMetrics } from "./constructs/trail-metrics.ts";
+import { LenderWebhooks } from "./constructs/webhooks.ts";
 import { Workflow } from "./constructs/workflow.ts";
 import type { DunningFunction } from "./dunning-function.ts";
 
@@ -20,7 +21,7 @@ export interface DunningServiceStackProps extends StackProps {
   exportBucketName: string;
   /** Physical name of the data stack's import bucket (`imports/<tenantId>/…`). */
   importBucketName?: string;
-  /** The audit table's stream: every new entry, for the business metrics derived from the trail. */
+  /** The audit table's stream: every new entry, for the business metrics and the lender webhooks. */
   auditStreamArn?: string;
   /** Alarm when SMS spend this month passes 80% of this many US dollars (default 1000). */
   smsMonthlyBudgetUsd?: number;
@@ -60,6 +61,8 @@ export class DunningServiceStack extends Stack {
   readonly reconciler: Reconciler;
   /** Business metrics from the audit stream (absent without a stream). */
   readonly trailMetrics?: TrailMetrics;
+  /** Audit stream → lender webhook deliveries → queue → signed POSTs (absent without a stream). */
+  readonly webhooks?: LenderWebhooks;
   /** Portfolio uploads → queue → cases and workflows (absent without an import bucket). */
   readonly portfolioImport?: PortfolioImport;
   /** Alarms, the ops topic and the dashboard. */
@@ -104,6 +107,12 @@ export class DunningServiceStack extends Stack {
         auditStreamArn: props.auditStreamArn,
         dataKey: props.dataKey,
       });
+      this.webhooks = new LenderWebhooks(this, "LenderWebhooks", {
+        serviceName,
+        caseData,
+        auditStreamArn: props.auditStreamArn,
+      });
+      this.webhooks.grantEndpointAdmin(this.httpApi.apiFunction);
     }
     if (props.importBucketName) {
       this.portfolioImport = new PortfolioImport(this, "PortfolioImport", {
@@ -118,7 +127,7 @@ export class DunningServiceStack extends Stack {
 
   /** What an operator watches: alarms into the ops topic, and a dashboard (README: runbook). */
   private watch(namePrefix: string, smsMonthlyBudgetUsd: number): DunningOperations {
-    const { workflow, trailMetrics, portfolioImport } = this;
+    const { workflow, trailMetrics, webhooks, portfolioImport } = this;
     const functions: Record<string, DunningFunction> = {
       api: this.httpApi.apiFunction,
       plan: workflow.planFunction,
@@ -128,6 +137,9 @@ export class DunningServiceStack extends Stack {
       delivery: this.deliveryEvents.deliveryFunction,
       reconciler: this.reconciler.reconcilerFunction,
       ...(trailMetrics ? { "trail-metrics": trailMetrics.trailMetricsFunction } : {}),
+      ...(webhooks
+        ? { "webhook-announce": webhooks.announceFunction, "webhook-deliver": webhooks.deliverFunction }
+        : {}),
       ...(portfolioImport
         ? { import: portfolioImport.importFunction, "import-consumer": portfolioImport.consumerFunction }
         : {}),
@@ -142,6 +154,12 @@ export class DunningServiceStack extends Stack {
       deadLetterQueues: {
         ...(portfolioImport ? { import: portfolioImport.deadLetterQueue } : {}),
         ...(trailMetrics ? { "trail-metrics": trailMetrics.deadLetterQueue } : {}),
+        ...(webhooks
+          ? {
+              "webhook-announce": webhooks.announceDeadLetterQueue,
+              "webhook-deliveries": webhooks.deadLetterQueue,
+            }
+          : {}),
       },
       configurationSetName: this.deliveryEvents.configurationSetName,
       smsMonthlyBudgetUsd,

@@ -68,6 +68,11 @@ describe("service stack logical IDs", () => {
     ["AWS::SQS::Queue", "ImportQueueB0839EEE"],
     ["AWS::SQS::Queue", "ImportDeadLetterQueue8CEE3CE0"],
     ["AWS::SQS::Queue", "TrailMetricsDeadLetterQueueF44FF3A5"],
+    ["AWS::SQS::Queue", "WebhookDeliveryQueue2A244492"],
+    ["AWS::SQS::Queue", "WebhookDeadLetterQueue6DD1CE59"],
+    ["AWS::SQS::Queue", "WebhookAnnounceDeadLetterQueue9693E914"],
+    // Endpoint secrets are sealed with this key: a new one could not open them.
+    ["AWS::KMS::Key", "WebhookSecretsKey5C1E05FC"],
     [
       "AWS::Lambda::EventSourceMapping",
       "ImportConsumerFunctionSqsEventSourceServiceImportQueue8601C583DFA80138",
@@ -75,6 +80,14 @@ describe("service stack logical IDs", () => {
     [
       "AWS::Lambda::EventSourceMapping",
       "TrailMetricsFunctionDynamoDBEventSourceServiceAuditTableStream28D41898F25B24AF",
+    ],
+    [
+      "AWS::Lambda::EventSourceMapping",
+      "WebhookAnnounceFunctionDynamoDBEventSourceServiceWebhookAuditStreamDF39ECFF0DF7C91F",
+    ],
+    [
+      "AWS::Lambda::EventSourceMapping",
+      "WebhookDeliverFunctionSqsEventSourceServiceWebhookDeliveryQueueA976731DE8C64997",
     ],
     ["AWS::Events::Rule", "ReconcileSchedule3E7728F7"],
     ["AWS::Events::Rule", "PortfolioUploadedA4B602CC"],

@@ -32,6 +32,8 @@ describe("operability", () => {
         "ops-test-sms-spend",
         "ops-test-import-dead-letters",
         "ops-test-trail-metrics-dead-letters",
+        "ops-test-webhook-announce-dead-letters",
+        "ops-test-webhook-deliveries-dead-letters",
         "ops-test-send-error-rate",
         "ops-test-api-errors",
         "ops-test-reconciler-errors",
@@ -46,6 +48,8 @@ describe("operability", () => {
       "delivery",
       "reconciler",
       "trail-metrics",
+      "webhook-announce",
+      "webhook-deliver",
     ]) {
       expect(names, fn).toContain(`ops-test-${fn}-throttles`);
     }

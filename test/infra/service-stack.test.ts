@@ -32,7 +32,7 @@ beforeAll(() => {
 const functions = () => dunningFunctions(built);
 
 describe("functions", () => {
-  it("are the six dunning functions, the two import functions, the reconciler and the trail metrics, all with the defaults", () => {
+  it("are the six dunning functions, the two import functions, the reconciler, the trail metrics and the two webhook functions, all with the defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
     const dunning = new Set(Object.values(functions()).map(logicalId));
     const imports = [
@@ -40,6 +40,8 @@ describe("functions", () => {
       built.service.portfolioImport?.consumerFunction,
       built.service.reconciler.reconcilerFunction,
       built.service.trailMetrics?.trailMetricsFunction,
+      built.service.webhooks?.announceFunction,
+      built.service.webhooks?.deliverFunction,
     ].map((fn) => logicalId(fn as DunningFunction));
     expect(Object.keys(lambdas).sort()).toEqual([...dunning, ...imports].sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");

@@ -6,7 +6,9 @@ import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { MAX_BODY_BYTES, routeTable } from "../../functions/api/app.ts";
-import { TENANT_SCOPE, verifyChain } from "../../functions/domain/audit-chain.ts";
+import { type AuditEntry, TENANT_SCOPE, verifyChain } from "../../functions/domain/audit-chain.ts";
+import { announceEntries } from "../../functions/domain/webhooks/lender-events.ts";
+import { NOTHING_ANNOUNCED } from "../../functions/domain/webhooks/types.ts";
 import { ROLES } from "../../functions/ports.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import { loanRequest } from "./client.ts";
@@ -832,6 +834,10 @@ describe(`fuzzing every route over HTTP (${RUNS * BATCH} hostile requests)`, () 
     expect(run.aftermath.notSubscribed).toEqual([]);
   });
 
+  it("leaves every trail announcing, as lender events numbered 1..n, the status its case has", () => {
+    expect(run.aftermath.foldMismatches).toEqual([]);
+  });
+
   it("leaves no audit trail without its case", () => {
     const orphans = [...run.aftermath.trails].filter(
       (pk) => !pk.endsWith(`#LOAN#${TENANT_SCOPE}`) && !run.aftermath.casePartitions.has(pk),
@@ -851,6 +857,8 @@ interface Aftermath {
   trails: Set<string>;
   brokenChains: string[];
   notSubscribed: string[];
+  /** Cases whose trail, folded into lender events, shows another status or numbers the events with gaps. */
+  foldMismatches: string[];
 }
 
 /**
@@ -870,6 +878,7 @@ async function readAftermath(): Promise<Aftermath> {
     trails: new Set((await scanKeys(tables.auditTable, ["pk"])).map((item) => String(item.pk))),
     brokenChains: [],
     notSubscribed: [],
+    foldMismatches: [],
   };
   for (const item of caseKeys) {
     const [tenantId, loanId] = [String(item.tenantId), String(item.loanId)];
@@ -887,8 +896,24 @@ async function readAftermath(): Promise<Aftermath> {
       );
     if (entries[0]?.type !== "loan_subscribed")
       aftermath.notSubscribed.push(`${tenantId}/${loanId}: no loan_subscribed entry`);
+    const folded = foldedStatus(tenantId, loanId, entries);
+    if (folded !== stored?.status)
+      aftermath.foldMismatches.push(
+        `${tenantId}/${loanId}: the trail shows ${folded}, the case is ${stored?.status}`,
+      );
   }
   return aftermath;
+}
+
+/** The status a trail's lender events end at, or why they could not be announced. */
+function foldedStatus(tenantId: string, loanId: string, entries: AuditEntry[]): string | null {
+  try {
+    const { events, state } = announceEntries({ tenantId, loanId }, NOTHING_ANNOUNCED, entries);
+    const gap = events.findIndex((event, i) => event.sequence !== i + 1);
+    return gap < 0 ? state.status : `event ${gap + 1} numbered ${events[gap]?.sequence}`;
+  } catch (error) {
+    return `no announcement: ${(error as Error).message}`;
+  }
 }
 
 /** The named attributes of every item of a table, read consistently page after page. */

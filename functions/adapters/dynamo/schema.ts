@@ -20,6 +20,8 @@ export interface TableSchema {
   indexes: IndexSchema[];
   /** Epoch-seconds attribute DynamoDB deletes expired items by (DynamoDB Local stores it but never deletes). */
   timeToLiveAttribute?: string;
+  /** The table's stream: what is derived from its writes (webhooks, metrics) reads it. */
+  stream?: "NEW_IMAGE";
 }
 
 /** Cases, idempotency records, API keys (hashed), policy versions and per-borrower contact records. */
@@ -61,6 +63,8 @@ export const AUDIT_TABLE: TableSchema = {
     // Every entry of a tenant in time order, for exports: gsi1pk = tenant, gsi1sk = at#loanId#seq.
     { name: "byTenantTime", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
   ],
+  // Every new entry, to the lender webhooks and the business metrics.
+  stream: "NEW_IMAGE",
 };
 
 /** Partitions of the byWake index. */

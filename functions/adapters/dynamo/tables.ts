@@ -61,12 +61,14 @@ async function createTable(
               })),
             }
           : {}),
+        ...(schema.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: schema.stream } } : {}),
       }),
     );
   } catch (error) {
     if ((error as Error).name !== "ResourceInUseException") throw error;
-    // Kept from an earlier version (a data folder): add the indexes it does not have yet.
-    return addMissingIndexes(client, tableName, schema);
+    // Kept from an earlier version (a data folder): add the indexes and the stream it does not have yet.
+    await addMissingIndexes(client, tableName, schema);
+    return enableStream(client, tableName, schema);
   }
   await waitUntilActive(client, tableName);
   if (schema.timeToLiveAttribute) {
@@ -108,6 +110,27 @@ async function addMissingIndexes(client: DynamoDBDocumentClient, tableName: stri
     );
     await waitUntilActive(client, tableName);
   }
+}
+
+async function enableStream(client: DynamoDBDocumentClient, tableName: string, schema: TableSchema) {
+  if (!schema.stream) return;
+  const hasStream = async () => {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return table?.StreamSpecification?.StreamEnabled === true;
+  };
+  if (await hasStream()) return;
+  try {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        StreamSpecification: { StreamEnabled: true, StreamViewType: schema.stream },
+      }),
+    );
+  } catch (error) {
+    // Another process starting on the same tables may have enabled it first.
+    if (!(await hasStream())) throw error;
+  }
+  await waitUntilActive(client, tableName);
 }
 
 function projectionOf(index: IndexSchema): Projection {

@@ -5,6 +5,10 @@ import type { IConstruct } from "constructs";
 export const TRACING_IS_UNSCOPED =
   "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level scoping.";
 
+/** Why the wildcard of an audit-stream consumer's role is kept: tracing, and listing the streams. */
+export const STREAM_READ_IS_UNSCOPED =
+  "dynamodb:ListStreams and the X-Ray tracing actions support no resource-level scoping; the stream read is scoped to the audit table's stream.";
+
 /**
  * Keeps one cdk-nag finding on purpose: acknowledges `rule` (e.g. `AwsSolutions-SQS3`, or
  * `AwsSolutions-IAM5[Resource::…]` for one wildcard) with its reason on every construct given, so the finding

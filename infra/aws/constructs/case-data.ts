@@ -99,7 +99,21 @@ export class CaseData extends StackPart {
    * append-only by IAM, not by convention.
    */
   grantCaseData(fn: DunningFunction, options: CaseDataGrant = {}): void {
-    const { stateTable, auditTable } = this;
+    this.grantState(fn, options);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: "AppendAuditEntries",
+        actions: ["dynamodb:PutItem"],
+        resources: [this.auditTable.tableArn],
+      }),
+    );
+    this.grantAuditQuery(fn, options.auditIndexes);
+    this.dataKey.grantEncryptDecrypt(fn);
+  }
+
+  /** Read/write on the state table and its indexes (with the data key that encrypts them); no audit at all. */
+  grantState(fn: DunningFunction, options: Pick<CaseDataGrant, "apiKeys"> = {}): void {
+    const { stateTable } = this;
     stateTable.grantReadWriteData(fn);
     if (!options.apiKeys) {
       // API-key hashes share the state table; only the API resolves keys, so no other role may touch them.
@@ -113,25 +127,21 @@ export class CaseData extends StackPart {
         }),
       );
     }
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        sid: "AppendAuditEntries",
-        actions: ["dynamodb:PutItem"],
-        resources: [auditTable.tableArn],
-      }),
-    );
+    this.acknowledgeCaseData(fn);
+  }
+
+  /** Query on the audit table (and the given indexes): reading a trail, never writing to it. */
+  grantAuditQuery(fn: DunningFunction, indexes: string[] = []): void {
+    const { auditTable } = this;
     fn.addToRolePolicy(
       new PolicyStatement({
         sid: "ReadAuditTrail",
         actions: ["dynamodb:Query"],
-        resources: [
-          auditTable.tableArn,
-          ...(options.auditIndexes ?? []).map((name) => `${auditTable.tableArn}/index/${name}`),
-        ],
+        resources: [auditTable.tableArn, ...indexes.map((name) => `${auditTable.tableArn}/index/${name}`)],
       }),
     );
-    this.dataKey.grantEncryptDecrypt(fn);
-    this.acknowledgeCaseData(fn);
+    // Entries are encrypted with the data key: reading them needs Decrypt.
+    this.dataKey.grantDecrypt(fn);
   }
 
   /** Publish to the legal hand-off topic (encrypted with the data key: kms:GenerateDataKey*, kms:Decrypt). */

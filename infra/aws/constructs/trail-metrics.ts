@@ -6,7 +6,7 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { DunningFunction } from "../dunning-function.ts";
-import { acknowledge } from "./acknowledge.ts";
+import { acknowledge, STREAM_READ_IS_UNSCOPED } from "./acknowledge.ts";
 import { METRICS_NAMESPACE } from "./operations.ts";
 import { StackPart } from "./stack-part.ts";
 
@@ -64,7 +64,7 @@ export class TrailMetrics extends StackPart {
     acknowledge(
       this.trailMetricsFunction.executionRole,
       "AwsSolutions-IAM5[Resource::*]",
-      "dynamodb:ListStreams and the X-Ray tracing actions support no resource-level scoping; the stream read is scoped to the audit table's stream.",
+      STREAM_READ_IS_UNSCOPED,
     );
   }
 }
