@@ -184,6 +184,7 @@ export async function withIdempotency(
   event: ApiEvent,
   principal: Principal,
   run: () => Promise<APIGatewayProxyResult>,
+  replayOmits: readonly string[] = [],
 ): Promise<APIGatewayProxyResult> {
   const key = event.headers?.["idempotency-key"];
   if (event.httpMethod !== "POST" || !key) return run();
@@ -225,8 +226,26 @@ export async function withIdempotency(
   // A transient answer frees the key, so the same request retried later can still succeed.
   if (isTransient(response)) await store.release(principal.tenantId, key);
   else
-    await store.complete(principal.tenantId, key, { statusCode: response.statusCode, body: response.body });
+    await store.complete(principal.tenantId, key, {
+      statusCode: response.statusCode,
+      body: withoutSecrets(response.body, replayOmits),
+    });
   return response;
+}
+
+/**
+ * The answer as kept for a replay, without the fields named: a webhook secret is shown once and stored only
+ * sealed, never in plain text beside an Idempotency-Key (a replay answers without it; rotate for a new one).
+ */
+function withoutSecrets(body: string, omit: readonly string[]): string {
+  if (omit.length === 0) return body;
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    for (const name of omit) delete parsed[name];
+    return JSON.stringify(parsed);
+  } catch {
+    return body;
+  }
 }
 
 function routes(deps: ApiDeps): Route[] {
@@ -272,13 +291,18 @@ export function makeApiHandler(deps: ApiDeps) {
       if (!route.roles.includes(principal.role)) {
         throw new HttpError(403, "FORBIDDEN", `role ${principal.role} may not use this route`);
       }
-      return withIdempotency(deps.idempotency, event, principal, () =>
-        route.handle({
-          principal,
-          body: event.jsonBody,
-          params: (event.pathParameters ?? {}) as Record<string, string>,
-          query: (event.queryStringParameters ?? {}) as Record<string, string>,
-        }),
+      return withIdempotency(
+        deps.idempotency,
+        event,
+        principal,
+        () =>
+          route.handle({
+            principal,
+            body: event.jsonBody,
+            params: (event.pathParameters ?? {}) as Record<string, string>,
+            query: (event.queryStringParameters ?? {}) as Record<string, string>,
+          }),
+        route.replayOmits,
       );
     },
   }));

@@ -15,5 +15,7 @@ export interface Route {
   method: Method;
   path: string;
   roles: Role[];
+  /** Top-level fields of the answer never kept for an Idempotency-Key replay (a secret shown once). */
+  replayOmits?: readonly string[];
   handle(request: RouteRequest): Promise<APIGatewayProxyResult>;
 }

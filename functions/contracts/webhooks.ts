@@ -5,7 +5,9 @@ import { loanId } from "./requests.ts";
 /** Request schemas of the webhook routes. */
 
 export const webhookId = z.string().regex(/^we_[0-9a-f]{32}$/, "a webhook id such as we_0f3c…");
-export const deliveryId = z.string().regex(/^wd_[1-9][0-9]{0,9}_[A-Za-z0-9_-]{1,200}$/, "a delivery id such as wd_7_…");
+export const deliveryId = z
+  .string()
+  .regex(/^wd_[1-9][0-9]{0,9}_[A-Za-z0-9_-]{1,200}$/, "a delivery id such as wd_7_…");
 
 export const createWebhookSchema = z.strictObject({
   url: z.string().min(1).max(2048),

@@ -65,7 +65,7 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     ...stackProps,
     stackName: `${prefix}-data`,
     description:
-      "Loan dunning: state and audit tables, export and import buckets, legal hand-off topic and the key that encrypts them (retained)",
+      "Loan dunning: state and audit tables, export and import buckets, legal hand-off topic, the key that encrypts them and the webhook secrets key (retained)",
     tableNamePrefix: prefix,
   });
   const service = new DunningServiceStack(app, "Service", {
@@ -79,13 +79,14 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     importBucketName: data.importBucketName,
     handOffTopicName: data.handOffTopicName,
     dataKey: data.dataKey,
+    webhookSecretsKey: data.webhookSecretsKey,
     emailFrom,
     ...(smsSenderId ? { smsSenderId } : {}),
     webAcl,
     namePrefix: prefix,
     smsMonthlyBudgetUsd: smsBudget,
   });
-  service.addStackDependency(data, "tables, bucket, topic and key are referenced by name");
+  service.addStackDependency(data, "tables, bucket, topic and keys are referenced by name");
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, data, service };

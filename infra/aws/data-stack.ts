@@ -49,14 +49,19 @@ export interface DunningDataStackProps extends StackProps {
 }
 
 /**
- * The stateful half: the two tables, the export bucket (with its access-log bucket), the legal hand-off topic and
- * the key that encrypts them. Everything here is retained on stack deletion and the tables are protected against
- * accidental deletion, so the stateless stack can be torn down and redeployed freely. Tables, bucket and topic have
- * fixed names: a change that would replace one fails instead of silently creating a new one, and the service stack
- * refers to them by name.
+ * The stateful half: the two tables, the export bucket (with its access-log bucket), the legal hand-off topic, the
+ * key that encrypts them and the key that seals lenders' webhook secrets. Everything here is retained on stack
+ * deletion and the tables are protected against accidental deletion, so the stateless stack can be torn down and
+ * redeployed freely. Tables, bucket and topic have fixed names: a change that would replace one fails instead of
+ * silently creating a new one, and the service stack refers to them by name.
  */
 export class DunningDataStack extends Stack {
   readonly dataKey: Key;
+  /**
+   * Seals lenders' webhook endpoint secrets (stored in the state table). A key of its own, not the data key: the
+   * service stack's API may only Encrypt with it and the deliver function only Decrypt, each for one tenant.
+   */
+  readonly webhookSecretsKey: Key;
   readonly stateTable: Table;
   readonly auditTable: Table;
   readonly stateTableName: string;
@@ -86,6 +91,12 @@ export class DunningDataStack extends Stack {
 
     this.dataKey = new Key(this, "DataKey", {
       description: "Encrypts the loan dunning tables, export bucket and legal hand-off topic",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The sealed secrets live in the retained state table: without this key they could never be opened again.
+    this.webhookSecretsKey = new Key(this, "WebhookSecretsKey", {
+      description: "Seals lenders' webhook endpoint secrets stored in the loan dunning state table",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });

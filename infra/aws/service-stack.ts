@@ -29,6 +29,8 @@ export interface DunningServiceStackProps extends StackProps {
   handOffTopicName: string;
   /** The key that encrypts the tables, the export bucket and the hand-off topic. */
   dataKey: IKey;
+  /** The data stack's key that seals lenders' webhook endpoint secrets (stored in the state table). */
+  webhookSecretsKey: IKey;
   /** Sender address for email; the SES permission is scoped to it and its domain. */
   emailFrom: string;
   /** Alphanumeric SMS sender id, where the destination country supports one. */
@@ -111,6 +113,7 @@ export class DunningServiceStack extends Stack {
         serviceName,
         caseData,
         auditStreamArn: props.auditStreamArn,
+        secretKey: props.webhookSecretsKey,
       });
       this.webhooks.grantEndpointAdmin(this.httpApi.apiFunction);
     }

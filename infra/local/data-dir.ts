@@ -9,6 +9,8 @@ import { dirname, join } from "node:path";
 
 /** The demo tenant's keys the stack minted, `{ tenant, keys: { <role>: <key> } }`, mode 0600; reused at every start. */
 export const KEYS_FILE = "api-keys.json";
+/** The key (base64, 32 bytes) lenders' endpoint secrets are sealed with, mode 0600: without it they never open. */
+export const WEBHOOK_KEY_FILE = "webhook-secret.key";
 /** Written while a stack runs on the folder (removed when it stops): where its database and API are. */
 export const STACK_FILE = "local-stack.json";
 

@@ -71,8 +71,9 @@ export class LocalWorkflowEngine {
   readonly stats: EngineStats = { taskCalls: 0, taskMs: 0, workerRequests: 0 };
   private advancing: Promise<unknown> = Promise.resolve();
   private driver: NodeJS.Timeout | undefined;
+  private driveError: string | undefined;
   private ready: Promise<void>;
-  private scheduled: ScheduledJob | undefined;
+  private readonly scheduled: ScheduledJob[] = [];
   /** The executions that ended FAILED during the current advance, in the order they ended. */
   private readonly failures: ExecutionRecord[] = [];
 
@@ -93,8 +94,23 @@ export class LocalWorkflowEngine {
     this.send({ op: "init", definition, clock: clock.shared });
     if (!clock.frozen) {
       // A running clock: let due steps run as real time passes.
-      this.driver = setInterval(() => void this.advanceTo(clock.nowMs()), 250);
+      this.driver = setInterval(() => void this.drive(), 250);
       this.driver.unref();
+    }
+  }
+
+  /**
+   * One round of a running clock. A round that fails (a job's store not answering) is told once, not four times
+   * a second, and the next round tries again.
+   */
+  private async drive(): Promise<void> {
+    try {
+      await this.advanceTo(this.clock.nowMs());
+      this.driveError = undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message !== this.driveError) process.stderr.write(`local engine: ${message}\n`);
+      this.driveError = message;
     }
   }
 
@@ -194,32 +210,58 @@ export class LocalWorkflowEngine {
       this.failures.length = 0;
       const failedSince = () => [...this.failures];
       const stopped = () => options.stopOnFailure === true && this.failures.length > 0;
+      let atTarget = false;
       for (;;) {
         const settled = await this.request((id) => ({ op: "settle", id }));
         if (stopped()) return { failed: failedSince(), nowMs: this.clock.nowMs() };
         const nextTimer = settled.op === "settled" ? settled.nextTimerAt : null;
-        // A job beside the workflow (the reconciler) runs at its own instants, in time order with the timers.
-        const nextJob = (await this.scheduled?.nextAt(this.clock.nowMs())) ?? null;
-        const next = [nextTimer, nextJob].filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
-        if (next === undefined || next > targetMs) break;
+        const due = await this.dueJobs();
+        const next = [nextTimer, due.at].filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
+        // A running clock has moved past the target meanwhile: what fell due on the way is due too.
+        const horizon = Math.max(targetMs, this.clock.nowMs());
+        if (next === undefined || next > horizon) {
+          // What settling at the target set off (a step's writes, work queued by it) runs before returning.
+          if (atTarget) break;
+          atTarget = true;
+          this.clock.set(targetMs);
+          continue;
+        }
         this.clock.set(next);
-        if (nextJob !== null && (nextTimer === null || nextJob < nextTimer)) {
-          await this.scheduled?.run(next);
+        if (due.at !== null && (nextTimer === null || due.at < nextTimer)) {
+          for (const job of due.jobs) await job.run(next);
           continue;
         }
         await this.request((id) => ({ op: "fire", id, upTo: this.clock.nowMs() }));
       }
-      this.clock.set(targetMs);
-      await this.request((id) => ({ op: "settle", id }));
       return { failed: failedSince(), nowMs: this.clock.nowMs() };
     });
     this.advancing = run.catch(() => {});
     return run;
   }
 
-  /** Runs `job` at the instants it names, in time order with the workflow's timers. */
+  /** The jobs beside the workflow (the reconciler, webhooks) due soonest, and when. */
+  private async dueJobs(): Promise<{ at: number | null; jobs: ScheduledJob[] }> {
+    const nowMs = this.clock.nowMs();
+    let at: number | null = null;
+    let jobs: ScheduledJob[] = [];
+    for (const job of this.scheduled) {
+      const jobAt = await job.nextAt(nowMs);
+      if (jobAt === null || (at !== null && jobAt > at)) continue;
+      if (at === null || jobAt < at) {
+        at = jobAt;
+        jobs = [];
+      }
+      jobs.push(job);
+    }
+    return { at, jobs };
+  }
+
+  /**
+   * Runs `job` at the instants it names, in time order with the workflow's timers; jobs due at the same instant
+   * run in the order they were scheduled.
+   */
   schedule(job: ScheduledJob): void {
-    this.scheduled = job;
+    this.scheduled.push(job);
   }
 
   /** Waits until every started execution is idle (waiting on time or finished). */

@@ -53,6 +53,8 @@ export class LocalLambda {
   /** Sandboxes started so far: the cold starts. */
   coldStarts = 0;
   invocations = 0;
+  /** Invocations that have ended, returned or failed: whatever they wrote is written. */
+  completed = 0;
   /** The function's most recent log lines (what CloudWatch Logs would hold), also written to this process's stdout. */
   readonly logs: string[] = [];
 
@@ -148,6 +150,8 @@ export class LocalLambda {
         event,
         deadline: performance.timeOrigin + performance.now() + this.timeoutMs,
       });
+    }).finally(() => {
+      this.completed++;
     });
   }
 

@@ -24,10 +24,13 @@ import { demoKeys } from "./demo-keys.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
 import { LocalLambda } from "./lambda-runtime.ts";
+import type { LocalQueue } from "./local-queue.ts";
+import { startWebhooks, type WebhookFunction } from "./local-webhooks.ts";
 import { OUTBOX_JOURNAL, Outbox } from "./outbox.ts";
 import { resumeOpenCases } from "./recovery.ts";
 import { createLocalServer, listen } from "./server.ts";
 import { VirtualClock } from "./virtual-clock.ts";
+import { type WebhookDispatch, webhookQueue } from "./webhook-dispatch.ts";
 
 export { DEMO_TENANT } from "./demo-keys.ts";
 export const ASL_PATH = fileURLToPath(new URL("../../workflows/dunning.asl.json", import.meta.url));
@@ -75,14 +78,19 @@ export interface LocalStackOptions {
   handoffDir?: string;
 }
 
+/** The functions of the product the stack runs. */
+type StackFunction = "plan" | "send" | "handOff" | "recordFailure" | "reconciler" | "api" | WebhookFunction;
+
 export interface LocalStack {
   url: string;
   /** The DynamoDB endpoint the stack uses. */
   dynamoEndpoint: string;
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
-  /** The functions the workflow and the API invoke, each running its deployed bundle in a sandbox. */
-  lambdas: Record<"plan" | "send" | "handOff" | "recordFailure" | "reconciler" | "api", LocalLambda>;
+  /** The functions the workflow, the API and the webhooks invoke, each its deployed bundle in a sandbox. */
+  lambdas: Record<StackFunction, LocalLambda>;
+  /** Lender webhooks: the delivery queue (its dead letters too) and what feeds the webhook functions. */
+  webhooks: { queue: LocalQueue; dispatch: WebhookDispatch };
   outbox: Outbox;
   keys: Record<Role, string>;
   /** With a data folder: the file (mode 0600) keeping the keys this stack minted, reused at every start. */
@@ -125,7 +133,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const lambdas = {} as LocalStack["lambdas"];
     const engine = workflowEngine(lambdas, { outbox, cases, clock });
     cleanups.push(() => engine.close());
-    const edge = await startAwsEdge(engine, outbox);
+    const queue = webhookQueue();
+    const edge = await startAwsEdge(engine, outbox, { queues: [queue], clock });
     cleanups.push(() => edge.close());
     const lambda = functionFactory({ clock, store, edge, handoffDir: folders.handoffDir, options });
     lambdas.plan = lambda("plan");
@@ -134,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     lambdas.recordFailure = lambda("recordFailure");
     lambdas.reconciler = lambda("reconciler");
     scheduleReconciler(engine, new DynamoWorkflowWakes(client, tables), lambdas.reconciler);
+    const hooks = await startWebhooks(engine, { lambdas, lambda, queue, edge, store, options });
     cleanups.push(() => Promise.all(Object.values(lambdas).map((fn) => fn.close())));
 
     // Crash recovery starts executions through the production Step Functions adapter, as the API does.
@@ -156,7 +166,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const { exportsDir } = folders;
     const server = createLocalServer({ api, clock, engine, outbox, exportsDir, storeAnswers });
     const url = await listen(server, options.port ?? 3000);
-    lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url });
+    lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url, ...hooks.env });
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -171,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
       engine,
       lambdas,
+      webhooks: { queue, dispatch: hooks.dispatch },
       outbox,
       keys,
       handoffDir: folders.handoffDir,
@@ -263,13 +274,13 @@ async function stackFolders(options: LocalStackOptions, cleanups: Cleanups) {
 
 /**
  * Makes each function's sandbox. The functions see the embedded stack through the same variables AWS sets:
- * tables, the state machine, and endpoints for DynamoDB and Step Functions; only the delivery edge (outbox,
+ * tables, the state machine, and endpoints for DynamoDB, Step Functions and SQS; only the delivery edge (outbox,
  * folders) is the stack's own.
  */
 function functionFactory(deps: {
   clock: VirtualClock;
   store: Store;
-  edge: { stepFunctionsUrl: string };
+  edge: { stepFunctionsUrl: string; sqsUrl: string };
   handoffDir: string;
   options: LocalStackOptions;
 }) {
@@ -282,6 +293,7 @@ function functionFactory(deps: {
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: store.endpoint,
     AWS_ENDPOINT_URL_SFN: edge.stepFunctionsUrl,
+    AWS_ENDPOINT_URL_SQS: edge.sqsUrl,
     STATE_TABLE: store.tables.stateTable,
     AUDIT_TABLE: store.tables.auditTable,
     STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,

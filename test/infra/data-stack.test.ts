@@ -1,4 +1,5 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_TABLE, STATE_TABLE, type TableSchema } from "../../functions/adapters/dynamo/schema.ts";
 import type { DunningApp } from "../../infra/aws/build-app.ts";
@@ -92,10 +93,33 @@ describe("data stack", () => {
   });
 });
 
-describe("data key and audit table policy", () => {
-  it("has one customer-managed key, rotated and retained", () => {
-    data.resourceCountIs("AWS::KMS::Key", 1);
-    data.hasResource("AWS::KMS::Key", { DeletionPolicy: "Retain", Properties: { EnableKeyRotation: true } });
+describe("keys and audit table policy", () => {
+  const keyOf = (key: IConstruct) => data.toJSON().Resources[idOf(key)];
+
+  it("has two customer-managed keys: the data key and the webhook secrets key, both rotated and retained", () => {
+    data.resourceCountIs("AWS::KMS::Key", 2);
+    const { dataKey, webhookSecretsKey } = built.data;
+    expect(idOf(webhookSecretsKey)).not.toBe(idOf(dataKey));
+    for (const key of [dataKey, webhookSecretsKey]) {
+      expect(keyOf(key), idOf(key)).toMatchObject({
+        Type: "AWS::KMS::Key",
+        DeletionPolicy: "Retain",
+        UpdateReplacePolicy: "Retain",
+        Properties: { EnableKeyRotation: true, Description: expect.any(String) },
+      });
+    }
+    expect(keyOf(dataKey).Properties.Description).toMatch(/tables/);
+    expect(keyOf(webhookSecretsKey).Properties.Description).toMatch(/webhook endpoint secrets/);
+  });
+
+  it("encrypts nothing of the data stack with the webhook secrets key: it only seals secrets", () => {
+    const secretsKeyId = idOf(built.data.webhookSecretsKey);
+    const users = Object.entries(data.toJSON().Resources as Record<string, { Properties?: unknown }>)
+      .filter(
+        ([id, resource]) => id !== secretsKeyId && JSON.stringify(resource.Properties).includes(secretsKeyId),
+      )
+      .map(([id]) => id);
+    expect(users).toEqual([]);
   });
 
   it("denies every principal the actions that would rewrite or remove an audit entry", () => {

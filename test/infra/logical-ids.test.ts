@@ -49,6 +49,22 @@ describe("stack parts", () => {
   });
 });
 
+describe("data stack logical IDs", () => {
+  let resources: Record<string, { Type: string }>;
+  beforeAll(() => {
+    resources = Template.fromStack(buildApp({ context: SKIP_BUNDLING }).data).toJSON().Resources;
+  });
+
+  // A new logical ID would create a new key: whatever the old one encrypts or seals could no longer be opened.
+  it.each([
+    ["AWS::KMS::Key", "DataKey17AFBB84"],
+    // Endpoint secrets are sealed with this key.
+    ["AWS::KMS::Key", "WebhookSecretsKey5C1E05FC"],
+  ])("%s %s stays", (type, logicalId) => {
+    expect(resources[logicalId]?.Type).toBe(type);
+  });
+});
+
 describe("service stack logical IDs", () => {
   let resources: Record<string, { Type: string }>;
   beforeAll(() => {
@@ -71,8 +87,6 @@ describe("service stack logical IDs", () => {
     ["AWS::SQS::Queue", "WebhookDeliveryQueue2A244492"],
     ["AWS::SQS::Queue", "WebhookDeadLetterQueue6DD1CE59"],
     ["AWS::SQS::Queue", "WebhookAnnounceDeadLetterQueue9693E914"],
-    // Endpoint secrets are sealed with this key: a new one could not open them.
-    ["AWS::KMS::Key", "WebhookSecretsKey5C1E05FC"],
     [
       "AWS::Lambda::EventSourceMapping",
       "ImportConsumerFunctionSqsEventSourceServiceImportQueue8601C583DFA80138",

@@ -1,3 +1,5 @@
+import { isDeepStrictEqual } from "node:util";
+import { Stack } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DunningApp } from "../../infra/aws/build-app.ts";
@@ -13,11 +15,12 @@ import { actionsOf, flat, resourcesOf, type Statement } from "./template-helpers
 
 /** Lender webhooks on AWS: audit stream → announce function → delivery queue → deliver function → lenders. */
 let built: DunningApp;
+let data: Template;
 let service: Template;
 let serviceRoles: Map<string, Statement[]>;
 
 beforeAll(() => {
-  ({ built, service, serviceRoles } = synthesizeApp());
+  ({ built, data, service, serviceRoles } = synthesizeApp());
 });
 
 const webhooks = () => built.service.webhooks as LenderWebhooks;
@@ -36,6 +39,20 @@ const allowedOn = (fn: DunningFunction, matches: (resource: string) => boolean) 
     .flatMap(actionsOf)
     .sort();
 const AUDIT_TABLE = /:table\/loan-dunning-audit(\/|$)/;
+/** The ARN of the data stack's webhook secrets key, as the service stack reads it: the data stack's output of it. */
+const secretsKeyArn = () => {
+  const keyArn = { "Fn::GetAtt": [idOf(webhooks().secretKey), "Arn"] };
+  const outputs = Object.entries(data.toJSON().Outputs ?? {}) as [string, { Value: unknown }][];
+  const names = outputs.filter(([, output]) => isDeepStrictEqual(output.Value, keyArn)).map(([name]) => name);
+  expect(names).toHaveLength(1);
+  return {
+    "Fn::GetStackOutput": {
+      StackName: built.data.stackName,
+      Region: { Ref: "AWS::Region" },
+      OutputName: names[0],
+    },
+  };
+};
 
 describe("the announce function", () => {
   it("reads new audit entries only (INSERT) from the stream, bisecting and retrying, failures to a DLQ", () => {
@@ -117,7 +134,7 @@ describe("the delivery queue and the deliver function", () => {
     }
   });
 
-  it("lets the deliver function consume and re-queue lines, and nothing of the audit table", () => {
+  it("lets the deliver function consume and re-queue lines, and append to the audit trail (PutItem, Query) only", () => {
     const { deliverFunction, queue } = webhooks();
     expect(allowedOn(deliverFunction, (r) => r === `<${idOf(queue)}.Arn>`)).toEqual(
       expect.arrayContaining([
@@ -127,7 +144,11 @@ describe("the delivery queue and the deliver function", () => {
         "sqs:SendMessage",
       ]),
     );
-    expect(allowedOn(deliverFunction, (r) => AUDIT_TABLE.test(r))).toEqual([]);
+    // Disabling an endpoint that kept failing appends an entry to the tenant's chain.
+    expect(allowedOn(deliverFunction, (r) => AUDIT_TABLE.test(r))).toEqual([
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]);
     expect(allowedOn(deliverFunction, (r) => r.endsWith(":table/loan-dunning-state"))).toEqual(
       expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
     );
@@ -151,21 +172,27 @@ describe("the delivery queue and the deliver function", () => {
 });
 
 describe("endpoint secrets", () => {
-  const keyArn = () => `<${idOf(webhooks().secretKey)}.Arn>`;
+  /** The data stack's secrets key as the service stack names it: an output of the data stack. */
+  const isKeyArn = (r: string) => r === flat(secretsKeyArn());
   /** The KMS actions a function may use on the secrets key, with their conditions. */
   const onSecretsKey = (fn: DunningFunction) =>
     statementsOf(fn).filter(
       (s) =>
         s.Effect === "Allow" &&
         actionsOf(s).some((a) => a.startsWith("kms:") || a === "*") &&
-        resourcesOf(s).some((r) => r === keyArn() || r === "*"),
+        resourcesOf(s).some((r) => isKeyArn(r) || r === "*"),
     );
 
-  it("are sealed with a customer-managed key of their own, rotated and retained", () => {
-    const key = resource(idOf(webhooks().secretKey));
-    expect(key.Type).toBe("AWS::KMS::Key");
-    expect(key.Properties.EnableKeyRotation).toBe(true);
-    expect(key.DeletionPolicy).toBe("Retain");
+  it("are sealed with the data stack's key (retained with the data), not one of the stateless service stack", () => {
+    const { secretKey } = webhooks();
+    expect(secretKey).toBe(built.data.webhookSecretsKey);
+    expect(Stack.of(secretKey)).toBe(built.data);
+    expect(idOf(secretKey)).not.toBe(idOf(built.data.dataKey));
+    expect(service.toJSON().Resources[idOf(secretKey)]).toBeUndefined();
+    const serviceKeys = Object.values(service.findResources("AWS::KMS::Key"));
+    expect(serviceKeys.map((k) => k.Properties.Description)).not.toContainEqual(
+      expect.stringMatching(/webhook/i),
+    );
   });
 
   it("are sealed by the API (Encrypt only) and opened by the deliver function (Decrypt only), per tenant", () => {
@@ -182,7 +209,7 @@ describe("endpoint secrets", () => {
     // No other role reaches the key through its identity policy.
     const holders = [...serviceRoles]
       .filter(([, statements]) =>
-        statements.some((s) => s.Effect === "Allow" && resourcesOf(s).some((r) => r === keyArn())),
+        statements.some((s) => s.Effect === "Allow" && resourcesOf(s).some(isKeyArn)),
       )
       .map(([role]) => role)
       .sort();
@@ -192,10 +219,10 @@ describe("endpoint secrets", () => {
 
 describe("function environments", () => {
   it("tell each function the queue, and only the API and the deliver function the secrets key", () => {
-    const { announceFunction, deliverFunction, queue, secretKey } = webhooks();
+    const { announceFunction, deliverFunction, queue } = webhooks();
     const api = built.service.httpApi.apiFunction;
     const queueUrl = { Ref: idOf(queue) };
-    const keyArn = { "Fn::GetAtt": [idOf(secretKey), "Arn"] };
+    const keyArn = secretsKeyArn();
     const tables = { STATE_TABLE: "loan-dunning-state", AUDIT_TABLE: "loan-dunning-audit" };
     expect(env(announceFunction)).toMatchObject({ ...tables, WEBHOOK_QUEUE_URL: queueUrl });
     expect(env(announceFunction).WEBHOOK_SECRET_KEY_ARN).toBeUndefined();

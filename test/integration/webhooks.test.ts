@@ -11,8 +11,8 @@ import { recordPayment } from "../../functions/domain/case-payment.ts";
 import { money } from "../../functions/domain/money.ts";
 import { toInstant } from "../../functions/domain/time.ts";
 import type { DeliveryLine, LenderEvent } from "../../functions/domain/webhooks/types.ts";
-import type { Principal } from "../../functions/ports.ts";
 import type { DeliveryQueue } from "../../functions/ports/webhooks.ts";
+import type { Principal } from "../../functions/ports.ts";
 import { announceLoans } from "../../functions/usecases/webhooks/announce.ts";
 import { type DeliverDeps, deliverLine } from "../../functions/usecases/webhooks/deliver.ts";
 import {
@@ -88,7 +88,12 @@ beforeAll(async () => {
   db = await freshTables();
   now = T0;
   queue = new RecordingQueue();
-  const store = new DynamoWebhookStore(db.client, db, new TenantAuditLog(db.client, db, { now: clock.now }), clock);
+  const store = new DynamoWebhookStore(
+    db.client,
+    db,
+    new TenantAuditLog(db.client, db, { now: clock.now }),
+    clock,
+  );
   const secrets = new LocalSecretBox(randomBytes(32).toString("base64"));
   admin = { webhooks: store, secrets, queue, clock, allowLoopback: true };
   sender = {
@@ -133,10 +138,12 @@ describe("webhooks over DynamoDB Local and a real receiver", () => {
     expect(mine.map((r) => r.event.type)).toContain("loan.subscribed");
     expect(mine.map((r) => r.event.type)).toContain("loan.paid");
     for (const r of mine) {
-      expect(verifyDunningSignature({ header: r.signature, rawBody: r.raw, secret: created.secret })).toBe(true);
-      expect(verifyDunningSignature({ header: r.signature, rawBody: `${r.raw} `, secret: created.secret })).toBe(
-        false,
+      expect(verifyDunningSignature({ header: r.signature, rawBody: r.raw, secret: created.secret })).toBe(
+        true,
       );
+      expect(
+        verifyDunningSignature({ header: r.signature, rawBody: `${r.raw} `, secret: created.secret }),
+      ).toBe(false);
     }
     await deleteWebhook(admin, lender, created.id);
   });
@@ -193,7 +200,9 @@ describe("webhooks over DynamoDB Local and a real receiver", () => {
     const [got] = lenderSide.received.filter((r) => r.event.loanId === loanId);
     expect(got?.event.type).toBe("loan.subscribed");
     for (const secret of [created.secret, rotated.secret]) {
-      expect(verifyDunningSignature({ header: got?.signature ?? "", rawBody: got?.raw ?? "", secret })).toBe(true);
+      expect(verifyDunningSignature({ header: got?.signature ?? "", rawBody: got?.raw ?? "", secret })).toBe(
+        true,
+      );
     }
     await deleteWebhook(admin, lender, created.id);
     const later = uniqueLoanId("gone");

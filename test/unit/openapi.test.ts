@@ -7,6 +7,7 @@ import {
   doc,
   documentExamples,
   isObject,
+  type Obj,
   opAt,
   operations,
   parametersOf,
@@ -41,6 +42,13 @@ const CONTRACT_ROUTES = [
   "GET /v1/handoffs",
   "GET /v1/handoffs/{loanId}",
   "POST /v1/handoffs/{loanId}/ack",
+  "POST /v1/webhooks",
+  "GET /v1/webhooks",
+  "GET /v1/webhooks/{webhookId}",
+  "DELETE /v1/webhooks/{webhookId}",
+  "POST /v1/webhooks/{webhookId}:rotate-secret",
+  "GET /v1/webhooks/{webhookId}/deliveries",
+  "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}:redeliver",
   "GET /health",
   "GET /local/clock",
   "POST /local/clock/advance",
@@ -53,6 +61,7 @@ const CONTRACT_STATUSES: Record<string, string[]> = {
   "GET /v1/loans": ["200"],
   "GET /v1/loans/{loanId}/audit": ["200", "404"],
   "PUT /v1/policies/{policyId}": ["201"],
+  "POST /v1/webhooks": ["201"],
   "GET /health": ["200"],
 };
 const CONTRACT_ROLES: Record<string, string[]> = {
@@ -62,6 +71,7 @@ const CONTRACT_ROLES: Record<string, string[]> = {
   "PUT /v1/policies/{policyId}": ["ops"],
   "GET /v1/audit/export": ["compliance"],
   "POST /v1/handoffs/{loanId}/ack": ["legal"],
+  "POST /v1/webhooks": ["lender"],
 };
 const ERROR_CODES = [
   ["VALIDATION_FAILED", 400],
@@ -172,7 +182,7 @@ describe("the OpenAPI document", () => {
 
   it("takes an Idempotency-Key header on every POST", () => {
     const posts = operations.filter((o) => o.method === "post");
-    expect(posts.length).toBe(6);
+    expect(posts.length).toBe(9);
     for (const o of posts) {
       const header = parametersOf(o).find((p) => p.in === "header" && p.name === "Idempotency-Key");
       expect(header, routeKey(o)).toMatchObject({
@@ -261,6 +271,30 @@ describe("the schemas", () => {
         "locale",
       ]),
     );
+  });
+
+  it("WebhookWithSecret and LenderEvent have the contract's fields; the lenderEvent webhook is signed", () => {
+    expect(requiredOf(schema("WebhookWithSecret"))).toEqual(
+      expect.arrayContaining(["id", "url", "events", "secret", "status"]),
+    );
+    expect(requiredOf(schema("Webhook"))).not.toContain("secret");
+    expect(propertiesOf(schema("Webhook")).secret).toBeUndefined();
+    expect(requiredOf(schema("LenderEvent")).sort()).toEqual(
+      ["id", "type", "createdAt", "tenantId", "loanId", "sequence", "data"].sort(),
+    );
+    const webhooks = (doc as unknown as { webhooks?: Record<string, { post?: Obj }> }).webhooks ?? {};
+    const receive = webhooks.lenderEvent?.post ?? {};
+    const body = deref(receive.requestBody).content as Record<string, Obj>;
+    expect(body["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/LenderEvent" });
+    const headers = ((receive.parameters ?? []) as Obj[]).map(deref).filter((p) => p.in === "header");
+    expect(headers.map((p) => [p.name, p.required])).toEqual([
+      ["Dunning-Signature", true],
+      ["Dunning-Event-Id", true],
+      ["Dunning-Delivery-Id", true],
+    ]);
+    for (const header of headers)
+      expect(schemaErrors(header.schema, header.example), String(header.name)).toEqual([]);
+    expect(Object.keys(receive.responses as Obj)).toContain("2XX");
   });
 
   it("validates every example in the document against its schema", () => {

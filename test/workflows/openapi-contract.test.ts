@@ -2,8 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { routeTable } from "../../functions/api/app.ts";
 import { errorResponse } from "../../functions/api/http.ts";
 import { eventSchema, listQuerySchema, subscribeSchema } from "../../functions/contracts/requests.ts";
+import {
+  type CreateWebhookRequest,
+  createWebhookSchema,
+  deliveriesQuerySchema,
+} from "../../functions/contracts/webhooks.ts";
 import { type AuditEntry, verifyChain } from "../../functions/domain/audit-chain.ts";
 import {
   CaseStateConflictError,
@@ -13,20 +19,45 @@ import {
 } from "../../functions/domain/errors.ts";
 import { ALLOWED, type LoanEventType } from "../../functions/domain/events.ts";
 import type { CaseStatus } from "../../functions/domain/loan-case.ts";
-import { ROLES } from "../../functions/ports.ts";
+import { deliveryIdOf } from "../../functions/domain/webhooks/ids.ts";
+import { announceEntries } from "../../functions/domain/webhooks/lender-events.ts";
+import { endpointAfterAttempt } from "../../functions/domain/webhooks/retry.ts";
+import { signatureHeader } from "../../functions/domain/webhooks/signature.ts";
+import {
+  LENDER_EVENT_TYPES,
+  type LenderEvent,
+  NOTHING_ANNOUNCED,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from "../../functions/domain/webhooks/types.ts";
+import type { WebhookStore } from "../../functions/ports/webhooks.ts";
+import { type Principal, ROLES } from "../../functions/ports.ts";
+import {
+  createWebhook,
+  endpointView,
+  findWebhook,
+  listWebhookDeliveries,
+  listWebhooks,
+  redeliver,
+  rotateWebhookSecret,
+  type WebhookAdminDeps,
+} from "../../functions/usecases/webhooks/endpoints.ts";
 import type { LocalWorkflowEngine } from "../../infra/local/engine.ts";
 import { Outbox } from "../../infra/local/outbox.ts";
 import { createLocalServer, listen } from "../../infra/local/server.ts";
 import { VirtualClock } from "../../infra/local/virtual-clock.ts";
+import { verifyDunningSignature } from "../../webhooks/verify.mjs";
 import { inMemoryApi } from "../support/memory-api.ts";
 import {
   CASE_STAGES,
   CASE_STATUSES,
   type DocumentedOperation,
   deref,
+  doc,
   eventExample,
   expectDocumented,
   type Obj,
+  type Operation,
   opAt,
   operations,
   parametersOf,
@@ -37,6 +68,7 @@ import {
   responseExamples,
   routeKey,
   schema,
+  schemaErrors,
   subscriptionExample,
 } from "../support/openapi.ts";
 import { codesRaisedIn, productSources } from "../support/raised-error-codes.ts";
@@ -435,6 +467,232 @@ describe("the document against the API handler", () => {
     expect(future.status).toBe(422);
     expect((future.body as { error: { code: string } }).error.code).toBe("EVENT_IN_THE_FUTURE");
     expectDocumented(record, future);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Webhooks: the routes, the request schemas, the answers of the use cases and the webhook a lender receives.
+
+const LENDER: Principal = { tenantId: "demo", role: "lender", keyId: "key-lender" };
+
+/** The part of the webhook store the API's use cases touch, in memory; `deliveries` may be seeded. */
+function memoryWebhooks(now: Date) {
+  const endpoints = new Map<string, WebhookEndpoint>();
+  const deliveries = new Map<string, WebhookDelivery>();
+  const store: Partial<WebhookStore> = {
+    async createEndpoint(endpoint) {
+      endpoints.set(endpoint.id, endpoint);
+    },
+    async getEndpoint(tenantId, id) {
+      const found = endpoints.get(id);
+      return found?.tenantId === tenantId ? found : null;
+    },
+    async listEndpoints(tenantId) {
+      return [...endpoints.values()].filter((e) => e.tenantId === tenantId);
+    },
+    async updateEndpoint(previous, next) {
+      const stored = { ...next, version: previous.version + 1 };
+      endpoints.set(stored.id, stored);
+      return stored;
+    },
+    async getDelivery(_tenantId, _endpointId, id) {
+      return deliveries.get(id) ?? null;
+    },
+    async listDeliveries(_tenantId, _endpointId, query) {
+      const all = [...deliveries.values()].filter((d) => !query.loanId || d.loanId === query.loanId);
+      const items = all.slice(0, query.limit);
+      return { items, nextCursor: all.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+    },
+    async updateDelivery(previous, next) {
+      deliveries.set(next.id, { ...next, version: previous.version + 1 });
+      return true;
+    },
+  };
+  const deps: WebhookAdminDeps = {
+    webhooks: store as WebhookStore,
+    secrets: { seal: async (plain) => `sealed:${plain}`, open: async (sealed) => sealed.slice(7) },
+    queue: { enqueue: async () => {} },
+    clock: { now: () => now },
+    allowLoopback: false,
+  };
+  return { deps, endpoints, deliveries };
+}
+
+/** What the API answers for an error a use case raised. */
+function answered(error: unknown) {
+  const { response } = errorResponse(error);
+  const body = JSON.parse(response.body) as { error: { code: string; details?: { path: string }[] } };
+  return { status: response.statusCode, body };
+}
+
+/** The answer to the error `work` fails with; it must fail. */
+async function refusal(work: Promise<unknown>) {
+  const error = await work.then(
+    () => {
+      throw new Error("expected a refusal, but the use case succeeded");
+    },
+    (raised: unknown) => raised,
+  );
+  return answered(error);
+}
+
+/** The AuditTrail example's trail (loan L-1001 of tenant demo), announced as lender events. */
+function exampleEvents() {
+  const trail = (schema("AuditTrail").examples as { entries: AuditEntry[] }[])[0]?.entries ?? [];
+  return announceEntries({ tenantId: "demo", loanId: LOAN_ID }, NOTHING_ANNOUNCED, trail).events;
+}
+
+const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+describe("the route table and the webhooks against the code", () => {
+  it("documents every route the API serves with its roles, and serves every /v1 route not planned", () => {
+    const table = routeTable();
+    for (const row of table) {
+      const o = opAt(row.method.toLowerCase(), row.path);
+      expect([...(o.op["x-roles"] ?? [])].sort(), routeKey(o)).toEqual([...row.roles].sort());
+    }
+    const served = new Set(table.map((row) => `${row.method} ${row.path}`));
+    const unserved = v1.filter((o) => o.op["x-status"] !== "planned" && !served.has(routeKey(o)));
+    expect(unserved.map(routeKey)).toEqual([]);
+  });
+
+  it("WebhookCreate and the deliveries query are the request schemas; LenderEvent's types are LENDER_EVENT_TYPES", () => {
+    expect(propertiesOf(schema("LenderEvent")).type).toMatchObject({
+      type: "string",
+      enum: [...LENDER_EVENT_TYPES],
+    });
+    const create = schema("WebhookCreate");
+    expect(Object.keys(propertiesOf(create)).sort()).toEqual(Object.keys(createWebhookSchema.shape).sort());
+    expect(requiredOf(create).sort()).toEqual(zodRequired(createWebhookSchema.shape).sort());
+    expect(create.additionalProperties).toBe(false);
+    const media = (deref(opAt("post", "/v1/webhooks").op.requestBody).content as Obj)["application/json"] as {
+      examples: Record<string, unknown>;
+    };
+    const examples = Object.values(media.examples).map((example) => deref(example).value);
+    expect(examples.length).toBeGreaterThan(0);
+    const bodies = [
+      ...examples,
+      { url: "https://hooks.lender.example/x", events: ["*", "loan.paid"] },
+      { url: "https://hooks.lender.example/x", events: [] },
+      { url: "https://hooks.lender.example/x", events: ["loan.paid", "loan.paid"] },
+      { url: "https://hooks.lender.example/x", events: ["loan.unknown"] },
+      { url: "https://hooks.lender.example/x", events: ["*"], secret: "mine" },
+      { url: "", events: ["*"] },
+      { url: "https://hooks.lender.example/x", events: [...LENDER_EVENT_TYPES] },
+    ];
+    for (const body of bodies) {
+      const accepted = createWebhookSchema.safeParse(body).success;
+      if (examples.includes(body)) expect(accepted, JSON.stringify(body)).toBe(true);
+      expect(
+        schemaErrors({ $ref: "#/components/schemas/WebhookCreate" }, body).length === 0,
+        JSON.stringify(body),
+      ).toBe(accepted);
+    }
+    const query = parametersOf(opAt("get", "/v1/webhooks/{webhookId}/deliveries")).filter(
+      (p) => p.in === "query",
+    );
+    expect(query.map((p) => p.name).sort()).toEqual(Object.keys(deliveriesQuerySchema.shape).sort());
+  });
+
+  it("answers the webhook use cases in the documented shapes", async () => {
+    const now = new Date("2026-01-10T03:12:45Z");
+    const { deps, endpoints, deliveries } = memoryWebhooks(now);
+    const post = opAt("post", "/v1/webhooks");
+    const created = json(await createWebhook(deps, LENDER, requestExample(post) as CreateWebhookRequest));
+    expectDocumented(post, { status: 201, body: created });
+    // A replay under the same Idempotency-Key answers without the secret, which is never kept beside the key.
+    const { secret: _secret, ...replayed } = created;
+    expectDocumented(post, { status: 201, body: replayed });
+    const refused = await refusal(
+      createWebhook(deps, LENDER, { url: "http://hooks.lender.example/dunning", events: ["*"] }),
+    );
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: "VALIDATION_FAILED" } } });
+    expect(refused.body.error.details?.[0]?.path).toBe("url");
+    expectDocumented(post, refused);
+
+    const id = created.id;
+    expectDocumented(opAt("get", "/v1/webhooks"), {
+      status: 200,
+      body: json(await listWebhooks(deps, LENDER)),
+    });
+    const one = opAt("get", "/v1/webhooks/{webhookId}");
+    expectDocumented(one, { status: 200, body: json(endpointView(await findWebhook(deps, LENDER, id))) });
+    const elsewhere = await refusal(findWebhook(deps, { ...LENDER, tenantId: "other" }, id));
+    expect(elsewhere.status).toBe(404);
+    expectDocumented(one, elsewhere);
+    const rotate = opAt("post", "/v1/webhooks/{webhookId}:rotate-secret");
+    const rotated = json(await rotateWebhookSecret(deps, LENDER, id));
+    expect(rotated.secret).not.toBe(created.secret);
+    expectDocumented(rotate, { status: 200, body: rotated });
+
+    for (const event of exampleEvents()) {
+      const delivery: WebhookDelivery = {
+        tenantId: "demo",
+        endpointId: id,
+        loanId: event.loanId,
+        sequence: event.sequence,
+        id: deliveryIdOf(event.loanId, event.sequence),
+        event,
+        status: "failed",
+        attempts: [{ at: event.createdAt, error: "timeout", durationMs: 10_000 }],
+        attemptCount: 1,
+        nextAttemptAt: null,
+        createdAt: event.createdAt,
+        version: 3,
+      };
+      deliveries.set(delivery.id, delivery);
+    }
+    const list = opAt("get", "/v1/webhooks/{webhookId}/deliveries");
+    const page = json(await listWebhookDeliveries(deps, LENDER, id, { limit: 2 }));
+    expect(page.items).toHaveLength(2);
+    expectDocumented(list, { status: 200, body: page });
+    const again = opAt("post", "/v1/webhooks/{webhookId}/deliveries/{deliveryId}:redeliver");
+    const first = deliveryIdOf(LOAN_ID, 1);
+    expectDocumented(again, { status: 202, body: json(await redeliver(deps, LENDER, id, first)) });
+    const missing = await refusal(redeliver(deps, LENDER, id, deliveryIdOf(LOAN_ID, 99)));
+    expect(missing.status).toBe(404);
+    expectDocumented(again, missing);
+
+    const endpoint = endpoints.get(id) as WebhookEndpoint;
+    const stopped = endpointAfterAttempt(
+      { ...endpoint, failingSince: "2026-01-07T03:12:45Z" },
+      false,
+      new Date("2026-01-10T03:12:45Z"),
+    );
+    expect(stopped.disable).toBe(true);
+    endpoints.set(id, stopped.next);
+    expectDocumented(one, { status: 200, body: json(endpointView(await findWebhook(deps, LENDER, id))) });
+    const disabled = await refusal(redeliver(deps, LENDER, id, first));
+    expect(disabled.body.error.code).toBe("WEBHOOK_DISABLED");
+    expectDocumented(again, disabled);
+  });
+
+  it("has the lenderEvent webhook's examples announced from the AuditTrail example and signed as documented", () => {
+    const webhooks = (doc as unknown as { webhooks: Record<string, { post: Operation }> }).webhooks;
+    const receive = webhooks.lenderEvent?.post as Operation;
+    const media = (deref(receive.requestBody).content as Obj)["application/json"] as Obj;
+    const examples = Object.values(media.examples as Obj).map(
+      (example) => deref(example).value as LenderEvent,
+    );
+    expect(examples.length).toBeGreaterThan(0);
+    const events = exampleEvents();
+    for (const example of examples) {
+      expect(events).toContainEqual(example);
+      expect(schemaErrors(media.schema, example)).toEqual([]);
+    }
+    const header = (name: string) =>
+      (receive.parameters ?? []).map(deref).find((p) => p.name === name)?.example as string;
+    const [signed] = examples as [LenderEvent];
+    const rawBody = JSON.stringify(signed);
+    const { secret } = (schema("WebhookWithSecret").examples as { secret: string }[])[0] as {
+      secret: string;
+    };
+    const signature = header("Dunning-Signature");
+    const t = Number(/^t=(\d+),/.exec(signature)?.[1]);
+    expect(signature).toBe(signatureHeader([secret], t, rawBody));
+    expect(verifyDunningSignature({ header: signature, rawBody, secret, nowSeconds: t })).toBe(true);
+    expect(header("Dunning-Event-Id")).toBe(signed.id);
+    expect(header("Dunning-Delivery-Id")).toBe(deliveryIdOf(signed.loanId, signed.sequence));
   });
 });
 

@@ -61,7 +61,9 @@ async function createTable(
               })),
             }
           : {}),
-        ...(schema.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: schema.stream } } : {}),
+        ...(schema.stream
+          ? { StreamSpecification: { StreamEnabled: true, StreamViewType: schema.stream } }
+          : {}),
       }),
     );
   } catch (error) {

@@ -15,8 +15,8 @@ import type {
   WebhookDelivery,
   WebhookEndpoint,
 } from "../../domain/webhooks/types.ts";
-import type { Clock } from "../../ports.ts";
 import type { WebhookStore } from "../../ports/webhooks.ts";
+import type { Clock } from "../../ports.ts";
 import { toAuditEntry } from "./case-items.ts";
 import { cancellationCodes, isConditionalCheckFailed } from "./errors.ts";
 import { queryAll } from "./query-all.ts";
@@ -166,12 +166,21 @@ export class DynamoWebhookStore implements WebhookStore {
 
   async announced(tenantId: string, loanId: string): Promise<AnnouncedState | null> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.stateTable, Key: announcedKey(tenantId, loanId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.stateTable,
+        Key: announcedKey(tenantId, loanId),
+        ConsistentRead: true,
+      }),
     );
     return Item ? strip<AnnouncedState>(Item) : null;
   }
 
-  async entriesAfter(tenantId: string, loanId: string, afterSeq: number, limit: number): Promise<AuditEntry[]> {
+  async entriesAfter(
+    tenantId: string,
+    loanId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<AuditEntry[]> {
     const entries: AuditEntry[] = [];
     const items = queryAll(
       this.client,
@@ -252,7 +261,11 @@ export class DynamoWebhookStore implements WebhookStore {
     return found;
   }
 
-  async getDelivery(tenantId: string, endpointId: string, deliveryId: string): Promise<WebhookDelivery | null> {
+  async getDelivery(
+    tenantId: string,
+    endpointId: string,
+    deliveryId: string,
+  ): Promise<WebhookDelivery | null> {
     const located = parseDeliveryId(deliveryId);
     if (!located) return null;
     const { Item } = await this.client.send(

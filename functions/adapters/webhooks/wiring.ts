@@ -2,8 +2,8 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { LambdaConfig } from "../../config.ts";
-import type { Clock } from "../../ports.ts";
 import type { DeliveryQueue, SecretBox } from "../../ports/webhooks.ts";
+import type { Clock } from "../../ports.ts";
 import { CLIENT_TIMEOUTS } from "../client-config.ts";
 import type { TableNames } from "../dynamo/tables.ts";
 import { TenantAuditLog } from "../dynamo/tenant-audit.ts";
@@ -29,7 +29,12 @@ function deliveryQueue(config: LambdaConfig, clock: Clock): DeliveryQueue | unde
 export const allowsLoopback = (config: LambdaConfig) => config.WEBHOOK_ALLOW_LOOPBACK === "true";
 
 export function webhookStore(client: DynamoDBDocumentClient, tables: TableNames, clock: Clock) {
-  return new DynamoWebhookStore(client, tables, new TenantAuditLog(client, tables, { now: () => clock.now() }), clock);
+  return new DynamoWebhookStore(
+    client,
+    tables,
+    new TenantAuditLog(client, tables, { now: () => clock.now() }),
+    clock,
+  );
 }
 
 /** What the API needs for webhooks; undefined where the deployment configures none (the routes answer 422). */
@@ -42,18 +47,34 @@ export function webhookAdmin(
   const secrets = secretBox(config);
   const queue = deliveryQueue(config, clock);
   if (!secrets || !queue) return undefined;
-  return { webhooks: webhookStore(client, tables, clock), secrets, queue, clock, allowLoopback: allowsLoopback(config) };
+  return {
+    webhooks: webhookStore(client, tables, clock),
+    secrets,
+    queue,
+    clock,
+    allowLoopback: allowsLoopback(config),
+  };
 }
 
 /** The announcer: the store and the queue. */
-export function webhookAnnouncer(config: LambdaConfig, client: DynamoDBDocumentClient, tables: TableNames, clock: Clock) {
+export function webhookAnnouncer(
+  config: LambdaConfig,
+  client: DynamoDBDocumentClient,
+  tables: TableNames,
+  clock: Clock,
+) {
   const queue = deliveryQueue(config, clock);
   if (!queue) throw new Error("invalid configuration: WEBHOOK_QUEUE_URL is required");
   return { webhooks: webhookStore(client, tables, clock), queue };
 }
 
 /** The sender: store, queue, secrets and the HTTP transport with the deployment's address rules. */
-export function webhookSender(config: LambdaConfig, client: DynamoDBDocumentClient, tables: TableNames, clock: Clock) {
+export function webhookSender(
+  config: LambdaConfig,
+  client: DynamoDBDocumentClient,
+  tables: TableNames,
+  clock: Clock,
+) {
   const admin = webhookAdmin(config, client, tables, clock);
   if (!admin) throw new Error("invalid configuration: WEBHOOK_QUEUE_URL and a secret key are required");
   return {

@@ -24,7 +24,11 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
   const idParam = (params: Record<string, string>) => parseWith(webhookId, params.webhookId, "webhookId");
   const configured = (): WebhookAdminDeps => {
     if (!deps.webhooks) {
-      throw new HttpError(422, "WEBHOOKS_NOT_CONFIGURED", "this deployment has no webhook delivery configured");
+      throw new HttpError(
+        422,
+        "WEBHOOKS_NOT_CONFIGURED",
+        "this deployment has no webhook delivery configured",
+      );
     }
     return deps.webhooks;
   };
@@ -33,6 +37,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       method: "POST",
       path: "/v1/webhooks",
       roles: ["lender"],
+      replayOmits: ["secret"],
       async handle({ principal, body }) {
         return json(201, await createWebhook(configured(), principal, parseWith(createWebhookSchema, body)));
       },
@@ -66,6 +71,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       method: "POST",
       path: "/v1/webhooks/{webhookId}:rotate-secret",
       roles: ["lender"],
+      replayOmits: ["secret"],
       async handle({ principal, params }) {
         return json(200, await rotateWebhookSecret(configured(), principal, idParam(params)));
       },

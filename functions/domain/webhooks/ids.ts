@@ -17,5 +17,7 @@ export function parseDeliveryId(id: string): { loanId: string; sequence: number 
   const match = /^wd_([1-9][0-9]{0,9})_([A-Za-z0-9_-]+)$/.exec(id);
   if (!match?.[1] || !match[2]) return null;
   const loanId = Buffer.from(match[2], "base64url").toString("utf8");
-  return loanId && deliveryIdOf(loanId, Number(match[1])) === id ? { loanId, sequence: Number(match[1]) } : null;
+  return loanId && deliveryIdOf(loanId, Number(match[1])) === id
+    ? { loanId, sequence: Number(match[1]) }
+    : null;
 }

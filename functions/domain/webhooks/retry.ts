@@ -35,7 +35,8 @@ export function afterAttempt(
   // The latest attempts only: a receiver down for three days would otherwise fill the item.
   const attempts = [...delivery.attempts, attempt].slice(-KEPT_ATTEMPTS);
   const counted = { attemptCount: (delivery.attemptCount ?? delivery.attempts.length) + 1 };
-  if (isSuccess(attempt)) return { ...delivery, ...counted, attempts, status: "delivered", nextAttemptAt: null };
+  if (isSuccess(attempt))
+    return { ...delivery, ...counted, attempts, status: "delivered", nextAttemptAt: null };
   const roundStart = Date.parse(delivery.roundStartedAt ?? attempt.at);
   const failedInRound = attempts.filter((a) => Date.parse(a.at) >= roundStart && !isSuccess(a)).length;
   const nextAt = now.getTime() + retryDelayMs(failedInRound, random);
@@ -43,7 +44,14 @@ export function afterAttempt(
   if (nextAt - roundStart > RETRY_FOR_MS) {
     return { ...delivery, ...counted, attempts, status: "failed", nextAttemptAt: null, roundStartedAt };
   }
-  return { ...delivery, ...counted, attempts, status: "pending", nextAttemptAt: toInstant(new Date(nextAt)), roundStartedAt };
+  return {
+    ...delivery,
+    ...counted,
+    attempts,
+    status: "pending",
+    nextAttemptAt: toInstant(new Date(nextAt)),
+    roundStartedAt,
+  };
 }
 
 /** What one attempt says about the endpoint: failing since when, and whether it has failed long enough to disable. */
@@ -53,7 +61,11 @@ export function endpointAfterAttempt(
   now: Date,
 ): { next: WebhookEndpoint; changed: boolean; disable: boolean } {
   if (succeeded) {
-    return { next: { ...endpoint, failingSince: null }, changed: endpoint.failingSince !== null, disable: false };
+    return {
+      next: { ...endpoint, failingSince: null },
+      changed: endpoint.failingSince !== null,
+      disable: false,
+    };
   }
   if (endpoint.failingSince === null) {
     return { next: { ...endpoint, failingSince: toInstant(now) }, changed: true, disable: false };

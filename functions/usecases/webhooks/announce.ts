@@ -78,10 +78,21 @@ async function announceFrom(
   let state = previous ?? NOTHING_ANNOUNCED;
   let created = 0;
   for (;;) {
-    const entries = await deps.webhooks.entriesAfter(scope.tenantId, scope.loanId, state.auditSeq, ENTRIES_PER_READ);
+    const entries = await deps.webhooks.entriesAfter(
+      scope.tenantId,
+      scope.loanId,
+      state.auditSeq,
+      ENTRIES_PER_READ,
+    );
     if (entries.length === 0) return { done: true, created };
     for (const batch of batchesOf(scope, state, entries, endpoints)) {
-      const ok = await deps.webhooks.recordAnnounced(scope.tenantId, scope.loanId, stored, batch.state, batch.deliveries);
+      const ok = await deps.webhooks.recordAnnounced(
+        scope.tenantId,
+        scope.loanId,
+        stored,
+        batch.state,
+        batch.deliveries,
+      );
       if (!ok) return { done: false, created };
       stored = batch.state;
       state = batch.state;
@@ -116,24 +127,30 @@ function batchesOf(
   return batches;
 }
 
-function deliveriesOf(event: LenderEvent, entry: AuditEntry, endpoints: WebhookEndpoint[]): WebhookDelivery[] {
-  return endpoints
-    // An endpoint hears what happened after it was registered, not the loan's history before it.
-    .filter((endpoint) => entry.at >= endpoint.createdAt && matchesFilter(endpoint.events, event.type))
-    .map((endpoint) => ({
-      tenantId: event.tenantId,
-      endpointId: endpoint.id,
-      loanId: event.loanId,
-      sequence: event.sequence,
-      id: deliveryIdOf(event.loanId, event.sequence),
-      event,
-      status: "pending",
-      attempts: [],
-      attemptCount: 0,
-      nextAttemptAt: event.createdAt,
-      createdAt: event.createdAt,
-      version: 0,
-    }));
+function deliveriesOf(
+  event: LenderEvent,
+  entry: AuditEntry,
+  endpoints: WebhookEndpoint[],
+): WebhookDelivery[] {
+  return (
+    endpoints
+      // An endpoint hears what happened after it was registered, not the loan's history before it.
+      .filter((endpoint) => entry.at >= endpoint.createdAt && matchesFilter(endpoint.events, event.type))
+      .map((endpoint) => ({
+        tenantId: event.tenantId,
+        endpointId: endpoint.id,
+        loanId: event.loanId,
+        sequence: event.sequence,
+        id: deliveryIdOf(event.loanId, event.sequence),
+        event,
+        status: "pending",
+        attempts: [],
+        attemptCount: 0,
+        nextAttemptAt: event.createdAt,
+        createdAt: event.createdAt,
+        version: 0,
+      }))
+  );
 }
 
 function linesOf(deliveries: WebhookDelivery[]): DeliveryLine[] {

@@ -2,9 +2,14 @@ import { ConcurrentUpdateError } from "../../domain/errors.ts";
 import { toInstant } from "../../domain/time.ts";
 import { afterAttempt, endpointAfterAttempt, isSuccess } from "../../domain/webhooks/retry.ts";
 import { signatureHeader } from "../../domain/webhooks/signature.ts";
-import type { DeliveryAttempt, DeliveryLine, WebhookDelivery, WebhookEndpoint } from "../../domain/webhooks/types.ts";
-import type { Clock } from "../../ports.ts";
+import type {
+  DeliveryAttempt,
+  DeliveryLine,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from "../../domain/webhooks/types.ts";
 import type { DeliveryQueue, SecretBox, WebhookStore, WebhookTransport } from "../../ports/webhooks.ts";
+import type { Clock } from "../../ports.ts";
 import { logger } from "../../powertools.ts";
 
 export interface DeliverDeps {
@@ -88,7 +93,10 @@ async function attemptDelivery(
   });
   const at = toInstant(deps.clock.now());
   const error =
-    result.error ?? (result.statusCode !== undefined && (result.statusCode < 200 || result.statusCode > 299) ? "http_status" : undefined);
+    result.error ??
+    (result.statusCode !== undefined && (result.statusCode < 200 || result.statusCode > 299)
+      ? "http_status"
+      : undefined);
   return {
     at,
     durationMs: Math.round(result.durationMs),

@@ -1,11 +1,11 @@
-import { BusinessRuleError, NotFoundError } from "../../domain/errors.ts";
+import { BusinessRuleError, InputOutOfRangeError, NotFoundError } from "../../domain/errors.ts";
 import { toInstant } from "../../domain/time.ts";
 import { checkEndpointUrl } from "../../domain/webhooks/endpoint-url.ts";
-import { newEndpointId } from "../../domain/webhooks/ids.ts";
+import { newEndpointId, parseDeliveryId } from "../../domain/webhooks/ids.ts";
 import { newWebhookSecret } from "../../domain/webhooks/signature.ts";
 import type { WebhookDelivery, WebhookEndpoint } from "../../domain/webhooks/types.ts";
-import type { Clock, Principal } from "../../ports.ts";
 import type { DeliveryQueue, SecretBox, WebhookStore } from "../../ports/webhooks.ts";
+import type { Clock, Principal } from "../../ports.ts";
 import { actorOf } from "../lender.ts";
 
 export interface WebhookAdminDeps {
@@ -24,7 +24,8 @@ const OLD_SECRET_VALID_MS = 24 * 3600_000;
 
 /** What the API shows of an endpoint: never a secret. */
 export function endpointView(endpoint: WebhookEndpoint) {
-  const { id, url, events, description, status, createdAt, failingSince, disabledAt, disabledReason } = endpoint;
+  const { id, url, events, description, status, createdAt, failingSince, disabledAt, disabledReason } =
+    endpoint;
   return {
     id,
     url,
@@ -60,7 +61,8 @@ export async function createWebhook(
 ) {
   const checked = checkEndpointUrl(request.url, { allowLoopback: deps.allowLoopback });
   if (!checked.ok) {
-    throw new BusinessRuleError("INVALID_WEBHOOK_URL", `the url cannot receive webhooks: ${checked.reason}`, [
+    // A URL that may not receive webhooks is a bad request, like any other invalid field.
+    throw new InputOutOfRangeError(`the url cannot receive webhooks: ${checked.reason}`, [
       { path: "url", message: checked.reason },
     ]);
   }
@@ -79,7 +81,12 @@ export async function createWebhook(
     ...(request.description !== undefined ? { description: request.description } : {}),
     status: "enabled",
     createdAt,
-    secrets: [{ sealed: await deps.secrets.seal(secret, sealContext({ tenantId: principal.tenantId, id })), createdAt }],
+    secrets: [
+      {
+        sealed: await deps.secrets.seal(secret, sealContext({ tenantId: principal.tenantId, id })),
+        createdAt,
+      },
+    ],
     failingSince: null,
     version: 0,
   };
@@ -92,7 +99,11 @@ const sealContext = (endpoint: { tenantId: string; id: string }) => ({
   webhookId: endpoint.id,
 });
 
-export async function findWebhook(deps: Pick<WebhookAdminDeps, "webhooks">, principal: Principal, id: string) {
+export async function findWebhook(
+  deps: Pick<WebhookAdminDeps, "webhooks">,
+  principal: Principal,
+  id: string,
+) {
   const endpoint = await deps.webhooks.getEndpoint(principal.tenantId, id);
   if (!endpoint) throw new NotFoundError(`webhook ${id} not found`);
   return endpoint;
@@ -119,7 +130,9 @@ export async function rotateWebhookSecret(deps: WebhookAdminDeps, principal: Pri
     ...endpoint,
     secrets: [
       { sealed: await deps.secrets.seal(secret, sealContext(endpoint)), createdAt: toInstant(now) },
-      ...(current ? [{ ...current, expiresAt: toInstant(new Date(now.getTime() + OLD_SECRET_VALID_MS)) }] : []),
+      ...(current
+        ? [{ ...current, expiresAt: toInstant(new Date(now.getTime() + OLD_SECRET_VALID_MS)) }]
+        : []),
     ],
   };
   const stored = await deps.webhooks.updateEndpoint(endpoint, next, {
@@ -136,6 +149,11 @@ export async function listWebhookDeliveries(
   id: string,
   query: { loanId?: string; limit: number; cursor?: string },
 ) {
+  if (query.cursor !== undefined && !parseDeliveryId(query.cursor)) {
+    throw new InputOutOfRangeError("the cursor is not one this list gave", [
+      { path: "cursor", message: "pass the nextCursor of the previous page" },
+    ]);
+  }
   await findWebhook(deps, principal, id);
   const page = await deps.webhooks.listDeliveries(principal.tenantId, id, query);
   return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
@@ -145,7 +163,12 @@ export async function listWebhookDeliveries(
  * Sends a delivery again: a delivered or given-up one goes out once more (same event id), with a fresh three days
  * of retries; a pending one is attempted now. It keeps its place in the loan's order.
  */
-export async function redeliver(deps: WebhookAdminDeps, principal: Principal, id: string, deliveryId: string) {
+export async function redeliver(
+  deps: WebhookAdminDeps,
+  principal: Principal,
+  id: string,
+  deliveryId: string,
+) {
   const endpoint = await findWebhook(deps, principal, id);
   if (endpoint.status !== "enabled") {
     throw new BusinessRuleError("WEBHOOK_DISABLED", `webhook ${id} is disabled: nothing is delivered to it`);
@@ -156,7 +179,10 @@ export async function redeliver(deps: WebhookAdminDeps, principal: Principal, id
   const again: WebhookDelivery = { ...delivery, status: "pending", nextAttemptAt: now };
   delete again.roundStartedAt;
   if (!(await deps.webhooks.updateDelivery(delivery, again))) {
-    throw new BusinessRuleError("DELIVERY_BUSY", "the delivery is being attempted right now; try again shortly");
+    throw new BusinessRuleError(
+      "DELIVERY_BUSY",
+      "the delivery is being attempted right now; try again shortly",
+    );
   }
   const { tenantId, loanId } = delivery;
   await deps.queue.enqueue([{ tenantId, endpointId: id, loanId }]);

@@ -1,7 +1,7 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { Table } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { Key } from "aws-cdk-lib/aws-kms";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { FilterCriteria, FilterRule, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
@@ -29,13 +29,19 @@ export interface LenderWebhooksProps {
   caseData: CaseData;
   /** The audit table's stream: every new entry. */
   auditStreamArn: string;
+  /**
+   * The data stack's key that seals endpoint secrets: the secrets outlive this stack in the state table, so their
+   * key lives (and is retained) with the data.
+   */
+  secretKey: IKey;
 }
 
 /**
  * Signed webhooks to lenders: audit stream → announce function, which records the loan's new events as deliveries
  * (state table) and queues their lines → delivery queue → deliver function, which POSTs them to the lenders'
- * endpoints and queues a line again, delayed, to retry. Endpoint secrets are sealed with a key of their own: the
- * API seals (Encrypt only), the deliver function opens (Decrypt only).
+ * endpoints and queues a line again, delayed, to retry. Endpoint secrets are sealed with a key of their own, kept by
+ * the data stack: the API seals (Encrypt only), the deliver function opens (Decrypt only). When the deliver function
+ * disables an endpoint that kept failing, it appends the decision to the tenant's audit chain.
  */
 export class LenderWebhooks extends StackPart {
   readonly announceFunction: DunningFunction;
@@ -46,16 +52,11 @@ export class LenderWebhooks extends StackPart {
   readonly deadLetterQueue: Queue;
   /** Stream batches the announce function gave up on. */
   readonly announceDeadLetterQueue: Queue;
-  readonly secretKey: Key;
+  readonly secretKey: IKey;
 
   constructor(scope: Construct, id: string, props: LenderWebhooksProps) {
     super(scope, id);
-    this.secretKey = new Key(this, "WebhookSecretsKey", {
-      description: "Seals lenders' webhook endpoint secrets",
-      enableKeyRotation: true,
-      // The sealed secrets live in the retained state table: without this key they could never be opened again.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.secretKey = props.secretKey;
     this.deadLetterQueue = deadLetterQueue(this, "WebhookDeadLetterQueue", "lines the deliver function");
     this.queue = new Queue(this, "WebhookDeliveryQueue", {
       encryption: QueueEncryption.KMS_MANAGED,
@@ -115,7 +116,10 @@ export class LenderWebhooks extends StackPart {
     return fn;
   }
 
-  /** POSTs queued lines to the lenders' endpoints, opening each endpoint's secret to sign with. */
+  /**
+   * POSTs queued lines to the lenders' endpoints, opening each endpoint's secret to sign with; disables (and audits)
+   * an endpoint that failed for three days.
+   */
   private createDeliver({ serviceName, caseData }: LenderWebhooksProps): DunningFunction {
     const fn = new DunningFunction(this, "WebhookDeliverFunction", {
       function: "webhookDeliver",
@@ -127,7 +131,8 @@ export class LenderWebhooks extends StackPart {
       },
       serviceName,
     });
-    caseData.grantState(fn);
+    // Disabling an endpoint appends an audit entry and moves the tenant's chain head (one transaction).
+    caseData.grantCaseData(fn);
     this.grantSecrets(fn, "OpenWebhookSecrets", "kms:Decrypt");
     // A failed POST is retried by queueing the line again with a delay.
     this.queue.grant(fn, "sqs:SendMessage");
