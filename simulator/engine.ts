@@ -6,14 +6,17 @@ import { keepRecent } from "../functions/domain/contact-rules.ts";
 import {
   chargedTo,
   type LoanCase,
+  passOver,
   planFor,
   subscribe,
   WORKFLOW_ACTOR,
 } from "../functions/domain/loan-case.ts";
+import { add, compare, type Money, subtract } from "../functions/domain/money.ts";
 import type { Policy } from "../functions/domain/policy.ts";
+import { isSettled } from "../functions/domain/schedule.ts";
 import { completeStep, type StepDecision } from "../functions/domain/step-lifecycle.ts";
 import { stepTransition } from "../functions/domain/step-transition.ts";
-import { localInstant, toInstant } from "../functions/domain/time.ts";
+import { daysPastDue, localInstant, toInstant } from "../functions/domain/time.ts";
 import type { PortfolioLoan } from "./portfolio.ts";
 
 /**
@@ -30,6 +33,11 @@ export const EV = {
   FALLBACK: 6,
   HAND_OFF: 7,
   PAID: 8,
+  /** An installment covered by its due date (borrower-local), or after it. */
+  INSTALLMENT_ON_TIME: 9,
+  INSTALLMENT_LATE: 10,
+  /** A payment cleared every overdue installment (the case's `cured` audit entry). */
+  CURED: 11,
 } as const;
 export type EventCode = number;
 
@@ -55,10 +63,13 @@ function capCode(rule: string, daily: EventCode, sevenDay: EventCode): EventCode
   return rule === "contacts_7_day_cap" ? sevenDay : daily;
 }
 
-/** One loan of a simulated borrower and the instant (epoch ms) its full payment arrives, if ever. */
+/**
+ * One loan of a simulated borrower and the instants (epoch ms, ascending) its payments arrive: one in full for a loan
+ * with one due date, one installment's worth each on a schedule (see installmentWorth); none: it never pays.
+ */
 export interface SimLoan {
   loan: PortfolioLoan;
-  paysAt: number | null;
+  paysAt: readonly number[];
 }
 
 export const SIM_TENANT = "simulation";
@@ -69,10 +80,14 @@ const MAX_WAKES_PER_CASE = 10_000;
 interface Running {
   loanCase: LoanCase;
   wake: number;
-  paysAt: number;
+  paysAt: readonly number[];
+  /** Payments applied so far. */
+  paid: number;
   done: boolean;
   log: EventLog;
 }
+
+const nextPayment = (c: Running): number => c.paysAt[c.paid] ?? Number.POSITIVE_INFINITY;
 
 /** When a borrower's full payment arrives: `payDay` days from the due date at the model's local time. */
 export function paymentInstant(
@@ -94,7 +109,8 @@ const plannedAfter = new WeakMap<Policy, Map<string, number>>();
  * their schedule, so an answer that lies in the future — and so does not depend on `now` — is remembered.
  */
 function nextWake(loanCase: LoanCase, policy: Policy, now: Date): number {
-  const simple = loanCase.status === "active" && !loanCase.hold;
+  // A schedule's plan also turns on which installments are paid: such cases plan afresh every time.
+  const simple = loanCase.status === "active" && !loanCase.hold && !loanCase.installments;
   let memo = plannedAfter.get(policy);
   if (!memo) {
     memo = new Map();
@@ -215,18 +231,14 @@ export function simulateBorrower(
   const start = new Date(startMs);
   let contacts: BorrowerContact[] = [];
   const cases: Running[] = loans.map(({ loan, paysAt }) => {
-    const { next } = subscribe(
-      SIM_TENANT,
-      { loanId: loan.loanId, borrower: loan.borrower, amountDue: loan.amountDue, dueDate: loan.dueDate },
-      policy,
-      "simulated",
-      LENDER,
-      start,
-    );
+    const { loanId, borrower, amountDue, dueDate, schedule } = loan;
+    const terms = { loanId, borrower, amountDue, dueDate, schedule };
+    const { next } = subscribe(SIM_TENANT, terms, policy, "simulated", LENDER, start);
     return {
       loanCase: next,
       wake: nextWake(next, policy, start),
-      paysAt: paysAt ?? Number.POSITIVE_INFINITY,
+      paysAt,
+      paid: 0,
       done: false,
       log: { at: [], code: [] },
     };
@@ -236,7 +248,7 @@ export function simulateBorrower(
     let t = Number.POSITIVE_INFINITY;
     for (const c of cases) {
       if (c.done) continue;
-      const at = Math.min(c.wake, c.paysAt);
+      const at = Math.min(c.wake, nextPayment(c));
       if (at < t) {
         t = at;
         current = c;
@@ -246,27 +258,64 @@ export function simulateBorrower(
     if (wakes > MAX_WAKES_PER_CASE * cases.length) throw new Error("simulation made no progress");
     const now = new Date(t);
     const log = current.log;
-    if (current.paysAt <= current.wake) {
-      // The payment comes first at the same instant: a borrower who pays at 10:00 gets no 10:00 reminder.
-      const owed = chargedTo(current.loanCase, policy.charges, now).balance;
-      const paid = recordPayment(current.loanCase, owed, toInstant(now), LENDER, now, policy.charges);
-      current.loanCase = paid.next;
-      log.at.push(t);
-      log.code.push(EV.PAID);
-      current.done = true;
-      continue;
+    let codes: EventCode[];
+    // The payment comes first at the same instant: a borrower who pays at 10:00 gets no 10:00 reminder.
+    if (nextPayment(current) <= current.wake) codes = pay(current, policy, now);
+    else {
+      const step = simulateStep(current.loanCase, policy, now, contacts);
+      current.loanCase = step.loanCase;
+      current.wake = step.wake;
+      codes = eventCodes(step.decision);
+      // The borrower's record forgets what no cap looks back to, as the stored one does.
+      if (step.sent.length > 0) contacts = keepRecent([...contacts, ...step.sent], now);
     }
-    const step = simulateStep(current.loanCase, policy, now, contacts);
-    current.loanCase = step.loanCase;
-    current.wake = step.wake;
-    for (const code of eventCodes(step.decision)) {
+    for (const code of codes) {
       log.at.push(t);
       log.code.push(code);
     }
-    // The borrower's record forgets what no cap looks back to, as the stored one does.
-    if (step.sent.length > 0) contacts = keepRecent([...contacts, ...step.sent], now);
-    if (current.wake === Number.POSITIVE_INFINITY && current.paysAt === Number.POSITIVE_INFINITY)
+    if (current.wake === Number.POSITIVE_INFINITY && nextPayment(current) === Number.POSITIVE_INFINITY)
       current.done = true;
   }
   return cases.map((c) => c.log);
+}
+
+/**
+ * What a borrower pays at a payment instant: what is left of the oldest open installment plus the fees and interest
+ * charged so far, or the whole balance of a loan with one due date (or once it is all that is left).
+ */
+function installmentWorth(charged: LoanCase): Money {
+  const open = charged.installments?.find((i) => !isSettled(i));
+  if (!open) return charged.balance;
+  const worth = add(add(subtract(open.amount, open.paid), charged.fees), charged.interest);
+  return compare(worth, charged.balance) < 0 ? worth : charged.balance;
+}
+
+/**
+ * Applies the case's next payment as the API does (recordPayment, then the re-plan that moves the collection to the
+ * next installment) and returns its codes: the installments it covered, a cure, the balance paid in full.
+ */
+function pay(c: Running, policy: Policy, now: Date): EventCode[] {
+  const before = c.loanCase;
+  const amount = installmentWorth(chargedTo(before, policy.charges, now));
+  const outcome = recordPayment(before, amount, toInstant(now), LENDER, now, policy.charges);
+  c.paid++;
+  const codes: EventCode[] = [];
+  outcome.next.installments?.forEach((installment, i) => {
+    if (!isSettled(installment) || isSettled(before.installments?.[i] ?? installment)) return;
+    const late = daysPastDue(installment.dueDate, before.borrower.timeZone, now) > 0;
+    codes.push(late ? EV.INSTALLMENT_LATE : EV.INSTALLMENT_ON_TIME);
+  });
+  if (outcome.events.some((e) => e.type === "cured")) codes.push(EV.CURED);
+  if (outcome.next.status === "paid") {
+    c.loanCase = outcome.next;
+    c.done = true;
+    return [...codes, EV.PAID];
+  }
+  // The API stops the execution and starts the next at the new plan: steps the new due date left behind are skipped.
+  c.loanCase =
+    outcome.workflow === "replan"
+      ? passOver(outcome.next, policy, "passed_over_by_replan", { cause: "payment" }).next
+      : outcome.next;
+  if (outcome.workflow === "replan") c.wake = nextWake(c.loanCase, policy, now);
+  return codes;
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import { exceedsMaxAmount, MAX_AMOUNT } from "../functions/domain/money.ts";
+import { termsIssues } from "../functions/domain/schedule.ts";
 import type { PortfolioLoan } from "./portfolio.ts";
 import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
 import {
@@ -14,7 +15,7 @@ import {
   type SyntheticSlice,
 } from "./run.ts";
 import { mergeTally, type Tally } from "./tally.ts";
-import { memoiseIsoParsing, memoiseZoneOffsets } from "./zone-offsets.ts";
+import { memoiseDateMath, memoiseIsoParsing, memoiseZoneOffsets } from "./zone-offsets.ts";
 
 export type Portfolio =
   | { kind: "synthetic"; options: SyntheticSlice["portfolio"] }
@@ -44,15 +45,8 @@ export async function readPortfolio(file: string): Promise<Portfolio> {
     } catch {
       throw new Error(`${file}:${index + 1}: not a JSON object`);
     }
-    if (!loan?.loanId || !loan.borrower?.timeZone || !/^\d{4}-\d{2}-\d{2}$/.test(loan.dueDate ?? "")) {
-      throw new Error(`${file}:${index + 1}: expected a loan with loanId, borrower.timeZone and dueDate`);
-    }
-    const amount = loan.amountDue?.amount;
-    if (typeof amount === "string" && /^\d+(\.\d+)?$/.test(amount) && exceedsMaxAmount(amount)) {
-      throw new Error(
-        `${file}:${index + 1}: amountDue.amount must be at most ${MAX_AMOUNT}, the largest amount accepted`,
-      );
-    }
+    const problem = loanProblem(loan);
+    if (problem) throw new Error(`${file}:${index + 1}: ${problem}`);
     const entry = { index: index++, loan };
     const key = borrowerKey(loan);
     const group = key ? groups.get(key) : undefined;
@@ -64,6 +58,43 @@ export async function readPortfolio(file: string): Promise<Portfolio> {
     }
   }
   return { kind: "borrowers", borrowers, loans: index };
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const AMOUNT = /^\d+(\.\d+)?$/;
+
+/** An amount as a file may hold it, until checked: a decimal string and a currency code. */
+function isAmount(value: unknown): boolean {
+  const m = value as { amount?: unknown; currency?: unknown } | null | undefined;
+  return typeof m?.amount === "string" && AMOUNT.test(m.amount) && /^[A-Z]{3}$/.test(String(m.currency));
+}
+
+function isInstallment(value: unknown): boolean {
+  const item = value as { dueDate?: unknown; amount?: unknown } | null;
+  return DATE.test(String(item?.dueDate)) && isAmount(item?.amount);
+}
+
+/**
+ * Why a portfolio line is no loan the simulator can run (null when it is one): a loan has a loanId, a borrower's
+ * time zone, and either a due date or a schedule of dated amounts, which the API's rules accept.
+ */
+function loanProblem(loan: PortfolioLoan | null): string | null {
+  const schedule: unknown = loan?.schedule;
+  const hasTerms =
+    schedule === undefined
+      ? DATE.test(String(loan?.dueDate))
+      : Array.isArray(schedule) && schedule.every(isInstallment);
+  if (!loan?.loanId || !loan.borrower?.timeZone || !hasTerms) {
+    return "expected a loan with loanId, borrower.timeZone and dueDate, or a schedule of { dueDate, amount }";
+  }
+  if (loan.amountDue !== undefined && !isAmount(loan.amountDue)) {
+    return "amountDue: expected { amount, currency } such as { \"amount\": \"1250.00\", \"currency\": \"CNY\" }";
+  }
+  if (loan.amountDue && exceedsMaxAmount(loan.amountDue.amount)) {
+    return `amountDue.amount must be at most ${MAX_AMOUNT}, the largest amount accepted`;
+  }
+  const [issue] = termsIssues(loan);
+  return issue ? `${issue.path} ${issue.message}` : null;
 }
 
 const totalLoans = (portfolio: Portfolio) =>
@@ -122,6 +153,7 @@ export async function orchestrate(o: Orchestration): Promise<Tally[]> {
   if (o.workers <= 0) {
     memoiseZoneOffsets();
     memoiseIsoParsing();
+    memoiseDateMath();
     const progress = (done: number) => o.onProgress?.(done, total);
     const [job] = jobs(o.settings, o.portfolio, 1);
     if (!job) return [];

@@ -2,7 +2,7 @@ import { mixSeed, seededRandom } from "./portfolio.ts";
 
 /**
  * How borrowers pay, for a what-if run: each loan is paid in full on one day relative to its due date,
- * or never. A small JSON document:
+ * or never; on a schedule, each installment is drawn on its own the same way. A small JSON document:
  *
  *   { "paymentTime": "18:00", "payOnDay": { "-3": 0.1, "0": 0.4, "5": 0.2, "40": 0.05 } }
  *
@@ -61,8 +61,11 @@ export function paymentModelIssues(value: unknown): string[] {
   return issues;
 }
 
-/** Draws one loan's payment day; pure in (model, seed, index) so a run is reproducible on any split. */
-export type PaymentDraw = (index: number) => number | null;
+/**
+ * Draws the day loan `index` pays (its installment `installment`, for a loan with a schedule) relative to that due
+ * date; pure in (model, seed, index, installment) so a run is reproducible on any split.
+ */
+export type PaymentDraw = (index: number, installment?: number) => number | null;
 
 export function paymentDraw(model: PaymentModel, seed: number): PaymentDraw {
   const table = Object.entries(model.payOnDay)
@@ -76,8 +79,10 @@ export function paymentDraw(model: PaymentModel, seed: number): PaymentDraw {
   }
   // A stream of its own: the same loans pay on the same days whatever else the portfolio draws.
   const paymentSeed = (seed ^ 0x27d4eb2f) >>> 0;
-  return (index) => {
-    const r = seededRandom(mixSeed(paymentSeed, index))();
+  return (index, installment = 0) => {
+    // Installment 0 draws what a loan with one due date would; each later one from a stream of its own.
+    const loanSeed = mixSeed(paymentSeed, index);
+    const r = seededRandom(installment === 0 ? loanSeed : mixSeed(loanSeed, installment))();
     for (let i = 0; i < cumulative.length; i++) {
       if (r < (cumulative[i] as number)) return (table[i] as { day: number }).day;
     }

@@ -1,6 +1,15 @@
 import type { Locale } from "../functions/domain/policy.ts";
 
-/** One loan as POST /v1/loans takes it: the line format of portfolio JSONL files. */
+/** An amount as the API takes it: a decimal string and an ISO currency code. */
+export interface PortfolioMoney {
+  amount: string;
+  currency: string;
+}
+
+/**
+ * One loan as POST /v1/loans takes it: the line format of portfolio JSONL files. It has either one `dueDate` (and its
+ * `amountDue`) or a repayment `schedule`, whose sum `amountDue` then states, if given.
+ */
 export interface PortfolioLoan {
   loanId: string;
   borrower: {
@@ -10,9 +19,15 @@ export interface PortfolioLoan {
     locale: Locale;
     timeZone: string;
   };
-  amountDue: { amount: string; currency: string };
-  dueDate: string;
+  amountDue?: PortfolioMoney;
+  dueDate?: string;
+  schedule?: { dueDate: string; amount: PortfolioMoney }[];
   policyId?: string;
+}
+
+/** The dates a loan falls due on: its one due date, or each installment's. */
+export function dueDatesOf(loan: PortfolioLoan): string[] {
+  return loan.schedule ? loan.schedule.map((i) => i.dueDate) : [loan.dueDate ?? ""];
 }
 
 /**
@@ -80,7 +95,14 @@ export interface SyntheticPortfolioOptions {
   policyId?: string;
   /** Prefix of every loanId, so two portfolios never collide. */
   idPrefix?: string;
+  /** Share of loans (0 to 1) repaid in 3, 6 or 12 monthly installments instead of on one due date; default 0. */
+  installmentShare?: number;
 }
+
+/** The share of installment loans `npm run simulate` generates unless told otherwise. */
+export const DEFAULT_INSTALLMENT_SHARE = 0.3;
+/** Installment counts of synthetic installment loans, equally likely. */
+export const SYNTHETIC_INSTALLMENT_COUNTS: readonly number[] = [3, 6, 12];
 
 /**
  * Synthetic borrowers come in blocks of this many loans. The last loans of every block belong to borrowers
@@ -132,6 +154,8 @@ export interface SyntheticShape {
   /** First loan index of its borrower (itself for single-loan borrowers). */
   borrower: number;
   borrowerLoans: number;
+  /** Monthly installments, the first on `dueDay`; 0 for a loan repaid on one due date. */
+  installments: number;
 }
 
 /** Zone of loan `index`: its borrower's, round-robin over the zones (cheap: no random draw). */
@@ -161,7 +185,21 @@ export function syntheticShape(index: number, options: SyntheticPortfolioOptions
     reach,
     borrower: group.first,
     borrowerLoans: group.size,
+    installments: syntheticInstallments(index, options),
   };
+}
+
+/**
+ * How many installments loan `index` is repaid in (0: one due date). A stream of its own, so turning installment
+ * loans on changes no other draw: every loan that keeps one due date keeps its zone, date, amount and payment.
+ */
+function syntheticInstallments(index: number, options: SyntheticPortfolioOptions): number {
+  const share = options.installmentShare ?? 0;
+  if (share <= 0) return 0;
+  const draw = seededRandom(mixSeed(options.seed ^ 0x1b873593, index));
+  if (draw() >= share) return 0;
+  const counts = SYNTHETIC_INSTALLMENT_COUNTS;
+  return counts[Math.floor(draw() * counts.length)] as number;
 }
 
 const DAY_MS = 86_400_000;
@@ -169,6 +207,24 @@ const DAY_MS = 86_400_000;
 /** YYYY-MM-DD `days` after `date` (calendar arithmetic in UTC, no zone involved). */
 export function plusDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** YYYY-MM-DD `months` calendar months after `date`, on the same day or the month's last when it has none. */
+export function plusMonths(date: string, months: number): string {
+  const [year, month, day] = date.split("-").map(Number) as [number, number, number];
+  const lastDay = new Date(Date.UTC(year, month - 1 + months + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(year, month - 1 + months, Math.min(day, lastDay))).toISOString().slice(0, 10);
+}
+
+/** `total` (two decimals) in `count` monthly installments from `first`: equal cents, the last takes the rest. */
+function monthlySchedule(total: string, currency: string, first: string, count: number) {
+  const cents = Math.round(Number(total) * 100);
+  const each = Math.floor(cents / count);
+  const asAmount = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, "0")}`;
+  return Array.from({ length: count }, (_, k) => ({
+    dueDate: plusMonths(first, k),
+    amount: { amount: asAmount(k === count - 1 ? cents - each * (count - 1) : each), currency },
+  }));
 }
 
 /** Loan `index` of a synthetic portfolio, in the subscribe body's shape. */
@@ -181,6 +237,7 @@ export function syntheticLoan(index: number, options: SyntheticPortfolioOptions)
   const own = seededRandom(mixSeed(options.seed ^ 0x5bd1e995, index));
   const b = String(shape.borrower).padStart(8, "0");
   const amount = (100 + Math.floor(own() * 9900) + Math.floor(own() * 100) / 100).toFixed(2);
+  const dueDate = plusDays(options.firstDueDate, shape.dueDay);
   return {
     loanId: `${options.idPrefix ?? "SIM"}-${String(index).padStart(8, "0")}`,
     borrower: {
@@ -191,7 +248,9 @@ export function syntheticLoan(index: number, options: SyntheticPortfolioOptions)
       timeZone: zone,
     },
     amountDue: { amount, currency: "CNY" },
-    dueDate: plusDays(options.firstDueDate, shape.dueDay),
+    ...(shape.installments > 0
+      ? { schedule: monthlySchedule(amount, "CNY", dueDate, shape.installments) }
+      : { dueDate }),
     ...(options.policyId ? { policyId: options.policyId } : {}),
   };
 }
@@ -200,7 +259,8 @@ export function syntheticLoan(index: number, options: SyntheticPortfolioOptions)
  * A deterministic synthetic portfolio: zones round-robin, due dates, amounts and contact details drawn
  * from the seed per loan index (so any index range can be generated on its own). About 10% of borrowers
  * have only a phone and 10% only an email, so fallback is exercised; 0.25% of loans belong to borrowers with
- * two or three loans (same contact details), so the per-borrower caps are exercised.
+ * two or three loans (same contact details), so the per-borrower caps are exercised. With `installmentShare`, that
+ * share of loans is repaid monthly from its due date in 3, 6 or 12 installments.
  */
 export function* syntheticPortfolio(options: SyntheticPortfolioOptions): Generator<PortfolioLoan> {
   for (let i = 0; i < options.count; i++) yield syntheticLoan(i, options);

@@ -32,6 +32,7 @@ export interface PolicyReport {
   suppressions: Tally["suppressions"];
   fallbacks: number;
   violations: Tally["violations"] & { total: number };
+  installments: Tally["installments"];
   memoisation: {
     distinctTrajectories: number;
     memoisedLoans: number;
@@ -71,6 +72,7 @@ export function policyReport(label: string, policy: Policy, tally: Tally, startM
     suppressions: tally.suppressions,
     fallbacks: tally.fallbacks,
     violations: { ...v, total: v.outsideWindow + v.quietDay + v.smsDailyCap + v.contacts7DayCap },
+    installments: tally.installments,
     memoisation: {
       distinctTrajectories: tally.distinctTrajectories,
       memoisedLoans: tally.memoisedLoans,

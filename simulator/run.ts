@@ -9,9 +9,10 @@ import {
   type SimLoan,
   simulateBorrower,
 } from "./engine.ts";
-import { type PaymentModel, paymentDraw } from "./payments.ts";
+import { type PaymentDraw, type PaymentModel, paymentDraw } from "./payments.ts";
 import {
   borrowerGroup,
+  dueDatesOf,
   type PortfolioLoan,
   plusDays,
   SYNTHETIC_ZONES,
@@ -61,6 +62,17 @@ interface Trajectory {
   counts: Map<number, number>;
 }
 
+/** A loan run through the domain on its own, with the day each of its due dates is paid (null: never). */
+interface IndividualLoan {
+  loan: PortfolioLoan;
+  payDays: (number | null)[];
+}
+
+/** The payment days drawn for loan `index`: one for a single due date, one per installment of a schedule. */
+function payDaysOf(draw: PaymentDraw, index: number, loan: PortfolioLoan): (number | null)[] {
+  return loan.schedule ? loan.schedule.map((_, k) => draw(index, k)) : [draw(index)];
+}
+
 /** One policy's running count plus its cache of trajectories for single-loan borrowers. */
 class PolicyRun {
   readonly tally: Tally;
@@ -89,7 +101,7 @@ class PolicyRun {
     if (!trajectory && loan) {
       // The never-paying trajectory: a full payment only stops the case, so a paying loan sees a prefix.
       const [log] = simulateBorrower(
-        [{ loan, paysAt: null }],
+        [{ loan, paysAt: [] }],
         this.policy,
         this.settings.startMs,
         this.endMs,
@@ -141,24 +153,28 @@ class PolicyRun {
     }
     t.counts.set(cut, (t.counts.get(cut) ?? 0) + 1);
     this.tally.memoisedLoans++;
-    this.classify(payDay, payAt < this.endMs, t.handOffAt < payAt && t.handOffAt < this.endMs);
+    const late = (payDay ?? 0) > 0;
+    this.classify(late, payAt < this.endMs, t.handOffAt < payAt && t.handOffAt < this.endMs);
   }
 
-  /** A borrower with several loans: every loan through the domain, one shared contact history. */
-  multiple(loans: { loan: PortfolioLoan; payDay: number | null }[]): void {
-    const sim: SimLoan[] = loans.map(({ loan, payDay }) => ({
-      loan,
-      paysAt:
-        payDay === null
-          ? null
-          : paymentInstant(
-              loan.dueDate,
-              payDay,
-              this.settings.payments.paymentTime,
-              loan.borrower.timeZone,
-              this.settings.startMs,
-            ),
-    }));
+  /** When each payment of a loan arrives, in time order. */
+  private paymentsOf({ loan, payDays }: IndividualLoan): number[] {
+    const { paymentTime } = this.settings.payments;
+    const zone = loan.borrower.timeZone;
+    return dueDatesOf(loan)
+      .flatMap((dueDate, k) => {
+        const day = payDays[k] ?? null;
+        return day === null ? [] : [paymentInstant(dueDate, day, paymentTime, zone, this.settings.startMs)];
+      })
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Loans that share no trajectory — a borrower's several loans (one contact history), or a loan on a schedule,
+   * whose installments are paid each on a day of their own — every loan through the domain.
+   */
+  individually(loans: IndividualLoan[]): void {
+    const sim: SimLoan[] = loans.map((l) => ({ loan: l.loan, paysAt: this.paymentsOf(l) }));
     const logs = simulateBorrower(sim, this.policy, this.settings.startMs, this.endMs);
     // The checker counts caps over what the policy caps: each loan alone, or the borrower's loans together.
     const groups: CheckedContact[][] = this.perBorrower ? [[]] : logs.map(() => []);
@@ -168,7 +184,11 @@ class PolicyRun {
       log.code.forEach((code, j) => {
         if (isMessage(code)) group.push({ at: log.at[j] as number, sms: messageOf(code).channel === "sms" });
       });
-      this.classify(loans[i]?.payDay ?? null, log.code.includes(EV.PAID), log.code.includes(EV.HAND_OFF));
+      const { loan, payDays } = loans[i] as IndividualLoan;
+      // A schedule is paid late when any installment was; a single due date by its payment day.
+      const late = loan.schedule ? log.code.includes(EV.INSTALLMENT_LATE) : (payDays[0] ?? 0) > 0;
+      this.classify(late, log.code.includes(EV.PAID), log.code.includes(EV.HAND_OFF));
+      if (loan.schedule) this.countSchedule(loan.schedule.map((s) => s.dueDate));
     });
     const zone = loans[0]?.loan.borrower.timeZone ?? "UTC";
     for (const contacts of groups) {
@@ -176,18 +196,25 @@ class PolicyRun {
       for (const mask of checkContacts(contacts, zone, this.rules)) this.addViolations(mask, 1);
     }
     this.tally.individualLoans += loans.length;
-    this.tally.multiLoanBorrowers++;
+    if (loans.length > 1) this.tally.multiLoanBorrowers++;
   }
 
-  private classify(payDay: number | null, paid: boolean, handedOff: boolean): void {
+  /** A loan on a schedule: how many of its installments fall due within the run. */
+  private countSchedule(dueDates: string[]): void {
+    const lastDay = new Date(this.endMs - DAY_MS).toISOString().slice(0, 10);
+    this.tally.installments.loans++;
+    this.tally.installments.due += dueDates.filter((d) => d <= lastDay).length;
+  }
+
+  private classify(late: boolean, paid: boolean, handedOff: boolean): void {
     const f = this.tally.funnel;
     f.subscribed++;
     if (handedOff) {
       f.reachedHandOff++;
       if (paid) f.paidAfterHandOff++;
     } else if (paid) {
-      if ((payDay ?? 0) <= 0) f.paidBeforeDue++;
-      else f.paidInSoftCollection++;
+      if (late) f.paidInSoftCollection++;
+      else f.paidBeforeDue++;
     } else f.openAtEnd++;
   }
 
@@ -234,6 +261,15 @@ class PolicyRun {
         case EV.FALLBACK:
           t.fallbacks += n;
           break;
+        case EV.INSTALLMENT_ON_TIME:
+          t.installments.paidOnTime += n;
+          break;
+        case EV.INSTALLMENT_LATE:
+          t.installments.paidLate += n;
+          break;
+        case EV.CURED:
+          t.installments.cures += n;
+          break;
       }
       if (masks) this.addViolations(masks[i] as number, n);
     }
@@ -272,13 +308,14 @@ export function runBorrowers(
   let done = 0;
   let reported = 0;
   for (const borrower of borrowers) {
-    const loans = borrower.loans.map(({ index, loan }) => ({ loan, payDay: draw(index) }));
+    const loans = borrower.loans.map(({ index, loan }) => ({ loan, payDays: payDaysOf(draw, index, loan) }));
     for (const run of runs) {
       const only = loans[0];
-      if (loans.length === 1 && only && settings.memoise !== false) {
+      if (loans.length === 1 && only && !only.loan.schedule && settings.memoise !== false) {
         const { loan } = only;
-        run.single(`${loan.borrower.timeZone}|${loan.dueDate}|${reachOf(loan)}`, only.payDay, () => loan);
-      } else run.multiple(loans);
+        const key = `${loan.borrower.timeZone}|${loan.dueDate}|${reachOf(loan)}`;
+        run.single(key, only.payDays[0] ?? null, () => loan);
+      } else run.individually(loans);
     }
     done += loans.length;
     if (progress && done - reported >= PROGRESS_EVERY) {
@@ -316,18 +353,19 @@ export function runSynthetic(slice: SyntheticSlice, settings: RunSettings, progr
   for (let i = slice.from; i < slice.to; i++) {
     if (syntheticZoneIndex(i, zones.length) % slice.parts !== slice.part) continue;
     const group = borrowerGroup(i, options.count);
-    if (group.size === 1 && settings.memoise !== false) {
-      const shape = syntheticShape(i, options);
+    const shape = group.size === 1 && settings.memoise !== false ? syntheticShape(i, options) : null;
+    if (shape && shape.installments === 0) {
       const key = `${zones[shape.zoneIndex]}|${dueDates[shape.dueDay]}|${shape.reach}`;
       const payDay = draw(i);
       for (const run of runs) run.single(key, payDay, () => syntheticLoan(i, options));
       done++;
     } else if (group.first === i) {
-      const loans = Array.from({ length: group.size }, (_, k) => ({
-        loan: syntheticLoan(i + k, options),
-        payDay: draw(i + k),
-      }));
-      for (const run of runs) run.multiple(loans);
+      // A borrower's several loans, or a loan on a schedule: through the domain one by one.
+      const loans = Array.from({ length: group.size }, (_, k) => {
+        const loan = syntheticLoan(i + k, options);
+        return { loan, payDays: payDaysOf(draw, i + k, loan) };
+      });
+      for (const run of runs) run.individually(loans);
       done += group.size;
     }
     if (progress && done - reported >= PROGRESS_EVERY) {

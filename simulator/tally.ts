@@ -18,10 +18,15 @@ export interface Tally {
   suppressions: { sms_daily_cap: number; contacts_7_day_cap: number };
   fallbacks: number;
   violations: { outsideWindow: number; quietDay: number; smsDailyCap: number; contacts7DayCap: number };
+  /**
+   * Loans on a schedule: how many, their installments due by the last simulated day, installments covered by their
+   * due date or after it, and cures (payments that cleared every overdue installment).
+   */
+  installments: { loans: number; due: number; paidOnTime: number; paidLate: number; cures: number };
   /** Loans of single-loan borrowers, counted through shared trajectories. */
   memoisedLoans: number;
   distinctTrajectories: number;
-  /** Loans of multi-loan borrowers, each run through the domain on its own. */
+  /** Loans of multi-loan borrowers and loans on a schedule, each run through the domain on its own. */
   individualLoans: number;
   multiLoanBorrowers: number;
 }
@@ -42,6 +47,7 @@ export function emptyTally(days: number): Tally {
     suppressions: { sms_daily_cap: 0, contacts_7_day_cap: 0 },
     fallbacks: 0,
     violations: { outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 },
+    installments: { loans: 0, due: 0, paidOnTime: 0, paidLate: 0, cures: 0 },
     memoisedLoans: 0,
     distinctTrajectories: 0,
     individualLoans: 0,

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
 import { runBorrowers, runSynthetic } from "./run.ts";
-import { memoiseIsoParsing, memoiseZoneOffsets } from "./zone-offsets.ts";
+import { memoiseDateMath, memoiseIsoParsing, memoiseZoneOffsets } from "./zone-offsets.ts";
 
 /** One simulation worker: runs its share of the borrowers and posts one tally per policy. */
 const port = parentPort;
@@ -10,6 +10,7 @@ const send = (message: FromSimulationWorker) => port.postMessage(message);
 
 memoiseZoneOffsets();
 memoiseIsoParsing();
+memoiseDateMath();
 const job = workerData as WorkerJob;
 try {
   const progress = (done: number) => send({ type: "progress", done });

@@ -14,7 +14,7 @@ import { templatesOf } from "../functions/domain/templates.ts";
 import { isValidTimeZone } from "../functions/domain/time.ts";
 import { defaultWorkers, orchestrate, type Portfolio, readPortfolio } from "../simulator/orchestrator.ts";
 import { DEFAULT_PAYMENT_MODEL, type PaymentModel, paymentModelIssues } from "../simulator/payments.ts";
-import { plusDays } from "../simulator/portfolio.ts";
+import { DEFAULT_INSTALLMENT_SHARE, plusDays } from "../simulator/portfolio.ts";
 import { chartSvg, policyReport, type SimulationReport } from "../simulator/report.ts";
 import { fromCaller, runCli } from "./cli-io.ts";
 
@@ -23,6 +23,12 @@ const integer = (min: number) => (value: string) => {
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
   return n;
 };
+
+function share(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw new InvalidArgumentError("expected a share from 0 to 1");
+  return n;
+}
 
 function date(value: string): string {
   const ms = Date.parse(`${value}T00:00:00Z`);
@@ -106,6 +112,7 @@ interface Options {
   start: string;
   days: number;
   dueDays?: number;
+  installmentShare: number;
   payments?: string;
   workers: number;
   progress: boolean;
@@ -128,6 +135,12 @@ const program = new Command()
     "--due-days <n>",
     "synthetic due dates spread over this many days from the day after --start (default min(30, days))",
     integer(1),
+  )
+  .option(
+    "--installment-share <share>",
+    "share of synthetic loans repaid in 3, 6 or 12 monthly installments (0 to 1)",
+    share,
+    DEFAULT_INSTALLMENT_SHARE,
   )
   .option(
     "--payments <file>",
@@ -217,6 +230,7 @@ async function portfolioOf(options: Options): Promise<Portfolio> {
         seed: options.seed,
         firstDueDate: plusDays(options.start, 1),
         dueDays: options.dueDays ?? Math.min(30, options.days),
+        installmentShare: options.installmentShare,
       },
     };
   }
@@ -240,7 +254,8 @@ async function writeReport(report: SimulationReport, outOption: string): Promise
     const f = r.funnel;
     process.stdout.write(
       `${r.label}: ${r.messages.total} messages, ${f.subscribed} subscribed, ${f.paidBeforeDue} paid before due, ` +
-        `${f.paidInSoftCollection} paid in soft collection, ${r.handOffs} handed off, ${r.violations.total} violations\n`,
+        `${f.paidInSoftCollection} paid in soft collection, ${r.handOffs} handed off, ${r.violations.total} violations` +
+        `${r.installments.loans > 0 ? `; ${r.installments.loans} on a schedule, ${r.installments.cures} cures` : ""}\n`,
     );
   }
   const { run } = report;

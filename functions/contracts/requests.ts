@@ -10,11 +10,13 @@ import {
   CAPS_SCOPES,
   CHANNELS,
   type FirstNotice,
+  type HandOffRule,
   LOCALES,
   type PolicyStep,
   rulesOf,
 } from "../domain/policy.ts";
 import type { PolicyRules } from "../domain/policy-validation.ts";
+import { termsIssues } from "../domain/schedule.ts";
 import type { MessageTemplates } from "../domain/templates.ts";
 import { canonicalTimeZone } from "../domain/time.ts";
 import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
@@ -67,7 +69,8 @@ export const loanId = z
 
 export const policyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -");
 
-export const subscribeSchema = z.strictObject({
+/** A subscription's fields, each checked on its own; subscribeSchema adds the rules across its terms. */
+const subscriptionFields = z.strictObject({
   // The tenant's own audit chain is exported under TENANT_SCOPE, as a loan would be: no loan may take that id.
   loanId: loanId.refine(
     (id) => id !== TENANT_SCOPE,
@@ -103,10 +106,27 @@ export const subscribeSchema = z.strictObject({
       message: "at least one of email or phone is required",
       path: ["email"],
     }),
-  amountDue: positiveMoney,
-  dueDate: calendarDate,
+  amountDue: positiveMoney.optional(),
+  dueDate: calendarDate.optional(),
+  // The count (2 to 360) is one of the terms' rules below: one message for one rule, however far off.
+  schedule: z.array(z.strictObject({ dueDate: calendarDate, amount: positiveMoney })).optional(),
   policyId: policyId.default("default"),
 });
+
+const TERMS = ["amountDue", "dueDate", "schedule"];
+
+/**
+ * `POST /v1/loans`. The form, order, currency and sum of the terms are the rules the domain applies, with their
+ * paths; checked only on terms whose fields are well formed, so a bad amount is reported once, by its own field.
+ */
+export const subscribeSchema = subscriptionFields.superRefine(
+  (request, ctx) => {
+    for (const issue of termsIssues(request)) {
+      ctx.addIssue({ code: "custom", path: issue.path.split("."), message: issue.message });
+    }
+  },
+  { when: (payload) => !payload.issues.some((issue) => TERMS.includes(String(issue.path?.[0]))) },
+);
 
 /** `POST /v1/loans:batch`: the envelope only; each loan is validated on its own so one bad loan fails alone. */
 export const loanBatchSchema = z.strictObject({
@@ -230,11 +250,24 @@ export const policyUpdateSchema = z.strictObject({
       }),
     )
     .max(100),
-  handOff: z.strictObject({
-    offsetDays: z.number().int("must be a whole number of days"),
-    at: hhmm,
-    minDaysAfterFirstContact: z.number().int("must be a whole number of days").optional(),
-  }),
+  handOff: z
+    .strictObject({
+      offsetDays: z.number().int("must be a whole number of days").optional(),
+      // The contract's name for offsetDays: the policy stores and answers offsetDays.
+      afterDaysPastDue: z.number().int("must be a whole number of days").optional(),
+      at: hhmm,
+      minDaysAfterFirstContact: z.number().int("must be a whole number of days").optional(),
+      afterMissedInstallments: z.number().int("must be a whole number of installments").optional(),
+    })
+    .superRefine((handOff, ctx) => {
+      const given = [handOff.offsetDays, handOff.afterDaysPastDue].filter((v) => v !== undefined).length;
+      if (given !== 1)
+        ctx.addIssue({
+          code: "custom",
+          path: ["offsetDays"],
+          message: "give the days past due once, as offsetDays or afterDaysPastDue",
+        });
+    }),
   contactWindow: z.strictObject({ start: hhmm, end: hhmm }),
   maxLateness: z.string().max(32).optional(),
   firstNotice: z
@@ -283,7 +316,7 @@ export function toPolicyRules(request: z.infer<typeof policyUpdateSchema>): Poli
   return {
     // Stage and channel names are checked by validatePolicy, with the step's path in the message.
     steps: request.steps as PolicyStep[],
-    handOff: request.handOff,
+    handOff: handOffRule(request.handOff),
     contactWindow: request.contactWindow,
     charges: request.charges ?? NO_CHARGES,
     contactRules: rulesOf({ contactRules: request.contactRules }),
@@ -292,4 +325,10 @@ export function toPolicyRules(request: z.infer<typeof policyUpdateSchema>): Poli
     ...(request.maxLateness !== undefined ? { maxLateness: request.maxLateness } : {}),
     ...(request.firstNotice ? { firstNotice: request.firstNotice as FirstNotice } : {}),
   };
+}
+
+/** The hand-off as the policy holds it: the days past due as offsetDays, whichever name the request used. */
+function handOffRule(request: z.infer<typeof policyUpdateSchema>["handOff"]): HandOffRule {
+  const { afterDaysPastDue, offsetDays, ...rest } = request;
+  return { ...rest, offsetDays: (offsetDays ?? afterDaysPastDue) as number };
 }

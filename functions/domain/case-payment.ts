@@ -1,6 +1,7 @@
 import type { AuditEvent } from "./audit-chain.ts";
 import { allocatePayment, balanceOf, type Charges, NO_CHARGES } from "./charges.ts";
 import { BusinessRuleError, CaseStateConflictError } from "./errors.ts";
+import { installmentStatus, overdueInstallments } from "./installments.ts";
 import {
   assertAmount,
   breakdown,
@@ -11,7 +12,7 @@ import {
   type WorkflowEffect,
 } from "./loan-case.ts";
 import { add, compare, isZero, type Money, money, subtract } from "./money.ts";
-import { toInstant } from "./time.ts";
+import { daysPastDue, toInstant } from "./time.ts";
 
 /** Pays installments in order with the principal part of a payment; the earliest unpaid one sets the due date. */
 function payInstallments(
@@ -78,6 +79,12 @@ export function recordPayment(
       },
     },
   ];
+  const cure = paidInFull ? null : cured(loanCase, next, actor, now);
+  if (cure) {
+    events.push(cure);
+    // The cleared installments' soft-collection steps are history: collection resumes from now.
+    next = { ...next, cursorAt: toInstant(now) };
+  }
   let workflow: WorkflowEffect = next.dueDate !== loanCase.dueDate ? "replan" : "none";
   if (paidInFull) {
     next = { ...next, status: "paid", hold: null };
@@ -95,6 +102,29 @@ export function recordPayment(
     data: { ...(events[0] as AuditEvent).data, status: next.status },
   };
   return { next: { ...next, lastEventAt: occurredAt }, events, workflow };
+}
+
+/**
+ * A payment that clears every overdue installment with something still owed cures the case: the due date is the
+ * next unpaid installment's, so soft collection stops and that installment's pre-due reminders run. Not on a case
+ * already with legal, whose collection does not resume. Null when the payment cures nothing.
+ */
+function cured(before: LoanCase, after: LoanCase, actor: string, now: Date): AuditEvent | null {
+  const zone = before.borrower.timeZone;
+  const cleared = (before.installments ?? []).flatMap((installment, index) =>
+    installmentStatus(installment, zone, now) === "overdue" ? [index + 1] : [],
+  );
+  if (before.status === "legal" || cleared.length === 0 || overdueInstallments(after, now).length > 0)
+    return null;
+  return {
+    type: "cured",
+    actor,
+    data: {
+      installmentsCleared: cleared,
+      nextDueDate: after.dueDate,
+      daysPastDueBefore: daysPastDue(before.dueDate, zone, now),
+    },
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   canonicalJson,
   verifyChain,
 } from "./audit-chain.ts";
+import { type InstallmentView, installmentViews } from "./installments.ts";
 import { type Borrower, chargedTo, type LoanCase } from "./loan-case.ts";
 import type { Money } from "./money.ts";
 import type { Policy } from "./policy.ts";
@@ -99,6 +100,8 @@ export interface HandoffPackage {
     createdAt: string;
     /** Full contact data: the package is for legal, which may have to reach the borrower. */
     borrower: Borrower;
+    /** A loan on a repayment schedule: every installment and where it stands at the package's generation. */
+    installments?: InstallmentView[];
   };
   balance: {
     total: Money;
@@ -190,6 +193,21 @@ const eventOf = (entry: AuditEntry): PackageEvent => ({
   data: entry.data,
 });
 
+function loanOf(loanCase: LoanCase, now: Date): HandoffPackage["loan"] {
+  const installments = installmentViews(loanCase, now);
+  return {
+    loanId: loanCase.loanId,
+    status: loanCase.status,
+    amountDue: loanCase.amountDue,
+    currency: loanCase.amountDue.currency,
+    dueDate: loanCase.dueDate,
+    daysPastDue: Math.max(0, daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now)),
+    createdAt: loanCase.createdAt,
+    borrower: { ...loanCase.borrower },
+    ...(installments && { installments }),
+  };
+}
+
 function reasonDetail(reason: HandoffReason, policy: Policy | undefined): string {
   if (reason === "bankruptcy") return "The lender notified the borrower's bankruptcy: no further contact.";
   if (reason === "cease_contact") return "The borrower asked that contact cease: legal route only.";
@@ -224,16 +242,7 @@ export function buildHandoffPackage(input: HandoffInput): HandoffPackage {
     reasonDetail: reasonDetail(reason, casePolicy),
     handedOffAt: marker?.at ?? loanCase.updatedAt,
     generatedAt: toInstant(now),
-    loan: {
-      loanId: loanCase.loanId,
-      status: loanCase.status,
-      amountDue: loanCase.amountDue,
-      currency: loanCase.amountDue.currency,
-      dueDate: loanCase.dueDate,
-      daysPastDue: Math.max(0, daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now)),
-      createdAt: loanCase.createdAt,
-      borrower: { ...loanCase.borrower },
-    },
+    loan: loanOf(loanCase, now),
     balance: {
       total: charged.balance,
       principal: charged.principal,

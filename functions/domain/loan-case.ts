@@ -1,11 +1,11 @@
-import { DateTime } from "luxon";
 import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
 import { accrue, balanceOf, type Charges, freshOutstanding, type Outstanding } from "./charges.ts";
 import type { RecentContact } from "./contact-rules.ts";
-import { BusinessRuleError, InputOutOfRangeError } from "./errors.ts";
+import { BusinessRuleError } from "./errors.ts";
 import { isPositive, type Money, money } from "./money.ts";
 import { type PlannedAction, type PlanningInput, planNext, stepsPassedOver } from "./planning.ts";
 import type { Channel, Locale, Policy } from "./policy.ts";
+import { caseTerms, isSettled, type LoanTerms } from "./schedule.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
 
 export type CaseStatus = "active" | "on_hold" | "paid" | "settled" | "legal" | "closed";
@@ -181,6 +181,9 @@ export function planningOf(loanCase: LoanCase): PlanningInput {
     timeZone: loanCase.borrower.timeZone,
     cursorAt: loanCase.cursorAt,
     done: stepsDoneOf(loanCase),
+    ...(loanCase.installments
+      ? { unpaidDueDates: loanCase.installments.filter((i) => !isSettled(i)).map((i) => i.dueDate) }
+      : {}),
     ...(loanCase.firstNoticeAt !== undefined ? { firstNoticeAt: loanCase.firstNoticeAt } : {}),
     ...(loanCase.firstContactAt !== undefined ? { firstContactAt: loanCase.firstContactAt } : {}),
   };
@@ -236,25 +239,9 @@ export function withStepsDone(loanCase: LoanCase, steps: string[]): LoanCase {
   return { ...loanCase, stepsDone: { dueDate: loanCase.dueDate, steps: [...done] } };
 }
 
-export interface SubscriptionRequest {
+export interface SubscriptionRequest extends LoanTerms {
   loanId: string;
   borrower: Borrower;
-  amountDue: Money;
-  dueDate: string;
-}
-
-/** How far from today a loan's due date may be: further is a typo (2062 for 2026), not a loan to collect. */
-export const MAX_DUE_DATE_YEARS = 10;
-
-function assertDueDateInRange(dueDate: string, zone: string, now: Date): void {
-  const today = DateTime.fromJSDate(now, { zone });
-  const earliest = today.minus({ years: MAX_DUE_DATE_YEARS }).toISODate() as string;
-  const latest = today.plus({ years: MAX_DUE_DATE_YEARS }).toISODate() as string;
-  if (dueDate < earliest || dueDate > latest) {
-    throw new InputOutOfRangeError(`dueDate ${dueDate} is more than ${MAX_DUE_DATE_YEARS} years from today`, [
-      { path: "dueDate", message: `must be from ${earliest} to ${latest}` },
-    ]);
-  }
 }
 
 export function subscribe(
@@ -265,10 +252,8 @@ export function subscribe(
   actor: string,
   now: Date,
 ): CaseChange {
-  assertDueDateInRange(request.dueDate, request.borrower.timeZone, now);
+  const { dueDate, amountDue, installments } = caseTerms(request, request.borrower.timeZone, now);
   const at = toInstant(now);
-  // Stored in the currency's minor units: "1250.5" CNY becomes "1250.50".
-  const amountDue = money(request.amountDue.amount, request.amountDue.currency);
   const next: LoanCase = {
     tenantId,
     loanId: request.loanId,
@@ -278,9 +263,9 @@ export function subscribe(
     balance: amountDue,
     ...freshOutstanding(amountDue),
     totalPaid: money(0, amountDue.currency),
-    dueDate: request.dueDate,
+    dueDate,
     hold: null,
-    installments: null,
+    installments,
     optedOut: [],
     contactEnded: null,
     waived: null,
@@ -294,9 +279,9 @@ export function subscribe(
     lastStep: null,
     inFlight: null,
     // Already past due: the borrower is first told what is owed and how to pay or dispute it.
-    firstNoticeAt: daysPastDue(request.dueDate, request.borrower.timeZone, now) > 0 ? at : null,
+    firstNoticeAt: daysPastDue(dueDate, request.borrower.timeZone, now) > 0 ? at : null,
     firstContactAt: null,
-    stepsDone: { dueDate: request.dueDate, steps: [] },
+    stepsDone: { dueDate, steps: [] },
     audit: EMPTY_CHAIN,
     subscriptionHash,
     createdAt: at,
@@ -309,22 +294,22 @@ export function subscribe(
   subscribed.wakeAt = planFor(subscribed, policy, now)?.plannedAt ?? null;
   return {
     next: subscribed,
-    events: [
-      {
-        type: "loan_subscribed",
-        actor,
-        data: {
-          amountDue,
-          dueDate: request.dueDate,
-          policy: next.policy,
-          locale: request.borrower.locale,
-          timeZone: request.borrower.timeZone,
-          channels: { email: Boolean(request.borrower.email), sms: Boolean(request.borrower.phone) },
-          ...(next.firstNoticeAt ? { firstNotice: true } : {}),
-        },
-      },
-      ...passed.events,
-    ],
+    events: [{ type: "loan_subscribed", actor, data: subscribedData(next, request) }, ...passed.events],
+  };
+}
+
+/** What the loan_subscribed entry records: the terms (a schedule in full), the policy and how to reach. */
+function subscribedData(loanCase: LoanCase, request: SubscriptionRequest): Record<string, unknown> {
+  const schedule = loanCase.installments?.map(({ dueDate, amount }) => ({ dueDate, amount }));
+  return {
+    amountDue: loanCase.amountDue,
+    dueDate: loanCase.dueDate,
+    ...(schedule ? { installments: schedule.length, schedule } : {}),
+    policy: loanCase.policy,
+    locale: request.borrower.locale,
+    timeZone: request.borrower.timeZone,
+    channels: { email: Boolean(request.borrower.email), sms: Boolean(request.borrower.phone) },
+    ...(loanCase.firstNoticeAt ? { firstNotice: true } : {}),
   };
 }
 

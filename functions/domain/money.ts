@@ -10,11 +10,19 @@ export interface Money {
   currency: string;
 }
 
+/** Minor units by currency: building an Intl.NumberFormat costs more than all the arithmetic it serves. */
+const MINOR_UNITS = new Map<string, number>();
+
 /** Digits after the decimal point for a currency, as Intl knows them (JPY 0, CNY 2, KWD 3...). */
 export function minorUnits(currency: string): number {
-  return (
-    new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2
-  );
+  let units = MINOR_UNITS.get(currency);
+  if (units === undefined) {
+    units =
+      new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    // Only codes Intl accepted get here (an unknown one throws above), so the map stays small.
+    MINOR_UNITS.set(currency, units);
+  }
+  return units;
 }
 
 export function isKnownCurrency(currency: string): boolean {

@@ -35,14 +35,34 @@ export interface PlanningInput {
    * stored before it was), so the policy's hand-off instant alone decides.
    */
   firstContactAt?: string | null;
+  /**
+   * Due dates of the installments not yet paid, oldest first, for a hand-off after missed installments. Absent
+   * on a loan without installments: a single payment is not counted as one.
+   */
+  unpaidDueDates?: readonly string[];
 }
 
 export function stepInstant(plan: PlanningInput, step: Pick<PolicyStep, "offsetDays" | "sendAt">): string {
   return toInstant(localInstant(plan.dueDate, step.offsetDays, step.sendAt, plan.timeZone));
 }
 
+/**
+ * When the policy hands the case off: `offsetDays` after the due date collection is planned from (the oldest
+ * unpaid installment's), or the day after the Nth unpaid installment fell due when the policy counts missed
+ * installments — whichever comes first.
+ */
 export function handOffInstant(plan: PlanningInput, policy: Policy): string {
-  return toInstant(localInstant(plan.dueDate, policy.handOff.offsetDays, policy.handOff.at, plan.timeZone));
+  const { offsetDays, at } = policy.handOff;
+  const byDays = localInstant(plan.dueDate, offsetDays, at, plan.timeZone);
+  const missed = missedInstallmentsDate(plan, policy);
+  const byMissed = missed ? localInstant(missed, 1, at, plan.timeZone) : null;
+  return toInstant(byMissed && byMissed < byDays ? byMissed : byDays);
+}
+
+/** The due date of the unpaid installment whose miss hands the case off; null when the policy counts none. */
+function missedInstallmentsDate(plan: PlanningInput, policy: Policy): string | null {
+  const count = policy.handOff.afterMissedInstallments;
+  return count ? (plan.unpaidDueDates?.[count - 1] ?? null) : null;
 }
 
 /**
@@ -87,7 +107,7 @@ export function planNext(plan: PlanningInput, policy: Policy, now: Date): Policy
     .sort((a, b) => a.ms - b.ms);
   const due = pending.filter((s) => s.ms <= now.getTime());
   const chosen = due.at(-1) ?? pending[0];
-  if (chosen) {
+  if (chosen && !handOffFirst(plan, policy, chosen.ms)) {
     return {
       kind: "step",
       step: chosen.step,
@@ -96,6 +116,16 @@ export function planNext(plan: PlanningInput, policy: Policy, now: Date): Policy
     };
   }
   return handOffPlan(plan, policy);
+}
+
+/**
+ * Missed installments can hand a case off before the policy's last steps (weekly installments, say): then the
+ * hand-off comes first, once a message has reached the borrower. By days alone it always follows the last step.
+ */
+function handOffFirst(plan: PlanningInput, policy: Policy, nextStepMs: number): boolean {
+  if (!missedInstallmentsDate(plan, policy)) return false;
+  const handOff = handOffPlan(plan, policy);
+  return !handOff.withheld && Date.parse(handOff.plannedAt) <= nextStepMs;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type PolicyStep,
   rulesOf,
 } from "./policy.ts";
+import { MAX_SCHEDULE_INSTALLMENTS } from "./schedule.ts";
 import { checkTemplateCoverage, checkTemplateTexts } from "./template-validation.ts";
 import { type MessageTemplates, templatesOf } from "./templates.ts";
 
@@ -84,6 +85,22 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
     if (previous) checkOrder(previous, step, i, issue);
   });
 
+  checkHandOff(rules, issue);
+  if (rules.maxLateness !== undefined) checkMaxLateness(rules.maxLateness, issue);
+  checkFirstNotice(rules, templates, issue);
+
+  checkCharges(rules.charges, issue);
+  if (rules.contactRules) checkContactRules(rules.contactRules, issue);
+  checkTemplateCoverage([...rules.steps, firstNoticeOf(rules)], templates, fallback, issue);
+  checkTemplateTexts(templates, issue);
+  return issues;
+}
+
+/**
+ * The hand-off comes after the last soft-collection step, at a time of day; its notice period and missed
+ * installments, when given, are whole numbers in range.
+ */
+function checkHandOff(rules: PolicyRules, issue: (path: string, message: string) => void): void {
   const lastSoft = rules.steps.filter((s) => s.stage === "soft_collection").at(-1);
   const lastStep = rules.steps.at(-1);
   const handOffAfter = lastSoft ?? lastStep;
@@ -104,14 +121,16 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
   if (minDays !== undefined && (!Number.isInteger(minDays) || minDays < 0 || minDays > MAX_OFFSET_DAYS)) {
     issue("handOff.minDaysAfterFirstContact", `must be a whole number of days from 0 to ${MAX_OFFSET_DAYS}`);
   }
-  if (rules.maxLateness !== undefined) checkMaxLateness(rules.maxLateness, issue);
-  checkFirstNotice(rules, templates, issue);
-
-  checkCharges(rules.charges, issue);
-  if (rules.contactRules) checkContactRules(rules.contactRules, issue);
-  checkTemplateCoverage([...rules.steps, firstNoticeOf(rules)], templates, fallback, issue);
-  checkTemplateTexts(templates, issue);
-  return issues;
+  const missed = rules.handOff.afterMissedInstallments;
+  if (
+    missed !== undefined &&
+    (!Number.isInteger(missed) || missed < 1 || missed > MAX_SCHEDULE_INSTALLMENTS)
+  ) {
+    issue(
+      "handOff.afterMissedInstallments",
+      `must be a whole number of installments from 1 to ${MAX_SCHEDULE_INSTALLMENTS}`,
+    );
+  }
 }
 
 /** The longest lateness a policy may allow: a year, like the furthest step. */

@@ -44,10 +44,17 @@ export interface Policy {
   firstNotice?: FirstNotice;
 }
 
-/** When the case goes to legal: `offsetDays` after the due date at `at`, and never before notice was given. */
+/**
+ * When the case goes to legal, at `at`: `offsetDays` after the due date (on installments, the oldest unpaid one's),
+ * or the day after the `afterMissedInstallments`-th unpaid installment fell due if that is earlier — never before
+ * notice was given.
+ */
 export interface HandOffRule {
+  /** Days past due (the contract's `afterDaysPastDue`). */
   offsetDays: number;
   at: string;
+  /** Unpaid installments that hand the case off once the last of them is a day overdue; absent: days alone. */
+  afterMissedInstallments?: number;
   /**
    * Days that must pass after a message first reached the borrower before the hand-off (default 14): no one is
    * handed to legal without notice and time to answer it.

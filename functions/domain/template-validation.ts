@@ -1,7 +1,12 @@
 import Mustache from "mustache";
 import { CHANNELS, type Channel, channelSpec, LOCALES, type Locale, type MessagePart } from "./channels.ts";
 import { FIRST_NOTICE_STEP, type PolicyStep } from "./policy.ts";
-import { type MessageTemplates, type MessageTexts, TEMPLATE_VARIABLES } from "./templates.ts";
+import {
+  type MessageTemplates,
+  type MessageTexts,
+  TEMPLATE_SECTIONS,
+  TEMPLATE_VARIABLES,
+} from "./templates.ts";
 
 /**
  * All template text of a policy, in characters: it keeps a policy version (stored with its change record) well
@@ -100,9 +105,10 @@ function checkMessage(at: string, channel: Channel, message: MessageTexts, issue
 type Issue = (path: string, message: string) => void;
 
 const KNOWN_VARIABLES = TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(", ");
+const SECTIONS = Object.keys(TEMPLATE_SECTIONS);
 const TAG_FORMS: Record<string, string> = {
-  "#": "sections ({{#…}})",
-  "^": "inverted sections ({{^…}})",
+  "#": `sections ({{#…}}) other than ${SECTIONS.map((name) => `{{#${name}}}…{{/${name}}}`).join(", ")}`,
+  "^": `inverted sections ({{^…}}) other than ${SECTIONS.map((name) => `{{^${name}}}`).join(", ")}`,
   ">": "partials ({{>…}})",
   "&": "unescaped variables ({{{…}}} or {{&…}})",
   "!": "comments ({{!…}})",
@@ -111,7 +117,8 @@ const TAG_FORMS: Record<string, string> = {
 
 /**
  * One text: not empty, within `max` characters, and valid Mustache using only plain {{variable}} tags of
- * the known variables, so a message can never go out with a gap or raw template syntax. Returns its length.
+ * the known variables and the known sections, so a message can never go out with a gap or raw template
+ * syntax. Returns its length.
  */
 function checkText(
   path: string,
@@ -129,16 +136,36 @@ function checkText(
     issue(path, `template syntax error: ${(error as Error).message}`);
     return length;
   }
-  for (const [type, value] of tokens) {
+  checkTokens(path, tokens, null, issue);
+  return length;
+}
+
+/** Mustache tokens, inside the section `open` (null: outside any, or in an inverted one). */
+function checkTokens(path: string, tokens: unknown[][], open: string | null, issue: Issue): void {
+  for (const token of tokens) {
+    const [type, value] = token;
     if (type === "text") continue;
     if (type === "name") {
-      if (!(TEMPLATE_VARIABLES as readonly unknown[]).includes(value)) {
-        issue(path, `unknown variable {{${String(value)}}}; known: ${KNOWN_VARIABLES}`);
-      }
+      checkVariable(path, String(value), open, issue);
+      continue;
+    }
+    if ((type === "#" || type === "^") && Object.hasOwn(TEMPLATE_SECTIONS, String(value))) {
+      // An inverted section renders when its value is false: the section's own variables have none there.
+      checkTokens(path, token[4] as unknown[][], type === "#" ? String(value) : null, issue);
       continue;
     }
     const form = TAG_FORMS[String(type)] ?? `{{${String(type)}…}} tags`;
     issue(path, `${form} are not allowed; use plain {{variable}} placeholders only`);
   }
-  return length;
+}
+
+function checkVariable(path: string, name: string, open: string | null, issue: Issue): void {
+  const section = Object.entries(TEMPLATE_SECTIONS).find(([, names]) => names.some((n) => n === name));
+  if (section && section[0] !== open) {
+    issue(path, `{{${name}}} has a value only inside {{#${section[0]}}}…{{/${section[0]}}}`);
+  } else if (Object.hasOwn(TEMPLATE_SECTIONS, name)) {
+    issue(path, `{{${name}}} is a section: use {{#${name}}}…{{/${name}}}`);
+  } else if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name)) {
+    issue(path, `unknown variable {{${name}}}; known: ${KNOWN_VARIABLES}`);
+  }
 }

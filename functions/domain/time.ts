@@ -43,9 +43,14 @@ export function localInstant(dueDate: string, offsetDays: number, hhmm: string, 
 
 /** Calendar days after the due date in the borrower's zone; 0 on or before the due date. */
 export function daysPastDue(dueDate: string, zone: string, now: Date): number {
+  return Math.max(0, daysFromDue(dueDate, zone, now));
+}
+
+/** Calendar days from the due date to today in the borrower's zone: negative before it, 0 on it. */
+export function daysFromDue(dueDate: string, zone: string, now: Date): number {
   const today = DateTime.fromJSDate(now).setZone(zone).startOf("day");
   const due = DateTime.fromISO(dueDate, { zone }).startOf("day");
-  return Math.max(0, Math.round(today.diff(due, "days").days));
+  return Math.round(today.diff(due, "days").days);
 }
 
 /** The borrower-local calendar date and time of an instant, for evidence and messages. */

@@ -1,4 +1,5 @@
 import type { HandoffPackage, HandoffReason } from "../domain/handoff-package.ts";
+import type { InstallmentStatus } from "../domain/installments.ts";
 import { formatMoney, type Money } from "../domain/money.ts";
 import { LOCALES, type Locale } from "../domain/policy.ts";
 
@@ -36,6 +37,8 @@ interface Labels {
   amountDue: string;
   dueDate: string;
   daysPastDue: string;
+  installments: string;
+  installmentStatus: Record<InstallmentStatus, string>;
   balance: string;
   total: string;
   principal: string;
@@ -66,6 +69,10 @@ interface Labels {
     type: string;
     actor: string;
     details: string;
+    installment: string;
+    amount: string;
+    paid: string;
+    status: string;
   };
 }
 
@@ -89,6 +96,8 @@ const LABELS: Record<Locale, Labels> = {
     amountDue: "Original amount",
     dueDate: "Due date",
     daysPastDue: "Days past due",
+    installments: "Installments",
+    installmentStatus: { upcoming: "Upcoming", due: "Due today", overdue: "Overdue", paid: "Paid" },
     balance: "Balance",
     total: "Total owed",
     principal: "Principal",
@@ -119,6 +128,10 @@ const LABELS: Record<Locale, Labels> = {
       type: "Type",
       actor: "Actor",
       details: "Details",
+      installment: "Installment",
+      amount: "Amount",
+      paid: "Paid",
+      status: "Status",
     },
   },
   "zh-CN": {
@@ -136,6 +149,8 @@ const LABELS: Record<Locale, Labels> = {
     amountDue: "原始金额",
     dueDate: "到期日",
     daysPastDue: "逾期天数",
+    installments: "分期",
+    installmentStatus: { upcoming: "未到期", due: "今日到期", overdue: "已逾期", paid: "已还清" },
     balance: "余额",
     total: "应还总额",
     principal: "本金",
@@ -166,6 +181,10 @@ const LABELS: Record<Locale, Labels> = {
       type: "类型",
       actor: "操作方",
       details: "详情",
+      installment: "期数",
+      amount: "金额",
+      paid: "已还",
+      status: "状态",
     },
   },
 };
@@ -228,6 +247,27 @@ ${row(l.interest, m(balance.interest))}
 ${row(l.totalPaid, m(balance.totalPaid))}
 ${row(l.waived, m(balance.waived))}
 </table>`;
+}
+
+/** A schedule's installments, each with what was paid towards it and its status; nothing for a single payment. */
+function installmentsSection(pkg: HandoffPackage, l: Labels, locale: Locale): string {
+  const installments = pkg.loan.installments;
+  if (!installments) return "";
+  const e = escapeHtml;
+  const c = l.cols;
+  return `
+<h2>${e(l.installments)} (${e(installments.length)})</h2>
+${table(
+  l,
+  [c.installment, l.dueDate, c.amount, c.paid, c.status],
+  installments.map((i) => [
+    e(`${i.number}/${installments.length}`),
+    e(i.dueDate),
+    e(formatMoney(i.amount, locale)),
+    e(formatMoney(i.paid, locale)),
+    e(l.installmentStatus[i.status]),
+  ]),
+)}`;
 }
 
 /** Every contact attempt: when (UTC and borrower local), how, to whom, which step and versions, the result. */
@@ -309,7 +349,7 @@ export function renderHandoffHtml(pkg: HandoffPackage): string {
 </head>
 <body>
 <h1>${e(l.title)} — ${e(pkg.loanId)}</h1>
-${factsTables(pkg, l, locale)}
+${factsTables(pkg, l, locale)}${installmentsSection(pkg, l, locale)}
 <h2>${e(l.contacts)} (${e(pkg.contacts.length)})</h2>
 ${contactsTable(pkg, l)}
 <h2>${e(l.agreements)} (${e(pkg.agreements.length)})</h2>

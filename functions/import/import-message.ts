@@ -1,10 +1,12 @@
 import * as z from "zod";
 
 /**
- * What the S3 import function puts on the queue: up to IMPORT_MESSAGE_LOANS validated loans of one tenant's file.
- * Loans per message stay small enough for SQS's 256 KiB limit whatever the loans hold (each is at most ~1 KiB).
+ * What the S3 import function puts on the queue: up to IMPORT_MESSAGE_LOANS validated loans of one tenant's file,
+ * and at most IMPORT_MESSAGE_BYTES of them: a loan with a schedule of 360 installments is some 30 KiB, where one
+ * with a due date is under 1 KiB. Both keep a message, and a batch of ten, within SQS's limits.
  */
 export const IMPORT_MESSAGE_LOANS = 100;
+export const IMPORT_MESSAGE_BYTES = 100 * 1024;
 
 export const importMessageSchema = z.object({
   v: z.literal(1),

@@ -5,7 +5,12 @@ import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { logger } from "../powertools.ts";
-import { IMPORT_MESSAGE_LOANS, type ImportMessage, tenantOfKey } from "./import-message.ts";
+import {
+  IMPORT_MESSAGE_BYTES,
+  IMPORT_MESSAGE_LOANS,
+  type ImportMessage,
+  tenantOfKey,
+} from "./import-message.ts";
 import { formatOf, inBatches, readPortfolio } from "./portfolio-file.ts";
 
 /** The part of an EventBridge "Object Created" event from S3 this function reads. */
@@ -35,7 +40,7 @@ export interface ObjectImportSummary {
 
 /**
  * Streams an uploaded portfolio file (`imports/<tenant>/<name>.jsonl|csv`) and puts its valid loans on the import
- * queue, IMPORT_MESSAGE_LOANS per message; bad lines are logged with their numbers and reasons and never sent.
+ * queue, IMPORT_MESSAGE_LOANS (and IMPORT_MESSAGE_BYTES) per message; bad lines are logged with their numbers and reasons and never sent.
  * Delivery is at least once: a repeat enqueues the same loans again and they come back as `exists`.
  */
 export function makeObjectImporter(deps: ObjectImportDeps) {
@@ -80,7 +85,7 @@ export function makeObjectImporter(deps: ObjectImportDeps) {
         }
       }
       let batch = 0;
-      for await (const loans of inBatches(valid(), IMPORT_MESSAGE_LOANS)) {
+      for await (const loans of inBatches(valid(), IMPORT_MESSAGE_LOANS, IMPORT_MESSAGE_BYTES)) {
         outgoing.push({
           v: 1,
           tenantId,

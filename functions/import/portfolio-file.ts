@@ -198,14 +198,30 @@ export async function* csvRows(
   if (quoted) throw new PortfolioFileError(`line ${start}: a quoted field is never closed`);
 }
 
-/** Groups an async stream into arrays of at most `size`. */
-export async function* inBatches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+/**
+ * Groups an async stream into arrays of at most `size` items and, when `maxBytes` is given, at most that much
+ * JSON (an item larger on its own still goes, alone): loans with long schedules fill a message sooner.
+ */
+export async function* inBatches<T>(
+  items: AsyncIterable<T>,
+  size: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+): AsyncGenerator<T[]> {
   let batch: T[] = [];
+  let bytes = 0;
   for await (const item of items) {
+    const itemBytes = Number.isFinite(maxBytes) ? Buffer.byteLength(JSON.stringify(item)) : 0;
+    if (batch.length > 0 && bytes + itemBytes > maxBytes) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
     batch.push(item);
+    bytes += itemBytes;
     if (batch.length >= size) {
       yield batch;
       batch = [];
+      bytes = 0;
     }
   }
   if (batch.length > 0) yield batch;

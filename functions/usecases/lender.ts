@@ -48,7 +48,10 @@ function eventFingerprint(event: LoanEvent): string {
 /** Tries of an event against concurrent writers (the workflow's steps) before answering 409 CONCURRENT_UPDATE. */
 const MAX_EVENT_ATTEMPTS = 8;
 
-/** What makes two subscriptions of one loan "the same body": single and batch subscriptions agree on it. */
+/**
+ * What makes two subscriptions of one loan "the same body": single and batch subscriptions agree on it. The whole
+ * request counts, a schedule included: another schedule for the same loan is a conflict, not a repeat.
+ */
 export function subscriptionHash(request: SubscriptionRequest & { policyId: string }): string {
   return createHash("sha256").update(canonicalJson(request)).digest("hex");
 }

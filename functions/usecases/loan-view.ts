@@ -1,3 +1,4 @@
+import { amountDueNow, installmentViews } from "../domain/installments.ts";
 import { breakdown, chargedTo, type LoanCase, planFor, stageOf } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { daysPastDue } from "../domain/time.ts";
@@ -16,7 +17,9 @@ export function loanView(stored: LoanCase, policy: Policy, now: Date) {
     amountDue: loanCase.amountDue,
     totalPaid: loanCase.totalPaid,
     dueDate: loanCase.dueDate,
+    // On a schedule the due date is the oldest unpaid installment's, so this counts from the oldest overdue one.
     daysPastDue: daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now),
+    amountDueNow: amountDueNow(loanCase, now),
     nextAction: action
       ? action.kind === "step"
         ? {
@@ -34,7 +37,7 @@ export function loanView(stored: LoanCase, policy: Policy, now: Date) {
           paidSince: loanCase.hold.paidSince ?? null,
         }
       : null,
-    installments: loanCase.installments,
+    installments: installmentViews(loanCase, now),
     /** Set when the workflow failed after its retries; cleared by a restart. */
     attention: loanCase.attention ?? null,
     optedOut: loanCase.optedOut,

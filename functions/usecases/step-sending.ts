@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
-import { DateTime } from "luxon";
 import type { AuditEvent } from "../domain/audit-chain.ts";
 import { addressOf, channelSpec } from "../domain/channels.ts";
 import { ConcurrentUpdateError, ProviderThrottledError } from "../domain/errors.ts";
 import { type CaseChange, chargedTo, type LoanCase, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
-import { add, compare, formatMoney, type Money, subtract } from "../domain/money.ts";
+import { messageVariables } from "../domain/message-variables.ts";
 import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
 import { completeStep, recordContacts, releaseChannels } from "../domain/step-lifecycle.ts";
 import { renderMessage, templatesOf } from "../domain/templates.ts";
-import { daysPastDue, localTime, toInstant } from "../domain/time.ts";
+import { localTime, toInstant } from "../domain/time.ts";
 import type { CaseRepository, Clock, MessageSender } from "../ports.ts";
 
 /** What sending a claimed step needs: the case store, the provider and the business clock. */
@@ -121,13 +120,8 @@ async function sendOne(
   const loanCase = chargedTo(loaded.loanCase, policy.charges, now);
   const { borrower } = loanCase;
   // The texts of the case's own policy version, so the evidence's template version is the policy version.
-  const content = renderMessage(templatesOf(policy), step.template, borrower.locale, channel, {
-    name: borrower.name,
-    amountDue: formatMoney(amountShown(loanCase), borrower.locale),
-    dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(borrower.locale).toLocaleString(DateTime.DATE_FULL),
-    daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
-    paymentReference: loanCase.loanId,
-  });
+  const variables = messageVariables(loanCase, now);
+  const content = renderMessage(templatesOf(policy), step.template, borrower.locale, channel, variables);
   const to = addressOf(borrower, channel) as string;
   const { providerMessageId } = await deps.sender.send({
     tenantId: loanCase.tenantId,
@@ -168,11 +162,4 @@ async function sendOne(
       providerMessageId,
     },
   };
-}
-
-/** On an installment plan a message asks for the installment being collected (plus charges), not the whole debt. */
-function amountShown(loanCase: LoanCase): Money {
-  const open = loanCase.installments?.find((i) => compare(i.paid, i.amount) < 0);
-  if (!open) return loanCase.balance;
-  return add(subtract(open.amount, open.paid), add(loanCase.fees, loanCase.interest));
 }

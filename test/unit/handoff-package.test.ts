@@ -326,3 +326,56 @@ describe("the hand-off package as HTML", () => {
     expect(html).toContain("Legal hand-off package");
   });
 });
+
+describe("the hand-off package of a loan on a repayment schedule", () => {
+  const CNY = (amount: string) => money(amount, "CNY");
+  /** Four installments of 400.00 at the hand-off (2026-02-14, 10:00 in Shanghai): paid, overdue, due, upcoming. */
+  const installments = [
+    { dueDate: "2025-12-15", amount: CNY("400.00"), paid: CNY("400.00") },
+    { dueDate: "2026-01-15", amount: CNY("400.00"), paid: CNY("150.00") },
+    { dueDate: "2026-02-14", amount: CNY("400.00"), paid: CNY("0.00") },
+    { dueDate: "2026-03-15", amount: CNY("400.00"), paid: CNY("0.00") },
+  ];
+  const packageOf = (name = "Li Wei", locale: "zh-CN" | "en-US" = "zh-CN") => {
+    const trail = handedOffCase(name);
+    const loanCase = { ...trail.loanCase, installments, borrower: { ...trail.loanCase.borrower, locale } };
+    return buildHandoffPackage({ loanCase, policies: [DEFAULT_POLICY], audit: trail.audit, now: NOW });
+  };
+
+  it("lists every installment with its number, due date, amount, what was paid and its status", () => {
+    expect(packageOf().loan.installments).toEqual([
+      { number: 1, dueDate: "2025-12-15", amount: CNY("400.00"), paid: CNY("400.00"), status: "paid" },
+      { number: 2, dueDate: "2026-01-15", amount: CNY("400.00"), paid: CNY("150.00"), status: "overdue" },
+      { number: 3, dueDate: "2026-02-14", amount: CNY("400.00"), paid: CNY("0.00"), status: "due" },
+      { number: 4, dueDate: "2026-03-15", amount: CNY("400.00"), paid: CNY("0.00"), status: "upcoming" },
+    ]);
+  });
+
+  it("has no installments for a single-payment loan", () => {
+    const trail = handedOffCase();
+    const { loanCase, audit } = trail;
+    const pkg = buildHandoffPackage({ loanCase, audit, policies: [DEFAULT_POLICY], now: NOW });
+    expect(pkg.loan).not.toHaveProperty("installments");
+    expect(renderHandoffHtml(pkg)).not.toContain("分期");
+  });
+
+  it("shows them as a table in the borrower's locale", () => {
+    const zh = renderHandoffHtml(packageOf());
+    expect(zh).toContain("<h2>分期 (4)</h2>");
+    expect(zh).toContain(
+      "<tr><td>2/4</td><td>2026-01-15</td><td>¥400.00</td><td>¥150.00</td><td>已逾期</td></tr>",
+    );
+    for (const status of ["已还清", "今日到期", "未到期"]) expect(zh).toContain(`<td>${status}</td>`);
+    const en = renderHandoffHtml(packageOf("Jane Doe", "en-US"));
+    expect(en).toContain("<th>Installment</th><th>Due date</th><th>Amount</th><th>Paid</th><th>Status</th>");
+    expect(en).toContain("<td>Overdue</td>");
+  });
+
+  it("hashes the installments with the rest of the package", () => {
+    const pkg = packageOf();
+    const { packageHash, ...body } = pkg;
+    expect(packageHashOf(body)).toBe(packageHash);
+    const paidMore = { ...body, loan: { ...body.loan, installments: body.loan.installments?.slice(1) } };
+    expect(packageHashOf(paidMore)).not.toBe(packageHash);
+  });
+});

@@ -201,6 +201,7 @@ describe("announcing a loan's audit trail as lender events", () => {
       ],
       [["grace_extension", { from: "2026-01-20", to: "2026-02-20" }], ["loan.due_date_extended"]],
       [["installment_plan", {}], ["loan.restructured"]],
+      [["cured", { installmentsCleared: 1 }], ["loan.cured"]],
       [["opted_out", { channel: "sms" }], ["borrower.opted_out"]],
       [["opted_in", { channel: "sms" }], ["borrower.opted_in"]],
       [
@@ -230,6 +231,37 @@ describe("announcing a loan's audit trail as lender events", () => {
       "loan.status_changed",
       "loan.stage_changed",
     ]);
+  });
+
+  it("announces a cure: the status stays, collection goes back to the pre-due reminders", () => {
+    const cure: Step = [
+      "cured",
+      { installmentsCleared: 2, nextDueDate: "2026-03-15", daysPastDueBefore: 12 },
+    ];
+    const { events, state } = fold(
+      trail([subscribed(), sent("soft_collection"), paid("active", false, "800.00"), cure]),
+    );
+    expect(typesOf(events)).toEqual([
+      "loan.subscribed",
+      "message.sent",
+      "loan.stage_changed",
+      "payment.received",
+      "loan.cured",
+      "loan.stage_changed",
+    ]);
+    expect(events[4]?.data).toEqual({
+      installmentsCleared: 2,
+      nextDueDate: "2026-03-15",
+      daysPastDueBefore: 12,
+      auditSeq: 4,
+    });
+    expect(events[5]?.data).toEqual({ from: "soft_collection", to: "pre_due", auditSeq: 4 });
+    expect(state).toMatchObject({ status: "active", stage: "pre_due" });
+
+    // A cure under a promise leaves the hold as the payment reported it.
+    const held = fold(trail([subscribed(true), promised, paid("on_hold", false, "800.00"), cure]));
+    expect(typesOf(held.events).slice(-2)).toEqual(["loan.cured", "loan.stage_changed"]);
+    expect(held.state).toMatchObject({ status: "on_hold", stage: "pre_due" });
   });
 
   it("keeps what changed in a due date, a policy version or a channel fallback", () => {

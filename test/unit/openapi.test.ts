@@ -224,7 +224,7 @@ describe("the schemas", () => {
     const loanCase = schema("LoanCase");
     const fields = ["loanId", "status", "stage", "balance", "amountDue", "dueDate", "daysPastDue"].concat(
       ["nextAction", "policy", "borrower", "createdAt", "updatedAt"],
-      ["balanceBreakdown", "totalPaid", "hold", "installments", "attention", "optedOut"],
+      ["balanceBreakdown", "totalPaid", "hold", "installments", "attention", "optedOut", "amountDueNow"],
     );
     expect(requiredOf(loanCase).sort()).toEqual([...fields].sort());
     expect(Object.keys(propertiesOf(loanCase)).sort()).toEqual([...fields].sort());
@@ -232,7 +232,16 @@ describe("the schemas", () => {
     expect(requiredOf(schema("BalanceBreakdown")).sort()).toEqual(["fees", "interest", "principal"]);
     expect(requiredOf(schema("Hold")).sort()).toEqual(["amount", "paidSince", "reason", "until"]);
     expect(propertiesOf(schema("Hold")).reason).toMatchObject({ enum: ["promise", "settlement", "dispute"] });
-    expect(requiredOf(schema("InstallmentView")).sort()).toEqual(["amount", "dueDate", "paid"]);
+    expect(requiredOf(schema("InstallmentView")).sort()).toEqual([
+      "amount",
+      "dueDate",
+      "number",
+      "paid",
+      "status",
+    ]);
+    expect(propertiesOf(schema("InstallmentView")).status).toMatchObject({
+      enum: ["upcoming", "due", "overdue", "paid"],
+    });
     for (const field of ["hold", "installments", "attention"]) {
       expect(
         schemaErrors({ $ref: `#/components/schemas/LoanCase/properties/${field}` }, null),

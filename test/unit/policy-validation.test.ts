@@ -149,7 +149,8 @@ const enSms = (id: string, body: string) => (t: MessageTemplates) => {
   const texts = t[id]?.["en-US"];
   if (texts) texts.sms = { body };
 };
-const KNOWN = "known: {{name}}, {{amountDue}}, {{dueDate}}, {{daysPastDue}}, {{paymentReference}}";
+const KNOWN =
+  "known: {{name}}, {{amountDue}}, {{dueDate}}, {{daysPastDue}}, {{paymentReference}}, {{amountDueNow}}, {{installmentNumber}}, {{installmentCount}}";
 const noFallback = { contactRules: { ...DEFAULT_CONTACT_RULES, fallback: false } };
 
 describe("template validation", () => {

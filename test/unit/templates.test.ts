@@ -31,6 +31,8 @@ function variables(locale: Locale, overrides: Partial<MessageVariables> = {}): M
     dueDate: "2026-01-15",
     daysPastDue: 7,
     paymentReference: "REF-0042",
+    amountDueNow: formatMoney(money("0.00", locale === "zh-CN" ? "CNY" : "USD"), locale),
+    installment: false,
     ...overrides,
   };
 }
@@ -161,5 +163,64 @@ describe("renderMessage from a policy's own templates", () => {
       "Hi Jane Doe Reply STOP to opt out.",
     );
     expect(() => renderFrom(smsOnly, "nudge", "en-US", "email", variables("en-US"))).toThrow(RangeError);
+  });
+});
+
+describe("renderMessage on a repayment schedule", () => {
+  /** Installment 2 of 6, with installments 2 and 3 overdue: 1,234.56 of them plus charges due now. */
+  const onSchedule = (locale: Locale, overrides: Partial<MessageVariables> = {}) =>
+    variables(locale, {
+      amountDueNow: formatMoney(money("2469.12", locale === "zh-CN" ? "CNY" : "USD"), locale),
+      installment: true,
+      installmentNumber: 2,
+      installmentCount: 6,
+      ...overrides,
+    });
+
+  it.each(combinations)("%s / %s / %s says which installment it is about", (id, locale, channel) => {
+    const message = renderMessage(id, locale, channel, onSchedule(locale));
+    expect(message.body).not.toMatch(/\{\{|\}\}/);
+    expect(message.body).toContain(locale === "zh-CN" ? "第2/6期" : "Installment 2 of 6");
+    // Before its due date nothing is due yet: a reminder names the installment, not an amount due now.
+    if (id === "reminder") expect(message.body).not.toContain(onSchedule(locale).amountDueNow);
+    else expect(message.body).toContain(onSchedule(locale).amountDueNow);
+  });
+
+  it("adds one short line to an SMS, in either locale", () => {
+    expect(renderMessage("reminder", "en-US", "sms", onSchedule("en-US")).body).toBe(
+      "Hi Jane Doe, a reminder: $1,234.56 is due on 2026-01-15 (ref REF-0042). Installment 2 of 6. Reply STOP to opt out.",
+    );
+    expect(renderMessage("overdue_firm", "en-US", "sms", onSchedule("en-US")).body).toBe(
+      "Jane Doe, $1,234.56 is 7 days overdue (due 2026-01-15). Installment 2 of 6: $2,469.12 due. Please pay or contact us now. Ref REF-0042. Reply STOP to opt out.",
+    );
+    expect(renderMessage("reminder", "zh-CN", "sms", onSchedule("zh-CN")).body).toBe(
+      "李伟您好，您的借款¥1,234.56将于2026-01-15到期，请按时还款（编号REF-0042）。第2/6期。 回复TD退订",
+    );
+    expect(renderMessage("overdue_gentle", "zh-CN", "sms", onSchedule("zh-CN")).body).toBe(
+      "李伟您好，您的借款¥1,234.56已于2026-01-15到期，逾期7天。第2/6期，应还¥2,469.12。如有困难请联系我们协商，编号REF-0042。 回复TD退订",
+    );
+  });
+
+  it("puts the line in the email body, never in the subject", () => {
+    const email = renderMessage("due_today", "en-US", "email", onSchedule("en-US", { daysPastDue: 0 }));
+    expect(email.body).toBe(
+      "Dear Jane Doe,\n\n$1,234.56 is due today, 2026-01-15. Installment 2 of 6: $2,469.12 due. Reference: REF-0042.\n\nTo stop these emails, reply with UNSUBSCRIBE.",
+    );
+    expect(email.subject).toBe("Payment due today: $1,234.56");
+    expect(renderMessage("final_notice", "zh-CN", "email", onSchedule("zh-CN")).body).toContain(
+      "已逾期7天。第2/6期，应还¥2,469.12。如未还款",
+    );
+  });
+
+  it.each(combinations)("%s / %s / %s reads as before on a single-payment loan", (id, locale, channel) => {
+    const withoutSection = (text: string | undefined) =>
+      text?.replace(/\{\{#installment\}\}.*?\{\{\/installment\}\}/gs, "");
+    const texts = BUILT_IN_TEMPLATES[id]?.[locale]?.[channel];
+    const before: MessageTemplates = {
+      [id]: { [locale]: { [channel]: { body: withoutSection(texts?.body), subject: texts?.subject } } },
+    };
+    expect(renderMessage(id, locale, channel, variables(locale))).toEqual(
+      renderFrom(before, id, locale, channel, variables(locale)),
+    );
   });
 });

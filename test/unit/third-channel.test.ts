@@ -61,6 +61,8 @@ describe("a third channel, described once", () => {
       dueDate: "January 15, 2026",
       daysPastDue: 0,
       paymentReference: loanCase.loanId,
+      amountDueNow: "CN¥0.00",
+      installment: false,
     });
     expect(content).toEqual({
       body: "Hi Li Wei, CN¥1,000.00 is due on January 15, 2026.\nReply STOP to opt out.",

@@ -146,6 +146,9 @@ const RULES: Record<string, Rule> = {
     status: becomes("active"),
     stage: () => "pre_due",
   },
+  // A payment cleared every overdue installment: the next one is collected from its pre-due reminders. The
+  // payment's own entry reports the status, which the cure leaves as it is.
+  cured: { events: announce("loan.cured"), stage: () => "pre_due" },
   opted_out: { events: announce("borrower.opted_out") },
   opted_in: { events: announce("borrower.opted_in") },
   bankruptcy_notified: {

@@ -11,6 +11,7 @@ export const LENDER_EVENT_TYPES = [
   "loan.policy_changed",
   "loan.due_date_extended",
   "loan.restructured",
+  "loan.cured",
   "loan.handed_off",
   "loan.handoff_withheld",
   "loan.paid",
