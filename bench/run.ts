@@ -29,7 +29,9 @@ function sectionList(value: string): SectionId[] {
     const byNumber = /^\d+$/.test(name) ? SECTION_IDS[Number(name) - 1] : undefined;
     const id = byNumber ?? name;
     if (!SECTION_IDS.includes(id as SectionId)) {
-      throw new InvalidArgumentError(`unknown section "${name}": one of ${SECTION_IDS.join(", ")} or 1-7`);
+      throw new InvalidArgumentError(
+        `unknown section "${name}": one of ${SECTION_IDS.join(", ")} or 1-${SECTION_IDS.length}`,
+      );
     }
     return id as SectionId;
   });
@@ -42,7 +44,11 @@ const program = new Command()
     "Measure the loan dunning product on this machine; writes bench/report.json and bench/report.md.",
   )
   .option("--quick", "small counts: a smoke run of every section in a minute or two", false)
-  .option("--only <sections>", `comma-separated sections: ${SECTION_IDS.join(", ")} (or 1-7)`, sectionList)
+  .option(
+    "--only <sections>",
+    `comma-separated sections: ${SECTION_IDS.join(", ")} (or 1-${SECTION_IDS.length})`,
+    sectionList,
+  )
   .option(
     "--ingest-loans <n>",
     "loans imported by the batch ingest section (default 100000; quick 2000)",

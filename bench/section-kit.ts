@@ -12,6 +12,7 @@ export const SECTION_IDS = [
   "latency",
   "simulate",
   "bundles",
+  "installments",
 ] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 
@@ -37,6 +38,8 @@ export const TARGETS = {
   ingestLoansPerSecond: 1000,
   bundleBytes: 1024 * 1024,
   coldInitMs: 200,
+  /** The most of Step Functions' 25,000 history events one execution may use. */
+  executionHistoryShare: 0.1,
 } as const;
 
 /** The share of each path in the stated portfolio mix of the cost section. */

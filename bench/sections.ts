@@ -1,5 +1,6 @@
 import type { Section } from "./report.ts";
 import type { SectionContext, SectionId } from "./section-kit.ts";
+import { installmentsSection } from "./sections-installments.ts";
 import { bundlesSection, ingestSection, latencySection, simulateSection } from "./sections-tools.ts";
 import { costSection, pathsSection, throughputSection } from "./sections-workflow.ts";
 
@@ -13,4 +14,5 @@ export const sectionRunners: Record<SectionId, (ctx: SectionContext) => Promise<
   latency: latencySection,
   simulate: simulateSection,
   bundles: bundlesSection,
+  installments: installmentsSection,
 };

@@ -88,7 +88,7 @@ function loanProblem(loan: PortfolioLoan | null): string | null {
     return "expected a loan with loanId, borrower.timeZone and dueDate, or a schedule of { dueDate, amount }";
   }
   if (loan.amountDue !== undefined && !isAmount(loan.amountDue)) {
-    return "amountDue: expected { amount, currency } such as { \"amount\": \"1250.00\", \"currency\": \"CNY\" }";
+    return 'amountDue: expected { amount, currency } such as { "amount": "1250.00", "currency": "CNY" }';
   }
   if (loan.amountDue && exceedsMaxAmount(loan.amountDue.amount)) {
     return `amountDue.amount must be at most ${MAX_AMOUNT}, the largest amount accepted`;

@@ -100,12 +100,7 @@ class PolicyRun {
     const loan = trajectory ? undefined : build();
     if (!trajectory && loan) {
       // The never-paying trajectory: a full payment only stops the case, so a paying loan sees a prefix.
-      const [log] = simulateBorrower(
-        [{ loan, paysAt: [] }],
-        this.policy,
-        this.settings.startMs,
-        this.endMs,
-      );
+      const [log] = simulateBorrower([{ loan, paysAt: [] }], this.policy, this.settings.startMs, this.endMs);
       const full = log as EventLog;
       const contacts: CheckedContact[] = [];
       const messageAt: number[] = [];

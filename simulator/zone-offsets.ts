@@ -67,10 +67,11 @@ const PURE_METHODS = ["plus", "minus", "set", "startOf", "endOf", "setZone", "to
  * instances again and again, and wakes fall on the same instants across loans. DateTimes are immutable, so the same
  * call on the same instance always gives an equal result: the cache changes the speed, never a result.
  */
-export function memoiseDateMath(maxInstants = 100_000): void {
+export function memoiseDateMath(maxInstants = 20_000, maxResults = 200_000): void {
   if (mathInstalled) return;
   mathInstalled = true;
-  const results = new WeakMap<object, Map<string, unknown>>();
+  let results = new WeakMap<object, Map<string, unknown>>();
+  let held = 0;
   const proto = DateTime.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of PURE_METHODS) {
     const original = proto[name] as (...args: unknown[]) => unknown;
@@ -84,7 +85,11 @@ export function memoiseDateMath(maxInstants = 100_000): void {
       }
       if (cache.has(key)) return cache.get(key);
       const value = original.apply(this, args);
-      cache.set(key, value);
+      // Bounded: cached results keep their own DateTimes alive, so past the limit every cache starts over.
+      if (++held > maxResults) {
+        results = new WeakMap();
+        held = 0;
+      } else cache.set(key, value);
       return value;
     };
   }
@@ -114,7 +119,8 @@ function argumentsKey(name: string, args: unknown[]): string | null {
       key += `|${typeof arg}:${String(arg)}`;
       continue;
     }
-    if (typeof arg !== "object" || arg === null || Object.getPrototypeOf(arg) !== Object.prototype) return null;
+    if (typeof arg !== "object" || arg === null || Object.getPrototypeOf(arg) !== Object.prototype)
+      return null;
     key += "|{";
     for (const [field, value] of Object.entries(arg)) {
       if (!isPlain(value)) return null;

@@ -26,7 +26,8 @@ const integer = (min: number) => (value: string) => {
 
 function share(value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw new InvalidArgumentError("expected a share from 0 to 1");
+  if (value.trim() === "" || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError("expected a share from 0 to 1");
   return n;
 }
 

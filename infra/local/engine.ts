@@ -18,6 +18,9 @@ export interface ExecutionRecord {
   retries: number;
   /** Task resource calls, retries included (Lambda invocations on AWS); set at the end. */
   taskCalls: number;
+  /** Virtual-clock instants (epoch ms) it started and ended at: how long it stayed open, which AWS bounds. */
+  startedAtMs: number;
+  endedAtMs?: number;
 }
 
 /** Running totals of the engine's work, for benchmarks and profiling. */
@@ -137,7 +140,8 @@ export class LocalWorkflowEngine {
         const record = this.executions.get(message.name);
         if (record) {
           const { status, output, error, states, retries, taskCalls } = message;
-          Object.assign(record, { status, output, error, states, retries, taskCalls });
+          const endedAtMs = this.clock.nowMs();
+          Object.assign(record, { status, output, error, states, retries, taskCalls, endedAtMs });
           if (status === "FAILED") this.failures.push(record);
         }
         return;
@@ -177,7 +181,16 @@ export class LocalWorkflowEngine {
       const same = existing.status === "RUNNING" && JSON.stringify(existing.input) === JSON.stringify(input);
       return same ? "started" : "exists";
     }
-    this.executions.set(name, { name, input, status: "RUNNING", states: [], retries: 0, taskCalls: 0 });
+    const startedAtMs = this.clock.nowMs();
+    this.executions.set(name, {
+      name,
+      input,
+      status: "RUNNING",
+      states: [],
+      retries: 0,
+      taskCalls: 0,
+      startedAtMs,
+    });
     this.send({ op: "start", name, input });
     return "started";
   }

@@ -1,15 +1,20 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONTACT_RULES, DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
 import { checkContacts, checkRulesOf, VIOLATION } from "../../simulator/checker.ts";
-import { orchestrate } from "../../simulator/orchestrator.ts";
+import { EV, isMessage, messageOf, paymentInstant, simulateBorrower } from "../../simulator/engine.ts";
+import { orchestrate, readPortfolio } from "../../simulator/orchestrator.ts";
 import { DEFAULT_PAYMENT_MODEL, type PaymentModel, paymentModelIssues } from "../../simulator/payments.ts";
 import { type PortfolioLoan, SYNTHETIC_ZONES, syntheticLoan } from "../../simulator/portfolio.ts";
 import { chartSvg, policyReport, type SimulationReport } from "../../simulator/report.ts";
 import { type RunSettings, runBorrowers, runSynthetic } from "../../simulator/run.ts";
-import { memoiseIsoParsing, memoiseZoneOffsets } from "../../simulator/zone-offsets.ts";
+import { memoiseDateMath, memoiseIsoParsing, memoiseZoneOffsets } from "../../simulator/zone-offsets.ts";
 
 memoiseZoneOffsets();
 memoiseIsoParsing();
+memoiseDateMath();
 
 const START = "2026-03-02";
 const startMs = Date.parse(`${START}T00:00:00Z`);
@@ -141,6 +146,140 @@ describe("simulator: small scenarios", () => {
     expect(
       paymentModelIssues({ paymentTime: "25:00", payOnDay: { "0": 0.7, "1": 0.6, x: 0.1 } }),
     ).toHaveLength(3);
+  });
+});
+
+describe("simulator: installment loans", () => {
+  const DUE = ["2026-03-20", "2026-04-20", "2026-05-20"];
+  const onSchedule = (): PortfolioLoan => {
+    const { amountDue, dueDate, ...rest } = loan();
+    return {
+      ...rest,
+      schedule: DUE.map((d) => ({ dueDate: d, amount: { amount: "400.00", currency: "CNY" } })),
+    };
+  };
+  const zone = "Asia/Shanghai";
+  const at = (dueDate: string, day: number) => paymentInstant(dueDate, day, "18:00", zone, startMs);
+  const endMs = startMs + 120 * 86_400_000;
+  /** The messages of a log as [instant, soft collection?], and its other codes. */
+  const read = (log: { at: number[]; code: number[] }) => ({
+    messages: log.code.flatMap((c, i) => (isMessage(c) ? [[log.at[i], !messageOf(c).preDue] as const] : [])),
+    others: log.code.filter((c) => !isMessage(c)),
+  });
+
+  it("paid the day before each due date: only the pre-due reminders before each installment", () => {
+    const payments: PaymentModel = { paymentTime: "18:00", payOnDay: { "-1": 1 } };
+    const [tally] = runBorrowers([{ loans: [{ index: 0, loan: onSchedule() }] }], settings({ payments }));
+    // Per installment: D−7 email, D−3 SMS, D−1 SMS and email; the payment at D−1 18:00 comes before D0.
+    expect(tally?.messages).toEqual({
+      sms: { preDue: 6, softCollection: 0 },
+      email: { preDue: 6, softCollection: 0 },
+    });
+    expect(tally?.installments).toEqual({ loans: 1, due: 3, paidOnTime: 3, paidLate: 0, cures: 0 });
+    expect(tally?.funnel).toMatchObject({ subscribed: 1, paidBeforeDue: 1, paidInSoftCollection: 0 });
+    expect(tally).toMatchObject({ individualLoans: 1, multiLoanBorrowers: 0, memoisedLoans: 0 });
+  });
+
+  it("misses installment 2: soft collection for it, cured by the payment, then installment 3's pre-due reminders", () => {
+    const paysAt = [at(DUE[0] as string, -1), at(DUE[1] as string, 5), at(DUE[2] as string, -1)];
+    const [log] = simulateBorrower([{ loan: onSchedule(), paysAt }], DEFAULT_POLICY, startMs, endMs);
+    const { messages, others } = read(log as { at: number[]; code: number[] });
+    expect(others).toEqual([
+      EV.INSTALLMENT_ON_TIME,
+      EV.INSTALLMENT_LATE,
+      EV.CURED,
+      EV.INSTALLMENT_ON_TIME,
+      EV.PAID,
+    ]);
+    const [first, cure, last] = paysAt as [number, number, number];
+    const between = (from: number, to: number) =>
+      messages.filter(([t]) => (t as number) > from && (t as number) < to);
+    expect(between(0, first).every(([, soft]) => !soft)).toBe(true);
+    // Installment 2: D−7 … D0 pre-due, then D+1 (SMS and email) and D+3 (SMS) of soft collection before D+5 18:00.
+    expect(between(first, cure).filter(([, soft]) => soft)).toHaveLength(3);
+    expect(between(first, cure).filter(([, soft]) => !soft)).toHaveLength(5);
+    // Cured: soft collection stops; installment 3 gets D−7, D−3 and D−1 again, all pre-due.
+    expect(between(cure, last).map(([, soft]) => soft)).toEqual([false, false, false, false]);
+    expect(messages.filter(([t]) => (t as number) > last)).toEqual([]);
+  });
+
+  it("never paid after installment 1: soft collection on installment 2 until the hand-off", () => {
+    const [log] = simulateBorrower(
+      [{ loan: onSchedule(), paysAt: [at(DUE[0] as string, -1)] }],
+      DEFAULT_POLICY,
+      startMs,
+      endMs,
+    );
+    const { messages, others } = read(log as { at: number[]; code: number[] });
+    expect(others).toEqual([EV.INSTALLMENT_ON_TIME, EV.HAND_OFF]);
+    expect(messages.filter(([, soft]) => soft).length).toBeGreaterThan(0);
+  });
+
+  it("a synthetic share of 3, 6 and 12 monthly installments; the other loans unchanged", () => {
+    const options = { count: 400, seed: 3, firstDueDate: "2026-03-03", dueDays: 30 };
+    const plain = Array.from({ length: 400 }, (_, i) => syntheticLoan(i, options));
+    const mixed = Array.from({ length: 400 }, (_, i) =>
+      syntheticLoan(i, { ...options, installmentShare: 0.3 }),
+    );
+    const scheduled = mixed.filter((l) => l.schedule);
+    expect(scheduled.length).toBeGreaterThan(80);
+    expect(scheduled.length).toBeLessThan(160);
+    expect(new Set(scheduled.map((l) => l.schedule?.length))).toEqual(new Set([3, 6, 12]));
+    for (const l of scheduled) {
+      const cents = (l.schedule ?? []).reduce((sum, i) => sum + Math.round(Number(i.amount.amount) * 100), 0);
+      expect(cents).toBe(Math.round(Number(l.amountDue?.amount) * 100));
+      expect(l.schedule?.[1]?.dueDate.slice(5, 7)).not.toBe(l.schedule?.[0]?.dueDate.slice(5, 7));
+    }
+    mixed.forEach((l, i) => {
+      if (!l.schedule) expect(l).toEqual(plain[i]);
+    });
+  });
+
+  it("runs them one by one, the same with or without shared trajectories", () => {
+    const portfolio = {
+      count: 300,
+      seed: 4,
+      firstDueDate: "2026-03-03",
+      dueDays: 4,
+      zones: SYNTHETIC_ZONES.slice(0, 3),
+      installmentShare: 0.4,
+    };
+    const slice = { portfolio, from: 0, to: portfolio.count, part: 0, parts: 1 };
+    const [shared] = runSynthetic(slice, settings());
+    const [alone] = runSynthetic(slice, settings({ memoise: false }));
+    const strip = ({
+      memoisedLoans,
+      distinctTrajectories,
+      individualLoans,
+      ...rest
+    }: NonNullable<typeof shared>) => rest;
+    expect(strip(alone as NonNullable<typeof alone>)).toEqual(strip(shared as NonNullable<typeof shared>));
+    expect(shared?.installments.loans).toBeGreaterThan(90);
+    expect(shared?.installments.cures).toBeGreaterThan(0);
+    expect(shared?.installments.paidLate).toBeGreaterThan(0);
+    expect(shared?.violations).toEqual({ outsideWindow: 0, quietDay: 0, smsDailyCap: 0, contacts7DayCap: 0 });
+  });
+
+  it("reads schedules from a JSONL portfolio, checked as the API checks them", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "sim-schedule-"));
+    const file = join(folder, "loans.jsonl");
+    const readLines = (...loans: unknown[]) => {
+      writeFileSync(file, `${loans.map((l) => JSON.stringify(l)).join("\n")}\n`);
+      return readPortfolio(file);
+    };
+    try {
+      await expect(readLines(loan(), onSchedule())).resolves.toMatchObject({ loans: 2 });
+      const { dueDate, ...undated } = loan();
+      await expect(readLines(loan(), undated)).rejects.toThrow(`${file}:2: expected a loan with`);
+      const backwards = onSchedule();
+      backwards.schedule?.reverse();
+      await expect(readLines(backwards)).rejects.toThrow(`${file}:1: schedule.1.dueDate must be after`);
+      await expect(readLines({ ...onSchedule(), dueDate: "2026-03-20" })).rejects.toThrow(
+        "schedule send either dueDate or schedule",
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 
