@@ -67,7 +67,7 @@ const PURE_METHODS = ["plus", "minus", "set", "startOf", "endOf", "setZone", "to
  * instances again and again, and wakes fall on the same instants across loans. DateTimes are immutable, so the same
  * call on the same instance always gives an equal result: the cache changes the speed, never a result.
  */
-export function memoiseDateMath(maxInstants = 20_000, maxResults = 200_000): void {
+export function memoiseDateMath(maxInstants = 5_000, maxResults = 20_000): void {
   if (mathInstalled) return;
   mathInstalled = true;
   let results = new WeakMap<object, Map<string, unknown>>();
