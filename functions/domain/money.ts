@@ -18,7 +18,8 @@ export function minorUnits(currency: string): number {
   let units = MINOR_UNITS.get(currency);
   if (units === undefined) {
     units =
-      new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+      new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ??
+      2;
     // Only codes Intl accepted get here (an unknown one throws above), so the map stays small.
     MINOR_UNITS.set(currency, units);
   }
