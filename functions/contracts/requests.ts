@@ -114,6 +114,8 @@ const subscriptionFields = z.strictObject({
 });
 
 const TERMS = ["amountDue", "dueDate", "schedule"];
+const isPlainObject = (value: unknown) =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * `POST /v1/loans`. The form, order, currency and sum of the terms are the rules the domain applies, with their
@@ -125,7 +127,12 @@ export const subscribeSchema = subscriptionFields.superRefine(
       ctx.addIssue({ code: "custom", path: issue.path.split("."), message: issue.message });
     }
   },
-  { when: (payload) => !payload.issues.some((issue) => TERMS.includes(String(issue.path?.[0]))) },
+  {
+    // Only on a body that is an object at all (anything else is refused by its type alone).
+    when: (payload) =>
+      isPlainObject(payload.value) &&
+      !payload.issues.some((issue) => TERMS.includes(String(issue.path?.[0]))),
+  },
 );
 
 /** `POST /v1/loans:batch`: the envelope only; each loan is validated on its own so one bad loan fails alone. */

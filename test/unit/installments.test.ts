@@ -68,6 +68,14 @@ describe("a subscription with a schedule, at the edge", () => {
   const withSchedule = (items: unknown, extra: Record<string, unknown> = {}) =>
     edgePaths({ dueDate: undefined, amountDue: undefined, schedule: items, ...extra });
 
+  it("refuses a body that is not an object by its type alone, without reaching the terms' rules", () => {
+    for (const body of [null, [], "L-1", 7, undefined]) {
+      const parsed = subscribeSchema.safeParse(body);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues.map((issue) => issue.code)).toEqual(["invalid_type"]);
+    }
+  });
+
   it("accepts 2 to 360 installments in ascending order, with or without their sum as amountDue", () => {
     const three = schedule(["2026-02-15", "400.00"], ["2026-03-15", "400.00"], ["2026-04-15", "400.00"]);
     expect(withSchedule(three)).toEqual([]);
