@@ -2,7 +2,11 @@ import { randomBytes } from "node:crypto";
 import { DecryptCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { KmsSecretBox, LocalSecretBox } from "../../functions/adapters/webhooks/secret-boxes.ts";
+import {
+  CachingSecretBox,
+  KmsSecretBox,
+  LocalSecretBox,
+} from "../../functions/adapters/webhooks/secret-boxes.ts";
 
 const client = new KMSClient({
   region: "eu-west-1",
@@ -83,5 +87,31 @@ describe("LocalSecretBox", () => {
 
   it("takes only a 32-byte key", () => {
     expect(() => new LocalSecretBox(randomBytes(16).toString("base64"))).toThrow(/32 bytes/);
+  });
+});
+
+describe("CachingSecretBox", () => {
+  it("opens each sealed secret once, per context, and forgets a failed opening", async () => {
+    const calls: string[] = [];
+    let failNext = true;
+    const inner = {
+      seal: async (plain: string) => `sealed:${plain}`,
+      open: async (sealed: string, context: Record<string, string>) => {
+        calls.push(`${context.webhookId}:${sealed}`);
+        if (failNext) {
+          failNext = false;
+          throw new Error("throttled");
+        }
+        return sealed.slice("sealed:".length);
+      },
+    };
+    const box = new CachingSecretBox(inner);
+    const context = { tenantId: "t", webhookId: "we_1" };
+    await expect(box.open("sealed:a", context)).rejects.toThrow("throttled");
+    expect(await box.open("sealed:a", context)).toBe("a");
+    expect(await box.open("sealed:a", context)).toBe("a");
+    expect(await box.open("sealed:a", { tenantId: "t", webhookId: "we_2" })).toBe("a");
+    expect(calls).toEqual(["we_1:sealed:a", "we_1:sealed:a", "we_2:sealed:a"]);
+    expect(await box.seal("b", context)).toBe("sealed:b");
   });
 });

@@ -89,3 +89,32 @@ export class LocalSecretBox implements SecretBox {
     }
   }
 }
+
+/** Opened secrets kept per container; beyond this many the cache starts afresh. */
+const OPENED_LIMIT = 1000;
+
+/**
+ * Keeps what a box opened. A sealed secret opens to the same text every time, so the sender decrypts each once per
+ * container instead of once per line it works (a batch of ten lines of one endpoint: one KMS call, not ten).
+ */
+export class CachingSecretBox implements SecretBox {
+  private readonly opened = new Map<string, Promise<string>>();
+
+  constructor(private readonly inner: SecretBox) {}
+
+  seal(plain: string, context: Record<string, string>): Promise<string> {
+    return this.inner.seal(plain, context);
+  }
+
+  open(sealed: string, context: Record<string, string>): Promise<string> {
+    const key = `${canonicalJson(context)}\u0000${sealed}`;
+    const known = this.opened.get(key);
+    if (known) return known;
+    if (this.opened.size >= OPENED_LIMIT) this.opened.clear();
+    const opening = this.inner.open(sealed, context);
+    this.opened.set(key, opening);
+    // A failure (KMS throttled) is not remembered: the next line tries again.
+    opening.catch(() => this.opened.delete(key));
+    return opening;
+  }
+}

@@ -9,7 +9,7 @@ import type { TableNames } from "../dynamo/tables.ts";
 import { TenantAuditLog } from "../dynamo/tenant-audit.ts";
 import { DynamoWebhookStore } from "../dynamo/webhook-store.ts";
 import { HttpWebhookTransport } from "./http-transport.ts";
-import { KmsSecretBox, LocalSecretBox } from "./secret-boxes.ts";
+import { CachingSecretBox, KmsSecretBox, LocalSecretBox } from "./secret-boxes.ts";
 import { SqsDeliveryQueue } from "./sqs-delivery-queue.ts";
 
 /** Where endpoint secrets are sealed: the KMS key on AWS, the embedded stack's own key on one machine. */
@@ -79,6 +79,7 @@ export function webhookSender(
   if (!admin) throw new Error("invalid configuration: WEBHOOK_QUEUE_URL and a secret key are required");
   return {
     ...admin,
+    secrets: new CachingSecretBox(admin.secrets),
     transport: new HttpWebhookTransport({ allowLoopback: admin.allowLoopback }),
     // The sending machine's own clock, not a business clock that may be virtual (see DeliverDeps.wallClockMs).
     wallClockMs: () => performance.timeOrigin + performance.now(),
