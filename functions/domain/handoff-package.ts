@@ -9,7 +9,7 @@ import {
 import { type InstallmentView, installmentViews } from "./installments.ts";
 import { type Borrower, chargedTo, type LoanCase } from "./loan-case.ts";
 import type { Money } from "./money.ts";
-import type { Policy } from "./policy.ts";
+import { handOffLabel, type Policy } from "./policy.ts";
 import { daysPastDue, toInstant } from "./time.ts";
 
 /**
@@ -212,7 +212,7 @@ function reasonDetail(reason: HandoffReason, policy: Policy | undefined): string
   if (reason === "bankruptcy") return "The lender notified the borrower's bankruptcy: no further contact.";
   if (reason === "cease_contact") return "The borrower asked that contact cease: legal route only.";
   if (!policy) return "The policy's hand-off date came with the loan unpaid.";
-  return `Policy ${policy.id} v${policy.version}: hand-off to legal at D+${policy.handOff.offsetDays} (${policy.handOff.at} borrower local) with the loan unpaid.`;
+  return `Policy ${policy.id} v${policy.version}: hand-off to legal at ${handOffLabel(policy.handOff)} (${policy.handOff.at} borrower local) with the loan unpaid.`;
 }
 
 export function packageHashOf(pkg: Omit<HandoffPackage, "packageHash">): string {

@@ -62,6 +62,12 @@ export interface HandOffRule {
   minDaysAfterFirstContact?: number;
 }
 
+/** When a rule hands off, as people read it: "D+30", or "D+120 or 3 missed installments" (the earlier). */
+export function handOffLabel(rule: Pick<HandOffRule, "offsetDays" | "afterMissedInstallments">): string {
+  const missed = rule.afterMissedInstallments;
+  return `D+${rule.offsetDays}${missed ? ` or ${missed} missed installments` : ""}`;
+}
+
 /** The first notice of a loan subscribed past due: the amount owed and how to pay or dispute it. */
 export interface FirstNotice {
   channels: Channel[];

@@ -1,7 +1,7 @@
 import type { HandoffPackage, HandoffReason } from "../domain/handoff-package.ts";
 import type { InstallmentStatus } from "../domain/installments.ts";
 import { formatMoney, type Money } from "../domain/money.ts";
-import { LOCALES, type Locale } from "../domain/policy.ts";
+import { handOffLabel, LOCALES, type Locale } from "../domain/policy.ts";
 
 /**
  * The hand-off package as one self-contained HTML page (inline CSS, no scripts, no external assets), in
@@ -363,7 +363,7 @@ ${table(
   pkg.policies.map((p) => [
     e(p.id),
     e(p.version),
-    e(`D+${p.handOff.offsetDays} ${p.handOff.at}`),
+    e(`${handOffLabel(p.handOff)} ${p.handOff.at}`),
     e(`${p.contactWindow.start}–${p.contactWindow.end}`),
   ]),
 )}

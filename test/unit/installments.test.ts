@@ -18,7 +18,7 @@ import {
 import { chargedTo, type LoanCase, planFor, subscribe } from "../../functions/domain/loan-case.ts";
 import { type Money, money } from "../../functions/domain/money.ts";
 import { handOffInstant, type PlanningInput, planNext } from "../../functions/domain/planning.ts";
-import { DEFAULT_POLICY, type Policy } from "../../functions/domain/policy.ts";
+import { DEFAULT_POLICY, handOffLabel, type Policy } from "../../functions/domain/policy.ts";
 import { validatePolicy } from "../../functions/domain/policy-validation.ts";
 import type { ScheduledPayment } from "../../functions/domain/schedule.ts";
 import { IMPORT_MESSAGE_BYTES, IMPORT_MESSAGE_LOANS } from "../../functions/import/import-message.ts";
@@ -428,5 +428,14 @@ describe("schedules in import files", () => {
     expect(batches.length).toBeGreaterThan(1);
     for (const batch of batches)
       expect(Buffer.byteLength(JSON.stringify(batch))).toBeLessThan(IMPORT_MESSAGE_BYTES);
+  });
+});
+
+describe("the hand-off rule as people read it", () => {
+  it("names the missed installments beside the days past due, and only when the policy counts them", () => {
+    expect(handOffLabel(DEFAULT_POLICY.handOff)).toBe("D+30");
+    expect(handOffLabel({ offsetDays: 120, afterMissedInstallments: 3 })).toBe(
+      "D+120 or 3 missed installments",
+    );
   });
 });
