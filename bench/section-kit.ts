@@ -13,6 +13,7 @@ export const SECTION_IDS = [
   "simulate",
   "bundles",
   "installments",
+  "paced",
 ] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 
@@ -20,6 +21,8 @@ export interface SectionContext {
   quick: boolean;
   ingestLoans: number;
   simulateLoans: number;
+  /** Loans of the paced-sending section (its full check is 20,000). */
+  pacedLoans: number;
   scratch: string;
   /** Results later sections build on (the cost model and the profile use the path counts). */
   results: { paths?: PathResult[] };

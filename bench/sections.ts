@@ -1,6 +1,7 @@
 import type { Section } from "./report.ts";
 import type { SectionContext, SectionId } from "./section-kit.ts";
 import { installmentsSection } from "./sections-installments.ts";
+import { pacedSection } from "./sections-pacing.ts";
 import { bundlesSection, ingestSection, latencySection, simulateSection } from "./sections-tools.ts";
 import { costSection, pathsSection, throughputSection } from "./sections-workflow.ts";
 
@@ -15,4 +16,5 @@ export const sectionRunners: Record<SectionId, (ctx: SectionContext) => Promise<
   simulate: simulateSection,
   bundles: bundlesSection,
   installments: installmentsSection,
+  paced: pacedSection,
 };

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { DEFAULT_APPLY_PAGE_SIZE, DEFAULT_APPLY_RATE } from "./domain/policy-application.ts";
 
 /** Lambda configuration, read and validated once at cold start so a bad deploy fails fast. */
 const schema = z.object({
@@ -22,6 +23,15 @@ const schema = z.object({
   WEBHOOK_SECRET_KEY_ARN: z.string().startsWith("arn:").optional(),
   /** Lets webhooks reach loopback addresses: the embedded stack only, never set on AWS. */
   WEBHOOK_ALLOW_LOOPBACK: z.enum(["true", "false"]).optional(),
+  /** Policy applications (`applyTo: "in_flight"`): the queue their pages go by (the API queues the first). */
+  POLICY_APPLY_QUEUE_URL: z.url().optional(),
+  /**
+   * Cases a policy application re-plans per second (a StopExecution and a StartExecution each). At most two jobs
+   * work at once, so 100 keeps them within the StopExecution refill of 200 a second per account and Region.
+   */
+  POLICY_APPLY_RATE: z.coerce.number().positive().max(100).default(DEFAULT_APPLY_RATE),
+  /** Open cases a policy application reads per page (one queue message each). */
+  POLICY_APPLY_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_APPLY_PAGE_SIZE),
   // The embedded stack's delivery edge, set only there (never deployed): messages go to its outbox instead of
   // SES/SNS, hand-off packages and audit exports to folders of its own instead of S3.
   LOCAL_OUTBOX_URL: z.url().optional(),
@@ -30,6 +40,12 @@ const schema = z.object({
   LOCAL_HANDOFF_DIR: z.string().min(1).optional(),
   LOCAL_EXPORT_DIR: z.string().min(1).optional(),
   LOCAL_EXPORT_BASE_URL: z.url().optional(),
+  /**
+   * Days an execution may wait for a case's next action; a case due later is parked with no execution and the
+   * scheduled waker starts one as it comes within them. 0 keeps every case in an execution. Below the 350 days
+   * an execution may wait before it continues in a new one.
+   */
+  WORKFLOW_HORIZON_DAYS: z.coerce.number().int().min(0).max(300).default(30),
   /** The embedded stack's stand-in for the webhook secrets key. */
   LOCAL_WEBHOOK_SECRET_KEY: z.string().min(40).optional(),
 });

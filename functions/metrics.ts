@@ -7,3 +7,5 @@
 export const EXECUTIONS_STOPPED_BY_PRODUCT = "ExecutionsStoppedByProduct";
 /** The metric the stalled-workflow alarm watches. */
 export const WORKFLOWS_RESTARTED = "StalledWorkflowsRestarted";
+/** Parked cases the waker started an execution for: how much of the book is entering the horizon. */
+export const PARKED_WORKFLOWS_WOKEN = "ParkedWorkflowsWoken";

@@ -2,6 +2,7 @@ import type { AuditEntry, AuditEvent } from "./domain/audit-chain.ts";
 import type { CaseChange, CaseStatus, LoanCase } from "./domain/loan-case.ts";
 import type { Money } from "./domain/money.ts";
 import type { Channel, Locale, Policy } from "./domain/policy.ts";
+import type { ApplicationProgress } from "./domain/policy-application.ts";
 
 /** Ports: the I/O the use cases need, implemented by adapters (DynamoDB, SES/SNS, Step Functions, outbox). */
 
@@ -88,9 +89,16 @@ export interface PolicyVersionStore extends PolicyRepository {
   /**
    * Stores a new version with its info and appends `audit` to the tenant's chain in one transaction, the entry
    * stamped `info.changedAt` (the business clock's instant); false when that version already exists (a
-   * concurrent change took it).
+   * concurrent change took it). With `job`, the job that applies the version in flight is created in the same
+   * transaction, so a stored in-flight version always has its one job.
    */
-  putVersion(tenantId: string, policy: Policy, info: PolicyVersionInfo, audit: AuditEvent): Promise<boolean>;
+  putVersion(
+    tenantId: string,
+    policy: Policy,
+    info: PolicyVersionInfo,
+    audit: AuditEvent,
+    job?: ApplicationProgress,
+  ): Promise<boolean>;
 }
 
 export type Role = "lender" | "ops" | "compliance" | "legal";
@@ -154,6 +162,8 @@ export interface WorkflowRef {
    * goes straight to its first wait instead of running the Plan task to re-read the case.
    */
   planned?: PlannedStart;
+  /** The wake a parked case is woken for: each wake of a generation starts an execution of its own. */
+  wake?: string;
 }
 
 export interface PlannedStart {
@@ -163,10 +173,15 @@ export interface PlannedStart {
 
 /** When the workflow is next due to act on each case, and which cases are long past it. */
 export interface WorkflowWakes {
-  /** Records the next wake of the case for this generation (null: nothing due); ignored for another generation. */
-  setWake(ref: WorkflowRef, wakeAt: string | null): Promise<void>;
-  /** Cases a workflow should be acting on whose wake instant is before `before`. */
+  /**
+   * Records the next wake of the case for this generation (null: nothing due); ignored for another generation.
+   * `parked`: no execution waits for it; the waker starts one as it comes within the horizon.
+   */
+  setWake(ref: WorkflowRef, wakeAt: string | null, options?: { parked?: boolean }): Promise<void>;
+  /** Cases an execution should be acting on whose wake instant is before `before`. */
   overdue(before: string): AsyncIterable<{ tenantId: string; loanId: string }>;
+  /** Parked cases whose wake instant is before `before`. */
+  parkedBefore(before: string): AsyncIterable<{ tenantId: string; loanId: string }>;
 }
 
 /** Starts and stops the per-loan workflow. Starting the same ref twice is a no-op. */

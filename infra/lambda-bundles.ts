@@ -24,6 +24,7 @@ export const LAMBDA_ENTRIES = {
   trailMetrics: "functions/trail/metrics-handler.ts",
   webhookAnnounce: "functions/webhooks/announce-handler.ts",
   webhookDeliver: "functions/webhooks/deliver-handler.ts",
+  policyApply: "functions/policies/apply-handler.ts",
 } as const;
 export type BundleName = keyof typeof LAMBDA_ENTRIES;
 
@@ -57,6 +58,9 @@ export const LAMBDA_FUNCTIONS = {
   webhookAnnounce: { bundle: "webhookAnnounce", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
   // Delivery queue → POSTs to lenders' endpoints, 10 s each at most, one line after the other.
   webhookDeliver: { bundle: "webhookDeliver", handler: "handler", timeoutSeconds: 180, memoryMb: 512 },
+  // Policy application queue → one page of open cases moved to a new policy version (it stops taking cases 30 s
+  // before its end, so a page always counts what it did).
+  policyApply: { bundle: "policyApply", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
 } as const satisfies Record<string, LambdaSpec>;
 export type LambdaName = keyof typeof LAMBDA_FUNCTIONS;
 

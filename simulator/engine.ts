@@ -78,6 +78,8 @@ const LENDER = "lender:simulation";
 const MAX_WAKES_PER_CASE = 10_000;
 
 interface Running {
+  /** Position of the loan in the borrower's list. */
+  index: number;
   loanCase: LoanCase;
   wake: number;
   paysAt: readonly number[];
@@ -217,26 +219,49 @@ function eventCodes(decision: StepDecision): EventCode[] {
 }
 
 /**
+ * One instant the workflow (or the API, for a payment) acted on a loan: what capacity planning counts, where the
+ * event log keeps only what reached the borrower.
+ */
+export interface WakeRecord {
+  /** Position of the loan in the borrower's list. */
+  loan: number;
+  at: number;
+  /** The step task's decision, or what the API recorded: the subscription, a payment. */
+  kind: StepDecision["kind"] | "payment" | "subscribe";
+  /** The channels a send went out on (empty otherwise). */
+  channels: readonly Channel[];
+  /** What a payment did to the workflow: paid in full (the execution stops), re-planned (stop, then start). */
+  payment?: "paid" | "replan" | "none";
+  /** When the workflow acts on the loan next (epoch ms; +Infinity: never). */
+  next: number;
+}
+export type WakeObserver = (record: WakeRecord) => void;
+
+/**
  * Runs one borrower's loans through the production domain on a virtual clock from `startMs` to `endMs`:
  * subscribe, then at every planned instant the workflow's step transition (simulateStep); a payment is
  * applied with recordPayment when it arrives. The loans share the borrower's contact record, which the caps
- * count when the policy caps per borrower.
+ * count when the policy caps per borrower. `observe`, when given, hears of every wake and payment.
  */
 export function simulateBorrower(
   loans: SimLoan[],
   policy: Policy,
   startMs: number,
   endMs: number,
+  observe?: WakeObserver,
 ): EventLog[] {
   const start = new Date(startMs);
   let contacts: BorrowerContact[] = [];
-  const cases: Running[] = loans.map(({ loan, paysAt }) => {
+  const cases: Running[] = loans.map(({ loan, paysAt }, index) => {
     const { loanId, borrower, amountDue, dueDate, schedule } = loan;
     const terms = { loanId, borrower, amountDue, dueDate, schedule };
     const { next } = subscribe(SIM_TENANT, terms, policy, "simulated", LENDER, start);
+    const wake = nextWake(next, policy, start);
+    observe?.({ loan: index, at: startMs, kind: "subscribe", channels: [], next: wake });
     return {
+      index,
       loanCase: next,
-      wake: nextWake(next, policy, start),
+      wake,
       paysAt,
       paid: 0,
       done: false,
@@ -260,15 +285,22 @@ export function simulateBorrower(
     const log = current.log;
     let codes: EventCode[];
     // The payment comes first at the same instant: a borrower who pays at 10:00 gets no 10:00 reminder.
-    if (nextPayment(current) <= current.wake) codes = pay(current, policy, now);
-    else {
+    let record: Omit<WakeRecord, "next">;
+    if (nextPayment(current) <= current.wake) {
+      const paid = pay(current, policy, now);
+      codes = paid.codes;
+      record = { loan: current.index, at: t, kind: "payment", channels: [], payment: paid.effect };
+    } else {
       const step = simulateStep(current.loanCase, policy, now, contacts);
       current.loanCase = step.loanCase;
       current.wake = step.wake;
       codes = eventCodes(step.decision);
       // The borrower's record forgets what no cap looks back to, as the stored one does.
       if (step.sent.length > 0) contacts = keepRecent([...contacts, ...step.sent], now);
+      const channels = step.decision.kind === "send" ? step.decision.channels : [];
+      record = { loan: current.index, at: t, kind: step.decision.kind, channels };
     }
+    observe?.({ ...record, next: current.done ? Number.POSITIVE_INFINITY : current.wake });
     for (const code of codes) {
       log.at.push(t);
       log.code.push(code);
@@ -294,7 +326,11 @@ function installmentWorth(charged: LoanCase): Money {
  * Applies the case's next payment as the API does (recordPayment, then the re-plan that moves the collection to the
  * next installment) and returns its codes: the installments it covered, a cure, the balance paid in full.
  */
-function pay(c: Running, policy: Policy, now: Date): EventCode[] {
+function pay(
+  c: Running,
+  policy: Policy,
+  now: Date,
+): { codes: EventCode[]; effect: "paid" | "replan" | "none" } {
   const before = c.loanCase;
   const amount = installmentWorth(chargedTo(before, policy.charges, now));
   const outcome = recordPayment(before, amount, toInstant(now), LENDER, now, policy.charges);
@@ -309,7 +345,7 @@ function pay(c: Running, policy: Policy, now: Date): EventCode[] {
   if (outcome.next.status === "paid") {
     c.loanCase = outcome.next;
     c.done = true;
-    return [...codes, EV.PAID];
+    return { codes: [...codes, EV.PAID], effect: "paid" };
   }
   // The API stops the execution and starts the next at the new plan: steps the new due date left behind are skipped.
   c.loanCase =
@@ -317,5 +353,5 @@ function pay(c: Running, policy: Policy, now: Date): EventCode[] {
       ? passOver(outcome.next, policy, "passed_over_by_replan", { cause: "payment" }).next
       : outcome.next;
   if (outcome.workflow === "replan") c.wake = nextWake(c.loanCase, policy, now);
-  return codes;
+  return { codes, effect: outcome.workflow === "replan" ? "replan" : "none" };
 }

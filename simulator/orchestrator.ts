@@ -101,7 +101,7 @@ const totalLoans = (portfolio: Portfolio) =>
   portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans;
 
 /** Same zone → same worker, so each distinct trajectory is computed by one worker only. */
-function zoneHash(zone: string): number {
+export function zoneHash(zone: string): number {
   let h = 0;
   for (let i = 0; i < zone.length; i++) h = (Math.imul(h, 31) + zone.charCodeAt(i)) >>> 0;
   return h;

@@ -82,11 +82,11 @@ export function policyReport(label: string, policy: Policy, tally: Tally, startM
   };
 }
 
-const escapeXml = (s: string) =>
+export const escapeXml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** A round axis maximum and tick step for values up to `max` (1, 2 or 5 times a power of ten). */
-function niceScale(max: number, ticks = 5): { top: number; step: number } {
+export function niceScale(max: number, ticks = 5): { top: number; step: number } {
   if (max <= 0) return { top: 1, step: 1 };
   const raw = max / ticks;
   const power = 10 ** Math.floor(Math.log10(raw));

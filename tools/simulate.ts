@@ -3,103 +3,16 @@
  * policy (or two, side by side) with the production domain code on a virtual clock, and writes
  * report.json and report.svg. Exit codes: 0 done, 1 the run found contact-rule violations, 2 a usage error.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
-import cliProgress from "cli-progress";
-import { Command, InvalidArgumentError } from "commander";
-import { policyUpdateSchema, toPolicyRules } from "../functions/contracts/requests.ts";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Command } from "commander";
 import { DEFAULT_POLICY, type Policy } from "../functions/domain/policy.ts";
-import { type PolicyRules, validatePolicy } from "../functions/domain/policy-validation.ts";
-import { templatesOf } from "../functions/domain/templates.ts";
 import { isValidTimeZone } from "../functions/domain/time.ts";
 import { defaultWorkers, orchestrate, type Portfolio, readPortfolio } from "../simulator/orchestrator.ts";
-import { DEFAULT_PAYMENT_MODEL, type PaymentModel, paymentModelIssues } from "../simulator/payments.ts";
 import { DEFAULT_INSTALLMENT_SHARE, plusDays } from "../simulator/portfolio.ts";
 import { chartSvg, policyReport, type SimulationReport } from "../simulator/report.ts";
 import { fromCaller, runCli } from "./cli-io.ts";
-
-const integer = (min: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
-  return n;
-};
-
-function share(value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !(n >= 0 && n <= 1))
-    throw new InvalidArgumentError("expected a share from 0 to 1");
-  return n;
-}
-
-function date(value: string): string {
-  const ms = Date.parse(`${value}T00:00:00Z`);
-  // A real calendar day: 2026-02-30 parses, as 2026-03-02, so compare the way back too.
-  if (
-    !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
-    Number.isNaN(ms) ||
-    new Date(ms).toISOString().slice(0, 10) !== value
-  ) {
-    throw new InvalidArgumentError("expected a date such as 2026-03-02");
-  }
-  return value;
-}
-
-/** A policy file: a PUT /v1/policies body (id and version optional), checked as the API checks it. */
-async function loadPolicy(file: string): Promise<{ label: string; policy: Policy }> {
-  // Paths are the caller's (npm runs this from the package root), as are all the paths below.
-  const parsed = policyUpdateSchema.safeParse(JSON.parse(await readFile(fromCaller(file), "utf8")));
-  const rules = parsed.success ? withTemplates(toPolicyRules(parsed.data)) : null;
-  const problems = rules
-    ? validatePolicy(rules)
-    : (parsed.error?.issues ?? []).map((i) => ({ path: i.path.join("."), message: i.message }));
-  if (!rules || !parsed.data || problems.length > 0) {
-    throw new Error(
-      `${file}: not a valid policy: ${problems.map((i) => `${i.path} ${i.message}`.trim()).join("; ")}`,
-    );
-  }
-  const label = basename(file).replace(/\.json$/, "");
-  return {
-    label,
-    policy: { id: parsed.data.id ?? label, version: parsed.data.version ?? 1, ...rules },
-  };
-}
-
-/** As a new policy stored through the API: without templates of its own it sends the built-in texts. */
-const withTemplates = (rules: PolicyRules): PolicyRules => ({
-  ...rules,
-  templates: templatesOf(rules),
-});
-
-async function loadPayments(file: string | undefined): Promise<PaymentModel> {
-  if (!file) return DEFAULT_PAYMENT_MODEL;
-  const model = JSON.parse(await readFile(fromCaller(file), "utf8")) as unknown;
-  const issues = paymentModelIssues(model);
-  if (issues.length > 0) throw new Error(`${file}: ${issues.join("; ")}`);
-  return model as PaymentModel;
-}
-
-/** A progress bar on stderr when it is a terminal; nothing otherwise. */
-function progressBar(enabled: boolean) {
-  if (!enabled || !process.stderr.isTTY) return { update: (_d: number, _t: number) => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: "simulate [{bar}] {percentage}% | {value}/{total} loans | {eta_formatted} left",
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(done: number, total: number) {
-      if (!started) {
-        bar.start(total, 0);
-        started = true;
-      }
-      bar.update(done);
-    },
-    stop: () => started && bar.stop(),
-  };
-}
+import { date, integer, loadPayments, loadPolicy, progressBar, share } from "./simulation-inputs.ts";
 
 /** Highest resident memory of this process (all its threads) so far, in MB. */
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -172,7 +85,7 @@ async function simulate(options: Options): Promise<void> {
   const payments = await loadPayments(options.payments);
   const portfolio = await portfolioOf(options);
   const startMs = Date.parse(`${options.start}T00:00:00Z`);
-  const bar = progressBar(options.progress);
+  const bar = progressBar(options.progress, "simulate", "loans");
   const tallies = await orchestrate({
     settings: {
       startMs,

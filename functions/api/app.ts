@@ -28,6 +28,7 @@ import {
 import { complianceRoutes } from "./routes/compliance.ts";
 import { legalRoutes } from "./routes/legal.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { settingsRoutes } from "./routes/settings.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
@@ -164,7 +165,7 @@ const contractErrors: MiddlewareObj<ApiEvent, APIGatewayProxyResult> = {
 };
 
 /**
- * Honours Idempotency-Key on a POST: the same key and body return the first response again; the same
+ * Honours Idempotency-Key on a POST (and a PUT route that declares it): the same key and body return the first response again; the same
  * key with another body is refused. Keys are scoped to the tenant.
  */
 /** Answers that say "not now" rather than "this is the outcome": never kept as the key's answer. */
@@ -185,9 +186,12 @@ export async function withIdempotency(
   principal: Principal,
   run: () => Promise<APIGatewayProxyResult>,
   replayOmits: readonly string[] = [],
+  /** A PUT that honours the key too (Route.idempotencyKey); every POST does. */
+  putHonoursKey = false,
 ): Promise<APIGatewayProxyResult> {
   const key = event.headers?.["idempotency-key"];
-  if (event.httpMethod !== "POST" || !key) return run();
+  const honoured = event.httpMethod === "POST" || (putHonoursKey && event.httpMethod === "PUT");
+  if (!honoured || !key) return run();
   if (key.length > 255)
     throw new HttpError(400, "VALIDATION_FAILED", "Idempotency-Key is at most 255 characters");
   const fingerprint = createHash("sha256")
@@ -254,6 +258,7 @@ function routes(deps: ApiDeps): Route[] {
     ...complianceRoutes(deps),
     ...legalRoutes(deps),
     ...opsRoutes(deps),
+    ...settingsRoutes(deps),
     ...webhookRoutes(deps),
   ];
 }
@@ -303,6 +308,7 @@ export function makeApiHandler(deps: ApiDeps) {
             query: (event.queryStringParameters ?? {}) as Record<string, string>,
           }),
         route.replayOmits,
+        route.idempotencyKey === true,
       );
     },
   }));

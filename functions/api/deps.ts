@@ -1,5 +1,7 @@
 import type { AuditReader } from "../ports/audit.ts";
 import type { ExportSink } from "../ports/export-sink.ts";
+import type { PolicyJobQueue, PolicyJobStore } from "../ports/policy-jobs.ts";
+import type { TenantSettingsStore } from "../ports/send-pacing.ts";
 import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore } from "../ports.ts";
 import type { LenderDeps } from "../usecases/lender.ts";
 import type { WebhookAdminDeps } from "../usecases/webhooks/endpoints.ts";
@@ -9,8 +11,15 @@ export interface ApiDeps extends LenderDeps {
   policies: PolicyVersionStore;
   keys: ApiKeyStore;
   idempotency: IdempotencyStore;
+  /** The tenant's settings (send rates). */
+  settings: TenantSettingsStore;
   /** The compliance audit export; unset where no export bucket is configured (the route answers 422). */
   exports?: { reader: AuditReader; sink: ExportSink };
+  /**
+   * Policy applications (`applyTo: "in_flight"`): their jobs and the queue their pages go by; unset where no queue
+   * is configured (an in-flight change answers 422, an application is not found).
+   */
+  applications?: { jobs: PolicyJobStore; queue: PolicyJobQueue };
   /** Lender webhooks; unset where no delivery queue and secret key are configured (the routes answer 422). */
   webhooks?: WebhookAdminDeps;
 }

@@ -2,6 +2,8 @@ import { awsExportSink, awsHandoffs, awsRepositories, awsWorkflow, systemClock }
 import { DynamoApiKeyStore } from "../adapters/dynamo/api-key-store.ts";
 import { DynamoAuditReader } from "../adapters/dynamo/audit-reader.ts";
 import { DynamoIdempotencyStore } from "../adapters/dynamo/idempotency-store.ts";
+import { DynamoTenantSettingsStore } from "../adapters/dynamo/tenant-settings-store.ts";
+import { policyApplications } from "../adapters/policies/wiring.ts";
 import { webhookAdmin } from "../adapters/webhooks/wiring.ts";
 import { readConfig } from "../config.ts";
 import { makeApiHandler } from "./app.ts";
@@ -11,6 +13,7 @@ const config = readConfig();
 const { client, tables, cases, policies } = awsRepositories(config);
 const exportSink = awsExportSink(config);
 const webhooks = webhookAdmin(config, client, tables, systemClock);
+const applications = policyApplications(config, client, tables);
 
 export const handler = makeApiHandler({
   cases,
@@ -19,8 +22,11 @@ export const handler = makeApiHandler({
   clock: systemClock,
   keys: new DynamoApiKeyStore(client, tables),
   idempotency: new DynamoIdempotencyStore(client, tables),
+  settings: new DynamoTenantSettingsStore(client, tables),
   handoffs: awsHandoffs(config, client, tables),
+  horizonDays: config.WORKFLOW_HORIZON_DAYS,
   // Without an export sink the export route answers 422 EXPORT_NOT_CONFIGURED; the rest of the API is unaffected.
   ...(webhooks ? { webhooks } : {}),
+  ...(applications ? { applications } : {}),
   ...(exportSink ? { exports: { reader: new DynamoAuditReader(client, tables), sink: exportSink } } : {}),
 });

@@ -17,5 +17,7 @@ export interface Route {
   roles: Role[];
   /** Top-level fields of the answer never kept for an Idempotency-Key replay (a secret shown once). */
   replayOmits?: readonly string[];
+  /** A PUT that honours Idempotency-Key as every POST does (a replay answers the first answer, changing nothing). */
+  idempotencyKey?: boolean;
   handle(request: RouteRequest): Promise<APIGatewayProxyResult>;
 }

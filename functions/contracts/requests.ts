@@ -68,6 +68,8 @@ export const loanId = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "1-128 characters: letters, digits and . _ : -");
 
 export const policyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -");
+/** The id of a policy application job (`apply-v<version>`), as the path names it. */
+export const applicationJobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, _ and -");
 
 /** A subscription's fields, each checked on its own; subscribeSchema adds the rules across its terms. */
 const subscriptionFields = z.strictObject({

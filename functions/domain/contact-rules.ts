@@ -10,7 +10,8 @@ export interface RecentContact {
 }
 
 export type CapRule = NonNullable<ChannelSpec["dailyCap"]>["rule"] | "contacts_7_day_cap";
-export type DeferRule = "contact_window" | "quiet_day" | CapRule;
+/** Why a due step waits: the rules of contact, or (`send_capacity`) no place left today in its channels' send rates. */
+export type DeferRule = "contact_window" | "quiet_day" | CapRule | "send_capacity";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The rolling window of the cross-channel cap. */

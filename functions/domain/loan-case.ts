@@ -127,6 +127,11 @@ export interface LoanCase extends Outstanding {
    * past it with nothing recorded, the execution is presumed lost and the reconciler restarts it. Null: none due.
    */
   wakeAt?: string | null;
+  /**
+   * No execution runs for the case: its next action (wakeAt) was beyond the workflow's horizon when it was
+   * planned, and the scheduled waker starts an execution as it comes within it (absent: not parked).
+   */
+  parked?: boolean;
   audit: ChainHead;
   /** Hash of the subscription request, to tell a repeat from a conflicting resubscription. */
   subscriptionHash: string;

@@ -75,9 +75,10 @@ export function restartWorkflow(loanCase: LoanCase, actor: string, reason: strin
     );
   }
   const at = toInstant(now);
+  // Not parked any more: the new execution starts with the Plan task at once, which records the wake after it.
+  const { parked: _parked, ...running } = loanCase;
   return {
-    // The new execution starts with the Plan task at once, which records the wake after it.
-    next: { ...loanCase, attention: null, generation: loanCase.generation + 1, wakeAt: at, updatedAt: at },
+    next: { ...running, attention: null, generation: loanCase.generation + 1, wakeAt: at, updatedAt: at },
     events: [
       {
         type: "workflow_restarted",

@@ -13,4 +13,5 @@ export const handler = makeQueueConsumer({
   workflow: withStartBackoff(awsWorkflow(config)),
   clock: systemClock,
   handoffs: awsHandoffs(config, client, tables),
+  horizonDays: config.WORKFLOW_HORIZON_DAYS,
 });

@@ -5,11 +5,14 @@ import middy from "@middy/core";
 import { awsRepositories, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { DynamoWorkflowWakes } from "../adapters/dynamo/wake-index.ts";
 import { readConfig } from "../config.ts";
-import { WORKFLOWS_RESTARTED } from "../metrics.ts";
+import { PARKED_WORKFLOWS_WOKEN, WORKFLOWS_RESTARTED } from "../metrics.ts";
 import { logger, metrics } from "../powertools.ts";
-import { reconcileWorkflows } from "../usecases/workflow-health.ts";
+import { reconcileWorkflows, wakeParkedCases } from "../usecases/workflow-health.ts";
 
-/** Lambda entry of the scheduled reconciler: restarts the workflow of every case left long past its wake. */
+/**
+ * Lambda entry of the scheduled reconciler: restarts the workflow of every case left long past its wake, and wakes
+ * the parked cases whose next action has come within the workflow's horizon.
+ */
 const config = readConfig();
 const { client, tables, cases } = awsRepositories(config);
 const deps = {
@@ -26,5 +29,7 @@ export const handler = middy()
     const { restarted } = await reconcileWorkflows(deps);
     // Zero too: the alarm's metric has a data point every run, so "no data" means the reconciler is not running.
     metrics.addMetric(WORKFLOWS_RESTARTED, MetricUnit.Count, restarted.length);
-    return { restarted: restarted.length };
+    const { woken } = await wakeParkedCases(deps, config.WORKFLOW_HORIZON_DAYS);
+    metrics.addMetric(PARKED_WORKFLOWS_WOKEN, MetricUnit.Count, woken);
+    return { restarted: restarted.length, woken };
   });

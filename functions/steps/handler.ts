@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { awsHandoffs, awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { DynamoBorrowerContactStore } from "../adapters/dynamo/borrower-contacts.ts";
+import { DynamoSendPacingStore } from "../adapters/dynamo/send-pacing-store.ts";
+import { DynamoTenantSettingsStore } from "../adapters/dynamo/tenant-settings-store.ts";
 import { DynamoWorkflowWakes } from "../adapters/dynamo/wake-index.ts";
 import { readConfig } from "../config.ts";
+import { ratesPerContainer } from "../usecases/send-pacing.ts";
 import { makeStepHandlers } from "./step-handlers.ts";
 
 /** Lambda entries for the workflow's tasks; the ASL's Task resources point at these three handlers. */
@@ -31,4 +34,10 @@ export const { plan, send, handOff, recordFailure } = makeStepHandlers({
   // Per-borrower contact records live in the state table, which every step function may already read and write.
   borrowers: new DynamoBorrowerContactStore(client, tables),
   wakes: new DynamoWorkflowWakes(client, tables),
+  // Send rates are read once per tenant and container a minute; the places are counted in the state table.
+  pacing: {
+    rates: ratesPerContainer(new DynamoTenantSettingsStore(client, { stateTable: tables.stateTable })),
+    places: new DynamoSendPacingStore(client, tables),
+  },
+  horizonDays: config.WORKFLOW_HORIZON_DAYS,
 });

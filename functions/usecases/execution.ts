@@ -8,13 +8,16 @@ import type { WorkflowRef } from "../ports.ts";
  */
 export function executionName(ref: WorkflowRef): string {
   const digest = createHash("sha256").update(`${ref.tenantId}\u0000${ref.loanId}`).digest("hex").slice(0, 16);
-  const readable = ref.loanId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 48);
-  return `${readable}-${digest}-g${ref.generation}${ref.epoch ? `-e${ref.epoch}` : ""}`;
+  const wake = ref.wake ? `-w${ref.wake.replace(/[^0-9TZ]/g, "")}` : "";
+  const tail = `-${digest}-g${ref.generation}${ref.epoch ? `-e${ref.epoch}` : ""}${wake}`;
+  // The readable part gives way to a woken execution's wake; names without one are as they always were.
+  const readable = ref.loanId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, Math.min(48, 80 - tail.length));
+  return `${readable}${tail}`;
 }
 
 /** The input of an execution: the ref, when it started, and its first action if the caller planned it. */
 export function executionInput(ref: WorkflowRef, now: Date) {
-  const { planned, ...id } = ref;
+  const { planned, wake: _wake, ...id } = ref;
   return {
     ...id,
     startedAt: planned?.startedAt ?? toInstant(now),

@@ -12,6 +12,7 @@ import { toInstant } from "../domain/time.ts";
 import type { CreateOutcome, Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
 import { actorOf, type LenderDeps, subscriptionHash, workflowRef } from "./lender.ts";
+import { parkedIfBeyondHorizon } from "./workflow-start.ts";
 import { plannedStart } from "./workflow-steps.ts";
 
 /** Loans one bulk subscription takes (the HTTP batch route, one import message). */
@@ -62,7 +63,12 @@ export async function subscribeBatch(
     if (!policies.has(policyId)) policies.set(policyId, deps.policies.get(principal.tenantId, policyId));
     return policies.get(policyId) as Promise<Policy | null>;
   };
-  const accepted = await prepare(entries, results, { principal, now, policyOf });
+  const accepted = await prepare(entries, results, {
+    principal,
+    now,
+    horizonDays: deps.horizonDays,
+    policyOf,
+  });
   const outcomes = await createAll(
     deps,
     accepted.map((a) => a.change),
@@ -73,10 +79,13 @@ export async function subscribeBatch(
     try {
       // A new case starts at its first wait; a repeat goes through the Plan task, which reads the case.
       const policy = created ? await policyOf(loanCase.policy.id) : null;
-      await deps.workflow.start({
-        ...workflowRef(loanCase),
-        ...(policy ? { planned: plannedStart(loanCase, policy, now) } : {}),
-      });
+      // A parked case waits for the waker, which starts its execution as its first action comes near.
+      if (!loanCase.parked) {
+        await deps.workflow.start({
+          ...workflowRef(loanCase),
+          ...(policy ? { planned: plannedStart(loanCase, policy, now) } : {}),
+        });
+      }
       results[index] = { loanId: loanCase.loanId, status: created ? "created" : "exists" };
     } catch (error) {
       logger.error("workflow not started", { loanId: loanCase.loanId, error: error as Error });
@@ -104,7 +113,12 @@ interface Accepted {
 async function prepare(
   entries: BatchEntry[],
   results: BatchItemResult[],
-  ctx: { principal: Principal; now: Date; policyOf: (policyId: string) => Promise<Policy | null> },
+  ctx: {
+    principal: Principal;
+    now: Date;
+    horizonDays: number;
+    policyOf: (policyId: string) => Promise<Policy | null>;
+  },
 ): Promise<Accepted[]> {
   const firstAt = new Map<string, number>();
   const accepted: Accepted[] = [];
@@ -137,8 +151,9 @@ async function prepare(
     const hash = subscriptionHash(entry.request);
     try {
       const actor = actorOf(ctx.principal);
-      const change = subscribe(ctx.principal.tenantId, entry.request, policy, hash, actor, ctx.now);
-      accepted.push({ index, change, hash });
+      const subscribed = subscribe(ctx.principal.tenantId, entry.request, policy, hash, actor, ctx.now);
+      const next = parkedIfBeyondHorizon(subscribed.next, ctx.now, ctx.horizonDays);
+      accepted.push({ index, change: { ...subscribed, next }, hash });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       const details = error.details.map((d) => ({ ...d, path: `loans.${index}.${d.path}` }));

@@ -27,6 +27,7 @@ import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowContro
 import { logger } from "../powertools.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { type LoanView, loanView } from "./loan-view.ts";
+import { parkedIfBeyondHorizon, stopExecutionOf } from "./workflow-start.ts";
 import { plannedStart } from "./workflow-steps.ts";
 
 export interface LenderDeps {
@@ -36,6 +37,8 @@ export interface LenderDeps {
   clock: Clock;
   /** Where an event that sends a case to legal (bankruptcy, cease_contact) publishes the hand-off package. */
   handoffs: Handoffs;
+  /** Days an execution may wait for a case's next action; beyond them the case parks (0: never). */
+  horizonDays: number;
 }
 
 export const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
@@ -88,7 +91,8 @@ export async function subscribeLoan(
   const policy = await policyFor(deps, principal.tenantId, request.policyId);
   const hash = subscriptionHash(request);
   const now = deps.clock.now();
-  const change = subscribe(principal.tenantId, request, policy, hash, actorOf(principal), now);
+  const subscribed = subscribe(principal.tenantId, request, policy, hash, actorOf(principal), now);
+  const change = { ...subscribed, next: parkedIfBeyondHorizon(subscribed.next, now, deps.horizonDays) };
   const result = await deps.cases.create(change, toInstant(now));
   const loanCase = result.created ? result.case : await deps.cases.get(principal.tenantId, request.loanId);
   if (!loanCase) throw new ConcurrentUpdateError("the loan changed while it was being subscribed; retry");
@@ -97,7 +101,8 @@ export async function subscribeLoan(
   }
   // Also on a repeat: if the first attempt stored the case but failed to start its workflow, this heals it
   // (then through the Plan task, which reads the case as it is now).
-  if (isCollectable(loanCase)) {
+  // A parked case has no execution until its first action comes within the horizon: the waker starts it.
+  if (isCollectable(loanCase) && !loanCase.parked) {
     const planned = result.created ? { planned: plannedStart(loanCase, policy, now) } : {};
     await deps.workflow.start({ ...workflowRef(loanCase), ...planned });
   }
@@ -168,7 +173,8 @@ export async function recordEvent(
       ? ({ duplicate: true } as const)
       : applyEvent(current, event, actorOf(principal), now, policy.charges);
     // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
-    const result = "duplicate" in applied ? applied : replanned(applied, event.type, policy, now);
+    const result =
+      "duplicate" in applied ? applied : replanned(applied, event.type, policy, now, deps.horizonDays);
     if ("duplicate" in result) {
       // A repeat heals a hand-off whose publishing failed the first time (a no-op once it is stored).
       if (current.status === "legal") await handOffQuietly(deps, current);
@@ -176,8 +182,8 @@ export async function recordEvent(
     }
     try {
       const stored = await deps.cases.update(current, result, toInstant(now), once);
-      if (result.workflow !== "none") await deps.workflow.stop(workflowRef(current));
-      if (result.workflow === "replan") {
+      if (result.workflow !== "none") await stopExecutionOf(deps.workflow, current, workflowRef(current));
+      if (result.workflow === "replan" && !stored.parked) {
         // The next generation starts at its planned action, unless a step of the old one is still in flight:
         // then its Plan task settles that step first.
         const planned = stored.inFlight ? {} : { planned: plannedStart(stored, policy, now) };
@@ -200,13 +206,24 @@ export async function recordEvent(
  * An event that re-plans the case: steps it moved the cursor past (a kept promise, a restructuring) or that a new
  * due date puts behind it are recorded as skipped, and the case records when its next execution acts.
  */
-function replanned(applied: EventOutcome, cause: string, policy: Policy, now: Date): EventOutcome {
+function replanned(
+  applied: EventOutcome,
+  cause: string,
+  policy: Policy,
+  now: Date,
+  horizonDays: number,
+): EventOutcome {
   if (applied.workflow !== "replan") return applied;
   const passed = passOver(applied.next, policy, "passed_over_by_replan", { cause });
   const next = passed.next;
-  // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
+  // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step;
+  // beyond the horizon the case parks instead.
   const wakeAt = next.inFlight ? toInstant(now) : (planFor(next, policy, now)?.plannedAt ?? null);
-  return { ...applied, next: { ...next, wakeAt }, events: [...applied.events, ...passed.events] };
+  return {
+    ...applied,
+    next: parkedIfBeyondHorizon({ ...next, wakeAt }, now, horizonDays),
+    events: [...applied.events, ...passed.events],
+  };
 }
 
 /**

@@ -1,25 +1,27 @@
-import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
-import { isCollectable, type LoanCase, passOver } from "../domain/loan-case.ts";
+import { BusinessRuleError, ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import { DEFAULT_POLICY, DEFAULT_POLICY_SINCE, type Policy } from "../domain/policy.ts";
+import {
+  type ApplicationProgress,
+  applicationView,
+  type PolicyApplication,
+  startApplication,
+} from "../domain/policy-application.ts";
 import { policyChanges } from "../domain/policy-changes.ts";
 import { type PolicyIssue, type PolicyRules, validatePolicy } from "../domain/policy-validation.ts";
 import { templatesOf } from "../domain/templates.ts";
 import { toInstant } from "../domain/time.ts";
-import type {
-  CaseRepository,
-  Clock,
-  PolicyVersionInfo,
-  PolicyVersionStore,
-  Principal,
-  WorkflowControl,
-} from "../ports.ts";
+import type { PolicyJobQueue, PolicyJobStore } from "../ports/policy-jobs.ts";
+import type { Clock, PolicyVersionInfo, PolicyVersionStore, Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
 
 export interface PolicyDeps {
   policies: PolicyVersionStore;
-  cases: CaseRepository;
-  workflow: WorkflowControl;
   clock: Clock;
+  /**
+   * Policy applications (`applyTo: "in_flight"`): the job records and the queue their pages go by. Unset where
+   * the deployment configures no queue: an in-flight change is then refused (422) before anything is stored.
+   */
+  applications?: { jobs: PolicyJobStore; queue: PolicyJobQueue };
 }
 
 export type ApplyTo = PolicyVersionInfo["applyTo"];
@@ -70,15 +72,17 @@ export async function policyHistory(
 /**
  * Validates the rules and stores them as the next version (audited `policy_changed` in the tenant's chain);
  * throws InvalidPolicyError, storing nothing, when they break a rule. Rules without templates keep the
- * current version's, so every stored version holds the texts it sends. With `in_flight`, every open case on
- * the policy moves to the new version and is re-planned from its cursor.
+ * current version's, so every stored version holds the texts it sends. With `in_flight`, the version is stored
+ * with a job (same transaction) that moves every open case on the policy to it in the background, and the job's
+ * first page is queued: `application` is that job.
  */
 export async function putPolicy(
   deps: PolicyDeps,
   principal: Principal,
   policyId: string,
   request: { rules: PolicyRules; applyTo: ApplyTo; comment?: string },
-): Promise<{ policy: Policy; info: PolicyVersionInfo; replanned: number }> {
+): Promise<{ policy: Policy; info: PolicyVersionInfo; application: PolicyApplication | null }> {
+  const applications = request.applyTo === "in_flight" ? inFlightJobs(deps) : undefined;
   const current = await deps.policies.get(principal.tenantId, policyId);
   const rules: PolicyRules = {
     ...request.rules,
@@ -97,7 +101,10 @@ export async function putPolicy(
     applyTo: request.applyTo,
     changes,
   };
-  const stored = await deps.policies.putVersion(principal.tenantId, policy, info, {
+  const job = applications
+    ? startApplication(policyId, version, { at: info.changedAt, by: info.changedBy })
+    : undefined;
+  const audit = {
     type: "policy_changed",
     actor: actorOf(principal),
     data: {
@@ -108,67 +115,39 @@ export async function putPolicy(
       comment: info.comment,
       changes,
     },
-  });
+  };
+  const stored = await deps.policies.putVersion(principal.tenantId, policy, info, audit, job);
   if (!stored) {
     throw new ConcurrentUpdateError(
       `policy ${policyId} changed meanwhile (version ${version} exists); re-read it`,
     );
   }
-  const replanned = request.applyTo === "in_flight" ? await applyInFlight(deps, principal, policy) : 0;
-  return { policy, info, replanned };
+  if (applications && job) await queueFirstPage(applications, principal.tenantId, job, deps.clock);
+  return { policy, info, application: job ? applicationView(job) : null };
 }
 
-/** Moves every open case of the tenant on `policy.id` (but legal ones) to `policy.version` and re-plans it. */
-async function applyInFlight(deps: PolicyDeps, principal: Principal, policy: Policy): Promise<number> {
-  let moved = 0;
-  for await (const open of deps.cases.openCases(principal.tenantId)) {
-    for (let attempt = 1; ; attempt++) {
-      const current = await deps.cases.get(principal.tenantId, open.loanId);
-      if (!current || current.status === "legal" || current.policy.id !== policy.id) break;
-      if (current.policy.version >= policy.version) break;
-      try {
-        await replan(deps, principal, current, policy);
-        moved++;
-        break;
-      } catch (error) {
-        if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) {
-          logger.error("policy not applied to a case", { loanId: open.loanId, error: error as Error });
-          break;
-        }
-      }
-    }
-  }
-  return moved;
-}
-
-async function replan(deps: PolicyDeps, principal: Principal, current: LoanCase, policy: Policy) {
-  const now = toInstant(deps.clock.now());
-  const next: LoanCase = {
-    ...current,
-    policy: { id: policy.id, version: policy.version },
-    generation: current.generation + 1,
-    // The new execution plans at once (and records its wake).
-    wakeAt: now,
-    updatedAt: now,
-  };
-  // Steps the new timing puts behind the progress already made are on the record, never silently dropped.
-  const passed = passOver(next, policy, "passed_over_by_replan", { cause: "policy_applied" });
-  const stored = await deps.cases.update(
-    current,
-    {
-      next: passed.next,
-      events: [
-        {
-          type: "policy_applied",
-          actor: actorOf(principal),
-          data: { policyId: policy.id, from: current.policy.version, to: policy.version },
-        },
-        ...passed.events,
-      ],
-    },
-    now,
+function inFlightJobs(deps: PolicyDeps): NonNullable<PolicyDeps["applications"]> {
+  if (deps.applications) return deps.applications;
+  throw new BusinessRuleError(
+    "POLICY_APPLY_NOT_CONFIGURED",
+    "this deployment has no queue for policy applications: store the version with applyTo new_loans",
+    [{ path: "applyTo", message: "in_flight needs the policy application queue (POLICY_APPLY_QUEUE_URL)" }],
   );
-  const ref = (c: LoanCase) => ({ tenantId: c.tenantId, loanId: c.loanId, generation: c.generation });
-  await deps.workflow.stop(ref(current));
-  if (isCollectable(stored)) await deps.workflow.start(ref(stored));
+}
+
+/** Queues the job's first page; a job whose first page could not be queued ends failed, and the caller hears why. */
+async function queueFirstPage(
+  applications: NonNullable<PolicyDeps["applications"]>,
+  tenantId: string,
+  job: ApplicationProgress,
+  clock: Clock,
+): Promise<void> {
+  const ref = { tenantId, policyId: job.policyId, jobId: job.id };
+  try {
+    await applications.queue.send({ ...ref, version: job.version }, 0);
+  } catch (error) {
+    logger.error("policy application not queued", { ...ref, error: error as Error });
+    await applications.jobs.fail(ref, toInstant(clock.now()));
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import { retryOnConflict } from "../concurrency.ts";
+import { forEachLimited, retryOnConflict } from "../concurrency.ts";
 import {
   CaseNotCollectableError,
   ConcurrentUpdateError,
@@ -8,10 +8,12 @@ import {
 import type { LoanCase } from "../domain/loan-case.ts";
 import { toInstant } from "../domain/time.ts";
 import { expectsWorkflow, flagWorkflowFailure, restartWorkflow } from "../domain/workflow-health.ts";
+import { horizonEnd, parksUntil } from "../domain/workflow-horizon.ts";
 import type { Principal, WorkflowWakes } from "../ports.ts";
 import { logger } from "../powertools.ts";
 import { actorOf, getLoan, type LenderDeps, workflowRef } from "./lender.ts";
 import type { LoanView } from "./loan-view.ts";
+import { stopExecutionOf } from "./workflow-start.ts";
 import type { ExecutionState, StepDeps } from "./workflow-steps.ts";
 
 /** The execution state as the ASL hands it over after a task failed for good. */
@@ -75,7 +77,7 @@ async function restartCase(
       restartWorkflow(current, actor, reason, now),
       toInstant(now),
     );
-    await deps.workflow.stop(workflowRef(current));
+    await stopExecutionOf(deps.workflow, current, workflowRef(current));
     await deps.workflow.start(workflowRef(stored));
     return stored;
   });
@@ -119,4 +121,48 @@ export async function reconcileWorkflows(
   }
   if (restarted.length > 0) logger.warn("stalled workflows restarted", { count: restarted.length });
   return { restarted };
+}
+
+/**
+ * Starts at most this many parked executions per run: StartExecution refills at 300 per second per account and
+ * Region, shared with subscriptions and re-plans, and a run must end inside the function's timeout. A backlog
+ * (a horizon shortened, a large import) is worked over the following runs, earliest wake first.
+ */
+export const WAKE_PER_RUN = 20_000;
+/** Starts in flight at once: about a hundred per second at the API's usual latency. */
+const WAKE_CONCURRENCY = 8;
+
+/**
+ * The waker: starts an execution for every parked case whose next action has come within the horizon. Each wake
+ * of a generation has an execution name of its own (the wake instant), so a start repeated by an overlapping run
+ * is a no-op; the execution's Plan task then moves the case's wake out of the parked index.
+ */
+export async function wakeParkedCases(
+  deps: RestartDeps & { wakes: WorkflowWakes },
+  horizonDays: number,
+  limit = WAKE_PER_RUN,
+): Promise<{ woken: number }> {
+  if (horizonDays <= 0) return { woken: 0 };
+  const now = deps.clock.now();
+  const due: { tenantId: string; loanId: string }[] = [];
+  for await (const parked of deps.wakes.parkedBefore(toInstant(horizonEnd(now, horizonDays)))) {
+    due.push(parked);
+    if (due.length >= limit) break;
+  }
+  let woken = 0;
+  await forEachLimited(due, WAKE_CONCURRENCY, async ({ tenantId, loanId }) => {
+    // Re-checked on a fresh read: an event may have re-planned or closed the case since the index was read.
+    const current = await deps.cases.get(tenantId, loanId);
+    if (!current?.parked || !expectsWorkflow(current) || !current.wakeAt) return;
+    if (parksUntil(current.wakeAt, now, horizonDays)) return;
+    try {
+      await deps.workflow.start({ ...workflowRef(current), wake: current.wakeAt });
+      woken++;
+    } catch (error) {
+      // Still parked: the next run tries again, well before the action is due.
+      logger.error("parked workflow not woken", { loanId, error: error as Error });
+    }
+  });
+  if (woken > 0) logger.info("parked workflows woken", { count: woken });
+  return { woken };
 }

@@ -8,11 +8,14 @@ import {
 } from "../domain/errors.ts";
 import { holdReviewAt, isCollectable, type LoanCase, planFor, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
 import { findStep, type Policy, rulesOf } from "../domain/policy.ts";
+import type { SendSlot } from "../domain/send-pacing.ts";
 import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
 import { stepTransition } from "../domain/step-transition.ts";
 import { parseInstant, toInstant } from "../domain/time.ts";
+import { parksUntil } from "../domain/workflow-horizon.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
+import type { SendPacing } from "../ports/send-pacing.ts";
 import type {
   CaseRepository,
   Clock,
@@ -23,6 +26,7 @@ import type {
   WorkflowWakes,
 } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
+import { paceSend, resumeOfThrottled } from "./send-pacing.ts";
 import { deliver, type Loaded, writeChange } from "./step-sending.ts";
 
 export interface StepDeps {
@@ -37,8 +41,12 @@ export interface StepDeps {
   handoffs: Handoffs;
   /** Each borrower's recent contacts across their loans: the frequency caps count them all. */
   borrowers: BorrowerContactStore;
-  /** When the workflow next acts on each case, for the reconciler. */
+  /** When the workflow next acts on each case, for the reconciler and the waker. */
   wakes: WorkflowWakes;
+  /** The tenants' send rates and the places taken in them; absent: nothing is paced. */
+  pacing?: SendPacing;
+  /** Days an execution may wait for its next action; beyond them the case parks (0: never). */
+  horizonDays: number;
 }
 
 /**
@@ -77,8 +85,10 @@ export interface ExecutionState {
 }
 
 export type NextAction =
-  | { phase: "pre_due" | "soft_collection" | "legal" | "on_hold"; at: string; step: string }
+  // A paced step carries the place it took at `at` (send-pacing.ts): the send goes out on it.
+  | { phase: "pre_due" | "soft_collection" | "legal" | "on_hold"; at: string; step: string; slot?: SendSlot }
   | { phase: "continue"; at: string }
+  | { phase: "parked"; at: string }
   | { phase: "done" }
   | { phase: "continued" };
 
@@ -121,10 +131,15 @@ function carried(input: ExecutionState): ExecutionState {
 
 /**
  * Records on the case when the workflow next acts on it (the reconciler restarts a case left long past that
- * instant) and hands `next` back to the workflow: an action beyond what this execution may wait for becomes
- * a hand-over to the next execution, at the last instant it may.
+ * instant) and hands `next` back to the workflow: an action beyond the horizon parks the case and ends the
+ * execution (the waker starts the next one); an action beyond what this execution may wait for becomes a
+ * hand-over to the next execution, at the last instant it may.
  */
 async function recordWake(deps: StepDeps, input: ExecutionState, next: NextAction): Promise<ExecutionState> {
+  if ("at" in next && parksUntil(next.at, deps.clock.now(), deps.horizonDays)) {
+    await deps.wakes.setWake(refOf(input), next.at, { parked: true });
+    return { ...carried(input), next: { phase: "parked", at: next.at } };
+  }
   const planned = input.startedAt ? withinExecution(next, input.startedAt) : next;
   await deps.wakes.setWake(refOf(input), "at" in planned ? planned.at : null);
   return { ...carried(input), next: planned };
@@ -241,7 +256,9 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
 export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
   let loaded = await loadCollectableOrAwaitingReview(deps, input);
   if (loaded.loanCase.inFlight?.retryable && isCollectable(loaded.loanCase)) {
-    return recordWake(deps, input, await deliverAndPlan(deps, loaded));
+    // Throttled channels go out again inside the contact window only.
+    const resume = resumeOfThrottled(loaded, deps.clock.now());
+    return recordWake(deps, input, resume ?? (await deliverAndPlan(deps, loaded)));
   }
   loaded = await settleInFlight(deps, loaded, "interrupted");
   const now = deps.clock.now();
@@ -271,12 +288,16 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
         at: decision.until,
         step: decision.step.id,
       });
-    case "send":
+    case "send": {
+      // A tenant's send rates come first: a step with no room this second waits for its place, or a day.
+      const paced = await paceSend(deps, loaded, decision, now, input.next);
+      if (paced) return recordWake(deps, input, paced);
       // Reserve on the borrower before claiming on the case: if the claim then loses a race, the borrower's
       // record over-counts (stricter) — the other order could send without the other loans ever seeing it.
       if (borrower) await reserveChannels(deps, loanCase, borrower, decision, now);
       loaded = await writeChange(deps, loaded, change);
       return recordWake(deps, input, await deliverAndPlan(deps, loaded));
+    }
   }
 }
 

@@ -15,6 +15,8 @@ export interface DunningAppProps {
   webAcl?: boolean;
   /** SMS budget in US dollars a month; the spend alarm fires at 80% (context `smsMonthlyBudgetUsd`, default 1000). */
   smsMonthlyBudgetUsd?: number;
+  /** Cases a policy application re-plans per second (context `policyApplyRate`; the function's default, 50). */
+  policyApplyRate?: number;
   /** Prefix of stack and table names (context `namePrefix`, default `loan-dunning`). */
   namePrefix?: string;
   env?: Environment;
@@ -58,6 +60,12 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
   if (!Number.isFinite(smsBudget) || smsBudget <= 0) {
     throw new Error(`smsMonthlyBudgetUsd must be a positive number of US dollars, got "${smsBudget}"`);
   }
+  const applyRate = props.policyApplyRate ?? optionalNumber(setting("policyApplyRate"));
+  if (applyRate !== undefined && !(applyRate > 0 && applyRate <= 100)) {
+    throw new Error(
+      `policyApplyRate must be a number of cases a second above 0 and up to 100, got "${applyRate}"`,
+    );
+  }
   const prefix = props.namePrefix ?? setting("namePrefix") ?? "loan-dunning";
   const stackProps = props.env ? { env: props.env } : {};
 
@@ -85,12 +93,15 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     webAcl,
     namePrefix: prefix,
     smsMonthlyBudgetUsd: smsBudget,
+    ...(applyRate !== undefined ? { policyApplyRate: applyRate } : {}),
   });
   service.addStackDependency(data, "tables, bucket, topic and keys are referenced by name");
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, data, service };
 }
+
+const optionalNumber = (value: string | undefined) => (value === undefined ? undefined : Number(value));
 
 function readCdkJsonContext(): Record<string, unknown> {
   const file = new URL("../../cdk.json", import.meta.url);

@@ -5,6 +5,7 @@ import { HttpApi } from "./constructs/api.ts";
 import { CaseData } from "./constructs/case-data.ts";
 import { DeliveryEvents } from "./constructs/delivery-events.ts";
 import { DunningOperations, METRICS_NAMESPACE } from "./constructs/operations.ts";
+import { PolicyApplications } from "./constructs/policy-applications.ts";
 import { PortfolioImport } from "./constructs/portfolio-import.ts";
 import { Reconciler } from "./constructs/reconciler.ts";
 import { flatLogicalId } from "./constructs/stack-part.ts";
@@ -39,6 +40,8 @@ export interface DunningServiceStackProps extends StackProps {
   webAcl?: boolean;
   /** Powertools service name (default `loan-dunning`). */
   serviceName?: string;
+  /** Cases a policy application re-plans per second (POLICY_APPLY_RATE); the function's default when unset. */
+  policyApplyRate?: number;
   /** Prefix of every physical name this stack sets, so stages live side by side (default `loan-dunning`). */
   namePrefix?: string;
 }
@@ -65,6 +68,8 @@ export class DunningServiceStack extends Stack {
   readonly trailMetrics?: TrailMetrics;
   /** Audit stream → lender webhook deliveries → queue → signed POSTs (absent without a stream). */
   readonly webhooks?: LenderWebhooks;
+  /** In-flight policy changes: the API queues a job's pages, the apply function moves running loans. */
+  readonly policyApplications: PolicyApplications;
   /** Portfolio uploads → queue → cases and workflows (absent without an import bucket). */
   readonly portfolioImport?: PortfolioImport;
   /** Alarms, the ops topic and the dashboard. */
@@ -102,6 +107,13 @@ export class DunningServiceStack extends Stack {
       webAcl: props.webAcl ?? true,
     });
     this.reconciler = new Reconciler(this, "Reconciler", { serviceName, caseData, workflow });
+    this.policyApplications = new PolicyApplications(this, "PolicyApplications", {
+      serviceName,
+      caseData,
+      workflow,
+      ...(props.policyApplyRate ? { casesPerSecond: props.policyApplyRate } : {}),
+    });
+    this.policyApplications.grantStartApplications(this.httpApi.apiFunction);
     if (props.auditStreamArn) {
       this.trailMetrics = new TrailMetrics(this, "TrailMetrics", {
         serviceName,
@@ -130,7 +142,7 @@ export class DunningServiceStack extends Stack {
 
   /** What an operator watches: alarms into the ops topic, and a dashboard (README: runbook). */
   private watch(namePrefix: string, smsMonthlyBudgetUsd: number): DunningOperations {
-    const { workflow, trailMetrics, webhooks, portfolioImport } = this;
+    const { workflow, trailMetrics, webhooks, portfolioImport, policyApplications } = this;
     const functions: Record<string, DunningFunction> = {
       api: this.httpApi.apiFunction,
       plan: workflow.planFunction,
@@ -139,6 +151,7 @@ export class DunningServiceStack extends Stack {
       "record-failure": workflow.recordFailureFunction,
       delivery: this.deliveryEvents.deliveryFunction,
       reconciler: this.reconciler.reconcilerFunction,
+      "policy-apply": policyApplications.applyFunction,
       ...(trailMetrics ? { "trail-metrics": trailMetrics.trailMetricsFunction } : {}),
       ...(webhooks
         ? { "webhook-announce": webhooks.announceFunction, "webhook-deliver": webhooks.deliverFunction }
@@ -155,6 +168,7 @@ export class DunningServiceStack extends Stack {
       functions,
       workflowTasks: ["plan", "send", "hand-off"],
       deadLetterQueues: {
+        "policy-applications": policyApplications.deadLetterQueue,
         ...(portfolioImport ? { import: portfolioImport.deadLetterQueue } : {}),
         ...(trailMetrics ? { "trail-metrics": trailMetrics.deadLetterQueue } : {}),
         ...(webhooks

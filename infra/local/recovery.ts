@@ -16,11 +16,22 @@ export async function resumeOpenCases(
     { client },
     {
       TableName: stateTable,
+      // A parked case has no execution to resume: the waker starts one when its action comes near.
       FilterExpression:
-        "sk = :case AND (#status = :active OR (#status = :onHold AND attribute_exists(#hold.#until)))",
+        "sk = :case AND (#status = :active OR (#status = :onHold AND attribute_exists(#hold.#until))) AND (attribute_not_exists(#parked) OR #parked = :false)",
       ProjectionExpression: "tenantId, loanId, generation",
-      ExpressionAttributeNames: { "#status": "status", "#hold": "hold", "#until": "until" },
-      ExpressionAttributeValues: { ":case": "CASE", ":active": "active", ":onHold": "on_hold" },
+      ExpressionAttributeNames: {
+        "#status": "status",
+        "#hold": "hold",
+        "#until": "until",
+        "#parked": "parked",
+      },
+      ExpressionAttributeValues: {
+        ":case": "CASE",
+        ":active": "active",
+        ":onHold": "on_hold",
+        ":false": false,
+      },
     },
   );
   for await (const page of pages) {

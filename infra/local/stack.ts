@@ -14,7 +14,6 @@ import { createTables } from "../../functions/adapters/dynamo/tables.ts";
 import { DynamoWorkflowWakes } from "../../functions/adapters/dynamo/wake-index.ts";
 import { StepFunctionsWorkflow } from "../../functions/adapters/step-functions.ts";
 import type { Role } from "../../functions/ports.ts";
-import { STALLED_AFTER_MS } from "../../functions/usecases/workflow-health.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import type { LambdaName } from "../lambda-bundles.ts";
 import { startAwsEdge } from "./aws-edge.ts";
@@ -24,9 +23,11 @@ import { demoKeys } from "./demo-keys.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
 import { LocalLambda } from "./lambda-runtime.ts";
+import { type PolicyJobFunction, policyJobQueue, startPolicyJobs } from "./local-policy-jobs.ts";
 import type { LocalQueue } from "./local-queue.ts";
 import { startWebhooks, type WebhookFunction } from "./local-webhooks.ts";
 import { OUTBOX_JOURNAL, Outbox } from "./outbox.ts";
+import { horizonDaysOf, scheduleReconciler } from "./reconciler-schedule.ts";
 import { resumeOpenCases } from "./recovery.ts";
 import { createLocalServer, listen } from "./server.ts";
 import { VirtualClock } from "./virtual-clock.ts";
@@ -45,16 +46,6 @@ export const LOCAL_SUBSTITUTIONS = {
 };
 const LOCAL_REGION = "us-east-1";
 const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:dunning-workflow`;
-/** As often as the reconciler runs on AWS (its EventBridge schedule). */
-const RECONCILE_EVERY_MS = 5 * 60_000;
-/** The EventBridge scheduled event the reconciler gets on AWS. */
-const scheduledEvent = (nowMs: number) => ({
-  version: "0",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  time: new Date(nowMs).toISOString(),
-  detail: {},
-});
 /** DynamoDB Local keeps tables per access key and region: the sandboxes use the same as the stack itself. */
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
@@ -76,10 +67,13 @@ export interface LocalStackOptions {
   keys?: Partial<Record<Role, string>>;
   /** Where legal hand-off packages are written; default `<dataDir or the OS temp dir>/handoffs`. */
   handoffDir?: string;
+  /** Days an execution may wait before a case parks (WORKFLOW_HORIZON_DAYS); default as on AWS, 30. */
+  horizonDays?: number;
 }
 
 /** The functions of the product the stack runs. */
-type StackFunction = "plan" | "send" | "handOff" | "recordFailure" | "reconciler" | "api" | WebhookFunction;
+type StackFunction = "plan" | "send" | "handOff" | "recordFailure" | "reconciler" | "api" | SideFunction;
+type SideFunction = WebhookFunction | PolicyJobFunction;
 
 export interface LocalStack {
   url: string;
@@ -133,17 +127,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const lambdas = {} as LocalStack["lambdas"];
     const engine = workflowEngine(lambdas, { outbox, cases, clock });
     cleanups.push(() => engine.close());
-    const queue = webhookQueue();
-    const edge = await startAwsEdge(engine, outbox, { queues: [queue], clock });
+    const [queue, policyQueue] = [webhookQueue(), policyJobQueue()];
+    const edge = await startAwsEdge(engine, outbox, { queues: [queue, policyQueue], clock });
     cleanups.push(() => edge.close());
     const lambda = functionFactory({ clock, store, edge, handoffDir: folders.handoffDir, options });
-    lambdas.plan = lambda("plan");
-    lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: edge.outboxUrl });
-    lambdas.handOff = lambda("handOff");
-    lambdas.recordFailure = lambda("recordFailure");
+    workflowFunctions(lambdas, lambda, edge.outboxUrl);
     lambdas.reconciler = lambda("reconciler");
-    scheduleReconciler(engine, new DynamoWorkflowWakes(client, tables), lambdas.reconciler);
+    const wakes = new DynamoWorkflowWakes(client, tables);
+    scheduleReconciler(engine, wakes, lambdas.reconciler, horizonDaysOf(options));
     const hooks = await startWebhooks(engine, { lambdas, lambda, queue, edge, store, options });
+    const jobs = await startPolicyJobs(engine, { lambdas, lambda, queue: policyQueue, edge, store, clock });
     cleanups.push(() => Promise.all(Object.values(lambdas).map((fn) => fn.close())));
 
     // Crash recovery starts executions through the production Step Functions adapter, as the API does.
@@ -166,7 +159,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const { exportsDir } = folders;
     const server = createLocalServer({ api, clock, engine, outbox, exportsDir, storeAnswers });
     const url = await listen(server, options.port ?? 3000);
-    lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url, ...hooks.env });
+    const apiEnv = { ...hooks.env, ...jobs.env };
+    lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url, ...apiEnv });
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -195,6 +189,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 type Cleanups = (() => Promise<unknown>)[];
+
+/** The functions behind the workflow's Tasks, each its deployed bundle. */
+function workflowFunctions(
+  lambdas: LocalStack["lambdas"],
+  lambda: (name: LambdaName, environment?: Record<string, string>) => LocalLambda,
+  outboxUrl: string,
+): void {
+  lambdas.plan = lambda("plan");
+  lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: outboxUrl });
+  lambdas.handOff = lambda("handOff");
+  lambdas.recordFailure = lambda("recordFailure");
+}
 
 /** The ASL on the local engine, each Task's resource one of the stack's functions. */
 function workflowEngine(
@@ -308,39 +314,10 @@ function functionFactory(deps: {
     DUNNING_SDK_CONNECTION_TIMEOUT_MS: "10000",
     DUNNING_SDK_REQUEST_TIMEOUT_MS: "20000",
     DUNNING_SDK_MAX_ATTEMPTS: "1",
+    WORKFLOW_HORIZON_DAYS: String(horizonDaysOf(options)),
   };
   return (name: LambdaName, extra: Record<string, string> = {}) =>
     new LocalLambda(name, clock, { environment: { ...environment, ...extra } });
-}
-
-/**
- * The reconciler runs on the stack's clock. On AWS it runs every few minutes and mostly finds nothing; here it
- * runs when it can find something: five minutes after the earliest wake of any case passes the grace. Like its
- * schedule, it runs at most once every five virtual minutes; and the index is read at most that often too, and
- * after every run (a running clock asks four times a second).
- */
-function scheduleReconciler(
-  engine: LocalWorkflowEngine,
-  wakes: DynamoWorkflowWakes,
-  reconciler: LocalLambda,
-) {
-  let lastRunMs = Number.NEGATIVE_INFINITY;
-  let known: { atMs: number; earliest: string | null } | undefined;
-  engine.schedule({
-    nextAt: async (nowMs) => {
-      if (!known || nowMs - known.atMs >= RECONCILE_EVERY_MS) {
-        known = { atMs: nowMs, earliest: await wakes.earliest() };
-      }
-      if (known.earliest === null) return null;
-      const due = Date.parse(known.earliest) + STALLED_AFTER_MS + RECONCILE_EVERY_MS;
-      return Math.max(nowMs, due, lastRunMs + RECONCILE_EVERY_MS);
-    },
-    run: async (nowMs) => {
-      lastRunMs = nowMs;
-      known = undefined;
-      await reconciler.invoke(scheduledEvent(nowMs));
-    },
-  });
 }
 
 /** Whether the store answers now (GET /health), within a second and a half. */

@@ -132,7 +132,7 @@ export class WebhookDispatch implements ScheduledJob {
 }
 
 /** A received message as an SQS event's record. */
-function sqsRecord(message: ReceivedMessage, queueArn: string): SQSRecord {
+export function sqsRecord(message: ReceivedMessage, queueArn: string): SQSRecord {
   return {
     messageId: message.messageId,
     receiptHandle: message.receiptHandle,

@@ -20,6 +20,13 @@ describe("buildApp settings", () => {
     expect(() => buildApp({ context: SKIP_BUNDLING, emailFrom: "no-reply" })).toThrow(/emailFrom/);
   });
 
+  it("rejects a policy application rate above the Step Functions quotas allow", () => {
+    expect(() => buildApp({ context: SKIP_BUNDLING, policyApplyRate: 150 })).toThrow(/policyApplyRate/);
+    expect(() => buildApp({ context: { ...SKIP_BUNDLING, policyApplyRate: "fast" } })).toThrow(
+      /policyApplyRate/,
+    );
+  });
+
   it("rejects an SMS sender id longer than 11 characters", () => {
     expect(() => buildApp({ context: SKIP_BUNDLING, smsSenderId: "TwelveChars1" })).toThrow(/smsSenderId/);
   });

@@ -32,7 +32,7 @@ beforeAll(() => {
 const functions = () => dunningFunctions(built);
 
 describe("functions", () => {
-  it("are the six dunning functions, the two import functions, the reconciler, the trail metrics and the two webhook functions, all with the defaults", () => {
+  it("are the six dunning functions, the two import functions, the reconciler, the trail metrics, the two webhook functions and the policy apply function, all with the defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
     const dunning = new Set(Object.values(functions()).map(logicalId));
     const imports = [
@@ -42,6 +42,7 @@ describe("functions", () => {
       built.service.trailMetrics?.trailMetricsFunction,
       built.service.webhooks?.announceFunction,
       built.service.webhooks?.deliverFunction,
+      built.service.policyApplications.applyFunction,
     ].map((fn) => logicalId(fn as DunningFunction));
     expect(Object.keys(lambdas).sort()).toEqual([...dunning, ...imports].sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");

@@ -11,7 +11,7 @@ let db: FreshTables;
 let streams: DynamoDBStreamsClient;
 
 beforeAll(async () => {
-  db = await freshTables();
+  db = await freshTables({ streams: true });
   streams = new DynamoDBStreamsClient({
     endpoint: db.endpoint,
     region: "us-east-1",

@@ -190,8 +190,9 @@ export function harness(
       handoffs,
       borrowers: new DynamoBorrowerContactStore(db.client, db),
       wakes: new DynamoWorkflowWakes(db.client, db),
+      horizonDays: 0,
     },
-    lenderDeps: { cases, policies, workflow, clock, handoffs },
+    lenderDeps: { cases, policies, workflow, clock, handoffs, horizonDays: 0 },
   };
 }
 

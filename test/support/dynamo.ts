@@ -11,12 +11,15 @@ export interface FreshTables {
   endpoint: string;
 }
 
-/** A pair of new, uniquely named tables in the run's DynamoDB Local (see global-setup.ts). */
-export async function freshTables(): Promise<FreshTables> {
+/**
+ * A pair of new, uniquely named tables in the run's DynamoDB Local (see global-setup.ts). Without the audit
+ * stream unless asked for: only the stream's own tests read it, and every streamed write is slower locally.
+ */
+export async function freshTables(options: { streams?: boolean } = {}): Promise<FreshTables> {
   const endpoint = inject("dynamoEndpoint");
   const client = makeDocumentClient({ endpoint });
   const suffix = randomBytes(6).toString("hex");
   const tables = { stateTable: `state-${suffix}`, auditTable: `audit-${suffix}` };
-  await createTables(client, tables);
+  await createTables(client, tables, { streams: options.streams ?? false });
   return { client, ...tables, endpoint };
 }

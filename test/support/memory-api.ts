@@ -3,6 +3,7 @@ import { makeApiHandler } from "../../functions/api/app.ts";
 import { type AuditEntry, appendToChain } from "../../functions/domain/audit-chain.ts";
 import type { CaseChange, LoanCase } from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import type { ApplicationMessage } from "../../functions/domain/policy-application.ts";
 import { claimStep, completeStep, decideStep } from "../../functions/domain/step-lifecycle.ts";
 import { toInstant } from "../../functions/domain/time.ts";
 import {
@@ -15,6 +16,7 @@ import {
 import { lambdaContext } from "./lambda-context.ts";
 import { memoryHandoffs } from "./memory-handoffs.ts";
 import { memoryPolicies } from "./memory-policies.ts";
+import { memorySettings } from "./memory-settings.ts";
 
 /** What the API handler answered: the status, the parsed JSON body and the headers. */
 export interface MemoryApiResponse {
@@ -78,12 +80,21 @@ export function inMemoryApi() {
     },
   };
   const idempotency = new Map<string, IdempotencyRecord>();
+  const policies = memoryPolicies();
+  /** Page messages of policy applications, as queued (nothing works them here). */
+  const applicationPages: { message: ApplicationMessage; delaySeconds: number }[] = [];
   const handler = makeApiHandler({
     cases: repository,
-    policies: memoryPolicies(),
+    policies,
+    applications: {
+      jobs: policies.jobs,
+      queue: { send: async (message, delaySeconds) => void applicationPages.push({ message, delaySeconds }) },
+    },
+    settings: memorySettings(),
     workflow: { start: async () => {}, stop: async () => {} },
     clock: { now: () => clock.now },
     handoffs: memoryHandoffs(),
+    horizonDays: 0,
     keys: {
       // key-<role> is a key of tenant demo; other-<role> one of tenant other.
       async resolve(key) {
@@ -157,5 +168,5 @@ export function inMemoryApi() {
       headers: (result.headers ?? {}) as Record<string, string>,
     };
   }
-  return Object.assign(call, { clock, runStep });
+  return Object.assign(call, { clock, runStep, applicationPages });
 }

@@ -92,6 +92,58 @@ describe("SNS SMS sender", () => {
   });
 });
 
+describe("provider throttling", () => {
+  const email = {
+    Source: "dunning@lender.example",
+    Destination: { ToAddresses: ["li.wei@example.com"] },
+    Message: {
+      Subject: { Data: "还款提醒", Charset: "UTF-8" },
+      Body: { Text: { Data: "正文", Charset: "UTF-8" } },
+    },
+    ConfigurationSetName: "loan-dunning-email",
+    Tags: [
+      { Name: "tenant", Value: "demo" },
+      { Name: "step", Value: "soft_1" },
+      { Name: "loan", Value: "L-1001" },
+    ],
+  };
+  const sms = {
+    PhoneNumber: "+8613800138000",
+    Message: "正文",
+    MessageAttributes: { "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" } },
+  };
+
+  it.each([
+    ["Throttling", "Throttling"],
+    ["MaxSendingRateExceeded", "MaxSendingRateExceeded"],
+    // An error the client does not model keeps SES's words only.
+    ["SESServiceException", "Maximum sending rate exceeded."],
+  ])("reads SES %s (%s) as ProviderThrottledError, having asked exactly once", async (name, text) => {
+    const error = awsError(name);
+    error.message = text;
+    ses.on(SendEmailCommand).rejects(error);
+    const sender = new SesEmailSender(new SESClient({}), "dunning@lender.example", "loan-dunning-email");
+    await expect(sender.send(message("email"))).rejects.toMatchObject({
+      name: "ProviderThrottledError",
+      message: `ses: ${name}`,
+    });
+    expect(ses.commandCalls(SendEmailCommand).map((call) => call.args[0].input)).toEqual([email]);
+  });
+
+  it.each(["Throttled", "ThrottledException", "ThrottlingException"])(
+    "reads SNS %s as ProviderThrottledError, having asked exactly once",
+    async (name) => {
+      sns.on(PublishCommand).rejects(awsError(name));
+      const sender = new SnsSmsSender(new SNSClient({}));
+      await expect(sender.send(message("sms"))).rejects.toMatchObject({
+        name: "ProviderThrottledError",
+        message: `sns: ${name}`,
+      });
+      expect(sns.commandCalls(PublishCommand).map((call) => call.args[0].input)).toEqual([sms]);
+    },
+  );
+});
+
 describe("Step Functions workflow control", () => {
   const arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:dunning";
   const ref = { tenantId: "demo", loanId: "L-1001", generation: 2 };

@@ -72,6 +72,7 @@ function consumer(cases = memoryCases()) {
     workflow,
     clock: { now: () => new Date("2026-01-05T00:00:00Z") },
     handoffs: memoryHandoffs(),
+    horizonDays: 0,
   });
   return { cases, handle: (event: SQSEvent) => handler(event, lambdaContext("import-consumer")) };
 }

@@ -199,7 +199,8 @@ function memoryDeps(scenario: Scenario) {
         record = { contacts, version: version + 1 };
       },
     },
-    wakes: { setWake: async () => {}, overdue: async function* () {} },
+    wakes: { setWake: async () => {}, overdue: async function* () {}, parkedBefore: async function* () {} },
+    horizonDays: 0,
   };
   return { deps, written, sent, stored: () => stored, record: () => record };
 }

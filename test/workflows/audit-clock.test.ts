@@ -41,8 +41,12 @@ beforeAll(async () => {
     applyTo: "in_flight",
     comment: "the same rules, audited",
   });
-  expect(put.status).toBe(201);
+  expect(put.status).toBe(202);
   change = put.body;
+  // The job moves the three loans in one page, at the instant the clock stands at.
+  expect((await test.local.post("/local/clock/advance", { by: "PT0S" })).status).toBe(200);
+  const job = await test.ops.get(`/v1/policies/default/applications/${put.body.job.id}`);
+  expect(job.body).toMatchObject({ status: "done", total: 3, moved: 3, finishedAt: CHANGED_AT });
 }, 300_000);
 
 afterAll(async () => {

@@ -16,6 +16,8 @@ beforeAll(async () => {
     port: 0,
     dynamoEndpoint: inject("dynamoEndpoint"),
     tablePrefix: `long-${randomBytes(4).toString("hex")}-`,
+    // Without the horizon, so this loan's one execution waits as long as an execution may live.
+    horizonDays: 0,
   });
 });
 

@@ -203,7 +203,8 @@ describe("the error codes against the code base", () => {
 // The document against the API handler itself, on in-memory ports.
 
 const LOAN_ID = "L-1001";
-const concrete = (path: string) => path.replace("{loanId}", LOAN_ID).replace("{policyId}", "default");
+const concrete = (path: string) =>
+  path.replace("{loanId}", LOAN_ID).replace("{policyId}", "default").replace("{jobId}", "apply-v2");
 const v1: DocumentedOperation[] = operations.filter((o) => o.path.startsWith("/v1/"));
 
 /** The examples that must be applied before an example, for the case to be in a state that allows it. */
@@ -381,13 +382,35 @@ describe("the document against the API handler", () => {
     };
     expect(rest).toEqual(exampleRest);
     expect(Object.keys(templates).sort()).toEqual(Object.keys(exampleTemplates).sort());
-    // The 201 body is the policy GET answers from now on, plus the version's history entry and `replanned`.
+    // The 201 body is the policy GET answers from now on, plus the version's history entry.
     const read = await call("get", concrete(put.path), { key: "key-ops" });
     expectDocumented(opAt("get", "/v1/policies/{policyId}"), read);
     const history = await call("get", `${concrete(put.path)}/versions`, { key: "key-ops" });
     const [entry] = (history.body as { items: Obj[] }).items;
-    const { replanned: _replanned, ...versionAndPolicy } = stored.body as Obj;
-    expect({ ...(read.body as Obj), ...entry }).toEqual(versionAndPolicy);
+    expect({ ...(read.body as Obj), ...entry }).toEqual(stored.body);
+  });
+
+  it("answers the request example applied in flight with its 202 example, and the job as documented", async () => {
+    const call = inMemoryApi();
+    const put = opAt("put", "/v1/policies/{policyId}");
+    const body = { ...(requestExample(put) as Obj), applyTo: "in_flight" };
+    const applying = await call("put", concrete(put.path), { key: "key-ops", body });
+    expect(applying.status).toBe(202);
+    expectDocumented(put, applying);
+    const { templates: _t, ...rest } = applying.body as Obj;
+    const { templates: _e, ...example } = responseExamples(put, 202).applying as Obj;
+    expect(rest).toEqual(example);
+    // The job's first page is queued; nothing runs it here, so the job is where it started.
+    expect(call.applicationPages).toEqual([
+      { message: { tenantId: "demo", policyId: "default", version: 2, jobId: "apply-v2" }, delaySeconds: 0 },
+    ]);
+    const job = opAt("get", "/v1/policies/{policyId}/applications/{jobId}");
+    const read = await call("get", concrete(job.path), { key: "key-ops" });
+    expectDocumented(job, read);
+    expect(read.body).toMatchObject({ id: "apply-v2", status: "running", total: 0, finishedAt: null });
+    const theirs = await call("get", concrete(job.path), { key: "other-ops" });
+    expect(theirs.status).toBe(404);
+    expectDocumented(job, theirs);
   });
 
   it("answers 404 for another tenant's loan, as for a loan that does not exist", async () => {

@@ -81,9 +81,18 @@ describe("policies as versioned data", () => {
       "/v1/policies/default",
       rulesWith(moved("soft_3", 5), "in_flight", "D+3 SMS moved to D+5"),
     );
-    expect(put.status).toBe(201);
-    expect(put.body).toMatchObject({ id: "default", version: 2, applyTo: "in_flight" });
-    expect(put.body.replanned).toBeGreaterThanOrEqual(1);
+    // Stored at once; the running loans move in the background, as the clock lets the job run.
+    expect(put.status).toBe(202);
+    expect(put.body).toMatchObject({
+      id: "default",
+      version: 2,
+      applyTo: "in_flight",
+      job: { id: "apply-v2", status: "running" },
+    });
+    await local.post("/local/clock/advance", { by: "PT0S" });
+    const job = (await ops.get("/v1/policies/default/applications/apply-v2")).body;
+    expect(job).toMatchObject({ status: "done", moved: job.total, failed: 0 });
+    expect(job.total).toBeGreaterThanOrEqual(1);
     const loan = (await lender.get(`/v1/loans/${loanId}`)).body;
     expect(loan.policy).toEqual({ id: "default", version: 2 });
 
@@ -131,7 +140,8 @@ describe("policies as versioned data", () => {
 
     const put = await ops.call("PUT", "/v1/policies/default", rulesWith(moved("soft_3", 4), "new_loans"));
     expect(put.status).toBe(201);
-    expect(put.body).toMatchObject({ version: 3, replanned: 0 });
+    expect(put.body).toMatchObject({ version: 3, applyTo: "new_loans" });
+    expect(put.body.job).toBeUndefined();
     expect((await ops.get("/v1/policies/default")).body.version).toBe(3);
     expect((await lender.get(`/v1/loans/${running}`)).body.policy).toEqual({ id: "default", version: 2 });
 

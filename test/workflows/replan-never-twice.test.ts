@@ -45,7 +45,7 @@ const london = (loanId: string, dueDate: string, policyId: string) =>
 describe("re-planning in flight", () => {
   it("moving a step already sent to later the same day does not send it again", async () => {
     const policyId = "replan-later";
-    expect((await ops().put(policyId, DEFAULT_POLICY.steps)).status).toBe(201);
+    expect((await ops().put(policyId, DEFAULT_POLICY.steps)).status).toBe(202);
     const loans = Array.from({ length: 5 }, (_, i) => `RP-${i}`);
     for (const loanId of loans) {
       expect((await t.lender.post("/v1/loans", london(loanId, "2026-01-20", policyId))).status).toBe(201);
@@ -54,7 +54,8 @@ describe("re-planning in flight", () => {
     for (const loanId of loans) expect(await sent(loanId)).toContain("pre_due_1:email");
 
     const later = DEFAULT_POLICY.steps.map((s) => (s.id === "pre_due_1" ? { ...s, sendAt: "11:00" } : s));
-    expect((await ops().put(policyId, later)).status).toBe(201);
+    // Stored at once (202); its job moves the loans as the clock advances, before any step due later.
+    expect((await ops().put(policyId, later)).status).toBe(202);
     await advanceTo("2026-01-19T23:00:00Z");
     for (const loanId of loans) {
       const messages = await sent(loanId);
@@ -79,7 +80,7 @@ describe("re-planning in flight", () => {
       fc.asyncProperty(scenario, async ({ editAfterHours, shifts }) => {
         const run = ++policySeq;
         const policyId = `replan-prop-${run}`;
-        expect((await ops().put(policyId, DEFAULT_POLICY.steps)).status).toBe(201);
+        expect((await ops().put(policyId, DEFAULT_POLICY.steps)).status).toBe(202);
         const start = t.stack.clock.nowMs();
         const due = new Date(start + 10 * 86_400_000).toISOString().slice(0, 10);
         const loanId = `RPP-${run}`;

@@ -35,6 +35,7 @@ const BODIES: Record<string, (ids: RouteIds) => unknown> = {
     contactWindow: DEFAULT_POLICY.contactWindow,
     applyTo: "new_loans",
   }),
+  "PUT /v1/settings": () => ({ sendRates: { sms: 50 } }),
 };
 
 /** Query strings that make a read route meaningful (the loan filter narrows an export to one loan). */

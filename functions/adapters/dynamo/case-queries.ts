@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dyn
 import type { AuditEntry } from "../../domain/audit-chain.ts";
 import { BusinessRuleError } from "../../domain/errors.ts";
 import type { CaseStatus, LoanCase } from "../../domain/loan-case.ts";
+import type { OpenCasePages } from "../../ports/policy-jobs.ts";
 import type { OpenCase, Page } from "../../ports.ts";
 import { AGING_TIME_ZONE, openIndex, toAuditEntry, toCase, toOpenCase } from "./case-items.ts";
 import { queryAll } from "./query-all.ts";
@@ -130,6 +131,45 @@ export async function* queryOpenCases(
     ScanIndexForward: true,
   });
   for await (const item of items) yield toOpenCase(item, index.sortKey);
+}
+
+/**
+ * The tenant's open cases a page at a time, from the sparse openByDueDate index (keys only). A position is the
+ * index's sort key (`dueDate#loanId`): the next page starts after it, wherever the case has gone since.
+ */
+export function openCasePages(client: DynamoDBDocumentClient, stateTable: string): OpenCasePages {
+  const index = openIndex();
+  return {
+    async page(tenantId, after, limit) {
+      const start = after
+        ? indexKey(index, tenantId, keys.loanCase(tenantId, after.slice(after.indexOf("#") + 1)), after)
+        : undefined;
+      const positions: string[] = [];
+      const items = queryAll(
+        client,
+        {
+          TableName: stateTable,
+          IndexName: index.name,
+          KeyConditionExpression: "#pk = :pk",
+          ProjectionExpression: "#sk",
+          ExpressionAttributeNames: { "#pk": index.partitionKey, "#sk": index.sortKey },
+          ExpressionAttributeValues: { ":pk": tenantId },
+          ScanIndexForward: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        },
+        // One more than the page tells whether another page follows.
+        { limit: limit + 1 },
+      );
+      for await (const item of items) positions.push(String(item[index.sortKey]));
+      return {
+        items: positions.slice(0, limit).map((position) => ({
+          loanId: position.slice(position.indexOf("#") + 1),
+          position,
+        })),
+        more: positions.length > limit,
+      };
+    },
+  };
 }
 
 /** The ExclusiveStartKey of an index query: the table's key plus the index's key. */

@@ -1,8 +1,10 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditEvent } from "../../domain/audit-chain.ts";
 import { DEFAULT_POLICY, type Policy } from "../../domain/policy.ts";
+import type { ApplicationProgress } from "../../domain/policy-application.ts";
 import type { PolicyVersionInfo, PolicyVersionStore } from "../../ports.ts";
 import { isConditionalCheckFailed } from "./errors.ts";
+import { applicationItem } from "./policy-jobs.ts";
 import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";
 import { TenantAuditLog, TenantWriteConflictError } from "./tenant-audit.ts";
@@ -59,21 +61,20 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
     policy: Policy,
     info: PolicyVersionInfo,
     audit: AuditEvent,
+    job?: ApplicationProgress,
   ): Promise<boolean> {
     if (!this.audit) throw new Error("policy changes need the audit table");
+    const put = (Item: Record<string, unknown>) => ({
+      Put: { TableName: this.stateTable, Item, ConditionExpression: "attribute_not_exists(pk)" },
+    });
     try {
       // The entry carries the instant the version was made (the use case's business clock), as a case's do.
       await this.audit.record(
         tenantId,
         [audit],
         [
-          {
-            Put: {
-              TableName: this.stateTable,
-              Item: { ...keys.policyVersion(tenantId, policy.id, policy.version), policy, info },
-              ConditionExpression: "attribute_not_exists(pk)",
-            },
-          },
+          put({ ...keys.policyVersion(tenantId, policy.id, policy.version), policy, info }),
+          ...(job ? [put(applicationItem(tenantId, job))] : []),
         ],
         info.changedAt,
       );

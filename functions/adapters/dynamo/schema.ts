@@ -84,6 +84,11 @@ export const keys = {
     pk: `T#${tenantId}#POLICY#${policyId}`,
     sk: `V#${String(version).padStart(8, "0")}`,
   }),
+  // A policy version's in-flight application job, beside the versions (the history reads only `V#` items).
+  policyApplication: (tenantId: string, policyId: string, jobId: string) => ({
+    pk: `T#${tenantId}#POLICY#${policyId}`,
+    sk: `APPLY#${jobId}`,
+  }),
   // A borrower's recent contacts across their loans, for the frequency caps. `borrowerRef` is the SHA-256 of
   // tenant + phone/email (borrowerRef in the domain), so the key carries no PII.
   borrowerContacts: (tenantId: string, borrowerRef: string) => ({
@@ -97,4 +102,13 @@ export const keys = {
     pk: `T#${tenantId}#HANDOFFS`,
     sk: `${status}#${loanId}`,
   }),
+  // The tenant's settings (send rates): one versioned item.
+  tenantSettings: (tenantId: string) => ({ pk: `T#${tenantId}#SETTINGS`, sk: "SETTINGS" }),
+  // Paced sending: the places taken in one minute of a channel, a key of its own per minute so a busy minute's
+  // writes never share a partition with the next; and the first minute not known to be full.
+  paceMinute: (tenantId: string, channel: string, minute: number) => ({
+    pk: `T#${tenantId}#PACE#${channel}#${minute}`,
+    sk: "PLACES",
+  }),
+  paceHint: (tenantId: string, channel: string) => ({ pk: `T#${tenantId}#PACE#${channel}`, sk: "HINT" }),
 };

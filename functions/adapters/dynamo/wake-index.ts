@@ -15,15 +15,22 @@ function wakeIndex() {
   return BY_WAKE;
 }
 
-function shardOf(tenantId: string, loanId: string): string {
+/**
+ * The index partition of a case: WAKE#n while an execution waits for the wake (the reconciler's), PARK#n while
+ * the case is parked beyond the horizon with no execution (the waker's).
+ */
+function shardOf(tenantId: string, loanId: string, parked: boolean): string {
   const byte = createHash("sha256").update(`${tenantId}\u0000${loanId}`).digest()[0] as number;
-  return `WAKE#${byte % WAKE_SHARDS}`;
+  return `${parked ? PARKED : WAITING}#${byte % WAKE_SHARDS}`;
 }
 
-function wakeKeys(tenantId: string, loanId: string, wakeAt: string) {
+const WAITING = "WAKE";
+const PARKED = "PARK";
+
+function wakeKeys(tenantId: string, loanId: string, wakeAt: string, parked: boolean) {
   const index = wakeIndex();
   return {
-    [index.partitionKey]: shardOf(tenantId, loanId),
+    [index.partitionKey]: shardOf(tenantId, loanId, parked),
     [index.sortKey]: `${wakeAt}#${tenantId}#${loanId}`,
   };
 }
@@ -31,7 +38,7 @@ function wakeKeys(tenantId: string, loanId: string, wakeAt: string) {
 /** The byWake keys a stored case carries: only while a workflow should act on it, at its wake instant. */
 export function wakeItemKeys(loanCase: LoanCase): Record<string, string> {
   if (!loanCase.wakeAt || !expectsWorkflow(loanCase)) return {};
-  return wakeKeys(loanCase.tenantId, loanCase.loanId, loanCase.wakeAt);
+  return wakeKeys(loanCase.tenantId, loanCase.loanId, loanCase.wakeAt, loanCase.parked === true);
 }
 
 export const WAKE_KEY_ATTRIBUTES = [wakeIndex().partitionKey, wakeIndex().sortKey] as const;
@@ -51,18 +58,22 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
     this.stateTable = tables.stateTable;
   }
 
-  async setWake(ref: WorkflowRef, wakeAt: string | null): Promise<void> {
+  async setWake(ref: WorkflowRef, wakeAt: string | null, options: { parked?: boolean } = {}): Promise<void> {
     const index = wakeIndex();
+    const parked = wakeAt !== null && options.parked === true;
     const names = {
       "#generation": "generation",
       "#wakeAt": "wakeAt",
+      "#parked": "parked",
       "#pk4": index.partitionKey,
       "#sk4": index.sortKey,
     };
-    const keysAt = wakeAt ? wakeKeys(ref.tenantId, ref.loanId, wakeAt) : {};
+    const keysAt = wakeAt ? wakeKeys(ref.tenantId, ref.loanId, wakeAt, parked) : {};
     const update = wakeAt
       ? {
-          UpdateExpression: "SET #wakeAt = :wakeAt, #pk4 = :pk4, #sk4 = :sk4",
+          UpdateExpression: parked
+            ? "SET #wakeAt = :wakeAt, #pk4 = :pk4, #sk4 = :sk4, #parked = :parked"
+            : "SET #wakeAt = :wakeAt, #pk4 = :pk4, #sk4 = :sk4 REMOVE #parked",
           ExpressionAttributeValues: {
             ":generation": ref.generation,
             ":wakeAt": wakeAt,
@@ -71,6 +82,7 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
             ":active": "active",
             ":onHold": "on_hold",
             ":null": "NULL",
+            ...(parked ? { ":parked": true } : {}),
           },
           // The index holds only cases a workflow should act on (see expectsWorkflow).
           ConditionExpression:
@@ -78,7 +90,7 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
           ExpressionAttributeNames: { ...names, "#status": "status", "#attention": "attention" },
         }
       : {
-          UpdateExpression: "SET #wakeAt = :none REMOVE #pk4, #sk4",
+          UpdateExpression: "SET #wakeAt = :none REMOVE #pk4, #sk4, #parked",
           ExpressionAttributeValues: { ":generation": ref.generation, ":none": null },
           ConditionExpression: "#generation = :generation",
           ExpressionAttributeNames: names,
@@ -97,8 +109,17 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
     }
   }
 
-  /** The earliest wake of any case a workflow should act on (the embedded stack schedules its reconciler by it). */
-  async earliest(): Promise<string | null> {
+  /** The earliest wake of any case a workflow waits for (the embedded stack schedules its reconciler by it). */
+  earliest(): Promise<string | null> {
+    return this.earliestOf(WAITING);
+  }
+
+  /** The earliest wake of any parked case (the embedded stack schedules its waker by it). */
+  earliestParked(): Promise<string | null> {
+    return this.earliestOf(PARKED);
+  }
+
+  private async earliestOf(prefix: string): Promise<string | null> {
     const index = wakeIndex();
     const firsts = await Promise.all(
       Array.from({ length: WAKE_SHARDS }, (_, shard) =>
@@ -108,7 +129,7 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
             IndexName: index.name,
             KeyConditionExpression: "#pk = :pk",
             ExpressionAttributeNames: { "#pk": index.partitionKey, "#sk": index.sortKey },
-            ExpressionAttributeValues: { ":pk": `WAKE#${shard}` },
+            ExpressionAttributeValues: { ":pk": `${prefix}#${shard}` },
             ProjectionExpression: "#sk",
             Limit: 1,
           }),
@@ -121,7 +142,15 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
     return wakes.sort()[0] ?? null;
   }
 
-  async *overdue(before: string): AsyncIterable<{ tenantId: string; loanId: string }> {
+  overdue(before: string): AsyncIterable<{ tenantId: string; loanId: string }> {
+    return this.before(WAITING, before);
+  }
+
+  parkedBefore(before: string): AsyncIterable<{ tenantId: string; loanId: string }> {
+    return this.before(PARKED, before);
+  }
+
+  private async *before(prefix: string, before: string): AsyncIterable<{ tenantId: string; loanId: string }> {
     const index = wakeIndex();
     for (let shard = 0; shard < WAKE_SHARDS; shard++) {
       const items = queryAll<{ tenantId: string; loanId: string }>(this.client, {
@@ -129,7 +158,7 @@ export class DynamoWorkflowWakes implements WorkflowWakes {
         IndexName: index.name,
         KeyConditionExpression: "#pk = :pk AND #sk < :before",
         ExpressionAttributeNames: { "#pk": index.partitionKey, "#sk": index.sortKey },
-        ExpressionAttributeValues: { ":pk": `WAKE#${shard}`, ":before": before },
+        ExpressionAttributeValues: { ":pk": `${prefix}#${shard}`, ":before": before },
       });
       for await (const item of items) yield { tenantId: item.tenantId, loanId: item.loanId };
     }

@@ -1,10 +1,14 @@
-import { policyId, policyUpdateSchema, toPolicyRules } from "../../contracts/requests.ts";
+import { applicationJobId, policyId, policyUpdateSchema, toPolicyRules } from "../../contracts/requests.ts";
 import { getPolicy, InvalidPolicyError, policyHistory, putPolicy } from "../../usecases/policies.ts";
+import { getApplication } from "../../usecases/policy-application.ts";
 import type { ApiDeps } from "../deps.ts";
 import { HttpError, json, parseWith } from "../http.ts";
 import type { Route } from "../route.ts";
 
-/** Ops routes: versioned dunning policies. Every read and write is scoped to the caller's tenant. */
+/**
+ * Ops routes: versioned dunning policies, and the jobs that apply a version to running loans. Every read and write
+ * is scoped to the caller's tenant.
+ */
 export function opsRoutes(deps: ApiDeps): Route[] {
   const policyParam = (params: Record<string, string>) => parseWith(policyId, params.policyId, "policyId");
   return [
@@ -29,12 +33,25 @@ export function opsRoutes(deps: ApiDeps): Route[] {
           ]);
         }
         const rules = toPolicyRules(request);
-        const { policy, info, replanned } = await putPolicy(deps, principal, id, {
+        const { policy, info, application } = await putPolicy(deps, principal, id, {
           rules,
           applyTo: request.applyTo,
           ...(request.comment !== undefined ? { comment: request.comment } : {}),
         }).catch(refuseInvalid);
-        return json(201, { ...policy, ...info, id: policy.id, replanned });
+        const stored = { ...policy, ...info, id: policy.id };
+        // In flight: the version is stored and its job queued; the running loans move in the background.
+        return application
+          ? json(202, { ...stored, job: { id: application.id, status: application.status } })
+          : json(201, stored);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/policies/{policyId}/applications/{jobId}",
+      roles: ["ops"],
+      async handle({ principal, params }) {
+        const jobId = parseWith(applicationJobId, params.jobId, "jobId");
+        return json(200, await getApplication(deps, principal, policyParam(params), jobId));
       },
     },
     {

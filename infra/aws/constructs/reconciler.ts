@@ -19,7 +19,8 @@ export interface ReconcilerProps {
 
 /**
  * The reconciler: on a schedule, restarts the workflow of cases left long past their wake (an execution that never
- * started or died), and counts them (the StalledWorkflowsRestarted metric, alarmed when it goes silent).
+ * started or died), and counts them (the StalledWorkflowsRestarted metric, alarmed when it goes silent); and, as
+ * the waker, starts the executions of parked cases whose next action has come within the workflow's horizon.
  */
 export class Reconciler extends StackPart {
   readonly reconcilerFunction: DunningFunction;
@@ -28,7 +29,7 @@ export class Reconciler extends StackPart {
     super(scope, id);
     this.reconcilerFunction = new DunningFunction(this, "ReconcilerFunction", {
       function: "reconciler",
-      description: "Scheduled: restarts the workflow of cases left long past their wake",
+      description: "Scheduled: restarts stalled workflows and wakes parked cases entering the horizon",
       environment: {
         ...props.caseData.tableEnvironment,
         STATE_MACHINE_ARN: props.workflow.stateMachine.stateMachineArn,

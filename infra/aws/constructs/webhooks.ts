@@ -160,7 +160,7 @@ export class LenderWebhooks extends StackPart {
 }
 
 /** A dead-letter queue: kept 14 days, the longest SQS allows, for an operator to inspect and redrive. */
-function deadLetterQueue(scope: Construct, id: string, holds: string): Queue {
+export function deadLetterQueue(scope: Construct, id: string, holds: string): Queue {
   const queue = new Queue(scope, id, {
     encryption: QueueEncryption.KMS_MANAGED,
     enforceSSL: true,
