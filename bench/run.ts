@@ -6,7 +6,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 // Step handlers log JSON per step; the bench reads counters, not logs.
 process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -140,6 +140,7 @@ const report: Report = {
   sections,
 };
 const markdown = renderReport(report);
+mkdirSync(options.out, { recursive: true });
 writeFileSync(join(options.out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(options.out, "report.md"), markdown);
 process.stdout.write(markdown);

@@ -14,6 +14,7 @@ export const SECTION_IDS = [
   "bundles",
   "installments",
   "paced",
+  "horizon",
 ] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 

@@ -1,5 +1,6 @@
 import type { Section } from "./report.ts";
 import type { SectionContext, SectionId } from "./section-kit.ts";
+import { horizonSection } from "./sections-horizon.ts";
 import { installmentsSection } from "./sections-installments.ts";
 import { pacedSection } from "./sections-pacing.ts";
 import { bundlesSection, ingestSection, latencySection, simulateSection } from "./sections-tools.ts";
@@ -17,4 +18,5 @@ export const sectionRunners: Record<SectionId, (ctx: SectionContext) => Promise<
   bundles: bundlesSection,
   installments: installmentsSection,
   paced: pacedSection,
+  horizon: horizonSection,
 };

@@ -33,13 +33,20 @@ export async function writeChange(
   return { ...loaded, loanCase };
 }
 
+/** What a caller adds to the recorded outcome of a step (the workflow: the wake of its next action). */
+export type OutcomeFinish = (change: CaseChange, now: Date) => CaseChange;
+
 /**
  * Sends the channels of the step in flight and records each outcome: sent, or failed. A throttled provider
  * leaves the unsent channels in flight, marked safe to retry, and the error goes to the workflow's retry.
  * Returns the case with the step completed, and the instant it was completed at: the next action is planned
- * from there.
+ * from there. `finish` shapes the completing write (whatever case it lands on), not a throttled one.
  */
-export async function deliver(deps: SendingDeps, claimed: Loaded): Promise<{ loaded: Loaded; now: Date }> {
+export async function deliver(
+  deps: SendingDeps,
+  claimed: Loaded,
+  finish: OutcomeFinish = (change) => change,
+): Promise<{ loaded: Loaded; now: Date }> {
   const inFlight = claimed.loanCase.inFlight;
   const step = inFlight && findStep(claimed.policy, inFlight.step);
   if (!inFlight || !step) throw new Error("no deliverable step in flight");
@@ -58,7 +65,12 @@ export async function deliver(deps: SendingDeps, claimed: Loaded): Promise<{ loa
     } catch (error) {
       if (error instanceof ProviderThrottledError) {
         const remaining = inFlight.channels.slice(index);
-        await recordOutcome(deps, loaded, (c) => releaseChannels(c, remaining, events, deps.clock.now()));
+        await recordOutcome(
+          deps,
+          loaded,
+          (c) => releaseChannels(c, remaining, events, deps.clock.now()),
+          (c) => recordedOnNewer(c, events, deps.clock.now()),
+        );
         throw error;
       }
       events.push({
@@ -69,7 +81,14 @@ export async function deliver(deps: SendingDeps, claimed: Loaded): Promise<{ loa
     }
   }
   const now = deps.clock.now();
-  return { loaded: await recordOutcome(deps, loaded, (c) => completeStep(c, events, now)), now };
+  const completed = (c: LoanCase) => finish(completeStep(c, events, now), now);
+  const onNewer = (c: LoanCase) => finish(recordedOnNewer(c, events, now), now);
+  return { loaded: await recordOutcome(deps, loaded, completed, onNewer), now };
+}
+
+/** A step settled elsewhere meanwhile: what was sent is still a fact and goes on the record of the newer case. */
+function recordedOnNewer(fresh: LoanCase, events: AuditEvent[], now: Date): CaseChange {
+  return { next: recordContacts({ ...fresh, updatedAt: fresh.updatedAt }, events, now), events };
 }
 
 /**
@@ -80,6 +99,7 @@ async function recordOutcome(
   deps: SendingDeps,
   claimed: Loaded,
   change: (loanCase: LoanCase) => CaseChange,
+  onNewer: (fresh: LoanCase) => CaseChange,
 ): Promise<Loaded> {
   const step = claimed.loanCase.inFlight?.step;
   let loaded = claimed;
@@ -90,18 +110,9 @@ async function recordOutcome(
       if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
       const fresh = await deps.cases.get(loaded.loanCase.tenantId, loaded.loanCase.loanId);
       if (!fresh) throw error;
-      if (fresh.inFlight?.step !== step) {
-        // Settled elsewhere meanwhile: what was sent is still a fact and goes on the record.
-        const { events } = change(loaded.loanCase);
-        return writeChange(
-          deps,
-          { ...loaded, loanCase: fresh },
-          {
-            next: recordContacts({ ...fresh, updatedAt: fresh.updatedAt }, events, deps.clock.now()),
-            events,
-          },
-        );
-      }
+      // Settled elsewhere meanwhile: what was sent is still a fact and goes on the record.
+      if (fresh.inFlight?.step !== step)
+        return writeChange(deps, { ...loaded, loanCase: fresh }, onNewer(fresh));
       loaded = { ...loaded, loanCase: fresh };
     }
   }

@@ -6,13 +6,17 @@ import {
   StaleExecutionError,
   StepInProgressError,
 } from "../domain/errors.ts";
-import { holdReviewAt, isCollectable, type LoanCase, planFor, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
+import {
+  type CaseChange,
+  holdReviewAt,
+  isCollectable,
+  type LoanCase,
+  WORKFLOW_ACTOR,
+} from "../domain/loan-case.ts";
 import { findStep, type Policy, rulesOf } from "../domain/policy.ts";
-import type { SendSlot } from "../domain/send-pacing.ts";
 import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
 import { stepTransition } from "../domain/step-transition.ts";
-import { parseInstant, toInstant } from "../domain/time.ts";
-import { parksUntil } from "../domain/workflow-horizon.ts";
+import { toInstant } from "../domain/time.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { SendPacing } from "../ports/send-pacing.ts";
@@ -23,13 +27,25 @@ import type {
   PlannedStart,
   PolicyRepository,
   WorkflowControl,
-  WorkflowWakes,
 } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { paceSend, resumeOfThrottled } from "./send-pacing.ts";
 import { deliver, type Loaded, writeChange } from "./step-sending.ts";
+import {
+  carried,
+  type ExecutionState,
+  type NextAction,
+  nextAction,
+  recordWake,
+  refOf,
+  type WakeDeps,
+  withinExecution,
+  withWake,
+} from "./step-wakes.ts";
 
-export interface StepDeps {
+export { type ExecutionState, MAX_EXECUTION_DAYS, type NextAction } from "./step-wakes.ts";
+
+export interface StepDeps extends WakeDeps {
   cases: CaseRepository;
   policies: PolicyRepository;
   sender: MessageSender;
@@ -41,12 +57,8 @@ export interface StepDeps {
   handoffs: Handoffs;
   /** Each borrower's recent contacts across their loans: the frequency caps count them all. */
   borrowers: BorrowerContactStore;
-  /** When the workflow next acts on each case, for the reconciler and the waker. */
-  wakes: WorkflowWakes;
   /** The tenants' send rates and the places taken in them; absent: nothing is paced. */
   pacing?: SendPacing;
-  /** Days an execution may wait for its next action; beyond them the case parks (0: never). */
-  horizonDays: number;
 }
 
 /**
@@ -63,34 +75,6 @@ export interface StepRuntime {
 
 /** Longer than the send task may run (its Lambda timeout), so an expired lease means the sender is gone. */
 export const CLAIM_LEASE_MS = 150_000;
-
-/**
- * Standard workflows live at most a year. An execution whose next wait would end later than this after
- * its start waits until then and hands over to a fresh execution of the same generation (the workflow is
- * re-entrant, so the new one simply plans again).
- */
-export const MAX_EXECUTION_DAYS = 350;
-
-/** What the workflow carries between states; `next` drives the Choice and the Wait's TimestampPath. */
-export interface ExecutionState {
-  tenantId: string;
-  loanId: string;
-  generation: number;
-  epoch?: number;
-  /** When the execution started, by the business clock. */
-  startedAt?: string;
-  next?: NextAction;
-  /** Set by the ASL Catch when a send task failed for good. */
-  error?: { Error: string; Cause?: string };
-}
-
-export type NextAction =
-  // A paced step carries the place it took at `at` (send-pacing.ts): the send goes out on it.
-  | { phase: "pre_due" | "soft_collection" | "legal" | "on_hold"; at: string; step: string; slot?: SendSlot }
-  | { phase: "continue"; at: string }
-  | { phase: "parked"; at: string }
-  | { phase: "done" }
-  | { phase: "continued" };
 
 /**
  * Loads the case this execution works for, when the workflow still has work for it: collectable (active), or
@@ -110,41 +94,6 @@ async function loadCollectableOrAwaitingReview(deps: StepDeps, input: ExecutionS
   return { loanCase, policy };
 }
 
-function nextAction(loaded: Loaded, now: Date): NextAction {
-  const action = planFor(loaded.loanCase, loaded.policy, now);
-  if (!action) return { phase: "done" };
-  if (action.kind === "hand_off") return { phase: "legal", at: action.plannedAt, step: "hand_off" };
-  if (action.kind === "hold_review") return { phase: "on_hold", at: action.plannedAt, step: "hold_review" };
-  return { phase: action.step.stage, at: action.plannedAt, step: action.step.id };
-}
-
-const refOf = (input: ExecutionState) => ({
-  tenantId: input.tenantId,
-  loanId: input.loanId,
-  generation: input.generation,
-});
-
-/** What this execution carries on to its next state, whatever comes next. */
-function carried(input: ExecutionState): ExecutionState {
-  return { ...refOf(input), ...(input.epoch ? { epoch: input.epoch } : {}), startedAt: input.startedAt };
-}
-
-/**
- * Records on the case when the workflow next acts on it (the reconciler restarts a case left long past that
- * instant) and hands `next` back to the workflow: an action beyond the horizon parks the case and ends the
- * execution (the waker starts the next one); an action beyond what this execution may wait for becomes a
- * hand-over to the next execution, at the last instant it may.
- */
-async function recordWake(deps: StepDeps, input: ExecutionState, next: NextAction): Promise<ExecutionState> {
-  if ("at" in next && parksUntil(next.at, deps.clock.now(), deps.horizonDays)) {
-    await deps.wakes.setWake(refOf(input), next.at, { parked: true });
-    return { ...carried(input), next: { phase: "parked", at: next.at } };
-  }
-  const planned = input.startedAt ? withinExecution(next, input.startedAt) : next;
-  await deps.wakes.setWake(refOf(input), "at" in planned ? planned.at : null);
-  return { ...carried(input), next: planned };
-}
-
 /**
  * "Continue in a new execution": the hand-over instant has come. Starts the next execution of this
  * generation, which plans at once and records its own wake — so the wake (now) is recorded first.
@@ -154,12 +103,6 @@ async function startNextExecution(deps: StepDeps, input: ExecutionState): Promis
   await deps.wakes.setWake(ref, toInstant(deps.clock.now()));
   await deps.workflow.start({ ...ref, epoch: (input.epoch ?? 0) + 1 });
   return { ...carried(input), next: { phase: "continued" } };
-}
-
-/** An action beyond what an execution started at `startedAt` may wait for becomes a hand-over to the next one. */
-function withinExecution(next: NextAction, startedAt: string): NextAction {
-  const limit = parseInstant(startedAt).plus({ days: MAX_EXECUTION_DAYS });
-  return "at" in next && parseInstant(next.at) > limit ? { phase: "continue", at: toInstant(limit) } : next;
 }
 
 /**
@@ -245,11 +188,10 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
       const events = [
         { type: "step_failed", actor: WORKFLOW_ACTOR, data: { step: step.id, error: failure } },
       ];
-      loaded = await writeChange(deps, loaded, completeStep(skipped, events, now));
-      return recordWake(deps, input, nextAction(loaded, now));
+      return writeEnding(deps, input, loaded, completeStep(skipped, events, now), now);
     }
   }
-  return recordWake(deps, input, next);
+  return recordWake(deps, input, next, loaded.loanCase);
 }
 
 /** "…: send": re-reads the case, applies the contact rules, claims, sends and records evidence. */
@@ -258,7 +200,7 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
   if (loaded.loanCase.inFlight?.retryable && isCollectable(loaded.loanCase)) {
     // Throttled channels go out again inside the contact window only.
     const resume = resumeOfThrottled(loaded, deps.clock.now());
-    return recordWake(deps, input, resume ?? (await deliverAndPlan(deps, loaded)));
+    return resume ? recordWake(deps, input, resume, loaded.loanCase) : deliverAndPlan(deps, input, loaded);
   }
   loaded = await settleInFlight(deps, loaded, "interrupted");
   const now = deps.clock.now();
@@ -277,13 +219,11 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
     case "wait":
     case "hand_off":
       // The hand-off is the legal task's: it moves the case and publishes the package together.
-      return recordWake(deps, input, nextAction(loaded, now));
+      return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase);
     case "skip":
-      loaded = await writeChange(deps, loaded, change);
-      return recordWake(deps, input, nextAction(loaded, now));
+      return writeEnding(deps, input, loaded, change, now);
     case "defer":
-      await writeChange(deps, loaded, change);
-      return recordWake(deps, input, {
+      return writeEnding(deps, input, loaded, change, now, {
         phase: decision.step.stage,
         at: decision.until,
         step: decision.step.id,
@@ -291,20 +231,46 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
     case "send": {
       // A tenant's send rates come first: a step with no room this second waits for its place, or a day.
       const paced = await paceSend(deps, loaded, decision, now, input.next);
-      if (paced) return recordWake(deps, input, paced);
+      // A deferral for want of capacity was written apart from the wake: recorded on its own.
+      if (paced) return recordWake(deps, input, paced, null);
       // Reserve on the borrower before claiming on the case: if the claim then loses a race, the borrower's
       // record over-counts (stricter) — the other order could send without the other loans ever seeing it.
       if (borrower) await reserveChannels(deps, loanCase, borrower, decision, now);
       loaded = await writeChange(deps, loaded, change);
-      return recordWake(deps, input, await deliverAndPlan(deps, loaded));
+      return deliverAndPlan(deps, input, loaded);
     }
   }
 }
 
-/** Sends the step in flight, then plans from the instant its outcome was recorded. */
-async function deliverAndPlan(deps: StepDeps, claimed: Loaded): Promise<NextAction> {
-  const { loaded, now } = await deliver(deps, claimed);
-  return nextAction(loaded, now);
+/**
+ * Writes a change that ends this task's work on the case together with the wake of what comes next (planned
+ * from the changed case, or `next`): one write, and no UpdateItem of the wake after it.
+ */
+async function writeEnding(
+  deps: StepDeps,
+  input: ExecutionState,
+  loaded: Loaded,
+  change: CaseChange,
+  now: Date,
+  next: NextAction = nextAction({ ...loaded, loanCase: change.next }, now),
+): Promise<ExecutionState> {
+  const written = await writeChange(deps, loaded, withWake(deps, input, change, next, now));
+  return recordWake(deps, input, next, written.loanCase, now);
+}
+
+/**
+ * Sends the step in flight, then plans from the instant its outcome was recorded: the outcome's write carries
+ * the wake of the next action, planned from the completed case.
+ */
+async function deliverAndPlan(
+  deps: StepDeps,
+  input: ExecutionState,
+  claimed: Loaded,
+): Promise<ExecutionState> {
+  const { loaded, now } = await deliver(deps, claimed, (change, at) =>
+    withWake(deps, input, change, nextAction({ ...claimed, loanCase: change.next }, at), at),
+  );
+  return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now);
 }
 
 interface BorrowerView {
@@ -359,19 +325,22 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
     !stored.contactEnded
   ) {
     await publishForLegal(deps, stored.tenantId, stored.loanId);
-    return recordWake(deps, input, { phase: "done" });
+    return recordWake(deps, input, DONE, stored);
   }
   const loaded = await loadCollectableOrAwaitingReview(deps, input);
   const now = deps.clock.now();
   // The transition the send task and the simulator take; only its hand-off is this task's to apply. The caps
   // do not bear on the hand-off, so the borrower's record is not read.
   const { decision, change } = stepTransition({ ...loaded, borrowerContacts: [], now });
-  if (decision.kind !== "hand_off") return recordWake(deps, input, nextAction(loaded, now));
-  await writeChange(deps, loaded, change);
+  if (decision.kind !== "hand_off") return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase);
+  // The move carries the end of the wake: a retry that only publishes finds it there.
+  const written = await writeChange(deps, loaded, withWake(deps, input, change, DONE, now));
   // Withheld (no message ever reached the borrower): the case stays, flagged for ops; nothing to publish.
   if (!decision.withheld) await publishForLegal(deps, input.tenantId, input.loanId);
-  return recordWake(deps, input, { phase: "done" });
+  return recordWake(deps, input, DONE, written.loanCase, now);
 }
+
+const DONE: NextAction = { phase: "done" };
 
 /** Publishing is idempotent: a failure becomes a named error the ASL retries with back-off. */
 async function publishForLegal(deps: StepDeps, tenantId: string, loanId: string): Promise<void> {

@@ -43,13 +43,23 @@ export class AuditStreamPoller {
   private readonly shards = new Map<string, ShardCursor>();
   /** Whether the last poll stopped at its bound, so more records may be waiting. */
   behind = false;
+  /**
+   * Whether the shard list must be read again: at the first poll, and after a shard was read to its end (its
+   * children carry on). Shards are replaced, never added beside an open one, so an open shard means the list is
+   * current — and a DescribeStream per poll would cost as much as the reads themselves.
+   */
+  private shardsChanged = true;
 
   constructor(private readonly deps: AuditStreamDeps) {}
 
   /** The records written since the last poll (at most maxRecordsPerPoll), in Lambda's event shape. */
   async poll(): Promise<DynamoDBRecord[]> {
     const arn = await this.arn();
-    await this.discoverShards(arn);
+    const open = [...this.shards.values()].some((cursor) => !cursor.closed);
+    if (this.shardsChanged || !open) {
+      this.shardsChanged = false;
+      await this.discoverShards(arn);
+    }
     const records: DynamoDBRecord[] = [];
     let budget = this.deps.maxRecordsPerPoll ?? MAX_RECORDS_PER_POLL;
     for (const [shardId, cursor] of this.shards) {
@@ -134,6 +144,7 @@ export class AuditStreamPoller {
       if (page.NextShardIterator) cursor.iterator = page.NextShardIterator;
       else {
         cursor.closed = true;
+        this.shardsChanged = true;
         delete cursor.iterator;
       }
       // A short page: the shard has nothing more for now.

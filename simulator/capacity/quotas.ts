@@ -92,13 +92,16 @@ function stepFunctionsQuotas(large: boolean): Quota[] {
       name: "Step Functions StateTransition (Standard)",
       label: "state transitions/s",
       unit: "transitions/s",
-      value: large ? 1_500 : 500,
+      value: large ? 5_000 : 800,
       burst: large ? 5_000 : 800,
       ask: "the StateTransition refill rate",
       source,
       checked,
       note:
-        "the page says new accounts start with reduced state-transition quotas that AWS raises with use, and " +
+        "5,000 a second in the three large Regions is the default the product is planned against; an earlier " +
+        "edition of the guide's tables gave a refill of 1,500 (500 elsewhere) under the same bucket, so check the " +
+        "account's own figure. The page says new accounts start with reduced state-transition quotas that AWS " +
+        "raises with use, and " +
         "Step Functions may raise buckets and refill rates at any time: the account's own figure is in Service " +
         "Quotas; throttled transitions show as ExecutionThrottled",
     },

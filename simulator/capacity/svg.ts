@@ -1,7 +1,7 @@
 import { escapeXml, niceScale } from "../report.ts";
 import type { CapacityReport, QuotaCheck } from "./report.ts";
 
-const PANEL = { width: 420, height: 190, left: 64, right: 14, top: 30, bottom: 28 };
+const PANEL = { width: 420, height: 190, left: 64, right: 24, top: 30, bottom: 28 };
 const COLUMNS = 3;
 const LINE = "#1f77b4";
 const OVER = "#d62728";
@@ -16,9 +16,7 @@ function panel(check: QuotaCheck, minutes: readonly number[], x0: number, y0: nu
   const y = (v: number) => y0 + PANEL.top + plotH - (v / top) * plotH;
   const compact = (v: number) => v.toLocaleString("en-US", { notation: "compact", maximumFractionDigits: 1 });
   const over = Math.max(...minutes) > check.quota;
-  const out = [
-    `<text x="${x0 + PANEL.left}" y="${y0 + 18}" font-size="13">${escapeXml(`${check.label} (${check.unit})`)}</text>`,
-  ];
+  const out = [`<text x="${x0 + PANEL.left}" y="${y0 + 18}" font-size="13">${escapeXml(check.label)}</text>`];
   for (let v = 0; v <= top + step / 2; v += step) {
     out.push(
       `<line x1="${x0 + PANEL.left}" x2="${x0 + PANEL.left + plotW}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -170,9 +170,23 @@ describe("npm run capacity", () => {
     dirs.push(out);
     const printed: string[] = [];
     vi.spyOn(process.stdout, "write").mockImplementation((chunk) => printed.push(String(chunk)) > 0);
-    await cli("--loans", "5000", "--sample", "150", "--workers", "0", "--no-progress", "--out", out);
+    // A bench report of one path: two steps, 80 ms a task, 40 write units a step.
+    const path = {
+      ...{ steps: 2, taskInvocations: 2, apiCalls: 1, taskMsMean: 80, apiMsMean: 30, sms: 1, smsParts: 2 },
+      dynamo: { api: { writeUnits: 20, readUnits: 1 }, workflow: { writeUnits: 80, readUnits: 6 } },
+    };
+    const bench = join(out, "bench.json");
+    writeFileSync(bench, JSON.stringify({ sections: [{ id: "paths", data: [path] }] }));
+    const args = ["--loans", "5000", "--sample", "150", "--workers", "0", "--no-progress", "--bench", bench];
+    await cli(...args, "--out", out);
     expect(process.exitCode ?? 0).toBe(0);
     const report = JSON.parse(readFileSync(join(out, "capacity.json"), "utf8"));
+    expect(report.costs).toMatchObject({
+      taskMs: 80,
+      writeUnitsPerStep: 40,
+      readUnitsPerStep: 3,
+      smsPartsPerSms: 2,
+    });
     expect(report.run).toMatchObject({ loans: 5000, sample: 150, region: "us-east-1", horizonDays: 30 });
     expect(report.method).toContain("uniform sample of 150");
     expect(report.checks.map((c: { id: string }) => c.id)).toHaveLength(9);
