@@ -77,6 +77,13 @@ export class ConcurrentUpdateError extends DomainError {
 export class AlreadyRecordedError extends DomainError {
   override readonly name = "AlreadyRecordedError";
   readonly code = "ALREADY_RECORDED";
+  constructor(
+    message: string,
+    /** The once-keys of the change found already used (a change may carry several). */
+    readonly keys: string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 /** Another run holds a live claim on the case's step; the workflow retries once it may have finished. */
