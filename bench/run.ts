@@ -60,6 +60,11 @@ const program = new Command()
     positiveInt,
   )
   .option(
+    "--apply-cases <n>",
+    "open cases a policy change is applied to in flight (default 10000; quick 1000; the full check 100000)",
+    positiveInt,
+  )
+  .option(
     "--out <dir>",
     "where report.json and report.md are written",
     fileURLToPath(new URL(".", import.meta.url)),
@@ -72,6 +77,7 @@ const options = program.opts<{
   ingestLoans?: number;
   simulateLoans?: number;
   pacedLoans?: number;
+  applyCases?: number;
   out: string;
 }>();
 
@@ -100,6 +106,7 @@ const context: SectionContext = {
   simulateLoans: options.simulateLoans ?? (options.quick ? 10_000 : 1_000_000),
   // 1,000 loans take a few minutes on a 2-core machine; the full check (20,000) is asked for by name.
   pacedLoans: options.pacedLoans ?? (options.quick ? 200 : 1_000),
+  applyCases: options.applyCases ?? (options.quick ? 1_000 : 10_000),
   scratch,
   results: {},
   functions: undefined as DeployedFunction[] | undefined,

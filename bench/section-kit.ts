@@ -15,6 +15,7 @@ export const SECTION_IDS = [
   "installments",
   "paced",
   "horizon",
+  "apply",
 ] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 
@@ -24,6 +25,8 @@ export interface SectionContext {
   simulateLoans: number;
   /** Loans of the paced-sending section (its full check is 20,000). */
   pacedLoans: number;
+  /** Open cases of the policy-application section (its full check is 100,000). */
+  applyCases: number;
   scratch: string;
   /** Results later sections build on (the cost model and the profile use the path counts). */
   results: { paths?: PathResult[] };

@@ -1,5 +1,6 @@
 import type { Section } from "./report.ts";
 import type { SectionContext, SectionId } from "./section-kit.ts";
+import { applySection } from "./sections-apply.ts";
 import { horizonSection } from "./sections-horizon.ts";
 import { installmentsSection } from "./sections-installments.ts";
 import { pacedSection } from "./sections-pacing.ts";
@@ -19,4 +20,5 @@ export const sectionRunners: Record<SectionId, (ctx: SectionContext) => Promise<
   installments: installmentsSection,
   paced: pacedSection,
   horizon: horizonSection,
+  apply: applySection,
 };

@@ -48,22 +48,23 @@ async function storedLoanIds(): Promise<Set<string>> {
 }
 
 describe("portfolio import", () => {
-  it("imports 2,000 loans from JSONL, reports bad lines by number, and re-imports nothing new", async () => {
+  it("imports 500 loans from JSONL, reports bad lines by number, and re-imports nothing new", async () => {
     const prefix = `IMP${suffix}`;
     const loans = [
       ...syntheticPortfolio({
-        count: 2000,
+        count: 500,
         seed: 7,
-        firstDueDate: "2026-01-20",
-        dueDays: 30,
+        // Every first reminder within the workflow horizon: each loan starts its execution at once.
+        firstDueDate: "2026-01-10",
+        dueDays: 20,
         idPrefix: prefix,
       }),
     ];
     const lines = loans.map((loan) => JSON.stringify(loan));
-    // Two bad lines (numbers 501 and 1002 once inserted) and a blank line, which is skipped.
-    lines.splice(500, 0, "{not json");
-    lines.splice(1001, 0, JSON.stringify({ ...loans[0], loanId: `${prefix}-bad`, dueDate: "20260101" }));
-    lines.splice(1500, 0, "");
+    // Two bad lines (numbers 101 and 252 once inserted) and a blank line, which is skipped.
+    lines.splice(100, 0, "{not json");
+    lines.splice(251, 0, JSON.stringify({ ...loans[0], loanId: `${prefix}-bad`, dueDate: "20260101" }));
+    lines.splice(400, 0, "");
     const file = join(dir, "portfolio.jsonl");
     writeFileSync(file, `${lines.join("\n")}\n`);
 
@@ -71,13 +72,13 @@ describe("portfolio import", () => {
       file,
       url: stack.url,
       key: stack.keys.lender,
-      batch: 500,
+      batch: 100,
       concurrency: 2,
     });
-    expect(first).toMatchObject({ total: 2002, created: 2000, exists: 0, rejected: 2, failed: 0 });
+    expect(first).toMatchObject({ total: 502, created: 500, exists: 0, rejected: 2, failed: 0 });
     expect(first.problems.map((p) => [p.line, p.code])).toEqual([
-      [501, "VALIDATION_FAILED"],
-      [1002, "VALIDATION_FAILED"],
+      [101, "VALIDATION_FAILED"],
+      [252, "VALIDATION_FAILED"],
     ]);
     expect(first.problems[1]?.details).toEqual([
       { path: "dueDate", message: "must be a date as YYYY-MM-DD" },
@@ -88,21 +89,21 @@ describe("portfolio import", () => {
     expect(loans.filter((loan) => !stored.has(loan.loanId))).toEqual([]);
     expect(stored.has(`${prefix}-bad`)).toBe(false);
     const running = stack.engine.allExecutions().filter((e) => e.name.startsWith(`${prefix}-`));
-    expect(running).toHaveLength(2000);
+    expect(running).toHaveLength(500);
 
     // The same file again: the same Idempotency-Keys replay the first answers, which this run did not cause.
-    const again = await runImport({ file, url: stack.url, key: stack.keys.lender, batch: 500 });
-    expect(again).toMatchObject({ total: 2002, created: 0, exists: 2000, rejected: 2, failed: 0 });
+    const again = await runImport({ file, url: stack.url, key: stack.keys.lender, batch: 100 });
+    expect(again).toMatchObject({ total: 502, created: 0, exists: 500, rejected: 2, failed: 0 });
     // Another batch size means other requests: the API itself answers exists.
     const regrouped = await runImport({
       file,
       url: stack.url,
       key: stack.keys.lender,
-      batch: 300,
+      batch: 60,
       rate: 5000,
     });
-    expect(regrouped).toMatchObject({ created: 0, exists: 2000, rejected: 2, failed: 0 });
-    expect(stack.engine.allExecutions().filter((e) => e.name.startsWith(`${prefix}-`))).toHaveLength(2000);
+    expect(regrouped).toMatchObject({ created: 0, exists: 500, rejected: 2, failed: 0 });
+    expect(stack.engine.allExecutions().filter((e) => e.name.startsWith(`${prefix}-`))).toHaveLength(500);
   }, 240_000);
 
   it("imports a CSV through the CLI child process, with quoting, a report file and conflicts", async () => {
