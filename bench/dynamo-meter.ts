@@ -1,5 +1,6 @@
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { keys } from "../functions/adapters/dynamo/schema.ts";
 
 /**
  * A metering proxy in front of DynamoDB Local: the stack under test points its endpoint here, and every
@@ -25,6 +26,8 @@ export interface MeterSnapshot {
   readUnits: number;
   /** Data-plane calls that failed (conditional checks, cancelled transactions): they report no capacity. */
   failedCalls: number;
+  /** The size of every case item written whole (Put), in DynamoDB's bytes, in the order they were sent. */
+  caseItemBytes: number[];
 }
 
 export interface DynamoMeter {
@@ -34,7 +37,7 @@ export interface DynamoMeter {
 }
 
 export function emptySnapshot(): MeterSnapshot {
-  return { calls: {}, writeUnits: 0, readUnits: 0, failedCalls: 0 };
+  return { calls: {}, writeUnits: 0, readUnits: 0, failedCalls: 0, caseItemBytes: [] };
 }
 
 /** What happened between two snapshots. */
@@ -49,6 +52,7 @@ export function diffSnapshots(after: MeterSnapshot, before: MeterSnapshot): Mete
     writeUnits: after.writeUnits - before.writeUnits,
     readUnits: after.readUnits - before.readUnits,
     failedCalls: after.failedCalls - before.failedCalls,
+    caseItemBytes: after.caseItemBytes.slice(before.caseItemBytes.length),
   };
 }
 
@@ -56,6 +60,71 @@ export function dataPlaneCalls(snapshot: MeterSnapshot): number {
   return Object.entries(snapshot.calls)
     .filter(([op]) => READ_OPERATIONS.has(op) || WRITE_OPERATIONS.has(op))
     .reduce((sum, [, n]) => sum + n, 0);
+}
+
+type AttributeValue = Record<string, unknown>;
+
+/**
+ * An item's size as DynamoDB counts it for capacity: each attribute's name plus its value — strings and
+ * binaries by their bytes, numbers by about one byte per two digits plus one, 1 byte for a boolean or null,
+ * 3 bytes plus one per element for a map or list.
+ */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  return Object.entries(item).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value),
+    0,
+  );
+}
+
+function valueBytes(value: AttributeValue): number {
+  const [type, content] = Object.entries(value)[0] ?? ["NULL", true];
+  const number = (n: string) => {
+    const digits = (n.toLowerCase().split("e")[0] ?? "").replace(/[-+.]/g, "").replace(/^0+|0+$/g, "");
+    return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+  };
+  switch (type) {
+    case "S":
+      return Buffer.byteLength(content as string);
+    case "N":
+      return number(content as string);
+    case "B":
+      return Buffer.from(content as string, "base64").length;
+    case "SS":
+      return (content as string[]).reduce((sum, s) => sum + Buffer.byteLength(s), 0);
+    case "NS":
+      return (content as string[]).reduce((sum, n) => sum + number(n), 0);
+    case "M":
+      return (
+        3 +
+        Object.entries(content as Record<string, AttributeValue>).reduce(
+          (sum, [name, v]) => sum + Buffer.byteLength(name) + valueBytes(v) + 1,
+          0,
+        )
+      );
+    case "L":
+      return 3 + (content as AttributeValue[]).reduce((sum, v) => sum + valueBytes(v) + 1, 0);
+    default:
+      return 1;
+  }
+}
+
+const CASE_SORT_KEY = keys.loanCase("", "").sk;
+
+/** The case items a request writes whole: a PutItem's, or the Puts of a TransactWriteItems. */
+function caseItemsOf(operation: string, body: Record<string, unknown>): Record<string, AttributeValue>[] {
+  const puts =
+    operation === "PutItem"
+      ? [body]
+      : operation === "TransactWriteItems"
+        ? ((body.TransactItems as { Put?: Record<string, unknown> }[]) ?? []).flatMap((t) =>
+            t.Put ? [t.Put] : [],
+          )
+        : [];
+  return puts
+    .map((put) => put.Item as Record<string, AttributeValue> | undefined)
+    .filter(
+      (item): item is Record<string, AttributeValue> => (item?.sk as { S?: string })?.S === CASE_SORT_KEY,
+    );
 }
 
 function unitsOf(consumed: unknown): number {
@@ -78,6 +147,7 @@ export async function startDynamoMeter(target: string): Promise<DynamoMeter> {
       let body = Buffer.concat(chunks);
       if (metered) {
         const json = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+        for (const item of caseItemsOf(operation, json)) state.caseItemBytes.push(itemBytes(item));
         json.ReturnConsumedCapacity ??= "TOTAL";
         body = Buffer.from(JSON.stringify(json));
       }

@@ -178,5 +178,6 @@ function addSnapshots(a: MeterSnapshot, b: MeterSnapshot): MeterSnapshot {
     writeUnits: a.writeUnits + b.writeUnits,
     readUnits: a.readUnits + b.readUnits,
     failedCalls: a.failedCalls + b.failedCalls,
+    caseItemBytes: [...a.caseItemBytes, ...b.caseItemBytes],
   };
 }

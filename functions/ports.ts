@@ -55,7 +55,12 @@ export interface CaseRepository {
    * `onceKey`, the change is applied at most once under that key: a second one throws AlreadyRecordedError.
    * With several keys (changes merged into one write), none may have been used; the error names those that were.
    */
-  update(current: LoanCase, change: CaseChange, at: string, once?: OnceKey | readonly OnceKey[]): Promise<LoanCase>;
+  update(
+    current: LoanCase,
+    change: CaseChange,
+    at: string,
+    once?: OnceKey | readonly OnceKey[],
+  ): Promise<LoanCase>;
   /** What a once-key was recorded with; null when the key was never used on the case. */
   onceRecord(tenantId: string, loanId: string, key: string): Promise<{ fingerprint?: string } | null>;
   list(

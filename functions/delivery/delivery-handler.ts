@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SNSEvent } from "aws-lambda";
 import { logger } from "../powertools.ts";
-import { type DeliveryDeps, recordDelivery } from "../usecases/delivery.ts";
+import { type DeliveryDeps, type DeliveryReport, recordDeliveries } from "../usecases/delivery.ts";
 import { parseSesNotification } from "./ses-events.ts";
 
 /**
@@ -14,6 +14,7 @@ export function makeDeliveryHandler(deps: DeliveryDeps) {
   return middy<SNSEvent, void, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event) => {
+      const reports: DeliveryReport[] = [];
       for (const record of event.Records ?? []) {
         const snsMessageId = record?.Sns?.MessageId;
         const parsed = parseSesNotification(
@@ -25,14 +26,17 @@ export function makeDeliveryHandler(deps: DeliveryDeps) {
           log.call(logger, "delivery notification skipped", { snsMessageId, reason: parsed.reason });
           continue;
         }
-        const { tenantId, loanId, providerMessageId, status } = parsed.report;
-        const outcome = await recordDelivery(deps, parsed.report);
+        reports.push(parsed.report);
+      }
+      // Reports of one loan in the same batch share one read and one write.
+      const outcomes = await recordDeliveries(deps, reports);
+      for (const [index, { tenantId, loanId, providerMessageId, status }] of reports.entries()) {
         logger.info("delivery notification handled", {
           tenantId,
           loanId,
           providerMessageId,
           status,
-          outcome,
+          outcome: outcomes[index],
         });
       }
     });

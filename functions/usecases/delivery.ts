@@ -1,3 +1,4 @@
+import type { AuditEvent } from "../domain/audit-chain.ts";
 import { AlreadyRecordedError, ConcurrentUpdateError } from "../domain/errors.ts";
 import type { Channel } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
@@ -30,6 +31,10 @@ export interface DeliveryDeps {
 export type DeliveryOutcome = "recorded" | "duplicate" | "unknown_case";
 
 const MAX_ATTEMPTS = 5;
+/** Reports merged into one write: each is an audit entry and a once-marker, beside the case (100 items at most). */
+export const REPORTS_PER_WRITE = 40;
+
+const onceKeyOf = (report: DeliveryReport) => `delivery#${report.providerMessageId}#${report.status}`;
 
 /**
  * Appends a `message_delivery` entry to the case's audit trail; the case itself is unchanged but for
@@ -38,35 +43,99 @@ const MAX_ATTEMPTS = 5;
  * A case that does not exist is logged and ignored.
  */
 export async function recordDelivery(deps: DeliveryDeps, report: DeliveryReport): Promise<DeliveryOutcome> {
-  const { tenantId, loanId, providerMessageId, channel, status, occurredAt, detail } = report;
-  for (let attempt = 1; ; attempt++) {
+  const [outcome] = await recordDeliveries(deps, [report]);
+  return outcome ?? "duplicate";
+}
+
+/**
+ * Records reports as recordDelivery does each, with one read of the case and one write for up to
+ * REPORTS_PER_WRITE reports of the same loan (their entries in the order given, each under its own once-key):
+ * a case's reports that arrive together — the messages of one step — cost what one report costs. A report
+ * whose key was used before (or earlier in the list) is a duplicate; the others are written again without it.
+ */
+export async function recordDeliveries(
+  deps: DeliveryDeps,
+  reports: readonly DeliveryReport[],
+): Promise<DeliveryOutcome[]> {
+  const loanOf = (report: DeliveryReport) => `${report.tenantId}\u0000${report.loanId}`;
+  const byLoan = new Map<string, Map<string, DeliveryReport>>();
+  for (const report of reports) {
+    const loan = byLoan.get(loanOf(report)) ?? new Map<string, DeliveryReport>();
+    if (!loan.has(onceKeyOf(report))) loan.set(onceKeyOf(report), report);
+    byLoan.set(loanOf(report), loan);
+  }
+  const outcomes = new Map<string, Map<string, DeliveryOutcome>>();
+  for (const [loan, firsts] of byLoan) {
+    const recorded = new Map<string, DeliveryOutcome>();
+    const list = [...firsts.values()];
+    for (let start = 0; start < list.length; start += REPORTS_PER_WRITE) {
+      await recordTogether(deps, list.slice(start, start + REPORTS_PER_WRITE), recorded);
+    }
+    outcomes.set(loan, recorded);
+  }
+  const seen = new Set<DeliveryReport>();
+  return reports.map((report) => {
+    const first = byLoan.get(loanOf(report))?.get(onceKeyOf(report));
+    if (first !== report || seen.has(report)) return "duplicate";
+    seen.add(report);
+    return outcomes.get(loanOf(report))?.get(onceKeyOf(report)) ?? "duplicate";
+  });
+}
+
+/** Reports of one loan in one write; `outcomes` gets each one's, by once-key. */
+async function recordTogether(
+  deps: DeliveryDeps,
+  reports: DeliveryReport[],
+  outcomes: Map<string, DeliveryOutcome>,
+): Promise<void> {
+  let pending = reports;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const [{ tenantId, loanId }] = pending as [DeliveryReport];
     const current = await deps.cases.get(tenantId, loanId);
     if (!current) {
-      logger.warn("delivery report for an unknown case ignored", { tenantId, loanId, providerMessageId });
-      return "unknown_case";
+      const providerMessageIds = pending.map((report) => report.providerMessageId);
+      logger.warn("delivery report for an unknown case ignored", { tenantId, loanId, providerMessageIds });
+      for (const report of pending) outcomes.set(onceKeyOf(report), "unknown_case");
+      return;
     }
     const at = toInstant(deps.clock.now());
     try {
+      const events = pending.map(deliveryEvent);
       await deps.cases.update(
         current,
-        {
-          next: { ...current, updatedAt: at },
-          events: [
-            {
-              type: "message_delivery",
-              actor: DELIVERY_ACTOR,
-              data: { providerMessageId, channel, status, occurredAt, ...(detail ? { detail } : {}) },
-            },
-          ],
-        },
+        { next: { ...current, updatedAt: at }, events },
         at,
-        `delivery#${providerMessageId}#${status}`,
+        pending.map(onceKeyOf),
       );
-      return "recorded";
+      for (const report of pending) outcomes.set(onceKeyOf(report), "recorded");
+      return;
     } catch (error) {
-      if (error instanceof AlreadyRecordedError) return "duplicate";
+      if (error instanceof AlreadyRecordedError) {
+        // Redelivered: those are on the record already; the rest go again, on a fresh read.
+        const used = usedKeys(error, pending);
+        for (const key of used) outcomes.set(key, "duplicate");
+        const rest = pending.filter((report) => !used.includes(onceKeyOf(report)));
+        if (rest.length === pending.length) throw error;
+        pending = rest;
+        continue;
+      }
       // Someone else wrote meanwhile (a step, an event, a duplicate report): re-read and check again.
       if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
+}
+
+/** The keys a refused write found used; a repository that names none refused the one key it was given. */
+function usedKeys(error: AlreadyRecordedError, pending: DeliveryReport[]): string[] {
+  if (error.keys.length > 0) return error.keys;
+  return pending.length === 1 ? pending.map(onceKeyOf) : [];
+}
+
+function deliveryEvent(report: DeliveryReport): AuditEvent {
+  const { providerMessageId, channel, status, occurredAt, detail } = report;
+  return {
+    type: "message_delivery",
+    actor: DELIVERY_ACTOR,
+    data: { providerMessageId, channel, status, occurredAt, ...(detail ? { detail } : {}) },
+  };
 }

@@ -6,6 +6,7 @@ import {
   type HandoffReason,
   policyRefs,
 } from "../domain/handoff-package.ts";
+import type { LoanCase } from "../domain/loan-case.ts";
 import type { Money } from "../domain/money.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
@@ -42,6 +43,7 @@ const MAX_ATTEMPTS = 5;
  * races. The write is conditional on the case version, and the trail is read after the case, so a match
  * written by anyone before our read is seen and a later one makes our write fail and re-read.
  * The case itself is unchanged (not even updatedAt): this records a fact about the case, not a change of it.
+ * `read`: the case and then its trail as the caller just read them, for the first attempt.
  */
 async function appendOnce(
   deps: HandoffDeps,
@@ -49,11 +51,14 @@ async function appendOnce(
   loanId: string,
   event: AuditEvent,
   matches: (entry: AuditEntry) => boolean,
+  read?: { loanCase: LoanCase; audit: AuditEntry[] },
 ): Promise<AuditEntry> {
   for (let attempt = 1; ; attempt++) {
-    const current = await deps.cases.get(tenantId, loanId);
+    const first = attempt === 1 ? read : undefined;
+    const current = first ? first.loanCase : await deps.cases.get(tenantId, loanId);
     if (!current) throw new NotFoundError(`loan ${loanId} not found`);
-    const found = (await deps.cases.auditTrail(tenantId, loanId)).findLast(matches);
+    const trail = first ? first.audit : await deps.cases.auditTrail(tenantId, loanId);
+    const found = trail.findLast(matches);
     if (found) return found;
     const at = toInstant(deps.clock.now());
     try {
@@ -128,6 +133,7 @@ export async function publishHandoff(
       loanId,
       { type: "handoff_published", actor: HANDOFF_ACTOR, data: { ...data } },
       isPublished,
+      { loanCase, audit },
     );
   }
   return deps.handoffs.store.put(recordOf(tenantId, loanId, entry));

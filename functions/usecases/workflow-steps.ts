@@ -80,8 +80,12 @@ export const CLAIM_LEASE_MS = 150_000;
  * Loads the case this execution works for, when the workflow still has work for it: collectable (active), or
  * on hold until an agreement's date, awaiting the review of that agreement.
  */
-async function loadCollectableOrAwaitingReview(deps: StepDeps, input: ExecutionState): Promise<Loaded> {
-  const loanCase = await deps.cases.get(input.tenantId, input.loanId);
+async function loadCollectableOrAwaitingReview(
+  deps: StepDeps,
+  input: ExecutionState,
+  read?: LoanCase | null,
+): Promise<Loaded> {
+  const loanCase = read === undefined ? await deps.cases.get(input.tenantId, input.loanId) : read;
   if (!loanCase) throw new CaseNotCollectableError("case not found");
   if (loanCase.generation !== input.generation) {
     throw new StaleExecutionError(`execution generation ${input.generation}, case at ${loanCase.generation}`);
@@ -327,7 +331,7 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
     await publishForLegal(deps, stored.tenantId, stored.loanId);
     return recordWake(deps, input, DONE, stored);
   }
-  const loaded = await loadCollectableOrAwaitingReview(deps, input);
+  const loaded = await loadCollectableOrAwaitingReview(deps, input, stored);
   const now = deps.clock.now();
   // The transition the send task and the simulator take; only its hand-off is this task's to apply. The caps
   // do not bear on the hand-off, so the borrower's record is not read.

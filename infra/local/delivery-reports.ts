@@ -1,15 +1,16 @@
 import type { CaseRepository, Clock } from "../../functions/ports.ts";
 import { logger } from "../../functions/powertools.ts";
-import { recordDelivery } from "../../functions/usecases/delivery.ts";
+import { type DeliveryReport, recordDeliveries } from "../../functions/usecases/delivery.ts";
 import type { ExecutionState } from "../../functions/usecases/workflow-steps.ts";
 import type { Outbox, OutboxMessage } from "./outbox.ts";
 
 /**
  * The outbox "delivers" every message it accepts; this reports it, as SES events do on AWS. It wraps the
  * send task: once the step has returned (or failed) — so its `message_sent` entries are on the trail —
- * each message the outbox took for that loan is recorded as `delivered`, before the task's result goes
- * back to the engine. The engine counts a task as pending until then, so `POST /local/clock/advance`
- * returns only after the delivery entries are written, and their order in the trail is fixed.
+ * the messages the outbox took for that loan are recorded as `delivered` (together, in one write), before the
+ * task's result goes back to the engine. The engine counts a task as pending until then, so
+ * `POST /local/clock/advance` returns only after the delivery entries are written, and their order in the
+ * trail is fixed.
  */
 export function reportingDeliveries(
   send: (input: ExecutionState) => Promise<unknown>,
@@ -35,31 +36,40 @@ export async function reportPending(deps: ReportDeps): Promise<number> {
 
 type ReportDeps = { outbox: Outbox; cases: CaseRepository; clock: Clock };
 
+/** Each loan's messages in one write (a step's messages arrive together, as an SNS batch could bring them). */
 async function report(messages: OutboxMessage[], deps: ReportDeps): Promise<number> {
-  let recorded = 0;
+  const byLoan = new Map<string, OutboxMessage[]>();
   for (const message of messages) {
+    const loan = `${message.tenantId}\u0000${message.loanId}`;
+    byLoan.set(loan, [...(byLoan.get(loan) ?? []), message]);
+  }
+  let recorded = 0;
+  for (const loanMessages of byLoan.values()) {
     try {
-      await recordDelivery(deps, {
-        tenantId: message.tenantId,
-        loanId: message.loanId,
-        providerMessageId: message.id,
-        channel: message.channel,
-        status: "delivered",
-        occurredAt: message.sentAt,
-      });
-      deps.outbox.markReported(message);
-      recorded++;
+      await recordDeliveries(deps, loanMessages.map(deliveredReport));
+      for (const message of loanMessages) deps.outbox.markReported(message);
+      recorded += loanMessages.length;
     } catch (error) {
-      // It must not fail the step that sent the message, nor be lost: the loan's next report (or the next start
-      // on the same data) tries again.
-      deps.outbox.returnUnreported(message);
-      logger.warn("local delivery report not recorded yet", {
-        tenantId: message.tenantId,
-        loanId: message.loanId,
-        providerMessageId: message.id,
+      // It must not fail the step that sent the messages, nor be lost: the loan's next report (or the next start
+      // on the same data) tries again; what did get recorded is then a duplicate, recorded once.
+      for (const message of loanMessages) deps.outbox.returnUnreported(message);
+      const [{ tenantId, loanId }] = loanMessages as [OutboxMessage];
+      logger.warn("local delivery reports not recorded yet", {
+        tenantId,
+        loanId,
+        providerMessageIds: loanMessages.map((message) => message.id),
         error: (error as Error).name,
       });
     }
   }
   return recorded;
 }
+
+const deliveredReport = (message: OutboxMessage): DeliveryReport => ({
+  tenantId: message.tenantId,
+  loanId: message.loanId,
+  providerMessageId: message.id,
+  channel: message.channel,
+  status: "delivered",
+  occurredAt: message.sentAt,
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { COST_LINES, costOf, type LoanUsage, mixCost, PRICES, smsParts } from "../../bench/cost.ts";
-import { diffSnapshots } from "../../bench/dynamo-meter.ts";
+import { diffSnapshots, itemBytes } from "../../bench/dynamo-meter.ts";
 import {
   formatNumber,
   markdownTable,
@@ -86,14 +86,36 @@ describe("bench statistics and rendering", () => {
   });
 
   it("diffs DynamoDB meter snapshots", () => {
-    const before = { calls: { GetItem: 2 }, writeUnits: 4, readUnits: 1, failedCalls: 0 };
-    const after = { calls: { GetItem: 5, Query: 1 }, writeUnits: 10, readUnits: 2.5, failedCalls: 1 };
+    const before = {
+      calls: { GetItem: 2 },
+      writeUnits: 4,
+      readUnits: 1,
+      failedCalls: 0,
+      caseItemBytes: [900],
+    };
+    const after = {
+      calls: { GetItem: 5, Query: 1 },
+      writeUnits: 10,
+      readUnits: 2.5,
+      failedCalls: 1,
+      caseItemBytes: [900, 1100, 1200],
+    };
     expect(diffSnapshots(after, before)).toEqual({
       calls: { GetItem: 3, Query: 1 },
       writeUnits: 6,
       readUnits: 1.5,
       failedCalls: 1,
+      caseItemBytes: [1100, 1200],
     });
+  });
+
+  it("sizes items as DynamoDB counts them: names and values, numbers by their digits, maps and lists by element", () => {
+    expect(itemBytes({ pk: { S: "abc" }, n: { N: "123" } })).toBe(2 + 3 + 1 + 3);
+    expect(itemBytes({ n: { N: "-1500.00" } })).toBe(1 + 2);
+    expect(itemBytes({ ok: { BOOL: true }, no: { NULL: true } })).toBe(2 + 1 + 2 + 1);
+    expect(itemBytes({ m: { M: { a: { S: "xy" } } }, l: { L: [{ S: "z" }, { N: "7" }] } })).toBe(
+      1 + 3 + (1 + 2 + 1) + 1 + 3 + (1 + 1) + (2 + 1),
+    );
   });
 
   it("renders Markdown tables with numbers right-aligned and cells escaped", () => {

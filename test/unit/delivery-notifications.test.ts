@@ -133,9 +133,11 @@ describe("delivery function", () => {
           .flatMap((u) => u.events)
           .map((e, i) => ({ ...e, seq: i + 1, at: "", prevHash: "", hash: "" })),
       // As the repository does: a change under a once-key already used is refused.
-      update: async (_current: LoanCase, change: CaseChange, _at: string, onceKey?: string) => {
-        if (onceKey && onceKeys.has(onceKey)) throw new AlreadyRecordedError(onceKey);
-        if (onceKey) onceKeys.add(onceKey);
+      update: async (_current: LoanCase, change: CaseChange, _at: string, once?: string | string[]) => {
+        const keys = once === undefined ? [] : [once].flat();
+        const used = keys.filter((key) => onceKeys.has(key));
+        if (used.length > 0) throw new AlreadyRecordedError(used.join(", "), used);
+        for (const key of keys) onceKeys.add(key);
         updates.push(change);
         return change.next;
       },
@@ -168,5 +170,17 @@ describe("delivery function", () => {
       },
     ]);
     expect(updates[0]?.next).toEqual({ ...loanCase, tenantId: "demo", updatedAt: "2026-01-08T03:00:00Z" });
+  });
+
+  it("records a loan's reports of one batch in one write, each once, a redelivered one left out", async () => {
+    const loanCase = newCase({ loanId: "L-1001" });
+    const { cases, updates } = memoryCases({ ...loanCase, tenantId: "demo" });
+    const handler = makeDeliveryHandler({ cases, clock: { now: () => new Date("2026-01-08T03:00:00Z") } });
+    const of = (messageId: string) => JSON.stringify({ ...delivery, mail: { ...mail(), messageId } });
+    const ids = (update: CaseChange | undefined) => update?.events.map((e) => e.data.providerMessageId);
+    await handler(snsEvent(of("ses-a"), of("ses-b"), of("ses-a")), {} as never);
+    expect(updates.map(ids)).toEqual([["ses-a", "ses-b"]]);
+    await handler(snsEvent(of("ses-b"), of("ses-c")), {} as never);
+    expect(updates.map(ids)).toEqual([["ses-a", "ses-b"], ["ses-c"]]);
   });
 });

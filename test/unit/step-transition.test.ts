@@ -12,6 +12,7 @@ import {
   type Policy,
 } from "../../functions/domain/policy.ts";
 import { toInstant } from "../../functions/domain/time.ts";
+import { expectsWorkflow } from "../../functions/domain/workflow-health.ts";
 import type { BorrowerContactRecord } from "../../functions/ports/borrower-contacts.ts";
 import type { CaseRepository, OutgoingMessage } from "../../functions/ports.ts";
 import {
@@ -36,6 +37,8 @@ interface Scenario {
   policy: Policy;
   record: BorrowerContact[];
   now: Date;
+  /** The workflow's horizon: a next action further away parks the case. */
+  horizonDays: number;
 }
 
 const policies = fc
@@ -109,6 +112,7 @@ const scenarios: fc.Arbitrary<Scenario> = fc
     own: contacts(6),
     record: contacts(8),
     policy: policies,
+    horizonDays: fc.constantFrom(0, 7, 30),
   })
   .map((s) => {
     const subscribedAt = new Date(s.subscribedAt);
@@ -144,7 +148,7 @@ const scenarios: fc.Arbitrary<Scenario> = fc
       step: c.step,
       plannedAt: at(c.ago),
     }));
-    return { loanCase, subscribed: subscribed.events, policy, record, now };
+    return { loanCase, subscribed: subscribed.events, policy, record, now, horizonDays: s.horizonDays };
   });
 
 /** The workflow's ports in memory, holding one case and its borrower's contact record. */
@@ -164,6 +168,7 @@ function memoryDeps(scenario: Scenario) {
   const ref = borrowerRef(loanCase.tenantId, loanCase.borrower);
   let record: BorrowerContactRecord = { contacts: scenario.record, version: 1 };
   const sent: OutgoingMessage[] = [];
+  let wakeWrites = 0;
   const cases: CaseRepository = {
     get: async () => stored,
     async update(current, change, at) {
@@ -199,10 +204,21 @@ function memoryDeps(scenario: Scenario) {
         record = { contacts, version: version + 1 };
       },
     },
-    wakes: { setWake: async () => {}, overdue: async function* () {}, parkedBefore: async function* () {} },
-    horizonDays: 0,
+    wakes: {
+      // As the wake index does: for this generation only, an instant only on a case a workflow acts on.
+      async setWake(wakeRef, wakeAt, options) {
+        wakeWrites++;
+        const running = ["active", "on_hold"].includes(stored.status) && !stored.attention;
+        if (wakeRef.generation !== stored.generation || (wakeAt !== null && !running)) return;
+        const { parked: _, ...rest } = stored;
+        stored = { ...rest, wakeAt, ...(wakeAt !== null && options?.parked ? { parked: true } : {}) };
+      },
+      overdue: async function* () {},
+      parkedBefore: async function* () {},
+    },
+    horizonDays: scenario.horizonDays,
   };
-  return { deps, written, sent, stored: () => stored, record: () => record };
+  return { deps, written, sent, stored: () => stored, record: () => record, wakeWrites: () => wakeWrites };
 }
 
 /**
@@ -269,6 +285,15 @@ describe("the what-if simulator and the workflow take one step transition", () =
         const wake =
           next && "at" in next ? Math.max(Date.parse(next.at), now.getTime()) : Number.POSITIVE_INFINITY;
         expect(wake).toBe(simulated.wake);
+        // The case holds the wake the workflow goes on to; a step that wrote the case wrote its wake with it.
+        const stored = workflow.stored();
+        if (!(next && "at" in next) || expectsWorkflow(stored)) {
+          expect({ wakeAt: stored.wakeAt ?? null, parked: stored.parked === true }).toEqual({
+            wakeAt: next && "at" in next ? next.at : null,
+            parked: next?.phase === "parked",
+          });
+        }
+        if (kind === "send" || kind === "skip" || kind === "defer") expect(workflow.wakeWrites()).toBe(0);
         if (policy.contactRules?.capsPer === "borrower" && borrowerRef(TENANT, loanCase.borrower)) {
           // With caps per borrower the workflow reserved on the borrower's record what the simulator counts.
           const added = workflow.record().contacts.filter((c) => !scenario.record.includes(c));

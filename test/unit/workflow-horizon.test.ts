@@ -83,7 +83,9 @@ describe("wakeParkedCases", () => {
       parkedCase("running", "2026-02-01T02:00:00Z", { parked: undefined }),
     ]);
     expect(await wakeParkedCases(d, 30)).toEqual({ woken: 1 });
-    expect(started).toEqual([{ tenantId: "demo", loanId: "due", generation: 1, wake: "2026-02-01T02:00:00Z" }]);
+    expect(started).toEqual([
+      { tenantId: "demo", loanId: "due", generation: 1, wake: "2026-02-01T02:00:00Z" },
+    ]);
   });
 
   it("does nothing without a horizon", async () => {

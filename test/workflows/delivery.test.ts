@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DynamoCaseRepository } from "../../functions/adapters/dynamo/case-repository.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { type AuditEntry, verifyChain } from "../../functions/domain/audit-chain.ts";
-import { recordDelivery } from "../../functions/usecases/delivery.ts";
+import { recordDeliveries, recordDelivery } from "../../functions/usecases/delivery.ts";
 import { type LocalStack, startLocalStack } from "../../infra/local/stack.ts";
 import { apiClient, loanRequest } from "./client.ts";
 
@@ -104,5 +104,16 @@ describe("delivery results", () => {
     expect(verifyChain({ tenantId: "demo", loanId }, audit)).toMatchObject({ valid: true });
     const after = await cases.get("demo", loanId);
     expect(after).toEqual({ ...before, version: (before?.version ?? 0) + 2, audit: after?.audit });
+
+    // Several reports in one write: the one recorded before is told apart by its marker, the others go in.
+    const more = [
+      report,
+      { ...report, providerMessageId: "ses-43" },
+      { ...report, providerMessageId: "ses-44" },
+    ];
+    expect(await recordDeliveries(deps, more)).toEqual(["duplicate", "recorded", "recorded"]);
+    const merged = (await auditOf(loanId)).filter((e) => e.type === "message_delivery");
+    expect(merged.map((e) => e.data.providerMessageId)).toEqual(["ses-42", "ses-42", "ses-43", "ses-44"]);
+    expect(verifyChain({ tenantId: "demo", loanId }, await auditOf(loanId))).toMatchObject({ valid: true });
   });
 });

@@ -14,6 +14,10 @@ import type { TableNames } from "./tables.ts";
 export { LOANS_PER_WRITE } from "./case-batch-create.ts";
 export { auditItem, caseItem } from "./case-items.ts";
 
+const keyOf = (once: OnceKey): string => (typeof once === "string" ? once : once.key);
+const onceKeysOf = (once: OnceKey | readonly OnceKey[] | undefined): readonly OnceKey[] =>
+  once === undefined ? [] : Array.isArray(once) ? once : [once as OnceKey];
+
 /**
  * Cases live in the state table, their audit entries in the audit table; every write puts both in one
  * TransactWriteItems, conditional on the case's version, so a state change never lands without its entries.
@@ -79,8 +83,12 @@ export class DynamoCaseRepository implements CaseRepository {
     return createMany(this.client, this.tables, changes, at);
   }
 
-  async update(current: LoanCase, change: CaseChange, at: string, once?: OnceKey): Promise<LoanCase> {
-    const onceKey = typeof once === "string" ? once : once?.key;
+  async update(
+    current: LoanCase,
+    change: CaseChange,
+    at: string,
+    once?: OnceKey | readonly OnceKey[],
+  ): Promise<LoanCase> {
     const { tenantId, loanId } = current;
     if (change.next.tenantId !== tenantId || change.next.loanId !== loanId) {
       throw new Error(
@@ -89,12 +97,11 @@ export class DynamoCaseRepository implements CaseRepository {
     }
     const chain = appendToChain({ tenantId, loanId }, current.audit, change.events, at);
     const stored: LoanCase = { ...change.next, audit: chain.head, version: current.version + 1 };
-    const marker = onceKey
-      ? {
-          ...keys.onceMarker(tenantId, loanId, onceKey),
-          ...(typeof once === "object" ? { fingerprint: once.fingerprint } : {}),
-        }
-      : undefined;
+    const onceKeys = onceKeysOf(once);
+    const markers = onceKeys.map((key) => ({
+      ...keys.onceMarker(tenantId, loanId, keyOf(key)),
+      ...(typeof key === "object" ? { fingerprint: key.fingerprint } : {}),
+    }));
     try {
       await writeCase(
         this.client,
@@ -106,14 +113,18 @@ export class DynamoCaseRepository implements CaseRepository {
           ExpressionAttributeNames: { "#version": "version" },
           ExpressionAttributeValues: { ":expected": current.version },
         },
-        marker,
+        markers,
       );
       return stored;
     } catch (error) {
       const codes = cancellationCodes(error);
-      // The marker is the last item: it failing means this change was applied before, whatever else failed.
-      if (marker && codes?.at(-1) === "ConditionalCheckFailed") {
-        throw new AlreadyRecordedError(`loan ${loanId} already has ${onceKey}`);
+      // The markers are the last items: one failing means its change was applied before, whatever else failed.
+      const used = codes
+        ? onceKeys.filter((_, i) => codes[codes.length - markers.length + i] === "ConditionalCheckFailed")
+        : [];
+      if (used.length > 0) {
+        const names = used.map(keyOf);
+        throw new AlreadyRecordedError(`loan ${loanId} already has ${names.join(", ")}`, names);
       }
       if (codes?.[0] === "ConditionalCheckFailed") {
         throw new ConcurrentUpdateError(

@@ -44,31 +44,31 @@ export function putItems(
   ];
 }
 
-/** One case and its new audit entries (and the once-marker, last) in a single TransactWriteItems. */
+/** One case and its new audit entries (and its once-markers, last) in a single TransactWriteItems. */
 export async function writeCase(
   client: DynamoDBDocumentClient,
   tables: CaseTables,
   stored: LoanCase,
   entries: AuditEntry[],
   condition: CaseCondition,
-  onceMarker?: OnceMarker,
+  onceMarkers: readonly OnceMarker[] = [],
 ): Promise<void> {
-  if (entries.length > MAX_EVENTS_PER_WRITE - (onceMarker ? 1 : 0)) {
-    throw new RangeError(`a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events`);
+  if (entries.length > MAX_EVENTS_PER_WRITE - onceMarkers.length) {
+    throw new RangeError(
+      `a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events and once-markers`,
+    );
   }
-  const marker = onceMarker
-    ? [
-        {
-          Put: {
-            TableName: tables.stateTable,
-            Item: { ...onceMarker, at: stored.updatedAt },
-            ConditionExpression: "attribute_not_exists(pk)",
-          },
-        },
-      ]
-    : [];
+  const markers = onceMarkers.map((marker) => ({
+    Put: {
+      TableName: tables.stateTable,
+      Item: { ...marker, at: stored.updatedAt },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  }));
   await client.send(
-    new TransactWriteCommand({ TransactItems: [...putItems(tables, stored, entries, condition), ...marker] }),
+    new TransactWriteCommand({
+      TransactItems: [...putItems(tables, stored, entries, condition), ...markers],
+    }),
   );
 }
 

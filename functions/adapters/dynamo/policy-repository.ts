@@ -9,6 +9,9 @@ import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";
 import { TenantAuditLog, TenantWriteConflictError } from "./tenant-audit.ts";
 
+/** Policy versions a process keeps: far more than the versions its cases run on at once, a few MB at most. */
+export const CACHED_POLICY_VERSIONS = 256;
+
 /**
  * Policy versions per tenant, each an immutable item holding the policy as a map. The built-in default
  * policy (version 1) answers for every tenant until the tenant stores versions of its own.
@@ -118,7 +121,7 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
 
   /**
    * Stored versions never change, so each is read once per process: every workflow step and every loan in a
-   * list needs its case's policy version.
+   * list needs its case's policy version. The least recently used beyond CACHED_POLICY_VERSIONS are let go.
    */
   private readonly versions = new Map<string, Policy>();
 
@@ -126,12 +129,20 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
     if (!Number.isInteger(version) || version < 1) return null;
     const key = `${tenantId}\u0000${policyId}\u0000${version}`;
     const cached = this.versions.get(key);
-    if (cached) return cached;
+    if (cached) {
+      this.versions.delete(key);
+      this.versions.set(key, cached);
+      return cached;
+    }
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.stateTable, Key: keys.policyVersion(tenantId, policyId, version) }),
     );
     const policy = (Item?.policy as Policy | undefined) ?? null;
-    if (policy) this.versions.set(key, policy);
+    if (policy) {
+      this.versions.set(key, policy);
+      const [oldest] = this.versions.keys();
+      if (this.versions.size > CACHED_POLICY_VERSIONS && oldest !== undefined) this.versions.delete(oldest);
+    }
     return policy;
   }
 

@@ -44,9 +44,11 @@ export function wakeItemKeys(loanCase: LoanCase): Record<string, string> {
 export const WAKE_KEY_ATTRIBUTES = [wakeIndex().partitionKey, wakeIndex().sortKey] as const;
 
 /**
- * The workflow's wake instants in the state table. A task records when it next acts with one UpdateItem that
- * leaves the case's version alone (it changes nothing a reader decides on), and only for the generation it
- * works for; a case written meanwhile by a full Put keeps the wake it read, at worst an earlier one.
+ * The workflow's wake instants in the state table. A task that writes the case writes its wake in the same Put
+ * (caseItem derives these keys, see functions/usecases/step-wakes.ts); one that wrote nothing the wake could go
+ * with records it here, with one UpdateItem that leaves the case's version alone (it changes nothing a reader
+ * decides on), and only for the generation it works for; a case written meanwhile by a full Put keeps the wake
+ * it read, at worst an earlier one.
  */
 export class DynamoWorkflowWakes implements WorkflowWakes {
   private readonly stateTable: string;
