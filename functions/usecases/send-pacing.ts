@@ -117,19 +117,25 @@ export function resumeOfThrottled(loaded: Loaded, now: Date): PacedWake | null {
 
 /**
  * The tenant's send rates as the send task reads them: once per tenant and container for `ttlMs` (a minute),
- * so a change of settings reaches every sender within that, and an unpaced tenant costs one read a minute.
+ * so a change of settings reaches every sender within that, and an unpaced tenant costs one read a minute. A
+ * burst of sends waking together shares the one read in flight instead of each making its own.
  */
 export function ratesPerContainer(
   settings: Pick<TenantSettingsStore, "get">,
   ttlMs = 60_000,
   now: () => number = Date.now,
 ): SendPacing["rates"] {
-  const cache = new Map<string, { rates: SendRates; until: number }>();
-  return async (tenantId) => {
+  const cache = new Map<string, { rates: Promise<SendRates>; until: number }>();
+  return (tenantId) => {
     const hit = cache.get(tenantId);
     if (hit && hit.until > now()) return hit.rates;
-    const { sendRates } = await settings.get(tenantId);
-    cache.set(tenantId, { rates: sendRates, until: now() + ttlMs });
-    return sendRates;
+    const rates = settings.get(tenantId).then(({ sendRates }) => sendRates);
+    const entry = { rates, until: now() + ttlMs };
+    cache.set(tenantId, entry);
+    // A failed read is not kept: the next send reads again.
+    rates.catch(() => {
+      if (cache.get(tenantId) === entry) cache.delete(tenantId);
+    });
+    return rates;
   };
 }

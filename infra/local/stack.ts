@@ -46,6 +46,11 @@ export const LOCAL_SUBSTITUTIONS = {
 };
 const LOCAL_REGION = "us-east-1";
 const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:dunning-workflow`;
+/**
+ * DynamoDB Local answers a burst of a thousand steps far slower than DynamoDB: one long attempt, still inside the
+ * API function's 25 s — for the functions' clients and the stack's own.
+ */
+const LOCAL_SDK_TIMEOUTS = { connectionTimeout: 10_000, requestTimeout: 20_000, maxAttempts: 1 };
 /** DynamoDB Local keeps tables per access key and region: the sandboxes use the same as the stack itself. */
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
@@ -259,7 +264,8 @@ async function startStore(options: LocalStackOptions, cleanups: Cleanups): Promi
         ((reason) => process.stderr.write(`local stack: the store is gone: ${reason}\n`)),
     );
   }
-  const client = makeDocumentClient({ endpoint: store.endpoint });
+  // The stack's own writes (delivery reports, recovery) meet the same bursts as the sandboxes: their settings.
+  const client = makeDocumentClient({ endpoint: store.endpoint, timeouts: LOCAL_SDK_TIMEOUTS });
   const tables = {
     stateTable: `${options.tablePrefix ?? ""}dunning-state`,
     auditTable: `${options.tablePrefix ?? ""}dunning-audit`,
@@ -309,11 +315,9 @@ function functionFactory(deps: {
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     POWERTOOLS_METRICS_DISABLED: "true",
-    // DynamoDB Local answers a burst of a thousand steps far slower than DynamoDB: one long attempt, still
-    // inside the API function's 25 s.
-    DUNNING_SDK_CONNECTION_TIMEOUT_MS: "10000",
-    DUNNING_SDK_REQUEST_TIMEOUT_MS: "20000",
-    DUNNING_SDK_MAX_ATTEMPTS: "1",
+    DUNNING_SDK_CONNECTION_TIMEOUT_MS: String(LOCAL_SDK_TIMEOUTS.connectionTimeout),
+    DUNNING_SDK_REQUEST_TIMEOUT_MS: String(LOCAL_SDK_TIMEOUTS.requestTimeout),
+    DUNNING_SDK_MAX_ATTEMPTS: String(LOCAL_SDK_TIMEOUTS.maxAttempts),
     WORKFLOW_HORIZON_DAYS: String(horizonDaysOf(options)),
   };
   return (name: LambdaName, extra: Record<string, string> = {}) =>

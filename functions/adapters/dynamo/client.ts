@@ -6,6 +6,8 @@ export interface DynamoClientOptions {
   /** A DynamoDB Local (or other non-AWS) endpoint; undefined means the regional AWS endpoint. */
   endpoint?: string;
   region?: string;
+  /** In place of CLIENT_TIMEOUTS: the embedded stack gives its own client the sandboxes' local settings. */
+  timeouts?: { connectionTimeout: number; requestTimeout: number; maxAttempts: number };
 }
 
 const LOCAL_REGION = "us-east-1";
@@ -28,8 +30,14 @@ export function isLocalEndpoint(endpoint: string | undefined): endpoint is strin
  */
 export function makeDocumentClient(options: DynamoClientOptions = {}): DynamoDBDocumentClient {
   const local = isLocalEndpoint(options.endpoint);
+  const { timeouts } = options;
   const base = new DynamoDBClient({
-    ...CLIENT_TIMEOUTS,
+    ...(timeouts
+      ? {
+          requestHandler: { ...CLIENT_TIMEOUTS.requestHandler, ...timeouts },
+          maxAttempts: timeouts.maxAttempts,
+        }
+      : CLIENT_TIMEOUTS),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(local
       ? { region: options.region ?? LOCAL_REGION, credentials: LOCAL_CREDENTIALS }

@@ -123,10 +123,11 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
    * Stored versions never change, so each is read once per process: every workflow step and every loan in a
    * list needs its case's policy version. The least recently used beyond CACHED_POLICY_VERSIONS are let go.
    */
-  private readonly versions = new Map<string, Policy>();
+  private readonly versions = new Map<string, Promise<Policy | null>>();
 
-  private async exact(tenantId: string, policyId: string, version: number): Promise<Policy | null> {
-    if (!Number.isInteger(version) || version < 1) return null;
+  /** Concurrent reads of one version (a burst of steps waking together) share the read in flight. */
+  private exact(tenantId: string, policyId: string, version: number): Promise<Policy | null> {
+    if (!Number.isInteger(version) || version < 1) return Promise.resolve(null);
     const key = `${tenantId}\u0000${policyId}\u0000${version}`;
     const cached = this.versions.get(key);
     if (cached) {
@@ -134,16 +135,24 @@ export class DynamoPolicyRepository implements PolicyVersionStore {
       this.versions.set(key, cached);
       return cached;
     }
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.stateTable, Key: keys.policyVersion(tenantId, policyId, version) }),
+    const read = this.client
+      .send(
+        new GetCommand({ TableName: this.stateTable, Key: keys.policyVersion(tenantId, policyId, version) }),
+      )
+      .then(({ Item }) => (Item?.policy as Policy | undefined) ?? null);
+    this.versions.set(key, read);
+    const [oldest] = this.versions.keys();
+    if (this.versions.size > CACHED_POLICY_VERSIONS && oldest !== undefined) this.versions.delete(oldest);
+    // Only a stored version is kept: a failed read, or one not there (yet), is read again next time.
+    read.then(
+      (policy) => {
+        if (!policy && this.versions.get(key) === read) this.versions.delete(key);
+      },
+      () => {
+        if (this.versions.get(key) === read) this.versions.delete(key);
+      },
     );
-    const policy = (Item?.policy as Policy | undefined) ?? null;
-    if (policy) {
-      this.versions.set(key, policy);
-      const [oldest] = this.versions.keys();
-      if (this.versions.size > CACHED_POLICY_VERSIONS && oldest !== undefined) this.versions.delete(oldest);
-    }
-    return policy;
+    return read;
   }
 
   private async latest(tenantId: string, policyId: string): Promise<Policy | null> {
