@@ -14,6 +14,14 @@ export function parksUntil(wakeAt: string | null | undefined, now: Date, horizon
   return Date.parse(wakeAt) > now.getTime() + horizonDays * DAY_MS;
 }
 
+/**
+ * The first instant (epoch ms) at which the waker finds a case parked until `wakeMs`: just past the one at which it
+ * stops being beyond the horizon, since the waker reads the wakes strictly before horizonEnd.
+ */
+export function wakeableFrom(wakeMs: number, horizonDays: number): number {
+  return wakeMs - horizonDays * DAY_MS + 1;
+}
+
 /** The latest wake instant that is within the horizon at `now`: parked cases due before it are woken. */
 export function horizonEnd(now: Date, horizonDays: number): Date {
   return new Date(now.getTime() + horizonDays * DAY_MS);

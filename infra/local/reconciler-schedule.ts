@@ -1,5 +1,5 @@
 import type { DynamoWorkflowWakes } from "../../functions/adapters/dynamo/wake-index.ts";
-import { DEFAULT_HORIZON_DAYS, horizonEnd } from "../../functions/domain/workflow-horizon.ts";
+import { DEFAULT_HORIZON_DAYS, wakeableFrom } from "../../functions/domain/workflow-horizon.ts";
 import { STALLED_AFTER_MS } from "../../functions/usecases/workflow-health.ts";
 import type { LocalWorkflowEngine } from "./engine.ts";
 import type { LocalLambda } from "./lambda-runtime.ts";
@@ -40,7 +40,7 @@ export function scheduleReconciler(
     const [earliest, parked] = await Promise.all([wakes.earliest(), wakes.earliestParked()]);
     const dues = [
       ...(earliest ? [Date.parse(earliest) + STALLED_AFTER_MS + RECONCILE_EVERY_MS] : []),
-      ...(parked ? [horizonStart(Date.parse(parked), horizonDays)] : []),
+      ...(parked ? [wakeableFrom(Date.parse(parked), horizonDays)] : []),
     ];
     return dues.length > 0 ? Math.min(...dues) : null;
   };
@@ -56,9 +56,4 @@ export function scheduleReconciler(
       await reconciler.invoke(scheduledEvent(nowMs));
     },
   });
-}
-
-/** The first instant at which a case parked until `wakeMs` is within the horizon. */
-function horizonStart(wakeMs: number, horizonDays: number): number {
-  return wakeMs - horizonEnd(new Date(0), horizonDays).getTime() + 1;
 }

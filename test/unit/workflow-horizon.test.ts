@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LoanCase } from "../../functions/domain/loan-case.ts";
-import { parksUntil } from "../../functions/domain/workflow-horizon.ts";
+import { horizonEnd, parksUntil, wakeableFrom } from "../../functions/domain/workflow-horizon.ts";
 import type { WorkflowRef } from "../../functions/ports.ts";
 import { executionName } from "../../functions/usecases/execution.ts";
 import { wakeParkedCases } from "../../functions/usecases/workflow-health.ts";
@@ -14,6 +14,14 @@ describe("parksUntil", () => {
     expect(parksUntil("2026-02-04T00:00:00.001Z", NOW, 30)).toBe(true);
     expect(parksUntil("2027-01-01T00:00:00Z", NOW, 0)).toBe(false);
     expect(parksUntil(null, NOW, 30)).toBe(false);
+  });
+
+  it("wakes a parked case from the first instant whose horizon end lies past its wake", () => {
+    const wakeMs = Date.parse("2026-03-01T02:00:00Z");
+    const from = wakeableFrom(wakeMs, 30);
+    expect(horizonEnd(new Date(from), 30).getTime()).toBeGreaterThan(wakeMs);
+    expect(horizonEnd(new Date(from - 1), 30).getTime()).toBe(wakeMs);
+    expect(parksUntil(new Date(wakeMs).toISOString(), new Date(from), 30)).toBe(false);
   });
 });
 
