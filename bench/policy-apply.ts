@@ -8,7 +8,7 @@ import { DEFAULT_POLICY } from "../functions/domain/policy.ts";
 import { parkedIfBeyondHorizon } from "../functions/usecases/workflow-start.ts";
 import { startLocalStack } from "../infra/local/stack.ts";
 import { loanRequest } from "../test/support/fixtures.ts";
-import { jsonClient, log } from "./http.ts";
+import { jsonClient, log, patientClient } from "./http.ts";
 
 /** What applying a policy change in flight to a book of open cases did. */
 export interface ApplyRun {
@@ -60,7 +60,7 @@ export async function measurePolicyApply(dynamoEndpoint: string, cases: number):
     log(`policy apply: ${cases} cases seeded in ${seedSeconds.toFixed(0)} s (${parked} parked)`);
 
     const ops = jsonClient(stack.url, stack.keys.ops);
-    const local = jsonClient(stack.url);
+    const local = patientClient(stack.url);
     // A first call starts the API function's sandbox, as the first request to a cold Lambda would.
     await ops("GET", "/v1/policies/default");
     const runStarted = performance.now();

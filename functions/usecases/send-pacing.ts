@@ -118,12 +118,14 @@ export function resumeOfThrottled(loaded: Loaded, now: Date): PacedWake | null {
 /**
  * The tenant's send rates as the send task reads them: once per tenant and container for `ttlMs` (a minute),
  * so a change of settings reaches every sender within that, and an unpaced tenant costs one read a minute. A
- * burst of sends waking together shares the one read in flight instead of each making its own.
+ * burst of sends waking together shares the one read in flight instead of each making its own. The minute is
+ * the container's own (`performance.now`), not the business clock: where the clock runs faster than time
+ * (the embedded stack's virtual clock), days of business time still reach the store once a real minute.
  */
 export function ratesPerContainer(
   settings: Pick<TenantSettingsStore, "get">,
   ttlMs = 60_000,
-  now: () => number = Date.now,
+  now: () => number = () => performance.now(),
 ): SendPacing["rates"] {
   const cache = new Map<string, { rates: Promise<SendRates>; until: number }>();
   return (tenantId) => {

@@ -1,8 +1,8 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { type AuditEntry, appendToChain, EMPTY_CHAIN } from "../../domain/audit-chain.ts";
 import type { CaseChange, LoanCase } from "../../domain/loan-case.ts";
 import type { CreateOutcome } from "../../ports.ts";
-import { toCase } from "./case-items.ts";
+import { caseRefKey, getCases } from "./case-batch-get.ts";
 import {
   type CaseTables,
   MAX_EVENTS_PER_WRITE,
@@ -13,7 +13,6 @@ import {
   writeCase,
 } from "./case-writes.ts";
 import { cancellationCodes } from "./errors.ts";
-import { keys } from "./schema.ts";
 
 /**
  * Loans per TransactWriteItems in createMany. Fewer than the 100-item limit allows: a transaction's cost grows
@@ -23,8 +22,6 @@ import { keys } from "./schema.ts";
 export const LOANS_PER_WRITE = 25;
 /** Transactions createMany keeps in flight at once. */
 const WRITES_IN_FLIGHT = 4;
-/** BatchGetItem reads at most 100 keys per call. */
-const MAX_BATCH_GET = 100;
 /** A chunk that keeps colliding with other writers is written loan by loan after this many tries. */
 const MAX_CHUNK_ATTEMPTS = 4;
 
@@ -155,44 +152,16 @@ class BatchCreate {
   /** The stored case of every loan that already existed, as its outcome. */
   async readExisting(): Promise<void> {
     if (this.existing.length === 0) return;
-    const stored = await getMany(
+    const stored = await getCases(
       this.client,
       this.tables.stateTable,
       this.existing.map((loan) => ({ tenantId: loan.stored.tenantId, loanId: loan.stored.loanId })),
     );
     for (const loan of this.existing) {
-      const found = stored.get(`${loan.stored.tenantId}\u0000${loan.stored.loanId}`) ?? null;
+      const found = stored.get(caseRefKey(loan.stored)) ?? null;
       this.outcomes[loan.index] = { created: false, existing: found };
     }
   }
-}
-
-/** Strongly consistent reads of many cases, 100 keys per BatchGetItem, following unprocessed keys. */
-async function getMany(
-  client: DynamoDBDocumentClient,
-  stateTable: string,
-  refs: { tenantId: string; loanId: string }[],
-): Promise<Map<string, LoanCase>> {
-  const found = new Map<string, LoanCase>();
-  for (let start = 0; start < refs.length; start += MAX_BATCH_GET) {
-    let requested: Record<string, unknown>[] = refs
-      .slice(start, start + MAX_BATCH_GET)
-      .map((ref) => keys.loanCase(ref.tenantId, ref.loanId));
-    for (let attempt = 1; requested.length > 0; attempt++) {
-      const answer = await client.send(
-        new BatchGetCommand({
-          RequestItems: { [stateTable]: { Keys: requested, ConsistentRead: true } },
-        }),
-      );
-      for (const item of answer.Responses?.[stateTable] ?? []) {
-        const loanCase = toCase(item);
-        found.set(`${loanCase.tenantId}\u0000${loanCase.loanId}`, loanCase);
-      }
-      requested = answer.UnprocessedKeys?.[stateTable]?.Keys ?? [];
-      if (requested.length > 0) await sleep(20 * 2 ** Math.min(attempt, 6) * Math.random());
-    }
-  }
-  return found;
 }
 
 /**

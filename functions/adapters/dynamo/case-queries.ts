@@ -4,7 +4,8 @@ import { BusinessRuleError } from "../../domain/errors.ts";
 import type { CaseStatus, LoanCase } from "../../domain/loan-case.ts";
 import type { OpenCasePages } from "../../ports/policy-jobs.ts";
 import type { OpenCase, Page } from "../../ports.ts";
-import { AGING_TIME_ZONE, openIndex, toAuditEntry, toCase, toOpenCase } from "./case-items.ts";
+import { caseRefKey, getCases } from "./case-batch-get.ts";
+import { AGING_TIME_ZONE, openIndex, toAuditEntry, toOpenCase } from "./case-items.ts";
 import { queryAll } from "./query-all.ts";
 import { keys, STATE_TABLE } from "./schema.ts";
 
@@ -32,17 +33,31 @@ export async function listCases(
     ]);
   }
   const input = listInput(stateTable, tenantId, query);
-  // One item more than asked for tells whether another page exists, so the last page has no cursor.
-  const items: Record<string, unknown>[] = [];
-  for await (const item of queryAll(client, input, { limit: limit + 1 })) items.push(item);
-
-  const cases = items.slice(0, limit).map(toCase);
-  const last = cases.at(-1);
+  // The list indexes hold keys (and the attention flag) only, so a step's write of a case never rewrites them;
+  // the page's cases are then read whole. One item more than asked for tells whether another page exists.
+  const index = query.status === undefined ? BY_TENANT : BY_STATUS;
+  const positions: string[] = [];
+  for await (const item of queryAll(client, input, { limit: limit + 1 })) {
+    positions.push(String(item[index?.sortKey ?? ""]));
+  }
+  const page = positions.slice(0, limit).map(positionOf);
+  const found = await getCases(
+    client,
+    stateTable,
+    page.map(({ loanId }) => ({ tenantId, loanId })),
+  );
+  const cases = page.flatMap(({ loanId }) => found.get(caseRefKey({ tenantId, loanId })) ?? []);
+  const last = page.at(-1);
   return {
     items: cases,
-    nextCursor:
-      items.length > limit && last ? encodeCursor({ createdAt: last.createdAt, loanId: last.loanId }) : null,
+    nextCursor: positions.length > limit && last ? encodeCursor(last) : null,
   };
+}
+
+/** A list index's sort key, `createdAt#loanId`, as a position. */
+function positionOf(sortKey: string): CursorPosition {
+  const cut = sortKey.indexOf("#");
+  return { createdAt: sortKey.slice(0, cut), loanId: sortKey.slice(cut + 1) };
 }
 
 /** The query of a list page: the byTenant or byStatus index, the attention filter, and where the page starts. */
@@ -55,8 +70,10 @@ function listInput(stateTable: string, tenantId: string, query: ListQuery): Quer
     TableName: stateTable,
     IndexName: index.name,
     KeyConditionExpression: "#pk = :pk",
+    ProjectionExpression: "#sk",
     ExpressionAttributeNames: {
       "#pk": index.partitionKey,
+      "#sk": index.sortKey,
       ...(query.attention === undefined ? {} : { "#attention": "attention" }),
     },
     ExpressionAttributeValues: {

@@ -24,15 +24,19 @@ export interface TableSchema {
   stream?: "NEW_IMAGE";
 }
 
+const LIST_PROJECTION: IndexProjection = { type: "INCLUDE", attributes: ["attention"] };
+
 /** Cases, idempotency records, API keys (hashed), policy versions and per-borrower contact records. */
 export const STATE_TABLE: TableSchema = {
   partitionKey: { name: "pk", type: "S" },
   sortKey: { name: "sk", type: "S" },
   indexes: [
-    // All cases of a tenant, newest last: gsi1pk = tenant, gsi1sk = createdAt#loanId.
-    { name: "byTenant", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+    // All cases of a tenant, newest last: gsi1pk = tenant, gsi1sk = createdAt#loanId. The list indexes hold the
+    // keys and the attention flag the list filters on, nothing else: a write that changes neither (every step's)
+    // costs them nothing, where a copy of the whole case would be rewritten with it. The list reads the cases.
+    { name: "byTenant", partitionKey: "gsi1pk", sortKey: "gsi1sk", projection: LIST_PROJECTION },
     // Cases of a tenant in one status: gsi2pk = tenant#status, gsi2sk = createdAt#loanId.
-    { name: "byStatus", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
+    { name: "byStatus", partitionKey: "gsi2pk", sortKey: "gsi2sk", projection: LIST_PROJECTION },
     // Sparse: only open cases (active, on_hold, legal) carry gsi3pk = tenant, gsi3sk = dueDate#loanId, so the
     // aging report reads exactly the open cases. It projects what the report needs and no borrower PII.
     {
