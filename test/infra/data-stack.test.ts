@@ -76,19 +76,29 @@ describe("data stack", () => {
     );
   });
 
-  it("projects into the sparse open-cases index only what the aging report reads, no borrower data", () => {
+  const stateTableIndexes = () => {
     const [table] = Object.values(
       data.findResources("AWS::DynamoDB::Table", { Properties: { TableName: "loan-dunning-state" } }),
     );
-    const indexes = (table?.Properties.GlobalSecondaryIndexes ?? []) as {
-      IndexName: string;
-      Projection: unknown;
-    }[];
+    return (table?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string; Projection: unknown }[];
+  };
+
+  it("projects into the sparse open-cases index only what the aging report reads, no borrower data", () => {
+    const indexes = stateTableIndexes();
     const index = indexes
       .filter((candidate) => candidate.IndexName === "openByDueDate")
       .map((candidate) => candidate.Projection);
     expect(index).toEqual([
       { ProjectionType: "INCLUDE", NonKeyAttributes: ["status", "dueDate", "balance", "agingTimeZone"] },
+    ]);
+  });
+
+  it("keeps only the keys and the attention flag in the list indexes, so a step's write never rewrites them", () => {
+    const indexes = stateTableIndexes();
+    const listIndexes = indexes.filter((index) => ["byTenant", "byStatus"].includes(index.IndexName));
+    expect(listIndexes.map((index) => [index.IndexName, index.Projection])).toEqual([
+      ["byTenant", { ProjectionType: "INCLUDE", NonKeyAttributes: ["attention"] }],
+      ["byStatus", { ProjectionType: "INCLUDE", NonKeyAttributes: ["attention"] }],
     ]);
   });
 });
