@@ -1,6 +1,5 @@
-import { asDependencyError } from "../adapters/dependency-errors.ts";
 import { conflictBackoff } from "../concurrency.ts";
-import { ConcurrentUpdateError, DependencyUnavailableError, NotFoundError } from "../domain/errors.ts";
+import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import { isCollectable, type LoanCase, passOver, planFor } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import {
@@ -40,6 +39,11 @@ export interface ApplicationDeps {
   pace: { casesPerSecond: number; pageSize: number };
   /** Days an execution may wait for a case's next action; beyond them a re-planned case parks (0: never). */
   horizonDays: number;
+  /**
+   * Whether a failure is a dependency's (DynamoDB, Step Functions out of reach): the page is worth trying again
+   * later, where a failure of the case itself only counts it as not moved.
+   */
+  isUnavailable(error: unknown): boolean;
 }
 
 /** The invocation working a page: whether SQS delivered its message before, and how long it has left. */
@@ -197,7 +201,7 @@ async function applyToCase(
       await replan(deps, job.actor, current, policy);
       return "moved";
     } catch (error) {
-      if (asDependencyError(error) instanceof DependencyUnavailableError) throw error;
+      if (deps.isUnavailable(error)) throw error;
       if (!(error instanceof ConcurrentUpdateError)) {
         logger.error("policy not applied to a case", { loanId, jobId: job.id, error: error as Error });
         return "failed";

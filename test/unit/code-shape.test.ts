@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import madge from "madge";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
@@ -33,6 +33,25 @@ describe("the shape of the code", () => {
     );
     expect(graph.circular()).toEqual([]);
   }, 60_000);
+
+  it("keeps the domain and the use cases free of adapters, entry points and AWS clients", () => {
+    // The rules and the use cases reach the outside only through ports; the wiring is the handlers' job.
+    const inner = ["functions/domain/", "functions/usecases/"];
+    const outer = /^functions\/(adapters|api|steps|delivery|import|policies|reconciler|trail|webhooks)\//;
+    const crossings: string[] = [];
+    for (const file of sourceFiles().filter((f) => inner.some((folder) => f.startsWith(folder)))) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      for (const [, target = ""] of text.matchAll(/from "([^"]+)"/g)) {
+        const resolved = target.startsWith(".")
+          ? relative(ROOT, resolve(ROOT, dirname(file), target))
+          : target;
+        if (outer.test(resolved) || /^@aws-sdk\/|^@middy\//.test(resolved)) {
+          crossings.push(`${file} imports ${target}`);
+        }
+      }
+    }
+    expect(crossings).toEqual([]);
+  });
 
   it(`keeps every source file within ${MAX_FILE_LINES} lines and every function within ${MAX_FUNCTION_LINES}`, () => {
     const tooLong: string[] = [];

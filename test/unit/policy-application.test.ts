@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../functions/domain/audit-chain.ts";
-import { ConcurrentUpdateError } from "../../functions/domain/errors.ts";
+import { ConcurrentUpdateError, DependencyUnavailableError } from "../../functions/domain/errors.ts";
 import type { LoanCase } from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
 import {
@@ -120,6 +120,7 @@ function world(loans: { loanId: string; policyId?: string; status?: LoanCase["st
       },
     },
     pace: { casesPerSecond: 2, pageSize: 3 },
+    isUnavailable: (error) => error instanceof DependencyUnavailableError,
   };
   const applied = (loanId: string) => (events.get(loanId) ?? []).filter((e) => e.type === "policy_applied");
   return { deps, cases, calls, queued, clock, applied, policies };

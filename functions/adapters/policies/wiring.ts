@@ -1,11 +1,13 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { LambdaConfig } from "../../config.ts";
+import { DependencyUnavailableError } from "../../domain/errors.ts";
 import type { PolicyJobQueue, PolicyJobStore } from "../../ports/policy-jobs.ts";
 import type { Clock } from "../../ports.ts";
 import type { ApplicationDeps } from "../../usecases/policy-application.ts";
 import { awsRepositories, awsWorkflow } from "../aws.ts";
 import { CLIENT_TIMEOUTS } from "../client-config.ts";
+import { asDependencyError } from "../dependency-errors.ts";
 import { openCasePages } from "../dynamo/case-queries.ts";
 import { DynamoPolicyJobStore } from "../dynamo/policy-jobs.ts";
 import type { TableNames } from "../dynamo/tables.ts";
@@ -38,5 +40,6 @@ export function applicationRunner(config: LambdaConfig, clock: Clock): Applicati
     openCases: openCasePages(client, tables.stateTable),
     pace: { casesPerSecond: config.POLICY_APPLY_RATE, pageSize: config.POLICY_APPLY_PAGE_SIZE },
     horizonDays: config.WORKFLOW_HORIZON_DAYS,
+    isUnavailable: (error) => asDependencyError(error) instanceof DependencyUnavailableError,
   };
 }
