@@ -15,8 +15,6 @@ import {
   type EventOutcome,
   isCollectable,
   type LoanCase,
-  passOver,
-  planFor,
   type SubscriptionRequest,
   subscribe,
 } from "../domain/loan-case.ts";
@@ -27,7 +25,7 @@ import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowContro
 import { logger } from "../powertools.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { type LoanView, loanView } from "./loan-view.ts";
-import { parkedIfBeyondHorizon, stopExecutionOf } from "./workflow-start.ts";
+import { parkedIfBeyondHorizon, replannedCase, startReplanned, stopExecutionOf } from "./workflow-start.ts";
 import { plannedStart } from "./workflow-steps.ts";
 
 export interface LenderDeps {
@@ -183,12 +181,7 @@ export async function recordEvent(
     try {
       const stored = await deps.cases.update(current, result, toInstant(now), once);
       if (result.workflow !== "none") await stopExecutionOf(deps.workflow, current, workflowRef(current));
-      if (result.workflow === "replan" && !stored.parked) {
-        // The next generation starts at its planned action, unless a step of the old one is still in flight:
-        // then its Plan task settles that step first.
-        const planned = stored.inFlight ? {} : { planned: plannedStart(stored, policy, now) };
-        await deps.workflow.start({ ...workflowRef(stored), ...planned });
-      }
+      if (result.workflow === "replan") await startReplanned(deps.workflow, stored, policy, now);
       // Into legal (bankruptcy, cease_contact): publish; any later event on a legal case checks it is there.
       if (stored.status === "legal") await handOffQuietly(deps, stored);
       return loanView(stored, policy, now);
@@ -202,10 +195,7 @@ export async function recordEvent(
   }
 }
 
-/**
- * An event that re-plans the case: steps it moved the cursor past (a kept promise, a restructuring) or that a new
- * due date puts behind it are recorded as skipped, and the case records when its next execution acts.
- */
+/** An event that re-plans the case: the case as its new generation starts (see replannedCase). */
 function replanned(
   applied: EventOutcome,
   cause: string,
@@ -214,16 +204,8 @@ function replanned(
   horizonDays: number,
 ): EventOutcome {
   if (applied.workflow !== "replan") return applied;
-  const passed = passOver(applied.next, policy, "passed_over_by_replan", { cause });
-  const next = passed.next;
-  // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step;
-  // beyond the horizon the case parks instead.
-  const wakeAt = next.inFlight ? toInstant(now) : (planFor(next, policy, now)?.plannedAt ?? null);
-  return {
-    ...applied,
-    next: parkedIfBeyondHorizon({ ...next, wakeAt }, now, horizonDays),
-    events: [...applied.events, ...passed.events],
-  };
+  const change = replannedCase(applied.next, policy, cause, now, horizonDays);
+  return { ...applied, next: change.next, events: [...applied.events, ...change.events] };
 }
 
 /**

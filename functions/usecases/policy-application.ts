@@ -1,6 +1,6 @@
 import { conflictBackoff } from "../concurrency.ts";
 import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
-import { isCollectable, type LoanCase, passOver, planFor } from "../domain/loan-case.ts";
+import { isCollectable, type LoanCase } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import {
   type ApplicationMessage,
@@ -13,7 +13,6 @@ import {
   pageDelaySeconds,
 } from "../domain/policy-application.ts";
 import { toInstant } from "../domain/time.ts";
-import { parksUntil } from "../domain/workflow-horizon.ts";
 import type { ApplicationRef, OpenCasePages, PolicyJobQueue, PolicyJobStore } from "../ports/policy-jobs.ts";
 import {
   type CaseRepository,
@@ -24,7 +23,7 @@ import {
   type WorkflowControl,
 } from "../ports.ts";
 import { logger } from "../powertools.ts";
-import { stopExecutionOf } from "./workflow-start.ts";
+import { replannedCase, startReplanned, stopExecutionOf } from "./workflow-start.ts";
 
 /** What the page runner needs. */
 export interface ApplicationDeps {
@@ -215,8 +214,8 @@ async function applyToCase(
 
 /**
  * Moves a case to `policy` as a new generation: the case (with the steps the new timing passes over, on the record)
- * and its `policy_applied` entry in one transaction, then the old execution stopped and the new one started. The
- * new execution plans at once from the stored case (re-entrant), so nothing already sent is sent again.
+ * and its `policy_applied` entry in one transaction, then the old execution stopped and the new one started at the
+ * action planned from the stored case (re-entrant), so nothing already sent is sent again.
  */
 export async function replan(
   deps: Pick<ApplicationDeps, "cases" | "workflow" | "clock" | "horizonDays">,
@@ -226,42 +225,35 @@ export async function replan(
 ): Promise<void> {
   const nowDate = deps.clock.now();
   const now = toInstant(nowDate);
-  const next: LoanCase = {
+  const moved: LoanCase = {
     ...current,
     policy: { id: policy.id, version: policy.version },
     generation: current.generation + 1,
-    // The new execution plans at once (and records its wake).
-    wakeAt: now,
     updatedAt: now,
   };
-  // Steps the new timing puts behind the progress already made are on the record, never silently dropped.
-  const passed = passOver(next, policy, "passed_over_by_replan", { cause: "policy_applied" });
   // A case whose new plan acts beyond the horizon (and has nothing in flight to settle) is stored parked: no
   // execution starts for it now, and the waker starts one as its action comes near.
-  const plannedAt = passed.next.inFlight ? null : (planFor(passed.next, policy, nowDate)?.plannedAt ?? null);
-  const parked = parksUntil(plannedAt, nowDate, deps.horizonDays);
+  const change = replannedCase(moved, policy, "policy_applied", nowDate, deps.horizonDays);
   const stored = await deps.cases.update(
     current,
     {
-      next: parked ? { ...passed.next, wakeAt: plannedAt, parked: true } : withoutParking(passed.next),
+      next: change.next,
       events: [
         {
           type: "policy_applied",
           actor,
           data: { policyId: policy.id, from: current.policy.version, to: policy.version },
         },
-        ...passed.events,
+        ...change.events,
       ],
     },
     now,
   );
   await stopPreviousExecution(deps, current);
-  await startGeneration(deps, stored);
+  if (isCollectable(stored)) await startReplanned(deps.workflow, stored, policy, nowDate);
 }
 
 const workflowRef = (c: LoanCase) => ({ tenantId: c.tenantId, loanId: c.loanId, generation: c.generation });
-
-const withoutParking = ({ parked: _parked, ...loanCase }: LoanCase): LoanCase => loanCase;
 
 /**
  * Stops the execution of the generation a re-plan replaces: the one place a re-plan calls StopExecution. A parked

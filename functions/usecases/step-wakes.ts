@@ -5,7 +5,7 @@ import type { SendSlot } from "../domain/send-pacing.ts";
 import { parseInstant, toInstant } from "../domain/time.ts";
 import { expectsWorkflow } from "../domain/workflow-health.ts";
 import { parksUntil } from "../domain/workflow-horizon.ts";
-import type { Clock, WorkflowWakes } from "../ports.ts";
+import type { Clock, PlannedStart, WorkflowWakes } from "../ports.ts";
 
 /**
  * Standard workflows live at most a year. An execution whose next wait would end later than this after
@@ -142,4 +142,14 @@ export async function recordWake(
     await deps.wakes.setWake(refOf(input), plan.wakeAt, plan.parked ? { parked: true } : undefined);
   }
   return { ...carried(input), next: plan.next };
+}
+
+/**
+ * The first action of a case whose generation is about to start, as its execution's Plan task would find it: the
+ * caller starts the workflow with it (WorkflowRef.planned) and the execution skips that task — one Lambda
+ * invocation and one read fewer. A case with a step in flight still goes through Plan, which settles the step.
+ */
+export function plannedStart(loanCase: LoanCase, policy: Policy, now: Date): PlannedStart {
+  const startedAt = toInstant(now);
+  return { startedAt, next: withinExecution(nextAction({ loanCase, policy }, now), startedAt) };
 }

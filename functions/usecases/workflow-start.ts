@@ -1,6 +1,9 @@
-import type { LoanCase } from "../domain/loan-case.ts";
+import { type CaseChange, type LoanCase, passOver, planFor } from "../domain/loan-case.ts";
+import type { Policy } from "../domain/policy.ts";
+import { toInstant } from "../domain/time.ts";
 import { parksUntil } from "../domain/workflow-horizon.ts";
 import type { WorkflowControl, WorkflowRef } from "../ports.ts";
+import { plannedStart } from "./step-wakes.ts";
 
 /**
  * The case as it is written when a new execution would start for it: parked, with no execution, when its next
@@ -9,6 +12,45 @@ import type { WorkflowControl, WorkflowRef } from "../ports.ts";
 export function parkedIfBeyondHorizon(loanCase: LoanCase, now: Date, horizonDays: number): LoanCase {
   const { parked: _wasParked, ...rest } = loanCase;
   return parksUntil(loanCase.wakeAt, now, horizonDays) ? { ...rest, parked: true } : rest;
+}
+
+/**
+ * A case re-planned into a new generation (an event that moves its timing, a policy applied in flight): the steps
+ * the new plan puts behind the progress already made are recorded as skipped, never silently dropped, and the case
+ * records when its next execution acts — at its planned action, or at once when its Plan task must settle a step
+ * in flight. Beyond the horizon the case parks instead.
+ */
+export function replannedCase(
+  loanCase: LoanCase,
+  policy: Policy,
+  cause: string,
+  now: Date,
+  horizonDays: number,
+): CaseChange {
+  const passed = passOver(loanCase, policy, "passed_over_by_replan", { cause });
+  const next = passed.next;
+  const wakeAt = next.inFlight ? toInstant(now) : (planFor(next, policy, now)?.plannedAt ?? null);
+  return { next: parkedIfBeyondHorizon({ ...next, wakeAt }, now, horizonDays), events: passed.events };
+}
+
+/**
+ * Starts the execution of a re-planned generation at its planned action, so it skips the Plan task; with a step
+ * in flight it starts at Plan, which settles the step first. A parked case starts nothing: the waker will.
+ */
+export async function startReplanned(
+  workflow: WorkflowControl,
+  stored: LoanCase,
+  policy: Policy,
+  now: Date,
+): Promise<void> {
+  if (stored.parked) return;
+  const planned = stored.inFlight ? {} : { planned: plannedStart(stored, policy, now) };
+  await workflow.start({
+    tenantId: stored.tenantId,
+    loanId: stored.loanId,
+    generation: stored.generation,
+    ...planned,
+  });
 }
 
 /**

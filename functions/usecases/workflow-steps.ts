@@ -13,21 +13,14 @@ import {
   type LoanCase,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
-import { findStep, type Policy, rulesOf } from "../domain/policy.ts";
+import { findStep, rulesOf } from "../domain/policy.ts";
 import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
 import { stepTransition } from "../domain/step-transition.ts";
 import { toInstant } from "../domain/time.ts";
 import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { SendPacing } from "../ports/send-pacing.ts";
-import type {
-  CaseRepository,
-  Clock,
-  MessageSender,
-  PlannedStart,
-  PolicyRepository,
-  WorkflowControl,
-} from "../ports.ts";
+import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { paceSend, resumeOfThrottled } from "./send-pacing.ts";
 import { deliver, type Loaded, writeChange } from "./step-sending.ts";
@@ -39,11 +32,15 @@ import {
   recordWake,
   refOf,
   type WakeDeps,
-  withinExecution,
   withWake,
 } from "./step-wakes.ts";
 
-export { type ExecutionState, MAX_EXECUTION_DAYS, type NextAction } from "./step-wakes.ts";
+export {
+  type ExecutionState,
+  MAX_EXECUTION_DAYS,
+  type NextAction,
+  plannedStart,
+} from "./step-wakes.ts";
 
 export interface StepDeps extends WakeDeps {
   cases: CaseRepository;
@@ -107,16 +104,6 @@ async function startNextExecution(deps: StepDeps, input: ExecutionState): Promis
   await deps.wakes.setWake(ref, toInstant(deps.clock.now()));
   await deps.workflow.start({ ...ref, epoch: (input.epoch ?? 0) + 1 });
   return { ...carried(input), next: { phase: "continued" } };
-}
-
-/**
- * The first action of a case just subscribed, as its execution's Plan task would find it: the caller starts
- * the workflow with it (WorkflowRef.planned) and the execution skips that task — one Lambda invocation and
- * one read fewer per loan. Re-plans and restarts still go through Plan, which also settles steps in flight.
- */
-export function plannedStart(loanCase: LoanCase, policy: Policy, now: Date): PlannedStart {
-  const startedAt = toInstant(now);
-  return { startedAt, next: withinExecution(nextAction({ loanCase, policy }, now), startedAt) };
 }
 
 /**
