@@ -5,6 +5,7 @@ import { BusinessRuleError } from "./errors.ts";
 import { isPositive, type Money, money } from "./money.ts";
 import { type PlannedAction, type PlanningInput, planNext, stepsPassedOver } from "./planning.ts";
 import type { Channel, Locale, Policy } from "./policy.ts";
+import type { PortalLink } from "./portal.ts";
 import { caseTerms, isSettled, type LoanTerms } from "./schedule.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
 
@@ -132,6 +133,13 @@ export interface LoanCase extends Outstanding {
    * planned, and the scheduled waker starts an execution as it comes within it (absent: not parked).
    */
   parked?: boolean;
+  /**
+   * How the borrower proves who they are on the self-service page: the factor the lender gave at subscription,
+   * kept only as a salted hash (absent: the page asks for the last four digits of the phone).
+   */
+  verifier?: StoredVerifier;
+  /** Every portal link issued up to this instant no longer works (the lender revoked them). */
+  portalRevokedAt?: string | null;
   audit: ChainHead;
   /** Hash of the subscription request, to tell a repeat from a conflicting resubscription. */
   subscriptionHash: string;
@@ -139,10 +147,19 @@ export interface LoanCase extends Outstanding {
   updatedAt: string;
 }
 
+/** A verification factor as stored: scrypt of its normalized value with a salt of its own, both hex. */
+export interface StoredVerifier {
+  type: "date_of_birth" | "id_last4";
+  salt: string;
+  hash: string;
+}
+
 /** A change to a case: the new state and the audit events that explain it, written together. */
 export interface CaseChange {
   next: LoanCase;
   events: AuditEvent[];
+  /** Portal links issued with the change (the messages it is about to send carry them), keyed by token hash. */
+  issuedLinks?: { tokenHash: string; link: PortalLink }[];
 }
 
 export const WORKFLOW_ACTOR = "system:workflow";

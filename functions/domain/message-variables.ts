@@ -9,7 +9,7 @@ import { daysPastDue } from "./time.ts";
  * What a message says about a case at `now`, formatted for its borrower. The case's charges are expected to be
  * accrued to `now` already (chargedTo), so the amounts are those owed at send time.
  */
-export function messageVariables(loanCase: LoanCase, now: Date): MessageVariables {
+export function messageVariables(loanCase: LoanCase, now: Date, portalLink?: string): MessageVariables {
   const { borrower } = loanCase;
   const open = openInstallment(loanCase);
   return {
@@ -20,6 +20,8 @@ export function messageVariables(loanCase: LoanCase, now: Date): MessageVariable
     paymentReference: loanCase.loanId,
     amountDueNow: formatMoney(amountDueNow(loanCase, now), borrower.locale),
     installment: open !== null,
+    // Empty without a portal: templates put the link in a section (`{{#portalLink}}…{{/portalLink}}`).
+    portalLink: portalLink ?? "",
     ...(open && { installmentNumber: open.number, installmentCount: loanCase.installments?.length }),
   };
 }

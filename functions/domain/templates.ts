@@ -23,6 +23,7 @@ export const TEMPLATE_VARIABLES = [
   "amountDueNow",
   "installmentNumber",
   "installmentCount",
+  "portalLink",
 ] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
@@ -32,6 +33,8 @@ export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
  */
 export const TEMPLATE_SECTIONS: Readonly<Record<string, readonly TemplateVariable[]>> = {
   installment: ["installmentNumber", "installmentCount"],
+  // Set only where the borrowers' page runs: a text names the link inside its own section.
+  portalLink: ["portalLink"],
 };
 
 /** Variables every template may use; all are formatted for the borrower before rendering. */
@@ -48,6 +51,8 @@ export interface MessageVariables {
   /** The installment being collected (from 1) and how many the schedule has; set with `installment` only. */
   installmentNumber?: number;
   installmentCount?: number;
+  /** The borrower's personal link to the self-service page; empty where no portal runs. */
+  portalLink: string;
 }
 
 export interface MessageContent {
@@ -70,7 +75,7 @@ const ZH_NOW =
  * The built-in texts: the templates of the built-in default policy and of policies stored before templates
  * were part of a policy. Factual, respectful wording; the tone firms by stage but never threatens.
  */
-export const BUILT_IN_TEMPLATES: MessageTemplates = {
+const WORDED: MessageTemplates = {
   reminder: {
     "en-US": {
       sms: {
@@ -193,6 +198,35 @@ export const BUILT_IN_TEMPLATES: MessageTemplates = {
     },
   },
 };
+
+/** The borrower's personal link closes every built-in text; without a portal the section renders nothing. */
+const PORTAL_LINES: Record<Locale, Record<"sms" | "email", string>> = {
+  "en-US": {
+    sms: "{{#portalLink}} Pay or tell us your plans: {{portalLink}}{{/portalLink}}",
+    email: "{{#portalLink}}\n\nPay, promise a date or ask for a plan online: {{portalLink}}{{/portalLink}}",
+  },
+  "zh-CN": {
+    sms: "{{#portalLink}}在线还款或协商：{{portalLink}}{{/portalLink}}",
+    email: "{{#portalLink}}\n\n在线还款、承诺还款日期或申请分期：{{portalLink}}{{/portalLink}}",
+  },
+};
+
+export const BUILT_IN_TEMPLATES: MessageTemplates = Object.fromEntries(
+  Object.entries(WORDED).map(([id, locales]) => [
+    id,
+    Object.fromEntries(
+      Object.entries(locales).map(([locale, parts]) => [
+        locale,
+        Object.fromEntries(
+          Object.entries(parts ?? {}).map(([channel, part]) => [
+            channel,
+            { ...part, body: `${part.body}${PORTAL_LINES[locale as Locale][channel as "sms" | "email"]}` },
+          ]),
+        ),
+      ]),
+    ),
+  ]),
+);
 
 /** A policy's templates; policies stored before templates were policy data use the built-in texts. */
 export function templatesOf(policy: { templates?: MessageTemplates | undefined }): MessageTemplates {

@@ -46,6 +46,7 @@ export async function deliver(
   deps: SendingDeps,
   claimed: Loaded,
   finish: OutcomeFinish = (change) => change,
+  portalLink?: string,
 ): Promise<{ loaded: Loaded; now: Date }> {
   const inFlight = claimed.loanCase.inFlight;
   const step = inFlight && findStep(claimed.policy, inFlight.step);
@@ -61,7 +62,7 @@ export async function deliver(
   const events: AuditEvent[] = [];
   for (const [index, channel] of inFlight.channels.entries()) {
     try {
-      events.push(await sendOne(deps, loaded, step, channel));
+      events.push(await sendOne(deps, loaded, step, channel, portalLink));
     } catch (error) {
       if (error instanceof ProviderThrottledError) {
         const remaining = inFlight.channels.slice(index);
@@ -124,6 +125,7 @@ async function sendOne(
   loaded: Loaded,
   step: PolicyStep,
   channel: Channel,
+  portalLink: string | undefined,
 ): Promise<AuditEvent> {
   const { policy } = loaded;
   const now = deps.clock.now();
@@ -131,7 +133,7 @@ async function sendOne(
   const loanCase = chargedTo(loaded.loanCase, policy.charges, now);
   const { borrower } = loanCase;
   // The texts of the case's own policy version, so the evidence's template version is the policy version.
-  const variables = messageVariables(loanCase, now);
+  const variables = messageVariables(loanCase, now, portalLink);
   const content = renderMessage(templatesOf(policy), step.template, borrower.locale, channel, variables);
   const to = addressOf(borrower, channel) as string;
   const { providerMessageId } = await deps.sender.send({

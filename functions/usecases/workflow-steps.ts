@@ -22,6 +22,7 @@ import type { Handoffs } from "../ports/handoff.ts";
 import type { SendPacing } from "../ports/send-pacing.ts";
 import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
 import { publishHandoff } from "./handoffs.ts";
+import { issuePortalLink, type PortalConfig } from "./portal-links.ts";
 import { paceSend, resumeOfThrottled } from "./send-pacing.ts";
 import { deliver, type Loaded, writeChange } from "./step-sending.ts";
 import {
@@ -56,6 +57,8 @@ export interface StepDeps extends WakeDeps {
   borrowers: BorrowerContactStore;
   /** The tenants' send rates and the places taken in them; absent: nothing is paced. */
   pacing?: SendPacing;
+  /** The borrowers' self-service page; absent: messages carry no personal link. */
+  portal?: PortalConfig;
 }
 
 /**
@@ -227,8 +230,12 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
       // Reserve on the borrower before claiming on the case: if the claim then loses a race, the borrower's
       // record over-counts (stricter) — the other order could send without the other loans ever seeing it.
       if (borrower) await reserveChannels(deps, loanCase, borrower, decision, now);
-      loaded = await writeChange(deps, loaded, change);
-      return deliverAndPlan(deps, input, loaded);
+      // The messages' personal link is issued with the claim: one write, and it works once they are out.
+      const link = deps.portal
+        ? issuePortalLink(deps.portal, loanCase, { step: decision.step.id, channels: decision.channels }, now)
+        : null;
+      loaded = await writeChange(deps, loaded, link ? { ...change, issuedLinks: [link.issued] } : change);
+      return deliverAndPlan(deps, input, loaded, link?.url);
     }
   }
 }
@@ -257,10 +264,11 @@ async function deliverAndPlan(
   deps: StepDeps,
   input: ExecutionState,
   claimed: Loaded,
+  portalLink?: string,
 ): Promise<ExecutionState> {
-  const { loaded, now } = await deliver(deps, claimed, (change, at) =>
-    withWake(deps, input, change, nextAction({ ...claimed, loanCase: change.next }, at), at),
-  );
+  const finish = (change: CaseChange, at: Date) =>
+    withWake(deps, input, change, nextAction({ ...claimed, loanCase: change.next }, at), at);
+  const { loaded, now } = await deliver(deps, claimed, finish, portalLink);
   return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now);
 }
 

@@ -36,6 +36,10 @@ describe("messageVariables", () => {
       paymentReference: "loan-1",
       amountDueNow: "¥0.00",
       installment: false,
+      portalLink: "",
+    });
+    expect(messageVariables(loanCase, at("2026-01-08T02:00:00Z"), "https://pay.example/p/t")).toMatchObject({
+      portalLink: "https://pay.example/p/t",
     });
     expect(messageVariables(loanCase, at("2026-01-20T02:00:00Z"))).toMatchObject({
       amountDue: "¥1,000.00",

@@ -33,6 +33,7 @@ function variables(locale: Locale, overrides: Partial<MessageVariables> = {}): M
     paymentReference: "REF-0042",
     amountDueNow: formatMoney(money("0.00", locale === "zh-CN" ? "CNY" : "USD"), locale),
     installment: false,
+    portalLink: "",
     ...overrides,
   };
 }

@@ -63,6 +63,7 @@ describe("a third channel, described once", () => {
       paymentReference: loanCase.loanId,
       amountDueNow: "CN¥0.00",
       installment: false,
+      portalLink: "",
     });
     expect(content).toEqual({
       body: "Hi Li Wei, CN¥1,000.00 is due on January 15, 2026.\nReply STOP to opt out.",

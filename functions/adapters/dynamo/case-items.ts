@@ -1,5 +1,6 @@
 import type { AuditEntry } from "../../domain/audit-chain.ts";
 import type { LoanCase } from "../../domain/loan-case.ts";
+import type { PortalLink } from "../../domain/portal.ts";
 import { OPEN_STATUSES, type OpenCase } from "../../ports.ts";
 import { AUDIT_TABLE, keys, STATE_TABLE } from "./schema.ts";
 import { WAKE_KEY_ATTRIBUTES, wakeItemKeys } from "./wake-index.ts";
@@ -92,4 +93,20 @@ export function toAuditEntry(item: Record<string, unknown>): AuditEntry {
   const entry: Record<string, unknown> = {};
   for (const name of AUDIT_FIELDS) entry[name] = item[name];
   return entry as unknown as AuditEntry;
+}
+
+/** DynamoDB deletes a portal link's item this long after the link stops working. */
+const PORTAL_LINK_KEPT_MS = 7 * 24 * 60 * 60 * 1000;
+
+export function portalLinkItem(tokenHash: string, link: PortalLink): Record<string, unknown> {
+  return {
+    ...keys.portalLink(tokenHash),
+    ...link,
+    expiresAt: Math.ceil((Date.parse(link.validUntil) + PORTAL_LINK_KEPT_MS) / 1000),
+  };
+}
+
+export function toPortalLink(item: Record<string, unknown>): PortalLink {
+  const { pk: _pk, sk: _sk, expiresAt: _expiresAt, ...link } = item;
+  return link as unknown as PortalLink;
 }

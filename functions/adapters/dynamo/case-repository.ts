@@ -114,6 +114,7 @@ export class DynamoCaseRepository implements CaseRepository {
           ExpressionAttributeValues: { ":expected": current.version },
         },
         markers,
+        change.issuedLinks,
       );
       return stored;
     } catch (error) {

@@ -1,8 +1,8 @@
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditEntry } from "../../domain/audit-chain.ts";
 import { ConcurrentUpdateError } from "../../domain/errors.ts";
-import type { LoanCase } from "../../domain/loan-case.ts";
-import { auditItem, caseItem } from "./case-items.ts";
+import type { CaseChange, LoanCase } from "../../domain/loan-case.ts";
+import { auditItem, caseItem, portalLinkItem } from "./case-items.ts";
 import { AuditChainConflictError } from "./errors.ts";
 import type { TableNames } from "./tables.ts";
 
@@ -44,7 +44,10 @@ export function putItems(
   ];
 }
 
-/** One case and its new audit entries (and its once-markers, last) in a single TransactWriteItems. */
+/**
+ * One case and its new audit entries (then the portal links it issues, and its once-markers last) in a single
+ * TransactWriteItems.
+ */
 export async function writeCase(
   client: DynamoDBDocumentClient,
   tables: CaseTables,
@@ -52,8 +55,9 @@ export async function writeCase(
   entries: AuditEntry[],
   condition: CaseCondition,
   onceMarkers: readonly OnceMarker[] = [],
+  links: CaseChange["issuedLinks"] = [],
 ): Promise<void> {
-  if (entries.length > MAX_EVENTS_PER_WRITE - onceMarkers.length) {
+  if (entries.length > MAX_EVENTS_PER_WRITE - onceMarkers.length - links.length) {
     throw new RangeError(
       `a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events and once-markers`,
     );
@@ -67,7 +71,17 @@ export async function writeCase(
   }));
   await client.send(
     new TransactWriteCommand({
-      TransactItems: [...putItems(tables, stored, entries, condition), ...markers],
+      TransactItems: [
+        ...putItems(tables, stored, entries, condition),
+        ...links.map(({ tokenHash, link }) => ({
+          Put: {
+            TableName: tables.stateTable,
+            Item: portalLinkItem(tokenHash, link),
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        })),
+        ...markers,
+      ],
     }),
   );
 }

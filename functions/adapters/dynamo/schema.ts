@@ -84,6 +84,10 @@ export const keys = {
   auditPartition: (tenantId: string, loanId: string) => `T#${tenantId}#LOAN#${loanId}`,
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `T#${tenantId}#IDEM#${keyHash}`, sk: "IDEM" }),
   apiKey: (keyHash: string) => ({ pk: `KEY#${keyHash}`, sk: "KEY" }),
+  // A borrower's portal link, found by the SHA-256 of its token as an API key is (the tenant is in the item).
+  portalLink: (tokenHash: string) => ({ pk: `PORTAL#${tokenHash}`, sk: "LINK" }),
+  // Verification attempts from one address (its hash) in one hour, across every link.
+  portalAttempts: (addressHash: string, hour: number) => ({ pk: `PORTAL-ADDR#${addressHash}#${hour}`, sk: "TRIES" }),
   policyVersion: (tenantId: string, policyId: string, version: number) => ({
     pk: `T#${tenantId}#POLICY#${policyId}`,
     sk: `V#${String(version).padStart(8, "0")}`,

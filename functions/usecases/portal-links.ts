@@ -1,0 +1,49 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Channel } from "../domain/channels.ts";
+import type { CaseChange } from "../domain/loan-case.ts";
+import { LINK_DAYS, type PortalLink } from "../domain/portal.ts";
+import { toInstant } from "../domain/time.ts";
+
+/** Where borrowers' links point: the portal's base URL (`<base>/p/<token>`). */
+export interface PortalConfig {
+  baseUrl: string;
+}
+
+/** 256 random bits, URL-safe: a link cannot be guessed, and only its hash is ever stored. */
+export function newPortalToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export function tokenHashOf(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** The public id of a link: a prefix of its hash, enough to name it in the trail, useless to open it. */
+export const linkIdOf = (tokenHash: string) => tokenHash.slice(0, 16);
+
+/**
+ * A new link for the messages of a step about to be sent: its URL goes into them, and the record (by the token's
+ * hash) is written with the claim of the step, so the link works as soon as the message is out.
+ */
+export function issuePortalLink(
+  portal: PortalConfig,
+  loan: { tenantId: string; loanId: string },
+  sending: { step: string; channels: Channel[] },
+  now: Date,
+): { url: string; issued: NonNullable<CaseChange["issuedLinks"]>[number] } {
+  const token = newPortalToken();
+  const tokenHash = tokenHashOf(token);
+  const link: PortalLink = {
+    linkId: linkIdOf(tokenHash),
+    tenantId: loan.tenantId,
+    loanId: loan.loanId,
+    step: sending.step,
+    channels: [...sending.channels],
+    issuedAt: toInstant(now),
+    validUntil: toInstant(new Date(now.getTime() + LINK_DAYS * 24 * 60 * 60 * 1000)),
+    failures: 0,
+    lockedUntil: null,
+    session: null,
+  };
+  return { url: `${portal.baseUrl.replace(/\/+$/, "")}/p/${token}`, issued: { tokenHash, link } };
+}

@@ -1,0 +1,64 @@
+import { accessSync, constants, mkdirSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+
+/** Web pages tested in a real browser: Debian's chromium (installed by .ci/run), driven by playwright-core. */
+
+export type PhoneLocale = "zh-CN" | "en-US";
+
+const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+
+/**
+ * The machine's network reaches only the package registries: without the background-networking flags chromium
+ * keeps opening connections that are refused, and looks up Google's hosts at every start. GPU and QUIC are off
+ * because there is neither a GPU nor a reachable UDP peer. No sandbox: CI runs as root.
+ */
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** `CHROMIUM_PATH`, else the first `chromium` on PATH, else Debian's /usr/bin/chromium. */
+export function chromiumPath(): string {
+  const fromEnv = process.env.CHROMIUM_PATH;
+  if (fromEnv) return fromEnv;
+  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, "chromium");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return "/usr/bin/chromium";
+}
+
+/** A headless chromium; playwright-core gives it a new empty profile of its own. Close it when done. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+}
+
+/** A context the size of a phone (390×844 CSS pixels at 2×, touch), in the borrower's language. */
+export function phoneContext(browser: Browser, locale: PhoneLocale): Promise<BrowserContext> {
+  return browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale,
+  });
+}
+
+/** The whole page as docs/screenshots/<name>.png; answers the file's path. */
+export async function saveScreenshot(page: Page, name: string): Promise<string> {
+  if (!/^[\w.-]+$/.test(name)) throw new Error(`screenshot name must be a plain file name: ${name}`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
