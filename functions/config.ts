@@ -32,6 +32,16 @@ const schema = z.object({
   POLICY_APPLY_RATE: z.coerce.number().positive().max(100).default(DEFAULT_APPLY_RATE),
   /** Open cases a policy application reads per page (one queue message each). */
   POLICY_APPLY_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_APPLY_PAGE_SIZE),
+  /**
+   * Where borrowers' personal links point (`<base>/p/<token>`): the portal's public origin. Unset: messages carry
+   * no link (the built-in texts leave that line out).
+   */
+  PORTAL_BASE_URL: z.url().optional(),
+  /** The portal's cookies only over HTTPS; "false" only where the page is served over plain HTTP on loopback. */
+  PORTAL_SECURE_COOKIES: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((value) => value === "true"),
   // The embedded stack's delivery edge, set only there (never deployed): messages go to its outbox instead of
   // SES/SNS, hand-off packages and audit exports to folders of its own instead of S3.
   LOCAL_OUTBOX_URL: z.url().optional(),

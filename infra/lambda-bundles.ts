@@ -25,6 +25,7 @@ export const LAMBDA_ENTRIES = {
   webhookAnnounce: "functions/webhooks/announce-handler.ts",
   webhookDeliver: "functions/webhooks/deliver-handler.ts",
   policyApply: "functions/policies/apply-handler.ts",
+  portal: "functions/portal/handler.ts",
 } as const;
 export type BundleName = keyof typeof LAMBDA_ENTRIES;
 
@@ -61,6 +62,7 @@ export const LAMBDA_FUNCTIONS = {
   // Policy application queue → one page of open cases moved to a new policy version (it stops taking cases 30 s
   // before its end, so a page always counts what it did).
   policyApply: { bundle: "policyApply", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
+  portal: { bundle: "portal", handler: "handler", timeoutSeconds: 15, memoryMb: 512 },
 } as const satisfies Record<string, LambdaSpec>;
 export type LambdaName = keyof typeof LAMBDA_FUNCTIONS;
 

@@ -7,7 +7,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-l
 import type { ApiKeyStore, IdempotencyStore, Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
 import { type BatchItemResult, subscribeBatch } from "../usecases/ingest.ts";
-import { auditTrail, getLoan, listLoans, recordEvent, subscribeLoan } from "../usecases/lender.ts";
+import { actorOf, auditTrail, getLoan, listLoans, recordEvent, subscribeLoan } from "../usecases/lender.ts";
+import { revokePortalLinks } from "../usecases/portal-links.ts";
 import { agingReport } from "../usecases/reports.ts";
 import { restartLoanWorkflow } from "../usecases/workflow-health.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -83,6 +84,16 @@ function lenderRoutes(deps: ApiDeps): Route[] {
       roles: ["ops"],
       async handle({ principal, params }) {
         return json(200, await restartLoanWorkflow(deps, principal, loanParam(params)));
+      },
+    },
+    {
+      // Every personal link sent so far for the loan stops working; later messages carry new ones.
+      method: "POST",
+      path: "/v1/loans/{loanId}/portal-links:revoke",
+      roles: ["lender"],
+      async handle({ principal, params }) {
+        const by = { tenantId: principal.tenantId, actor: actorOf(principal) };
+        return json(200, await revokePortalLinks(deps, by, loanParam(params)));
       },
     },
     {

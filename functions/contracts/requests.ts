@@ -1,4 +1,5 @@
 // Mobile metadata: the phone is for SMS, so a number that cannot be a mobile is refused at the edge.
+
 import { isValidPhoneNumber } from "libphonenumber-js/mobile";
 import { DateTime } from "luxon";
 import * as z from "zod";
@@ -16,6 +17,7 @@ import {
   rulesOf,
 } from "../domain/policy.ts";
 import type { PolicyRules } from "../domain/policy-validation.ts";
+import { normalizeFactor } from "../domain/portal.ts";
 import { termsIssues } from "../domain/schedule.ts";
 import type { MessageTemplates } from "../domain/templates.ts";
 import { canonicalTimeZone } from "../domain/time.ts";
@@ -103,6 +105,17 @@ const subscriptionFields = z.strictObject({
         ctx.addIssue({ code: "custom", message: "must be an IANA time zone such as Asia/Shanghai" });
         return z.NEVER;
       }),
+      // How the borrower proves who they are on the self-service page; stored only as a salted hash.
+      verification: z
+        .strictObject({
+          type: z.enum(["date_of_birth", "id_last4"]),
+          value: z.string().max(32),
+        })
+        .refine((v) => normalizeFactor(v.type, v.value) !== null, {
+          message: "date_of_birth as YYYY-MM-DD, id_last4 as the last four digits or letters of the ID",
+          path: ["value"],
+        })
+        .optional(),
     })
     .refine((b) => b.email !== undefined || b.phone !== undefined, {
       message: "at least one of email or phone is required",

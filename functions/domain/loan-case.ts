@@ -264,6 +264,8 @@ export function withStepsDone(loanCase: LoanCase, steps: string[]): LoanCase {
 export interface SubscriptionRequest extends LoanTerms {
   loanId: string;
   borrower: Borrower;
+  /** The borrower's verification factor, already hashed (see StoredVerifier). */
+  verifier?: StoredVerifier;
 }
 
 export function subscribe(
@@ -306,6 +308,7 @@ export function subscribe(
     stepsDone: { dueDate, steps: [] },
     audit: EMPTY_CHAIN,
     subscriptionHash,
+    ...(request.verifier ? { verifier: request.verifier } : {}),
     createdAt: at,
     updatedAt: at,
   };

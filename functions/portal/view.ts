@@ -1,30 +1,11 @@
 import type { Locale } from "../domain/channels.ts";
+import type { BorrowerCaseView } from "../domain/portal-view.ts";
 
 /**
  * What the borrower's page shows, already formatted for the borrower's locale by the use case: the pages only
- * lay it out. Every string here is untrusted (it may come from the lender or the borrower) and is escaped.
+ * lay it out. Every string in it is untrusted (it may come from the lender or the borrower) and is escaped.
  */
-export interface PortalCaseView {
-  locale: Locale;
-  /** The lender's name for the loan: its reference. */
-  loanReference: string;
-  borrowerName: string;
-  /** Formatted amounts and dates, e.g. "¥1,250.00", "2026年8月6日". */
-  amountDueNow: string;
-  dueDate: string;
-  /** Whole days past due; 0 or less when not yet due. */
-  daysPastDue: number;
-  /** The next contact the plan has for the case, borrower-local and formatted; null when none is planned. */
-  nextContact: { at: string; channels: string[] } | null;
-  /** Where the borrower pays (the lender's page), or null when the lender gave none. */
-  paymentUrl: string | null;
-  /** Channels the borrower can be reached on, and whether each is opted out. */
-  channels: { channel: "sms" | "email"; optedOut: boolean }[];
-  /** The latest date a promise may name (ISO date, borrower-local), and the earliest (tomorrow). */
-  promise: { earliest: string; latest: string } | null;
-  /** Set when the case is on hold or in dispute: what the borrower already told us. */
-  standing: { kind: "promise"; until: string } | { kind: "dispute" } | null;
-}
+export type PortalCaseView = BorrowerCaseView;
 
 /** The action forms of the case page; each posts to `/p/<token>/<action>`. */
 export type PortalAction = "promise" | "dispute" | "opt-out";

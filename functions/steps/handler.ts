@@ -40,4 +40,6 @@ export const { plan, send, handOff, recordFailure } = makeStepHandlers({
     places: new DynamoSendPacingStore(client, tables),
   },
   horizonDays: config.WORKFLOW_HORIZON_DAYS,
+  // Only the send function is given the portal's address: its messages carry the borrowers' links.
+  ...(config.PORTAL_BASE_URL ? { portal: { baseUrl: config.PORTAL_BASE_URL } } : {}),
 });

@@ -11,6 +11,7 @@ import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
 import type { CreateOutcome, Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
+import { withStoredVerifier } from "./borrower-verification.ts";
 import { actorOf, type LenderDeps, subscriptionHash, workflowRef } from "./lender.ts";
 import { parkedIfBeyondHorizon } from "./workflow-start.ts";
 import { plannedStart } from "./workflow-steps.ts";
@@ -151,7 +152,8 @@ async function prepare(
     const hash = subscriptionHash(entry.request);
     try {
       const actor = actorOf(ctx.principal);
-      const subscribed = subscribe(ctx.principal.tenantId, entry.request, policy, hash, actor, ctx.now);
+      const request = withStoredVerifier(entry.request);
+      const subscribed = subscribe(ctx.principal.tenantId, request, policy, hash, actor, ctx.now);
       const next = parkedIfBeyondHorizon(subscribed.next, ctx.now, ctx.horizonDays);
       accepted.push({ index, change: { ...subscribed, next }, hash });
     } catch (error) {

@@ -23,6 +23,7 @@ import { toInstant } from "../domain/time.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
 import { logger } from "../powertools.ts";
+import { withStoredVerifier } from "./borrower-verification.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { type LoanView, loanView } from "./loan-view.ts";
 import { parkedIfBeyondHorizon, replannedCase, startReplanned, stopExecutionOf } from "./workflow-start.ts";
@@ -89,7 +90,8 @@ export async function subscribeLoan(
   const policy = await policyFor(deps, principal.tenantId, request.policyId);
   const hash = subscriptionHash(request);
   const now = deps.clock.now();
-  const subscribed = subscribe(principal.tenantId, request, policy, hash, actorOf(principal), now);
+  const stored = withStoredVerifier(request);
+  const subscribed = subscribe(principal.tenantId, stored, policy, hash, actorOf(principal), now);
   const change = { ...subscribed, next: parkedIfBeyondHorizon(subscribed.next, now, deps.horizonDays) };
   const result = await deps.cases.create(change, toInstant(now));
   const loanCase = result.created ? result.case : await deps.cases.get(principal.tenantId, request.loanId);
@@ -111,7 +113,11 @@ export async function getLoan(deps: LenderDeps, principal: Principal, loanId: st
   return view(deps, await existingCase(deps, principal, loanId));
 }
 
-async function existingCase(deps: LenderDeps, principal: Principal, loanId: string): Promise<LoanCase> {
+async function existingCase(
+  deps: LenderDeps,
+  principal: Pick<Principal, "tenantId">,
+  loanId: string,
+): Promise<LoanCase> {
   const loanCase = await deps.cases.get(principal.tenantId, loanId);
   if (!loanCase) throw new NotFoundError(`loan ${loanId} not found`);
   return loanCase;
@@ -141,9 +147,22 @@ export async function auditTrail(deps: LenderDeps, principal: Principal, loanId:
  * never interleave: whichever commits first wins and the other re-reads. A change that ends collection
  * stops the execution; a re-plan stops it and starts the next generation.
  */
-export async function recordEvent(
+export function recordEvent(
   deps: LenderDeps,
   principal: Principal,
+  loanId: string,
+  event: LoanEvent,
+): Promise<LoanView> {
+  return recordEventBy(deps, { tenantId: principal.tenantId, actor: actorOf(principal) }, loanId, event);
+}
+
+/**
+ * An event told by whoever `actor` names (a lender's key, or a borrower through their link): the same use case,
+ * validation and state machine for every source.
+ */
+export async function recordEventBy(
+  deps: LenderDeps,
+  by: { tenantId: string; actor: string },
   loanId: string,
   event: LoanEvent,
 ): Promise<LoanView> {
@@ -151,7 +170,7 @@ export async function recordEvent(
     ? { key: `event:${event.eventId}`, fingerprint: eventFingerprint(event) }
     : undefined;
   for (let attempt = 1; ; attempt++) {
-    const current = await existingCase(deps, principal, loanId);
+    const current = await existingCase(deps, by, loanId);
     const policy = await policyFor(deps, current.tenantId, current.policy.id, current.policy.version);
     const now = deps.clock.now();
     const seen = once ? await deps.cases.onceRecord(current.tenantId, current.loanId, once.key) : null;
@@ -169,7 +188,7 @@ export async function recordEvent(
     }
     const applied = seen
       ? ({ duplicate: true } as const)
-      : applyEvent(current, event, actorOf(principal), now, policy.charges);
+      : applyEvent(current, event, by.actor, now, policy.charges);
     // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
     const result =
       "duplicate" in applied ? applied : replanned(applied, event.type, policy, now, deps.horizonDays);

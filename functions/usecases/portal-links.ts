@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
+import { conflictBackoff } from "../concurrency.ts";
 import type { Channel } from "../domain/channels.ts";
+import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import type { CaseChange } from "../domain/loan-case.ts";
 import { LINK_DAYS, type PortalLink } from "../domain/portal.ts";
 import { toInstant } from "../domain/time.ts";
+import type { CaseRepository, Clock } from "../ports.ts";
 
 /** Where borrowers' links point: the portal's base URL (`<base>/p/<token>`). */
 export interface PortalConfig {
@@ -46,4 +49,34 @@ export function issuePortalLink(
     session: null,
   };
   return { url: `${portal.baseUrl.replace(/\/+$/, "")}/p/${token}`, issued: { tokenHash, link } };
+}
+
+/**
+ * The lender withdraws every link sent so far for a loan: each stops working at once (the page then says nothing
+ * about the loan), and messages sent later carry new links that work.
+ */
+export async function revokePortalLinks(
+  deps: { cases: CaseRepository; clock: Clock },
+  by: { tenantId: string; actor: string },
+  loanId: string,
+): Promise<{ loanId: string; revokedAt: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await deps.cases.get(by.tenantId, loanId);
+    if (!current) throw new NotFoundError(`loan ${loanId} not found`);
+    const revokedAt = toInstant(deps.clock.now());
+    try {
+      await deps.cases.update(
+        current,
+        {
+          next: { ...current, portalRevokedAt: revokedAt, updatedAt: revokedAt },
+          events: [{ type: "portal_links_revoked", actor: by.actor, data: { revokedAt } }],
+        },
+        revokedAt,
+      );
+      return { loanId, revokedAt };
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
+      await conflictBackoff(attempt);
+    }
+  }
 }

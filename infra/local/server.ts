@@ -18,6 +18,8 @@ type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult
 
 export interface LocalServerDeps {
   api: ApiHandler;
+  /** The borrowers' page function, for /p/. */
+  portal: ApiHandler;
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
   outbox: Outbox;
@@ -80,7 +82,11 @@ function toApiGatewayEvent(req: IncomingMessage, url: URL, body: string): APIGat
     stageVariables: null,
     body: body === "" ? null : body,
     isBase64Encoded: false,
-    requestContext: { requestId: randomUUID(), stage: "local" } as APIGatewayProxyEvent["requestContext"],
+    requestContext: {
+      requestId: randomUUID(),
+      stage: "local",
+      identity: { sourceIp: req.socket.remoteAddress ?? "127.0.0.1" },
+    } as APIGatewayProxyEvent["requestContext"],
   };
 }
 
@@ -229,9 +235,14 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
-      if (!url.pathname.startsWith("/v1/")) return await handleLocal(deps, req, url, res);
+      const target = url.pathname.startsWith("/v1/")
+        ? deps.api
+        : url.pathname.startsWith("/p/")
+          ? deps.portal
+          : null;
+      if (!target) return await handleLocal(deps, req, url, res);
       const event = toApiGatewayEvent(req, url, await readBody(req));
-      const result = await deps.api(event);
+      const result = await target(event);
       res.writeHead(result.statusCode, (result.headers ?? {}) as Record<string, string>);
       res.end(result.body);
     } catch (error) {

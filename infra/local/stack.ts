@@ -77,7 +77,15 @@ export interface LocalStackOptions {
 }
 
 /** The functions of the product the stack runs. */
-type StackFunction = "plan" | "send" | "handOff" | "recordFailure" | "reconciler" | "api" | SideFunction;
+type StackFunction =
+  | "plan"
+  | "send"
+  | "handOff"
+  | "recordFailure"
+  | "reconciler"
+  | "api"
+  | "portal"
+  | SideFunction;
 type SideFunction = WebhookFunction | PolicyJobFunction;
 
 export interface LocalStack {
@@ -136,7 +144,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const edge = await startAwsEdge(engine, outbox, { queues: [queue, policyQueue], clock });
     cleanups.push(() => edge.close());
     const lambda = functionFactory({ clock, store, edge, handoffDir: folders.handoffDir, options });
-    workflowFunctions(lambdas, lambda, edge.outboxUrl);
+    // The server listens first: the functions are told its address (audit exports, the borrowers' links).
+    const url = await serve({ lambdas, clock, engine, outbox, folders, client, tables }, options, cleanups);
+    workflowFunctions(lambdas, lambda, edge.outboxUrl, url);
+    // The borrowers' page, served at /p/ over plain HTTP on loopback.
+    lambdas.portal = lambda("portal", { PORTAL_SECURE_COOKIES: "false" });
     lambdas.reconciler = lambda("reconciler");
     const wakes = new DynamoWorkflowWakes(client, tables);
     scheduleReconciler(engine, wakes, lambdas.reconciler, horizonDaysOf(options));
@@ -158,21 +170,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await reportPending({ outbox, cases, clock });
     const keys = await demoKeys(new DynamoApiKeyStore(client, tables, { cacheTtlMs: 0 }), options);
 
-    // The API function is configured once the server listens: audit exports are served by GET /local/exports/.
-    const api = (event: APIGatewayProxyEvent) => lambdas.api.invoke(event) as Promise<APIGatewayProxyResult>;
-    const storeAnswers = () => answers(client, tables.stateTable);
-    const { exportsDir } = folders;
-    const server = createLocalServer({ api, clock, engine, outbox, exportsDir, storeAnswers });
-    const url = await listen(server, options.port ?? 3000);
     const apiEnv = { ...hooks.env, ...jobs.env };
-    lambdas.api = lambda("api", { LOCAL_EXPORT_DIR: exportsDir, LOCAL_EXPORT_BASE_URL: url, ...apiEnv });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
+    lambdas.api = lambda("api", {
+      LOCAL_EXPORT_DIR: folders.exportsDir,
+      LOCAL_EXPORT_BASE_URL: url,
+      ...apiEnv,
+    });
     if (options.dataDir) await announceRunning(options.dataDir, { url, store }, cleanups);
     return {
       url,
@@ -195,14 +198,56 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 type Cleanups = (() => Promise<unknown>)[];
 
+/**
+ * The stack's HTTP server: the API at /v1/, the borrowers' page at /p/, the local routes; each function is
+ * invoked as API Gateway would once the stack has created it.
+ */
+async function serve(
+  parts: {
+    lambdas: LocalStack["lambdas"];
+    clock: VirtualClock;
+    engine: LocalWorkflowEngine;
+    outbox: Outbox;
+    folders: { exportsDir: string };
+    client: Parameters<typeof answers>[0];
+    tables: { stateTable: string };
+  },
+  options: LocalStackOptions,
+  cleanups: Cleanups,
+): Promise<string> {
+  const { lambdas, clock, engine, outbox, folders, client, tables } = parts;
+  const invoke = (name: "api" | "portal") => (event: APIGatewayProxyEvent) =>
+    lambdas[name].invoke(event) as Promise<APIGatewayProxyResult>;
+  const storeAnswers = () => answers(client, tables.stateTable);
+  const server = createLocalServer({
+    api: invoke("api"),
+    portal: invoke("portal"),
+    clock,
+    engine,
+    outbox,
+    exportsDir: folders.exportsDir,
+    storeAnswers,
+  });
+  const url = await listen(server, options.port ?? 3000);
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return url;
+}
+
 /** The functions behind the workflow's Tasks, each its deployed bundle. */
 function workflowFunctions(
   lambdas: LocalStack["lambdas"],
   lambda: (name: LambdaName, environment?: Record<string, string>) => LocalLambda,
   outboxUrl: string,
+  portalBaseUrl: string,
 ): void {
   lambdas.plan = lambda("plan");
-  lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: outboxUrl });
+  lambdas.send = lambda("send", { LOCAL_OUTBOX_URL: outboxUrl, PORTAL_BASE_URL: portalBaseUrl });
   lambdas.handOff = lambda("handOff");
   lambdas.recordFailure = lambda("recordFailure");
 }

@@ -725,6 +725,7 @@ describe("the document against the local server", () => {
     const clock = new VirtualClock(new Date("2026-01-05T00:00:00Z"), true);
     const server = createLocalServer({
       api: async () => ({ statusCode: 500, body: "{}" }),
+      portal: async () => ({ statusCode: 500, body: "" }),
       clock,
       engine: {} as LocalWorkflowEngine,
       outbox: new Outbox(clock),
@@ -790,6 +791,7 @@ describe("the document against the local server", () => {
     } as unknown as LocalWorkflowEngine;
     const server = createLocalServer({
       api: async () => ({ statusCode: 500, body: "{}" }),
+      portal: async () => ({ statusCode: 500, body: "" }),
       clock,
       engine,
       outbox,

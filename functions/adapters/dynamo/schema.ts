@@ -87,7 +87,10 @@ export const keys = {
   // A borrower's portal link, found by the SHA-256 of its token as an API key is (the tenant is in the item).
   portalLink: (tokenHash: string) => ({ pk: `PORTAL#${tokenHash}`, sk: "LINK" }),
   // Verification attempts from one address (its hash) in one hour, across every link.
-  portalAttempts: (addressHash: string, hour: number) => ({ pk: `PORTAL-ADDR#${addressHash}#${hour}`, sk: "TRIES" }),
+  portalAttempts: (addressHash: string, hour: number) => ({
+    pk: `PORTAL-ADDR#${addressHash}#${hour}`,
+    sk: "TRIES",
+  }),
   policyVersion: (tenantId: string, policyId: string, version: number) => ({
     pk: `T#${tenantId}#POLICY#${policyId}`,
     sk: `V#${String(version).padStart(8, "0")}`,

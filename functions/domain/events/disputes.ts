@@ -5,15 +5,21 @@ import { type EventContext, type EventOf, outcome } from "./handler.ts";
 /** The borrower disputes the debt: no contact while it is open; the dispute replaces any agreement's hold. */
 export function openDispute(
   loanCase: LoanCase,
-  _event: EventOf<"dispute_opened">,
+  event: EventOf<"dispute_opened">,
   ctx: EventContext,
 ): EventOutcome {
   const { actor, occurredAt } = ctx;
+  // A borrower says why on the self-service page; the lender's API event carries no reason.
+  const reason = event.reason === undefined ? {} : { reason: event.reason };
   return outcome(
     loanCase,
     ctx,
     { status: "on_hold", hold: { reason: "dispute", since: occurredAt } },
-    { type: "dispute_opened", actor, data: { occurredAt, replacedHold: loanCase.hold?.reason ?? null } },
+    {
+      type: "dispute_opened",
+      actor,
+      data: { occurredAt, replacedHold: loanCase.hold?.reason ?? null, ...reason },
+    },
     "stop",
   );
 }

@@ -9,7 +9,7 @@ export type LoanEvent = { occurredAt?: string; eventId?: string } & (
   | { type: "grace_extension"; newDueDate: string }
   | { type: "installment_plan"; installments: { dueDate: string; amount: Money }[] }
   | { type: "settlement"; amount: Money; payBy: string }
-  | { type: "dispute_opened" }
+  | { type: "dispute_opened"; reason?: string }
   | { type: "dispute_resolved" }
   | { type: "bankruptcy" }
   | { type: "deceased" }

@@ -1,0 +1,78 @@
+import { DateTime } from "luxon";
+import type { Channel } from "./channels.ts";
+import { amountDueNow } from "./installments.ts";
+import { type LoanCase, planFor } from "./loan-case.ts";
+import { formatMoney } from "./money.ts";
+import type { Policy } from "./policy.ts";
+import { MAX_PROMISE_DAYS } from "./portal.ts";
+import { daysPastDue } from "./time.ts";
+
+/** Everything the borrower's page shows of a case, formatted for the borrower (see functions/portal/view.ts). */
+export interface BorrowerCaseView {
+  locale: LoanCase["borrower"]["locale"];
+  loanReference: string;
+  borrowerName: string;
+  amountDueNow: string;
+  dueDate: string;
+  daysPastDue: number;
+  nextContact: { at: string; channels: string[] } | null;
+  paymentUrl: string | null;
+  channels: { channel: "sms" | "email"; optedOut: boolean }[];
+  promise: { earliest: string; latest: string } | null;
+  standing: { kind: "promise"; until: string } | { kind: "dispute" } | null;
+}
+
+/** The dates a borrower may promise to pay by: from tomorrow to the policy's limit, borrower-local. */
+export function promiseWindow(loanCase: LoanCase, now: Date): { earliest: string; latest: string } {
+  const today = DateTime.fromJSDate(now, { zone: loanCase.borrower.timeZone }).startOf("day");
+  return {
+    earliest: today.plus({ days: 1 }).toISODate() as string,
+    latest: today.plus({ days: MAX_PROMISE_DAYS }).toISODate() as string,
+  };
+}
+
+/**
+ * The case as the borrower sees it at `now`: what is due, the next contact the plan has (borrower-local), the
+ * channels they can be reached on, and what they may still do. A case on hold shows why and offers no promise.
+ */
+export function borrowerCaseView(
+  loanCase: LoanCase,
+  policy: Policy,
+  now: Date,
+  paymentUrl: string | null,
+): BorrowerCaseView {
+  const { borrower } = loanCase;
+  const locale = borrower.locale;
+  const planned = planFor(loanCase, policy, now);
+  const next = planned?.kind === "step" ? planned : null;
+  const hold = loanCase.hold;
+  const reachable: ("sms" | "email")[] = [
+    ...(borrower.phone ? (["sms"] as const) : []),
+    ...(borrower.email ? (["email"] as const) : []),
+  ];
+  return {
+    locale,
+    loanReference: loanCase.loanId,
+    borrowerName: borrower.name,
+    amountDueNow: formatMoney(amountDueNow(loanCase, now), locale),
+    dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(locale).toLocaleString(DateTime.DATE_FULL),
+    daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
+    nextContact: next
+      ? {
+          at: DateTime.fromISO(next.plannedAt, { zone: borrower.timeZone })
+            .setLocale(locale)
+            .toLocaleString(DateTime.DATETIME_MED),
+          channels: next.step.channels.filter((c: Channel) => !loanCase.optedOut.includes(c)),
+        }
+      : null,
+    paymentUrl,
+    channels: reachable.map((channel) => ({ channel, optedOut: loanCase.optedOut.includes(channel) })),
+    promise: loanCase.status === "active" ? promiseWindow(loanCase, now) : null,
+    standing:
+      hold?.reason === "dispute"
+        ? { kind: "dispute" }
+        : hold?.until
+          ? { kind: "promise", until: hold.until }
+          : null,
+  };
+}

@@ -1,0 +1,227 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { conflictBackoff } from "../concurrency.ts";
+import type { Channel } from "../domain/channels.ts";
+import { BusinessRuleError, ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
+import type { LoanEvent } from "../domain/events.ts";
+import { amountDueNow } from "../domain/installments.ts";
+import type { LoanCase } from "../domain/loan-case.ts";
+import {
+  afterWrongAnswer,
+  type LinkStanding,
+  linkStanding,
+  MAX_WRONG_ANSWERS,
+  type PortalLink,
+  SESSION_MS,
+  type VerificationFactor,
+} from "../domain/portal.ts";
+import { type BorrowerCaseView, borrowerCaseView, promiseWindow } from "../domain/portal-view.ts";
+import { toInstant } from "../domain/time.ts";
+import type { PortalLinkStore } from "../ports/portal.ts";
+import { answerMatches, factorFor } from "./borrower-verification.ts";
+import { type LenderDeps, recordEventBy } from "./lender.ts";
+import { newPortalToken, tokenHashOf } from "./portal-links.ts";
+
+/** What the borrower's page needs: the lender's use cases, and the links. */
+export interface PortalDeps extends LenderDeps {
+  links: PortalLinkStore;
+}
+
+/** Verification attempts one address may make in an hour, across every link. */
+export const MAX_ATTEMPTS_PER_ADDRESS = 30;
+
+/** A presented link, as far as the page may go with it. */
+export type OpenedLink =
+  | { standing: Exclude<LinkStanding, "usable">; locale?: LoanCase["borrower"]["locale"] }
+  | {
+      standing: "usable";
+      tokenHash: string;
+      link: PortalLink;
+      loanCase: LoanCase;
+      factor: VerificationFactor;
+    };
+
+/**
+ * Finds the link a token stands for and the case it points to. Mistyped, expired, revoked, a case gone, or no
+ * factor to ask for: unusable, all alike. Locked: only the borrower's language is kept, to say so.
+ */
+export async function openLink(deps: PortalDeps, token: string): Promise<OpenedLink> {
+  const tokenHash = tokenHashOf(token);
+  const link = await deps.links.get(tokenHash);
+  if (!link) return { standing: "unusable" };
+  const loanCase = await deps.cases.get(link.tenantId, link.loanId);
+  const standing = linkStanding(link, loanCase, deps.clock.now());
+  if (!loanCase || standing === "unusable") return { standing: "unusable" };
+  if (standing === "locked") return { standing, locale: loanCase.borrower.locale };
+  const factor = factorFor(loanCase);
+  if (!factor) return { standing: "unusable" };
+  return { standing: "usable", tokenHash, link, loanCase, factor };
+}
+
+export type VerifyResult =
+  | { kind: "verified"; sessionToken: string }
+  | { kind: "wrong"; attemptsLeft: number; opened: Extract<OpenedLink, { standing: "usable" }> }
+  | { kind: "closed"; opened: Exclude<OpenedLink, { standing: "usable" }> }
+  | { kind: "too_many_attempts" };
+
+/**
+ * Checks the borrower's answer. A right one opens a session (its token goes into a cookie, its hash on the
+ * link); a wrong one counts, and the fifth locks the link for a day, on the case's record. Every attempt
+ * counts against the address too.
+ */
+export async function verifyBorrower(
+  deps: PortalDeps,
+  token: string,
+  answer: string,
+  addressHash: string,
+): Promise<VerifyResult> {
+  if ((await deps.links.countAttempt(addressHash, deps.clock.now())) > MAX_ATTEMPTS_PER_ADDRESS) {
+    return { kind: "too_many_attempts" };
+  }
+  for (let attempt = 1; ; attempt++) {
+    const opened = await openLink(deps, token);
+    if (opened.standing !== "usable") return { kind: "closed", opened };
+    try {
+      return await answerOnce(deps, opened, answer);
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= 3) throw error;
+      await conflictBackoff(attempt);
+    }
+  }
+}
+
+async function answerOnce(
+  deps: PortalDeps,
+  opened: Extract<OpenedLink, { standing: "usable" }>,
+  answer: string,
+): Promise<VerifyResult> {
+  const { link, tokenHash, loanCase } = opened;
+  const now = deps.clock.now();
+  if (answerMatches(loanCase, answer)) {
+    const sessionToken = newPortalToken();
+    const session = {
+      hash: tokenHashOf(sessionToken),
+      until: toInstant(new Date(now.getTime() + SESSION_MS)),
+    };
+    await deps.links.save(tokenHash, link, { ...link, failures: 0, session });
+    return { kind: "verified", sessionToken };
+  }
+  const next = afterWrongAnswer(link, now);
+  await deps.links.save(tokenHash, link, next);
+  if (next.lockedUntil !== link.lockedUntil) {
+    await recordLock(deps, loanCase, link, next.lockedUntil as string);
+    return { kind: "closed", opened: { standing: "locked", locale: loanCase.borrower.locale } };
+  }
+  return { kind: "wrong", attemptsLeft: MAX_WRONG_ANSWERS - next.failures, opened };
+}
+
+/** The lock goes on the case's record: who (the link), until when; never the answers given. */
+async function recordLock(deps: PortalDeps, loanCase: LoanCase, link: PortalLink, until: string) {
+  for (let attempt = 1; ; attempt++) {
+    const current = attempt === 1 ? loanCase : await deps.cases.get(loanCase.tenantId, loanCase.loanId);
+    if (!current) return;
+    const at = toInstant(deps.clock.now());
+    try {
+      await deps.cases.update(
+        current,
+        {
+          next: { ...current, updatedAt: at },
+          events: [
+            {
+              type: "portal_locked",
+              actor: borrowerActor(link),
+              data: { linkId: link.linkId, wrongAnswers: MAX_WRONG_ANSWERS, until },
+            },
+          ],
+        },
+        at,
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
+      await conflictBackoff(attempt);
+    }
+  }
+}
+
+export const borrowerActor = (link: Pick<PortalLink, "linkId">) => `borrower:${link.linkId}`;
+
+/** The link a session cookie opens, if it is the session the link holds and it has not ended. */
+export async function openSession(
+  deps: PortalDeps,
+  token: string,
+  sessionToken: string | undefined,
+): Promise<Extract<OpenedLink, { standing: "usable" }> | null> {
+  if (!sessionToken) return null;
+  const opened = await openLink(deps, token);
+  if (opened.standing !== "usable") return null;
+  const session = opened.link.session;
+  if (!session || Date.parse(session.until) <= deps.clock.now().getTime()) return null;
+  const given = Buffer.from(tokenHashOf(sessionToken), "hex");
+  const held = Buffer.from(session.hash, "hex");
+  return given.length === held.length && timingSafeEqual(given, held) ? opened : null;
+}
+
+/** The CSRF token of a session: derived from the session's secret, so only a page of that session holds it. */
+export function csrfTokenOf(sessionToken: string): string {
+  return createHash("sha256").update(`csrf:${sessionToken}`).digest("base64url");
+}
+
+/** The case as the page shows it. */
+export async function borrowerView(
+  deps: PortalDeps,
+  opened: Extract<OpenedLink, { standing: "usable" }>,
+): Promise<BorrowerCaseView> {
+  const { loanCase } = opened;
+  const policy = await deps.policies.get(loanCase.tenantId, loanCase.policy.id, loanCase.policy.version);
+  if (!policy) throw new NotFoundError("the case's policy is missing");
+  return borrowerCaseView(loanCase, policy, deps.clock.now(), null);
+}
+
+/** What the borrower asked for on the page, as the form sent it. */
+export type BorrowerRequest =
+  | { action: "promise"; date: string }
+  | { action: "dispute"; reason: string }
+  | { action: "opt-out"; channel: string };
+
+/**
+ * A borrower's action through the lender's own event use case, as `borrower:<link id>`: a promise to pay the
+ * amount due now by a date within the limit, a dispute with its reason, or an opt-out of a channel they are
+ * reached on. Anything else is refused with what to change, and changes nothing.
+ */
+export async function borrowerAction(
+  deps: PortalDeps,
+  opened: Extract<OpenedLink, { standing: "usable" }>,
+  request: BorrowerRequest,
+): Promise<void> {
+  const { loanCase, link } = opened;
+  const event = eventOf(loanCase, request, deps.clock.now());
+  await recordEventBy(deps, { tenantId: link.tenantId, actor: borrowerActor(link) }, link.loanId, event);
+}
+
+function eventOf(loanCase: LoanCase, request: BorrowerRequest, now: Date): LoanEvent {
+  switch (request.action) {
+    case "promise": {
+      const { earliest, latest } = promiseWindow(loanCase, now);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(request.date) || request.date < earliest || request.date > latest) {
+        throw invalid("date", `choose a date from ${earliest} to ${latest}`);
+      }
+      return { type: "promise_to_pay", amount: amountDueNow(loanCase, now), promisedDate: request.date };
+    }
+    case "dispute": {
+      const reason = request.reason.trim();
+      if (reason.length === 0 || reason.length > 500)
+        throw invalid("reason", "say why, in at most 500 characters");
+      return { type: "dispute_opened", reason };
+    }
+    case "opt-out": {
+      const reachable = request.channel === "sms" ? loanCase.borrower.phone : loanCase.borrower.email;
+      if ((request.channel !== "sms" && request.channel !== "email") || !reachable) {
+        throw invalid("channel", "not a channel you are reached on");
+      }
+      return { type: "opt_out", channel: request.channel as Channel };
+    }
+  }
+}
+
+const invalid = (path: string, message: string) =>
+  new BusinessRuleError("INVALID_REQUEST", message, [{ path, message }]);
