@@ -30,7 +30,7 @@ export function messageVariables(loanCase: LoanCase, now: Date, portalLink?: str
  * The amount a message is about: on a schedule the installment being collected (plus charges), which a
  * reminder asks for before anything is due; otherwise the whole balance.
  */
-function amountAskedFor(loanCase: LoanCase): Money {
+export function amountAskedFor(loanCase: LoanCase): Money {
   const open = openInstallment(loanCase);
   if (!open) return loanCase.balance;
   const { amount, paid } = open.installment;

@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import type { Channel } from "./channels.ts";
-import { amountDueNow } from "./installments.ts";
 import { type LoanCase, planFor } from "./loan-case.ts";
+import { amountAskedFor } from "./message-variables.ts";
 import { formatMoney } from "./money.ts";
 import type { Policy } from "./policy.ts";
 import { MAX_PROMISE_DAYS } from "./portal.ts";
@@ -54,7 +54,7 @@ export function borrowerCaseView(
     locale,
     loanReference: loanCase.loanId,
     borrowerName: borrower.name,
-    amountDueNow: formatMoney(amountDueNow(loanCase, now), locale),
+    amountDueNow: formatMoney(amountAskedFor(loanCase), locale),
     dueDate: DateTime.fromISO(loanCase.dueDate).setLocale(locale).toLocaleString(DateTime.DATE_FULL),
     daysPastDue: daysPastDue(loanCase.dueDate, borrower.timeZone, now),
     nextContact: next

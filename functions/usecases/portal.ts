@@ -3,8 +3,8 @@ import { conflictBackoff } from "../concurrency.ts";
 import type { Channel } from "../domain/channels.ts";
 import { BusinessRuleError, ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import type { LoanEvent } from "../domain/events.ts";
-import { amountDueNow } from "../domain/installments.ts";
 import type { LoanCase } from "../domain/loan-case.ts";
+import { amountAskedFor } from "../domain/message-variables.ts";
 import {
   afterWrongAnswer,
   type LinkStanding,
@@ -205,7 +205,8 @@ function eventOf(loanCase: LoanCase, request: BorrowerRequest, now: Date): LoanE
       if (!/^\d{4}-\d{2}-\d{2}$/.test(request.date) || request.date < earliest || request.date > latest) {
         throw invalid("date", `choose a date from ${earliest} to ${latest}`);
       }
-      return { type: "promise_to_pay", amount: amountDueNow(loanCase, now), promisedDate: request.date };
+      // What the messages ask for: the installment being collected (with charges), or the whole balance.
+      return { type: "promise_to_pay", amount: amountAskedFor(loanCase), promisedDate: request.date };
     }
     case "dispute": {
       const reason = request.reason.trim();

@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import { day, instant, sentSince, useEventStack } from "./events-harness.ts";
+
+/**
+ * The borrowers' page over HTTP on the embedded stack: the link a real message carries, verification, the lock,
+ * revocation, and a promise made on the page holding contact exactly as a lender's promise_to_pay does.
+ */
+const h = useEventStack("portal");
+
+interface PageAnswer {
+  status: number;
+  body: string;
+  headers: Headers;
+}
+
+/** A borrower's browser, as far as the page needs one: cookies kept per link, forms posted, no redirects followed. */
+function borrowerAgent() {
+  const cookies = new Map<string, string>();
+  const call = async (url: string, form?: Record<string, string>): Promise<PageAnswer> => {
+    const response = await fetch(url, {
+      method: form ? "POST" : "GET",
+      redirect: "manual",
+      headers: {
+        cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join("; "),
+        ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+      },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ""] = line.split(";");
+      const cut = pair.indexOf("=");
+      cookies.set(pair.slice(0, cut), pair.slice(cut + 1));
+    }
+    return { status: response.status, body: await response.text(), headers: response.headers };
+  };
+  const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  return {
+    get: (url: string) => call(url),
+    /** Posts a form of the page last shown, with its CSRF token. */
+    post: (url: string, page: PageAnswer, fields: Record<string, string>) =>
+      call(url, { ...fields, csrf: csrfOf(page.body) }),
+  };
+}
+
+/** The link of the loan's latest message, from the outbox. */
+async function linkOf(loanId: string): Promise<string> {
+  const [latest] = (await h.messages(loanId)).slice(-1);
+  const link = /(http:\/\/127\.0\.0\.1:\d+\/p\/[A-Za-z0-9_-]{43})/.exec(latest?.body ?? "")?.[1];
+  if (!link) throw new Error(`no portal link in ${JSON.stringify(latest)}`);
+  return link;
+}
+
+/** Subscribes a loan due in ten days and runs the clock past its first reminder (D−7, 10:00). */
+async function loanWithReminder(prefix: string, borrower: Record<string, unknown> = {}) {
+  const loanId = h.id(prefix);
+  const due = day(await h.today(), 10);
+  const request = await h.subscribe(loanId, { dueDate: due, ...borrower });
+  await h.advanceTo(instant(day(due, -7), "10:05"));
+  return { loanId, due, request, link: await linkOf(loanId) };
+}
+
+describe("the borrowers' page", () => {
+  it("verifies the borrower, takes a promise within the limit, and holds contact until its date", async () => {
+    const { loanId, due, link } = await loanWithReminder("portal-promise", {
+      borrower: {
+        name: "Li Wei",
+        phone: "+8613800138000",
+        email: "li.wei@example.com",
+        locale: "zh-CN",
+        timeZone: "Asia/Shanghai",
+        verification: { type: "date_of_birth", value: "1990-04-12" },
+      },
+    });
+    const agent = borrowerAgent();
+    const form = await agent.get(link);
+    expect(form.status).toBe(200);
+    expect(form.headers.get("cache-control")).toBe("no-store");
+    expect(form.headers.get("content-security-policy")).toContain("default-src 'none'");
+    // Nothing about the loan before the borrower answered.
+    expect(form.body).not.toContain("Li Wei");
+    expect(form.body).not.toContain(loanId);
+
+    const wrong = await agent.post(`${link}/verify`, form, { answer: "1990-04-13" });
+    expect(wrong.status).toBe(401);
+    const verified = await agent.post(`${link}/verify`, wrong, { answer: "1990-04-12" });
+    expect(verified.status).toBe(303);
+    const page = await agent.get(link);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("Li Wei");
+
+    // Beyond the policy's 14 days: refused on the form, and the case is as it was.
+    const tooLate = await agent.post(`${link}/promise`, page, { date: day(due, 30) });
+    expect(tooLate.status).toBe(422);
+    expect(await h.loan(loanId)).toMatchObject({ status: "active", hold: null });
+
+    const promisedAt = await h.now();
+    const promised = await agent.post(`${link}/promise`, page, { date: day(due, 2) });
+    expect(promised.status).toBe(200);
+    expect(await h.loan(loanId)).toMatchObject({
+      status: "on_hold",
+      hold: { reason: "promise", until: day(due, 2), amount: { amount: "1250.00", currency: "CNY" } },
+    });
+    const audit = await h.audit(loanId);
+    const promise = audit.find((entry) => entry.type === "promise_to_pay");
+    expect(promise?.actor).toMatch(/^borrower:[0-9a-f]{16}$/);
+    // D−3, D−1 and the due day would each have sent a reminder: none goes out while the promise holds.
+    await h.advanceTo(instant(day(due, 2), "20:00"));
+    expect(sentSince(await h.messages(loanId), promisedAt)).toEqual([]);
+  });
+
+  it("locks a link after five wrong answers, on the record, and tells nothing once locked", async () => {
+    const { loanId, link } = await loanWithReminder("portal-lock");
+    const agent = borrowerAgent();
+    let page = await agent.get(link);
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      page = await agent.post(`${link}/verify`, page, { answer: "0000" });
+      expect(page.status).toBe(401);
+    }
+    page = await agent.post(`${link}/verify`, page, { answer: "0000" });
+    expect(page.status).toBe(423);
+    // The right answer (the phone's last four digits) no longer opens it today.
+    const form = await agent.get(link);
+    expect(form.status).toBe(423);
+    expect(form.body).not.toContain(loanId);
+    const locks = (await h.audit(loanId)).filter((entry) => entry.type === "portal_locked");
+    expect(locks).toHaveLength(1);
+    expect(locks[0]?.data).toMatchObject({ wrongAnswers: 5 });
+  });
+
+  it("answers a mistyped, revoked or foreign token with the same neutral page, and changes nothing", async () => {
+    const { loanId, link } = await loanWithReminder("portal-revoke");
+    const agent = borrowerAgent();
+    const mistyped = await agent.get(`${link.slice(0, -1)}${link.endsWith("A") ? "B" : "A"}`);
+    expect(mistyped.status).toBe(404);
+
+    const revoked = await h.lender.post(`/v1/loans/${loanId}/portal-links:revoke`, {});
+    expect(revoked.status).toBe(200);
+    const after = await agent.get(link);
+    expect(after.status).toBe(404);
+    expect(after.body).toBe(mistyped.body);
+    expect(after.body).not.toContain(loanId);
+    const posted = await agent.post(`${link}/verify`, after, { answer: "8000" });
+    expect(posted.status).toBe(404);
+    const types = (await h.audit(loanId)).map((entry) => entry.type);
+    expect(types).toContain("portal_links_revoked");
+    expect(types).not.toContain("portal_locked");
+  });
+});
