@@ -1,4 +1,5 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -7,7 +8,11 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 
 export type PhoneLocale = "zh-CN" | "en-US";
 
-const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+/** The committed screenshots are rewritten only when asked (UPDATE_SCREENSHOTS=1); otherwise they go to a temp folder. */
+const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === "1"
+    ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url))
+    : join(tmpdir(), "loan-dunning-screenshots");
 
 /**
  * The machine's network reaches only the package registries: without the background-networking flags chromium
@@ -54,7 +59,7 @@ export function phoneContext(browser: Browser, locale: PhoneLocale): Promise<Bro
   });
 }
 
-/** The whole page as docs/screenshots/<name>.png; answers the file's path. */
+/** The whole page as <screenshots folder>/<name>.png; answers the file's path. */
 export async function saveScreenshot(page: Page, name: string): Promise<string> {
   if (!/^[\w.-]+$/.test(name)) throw new Error(`screenshot name must be a plain file name: ${name}`);
   mkdirSync(SCREENSHOTS, { recursive: true });
