@@ -7,8 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-l
 import type { ApiKeyStore, IdempotencyStore, Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
 import { type BatchItemResult, subscribeBatch } from "../usecases/ingest.ts";
-import { actorOf, auditTrail, getLoan, listLoans, recordEvent, subscribeLoan } from "../usecases/lender.ts";
-import { revokePortalLinks } from "../usecases/portal-links.ts";
+import { auditTrail, getLoan, listLoans, recordEvent, subscribeLoan } from "../usecases/lender.ts";
 import { agingReport } from "../usecases/reports.ts";
 import { restartLoanWorkflow } from "../usecases/workflow-health.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -29,6 +28,7 @@ import {
 import { complianceRoutes } from "./routes/compliance.ts";
 import { legalRoutes } from "./routes/legal.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { portalLinkRoutes } from "./routes/portal-links.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
@@ -84,16 +84,6 @@ function lenderRoutes(deps: ApiDeps): Route[] {
       roles: ["ops"],
       async handle({ principal, params }) {
         return json(200, await restartLoanWorkflow(deps, principal, loanParam(params)));
-      },
-    },
-    {
-      // Every personal link sent so far for the loan stops working; later messages carry new ones.
-      method: "POST",
-      path: "/v1/loans/{loanId}/portal-links:revoke",
-      roles: ["lender"],
-      async handle({ principal, params }) {
-        const by = { tenantId: principal.tenantId, actor: actorOf(principal) };
-        return json(200, await revokePortalLinks(deps, by, loanParam(params)));
       },
     },
     {
@@ -270,6 +260,7 @@ function routes(deps: ApiDeps): Route[] {
     ...legalRoutes(deps),
     ...opsRoutes(deps),
     ...settingsRoutes(deps),
+    ...portalLinkRoutes(deps),
     ...webhookRoutes(deps),
   ];
 }

@@ -109,3 +109,12 @@ export class DependencyUnavailableError extends DomainError {
   override readonly name = "DependencyUnavailableError";
   readonly code = "DEPENDENCY_UNAVAILABLE";
 }
+
+/**
+ * A borrower asked on the self-service page for something the rules do not allow (a promise date beyond the limit,
+ * an empty dispute): the page shows it on the form. Never an API answer.
+ */
+export class BorrowerRequestError extends DomainError {
+  override readonly name = "BorrowerRequestError";
+  readonly code = "BORROWER_REQUEST_REFUSED";
+}

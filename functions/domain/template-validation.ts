@@ -161,8 +161,11 @@ function checkTokens(path: string, tokens: unknown[][], open: string | null, iss
 
 function checkVariable(path: string, name: string, open: string | null, issue: Issue): void {
   const section = Object.entries(TEMPLATE_SECTIONS).find(([, names]) => names.some((n) => n === name));
-  if (section && section[0] !== open) {
-    issue(path, `{{${name}}} has a value only inside {{#${section[0]}}}…{{/${section[0]}}}`);
+  if (section) {
+    // Fine inside its section, which may be named after its one variable (portalLink).
+    if (section[0] !== open) {
+      issue(path, `{{${name}}} has a value only inside {{#${section[0]}}}…{{/${section[0]}}}`);
+    }
   } else if (Object.hasOwn(TEMPLATE_SECTIONS, name)) {
     issue(path, `{{${name}}} is a section: use {{#${name}}}…{{/${name}}}`);
   } else if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name)) {

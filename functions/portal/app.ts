@@ -13,15 +13,7 @@ import {
   type PortalDeps,
   verifyBorrower,
 } from "../usecases/portal.ts";
-import {
-  casePage,
-  donePage,
-  lockedPage,
-  notFoundPage,
-  PORTAL_CSS,
-  PORTAL_CSS_PATH,
-  verifyPage,
-} from "./pages.ts";
+import { casePage, donePage, lockedPage, notFoundPage, PORTAL_CSS, verifyPage } from "./pages.ts";
 import type { PortalAction } from "./view.ts";
 
 export interface PortalOptions {
@@ -44,6 +36,8 @@ const FORM_COOKIE = "portal_form";
 const ACTIONS: readonly PortalAction[] = ["promise", "dispute", "opt-out"];
 /** `/p/<token>` and `/p/<token>/<action>`: a token is 43 URL-safe characters. */
 const ROUTE = /^\/p\/([A-Za-z0-9_-]{43})(?:\/([a-z-]+))?$/;
+/** The stylesheet, beside a link and beside its forms (pages link it relatively). */
+const STYLESHEET = /^\/p\/(?:[A-Za-z0-9_-]{43}\/)?portal\.css$/;
 
 const page = (statusCode: number, body: string, cookie?: string): APIGatewayProxyResult => ({
   statusCode,
@@ -60,7 +54,7 @@ const unusable = () => page(404, notFoundPage());
 export function makePortalHandler(deps: PortalDeps, options: PortalOptions) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
-      if (event.httpMethod === "GET" && event.path === PORTAL_CSS_PATH) {
+      if (event.httpMethod === "GET" && STYLESHEET.test(event.path)) {
         return {
           statusCode: 200,
           headers: { "content-type": "text/css", "cache-control": "max-age=3600" },
@@ -70,7 +64,7 @@ export function makePortalHandler(deps: PortalDeps, options: PortalOptions) {
       const match = ROUTE.exec(event.path);
       if (!match) return unusable();
       const [, token = "", action] = match;
-      const request = { event, token, cookies: cookiesOf(event), options };
+      const request = { event, token, prefix: stagePrefixOf(event), cookies: cookiesOf(event), options };
       if (event.httpMethod === "GET" && action === undefined) return await showLink(deps, request);
       if (event.httpMethod === "POST" && action === "verify") return await verify(deps, request);
       if (event.httpMethod === "POST" && ACTIONS.includes(action as PortalAction)) {
@@ -88,6 +82,8 @@ export function makePortalHandler(deps: PortalDeps, options: PortalOptions) {
 interface PortalRequest {
   event: APIGatewayProxyEvent;
   token: string;
+  /** What the public path has before `/p/` (the API stage, `/prod`; nothing on a domain mapped at its root). */
+  prefix: string;
   cookies: Record<string, string>;
   options: PortalOptions;
 }
@@ -184,7 +180,13 @@ function outcomeOf(asked: BorrowerRequest) {
   return { action: "opt-out" as const, channel: asked.channel as "sms" | "email" };
 }
 
-const basePath = (request: PortalRequest) => `/p/${request.token}`;
+const basePath = (request: PortalRequest) => `${request.prefix}/p/${request.token}`;
+
+/** The public path's part before the resource path: API Gateway gives both (`requestContext.path`, `path`). */
+function stagePrefixOf(event: APIGatewayProxyEvent): string {
+  const full = event.requestContext?.path;
+  return full?.endsWith(event.path) ? full.slice(0, full.length - event.path.length) : "";
+}
 
 function sessionFrame(request: PortalRequest) {
   return { basePath: basePath(request), csrfToken: csrfTokenOf(request.cookies[SESSION_COOKIE] ?? "") };

@@ -6,13 +6,11 @@ import type { PortalAction, PortalCaseView, PortalFrame, PortalOutcome, VerifyVi
 /**
  * The borrower page as complete HTML documents: pure functions of the view, no I/O. Pages carry no script and
  * no inline style, so the strict Content-Security-Policy the handler sends holds; the one stylesheet is
- * PORTAL_CSS, served at PORTAL_CSS_PATH. Every interpolated value goes through escapeHtml, attributes included.
+ * PORTAL_CSS, linked relatively (`portal.css`) so the page works under any path prefix (an API stage): the handler
+ * serves it beside the link and beside its forms. Every interpolated value goes through escapeHtml.
  */
 
 export { escapeHtml };
-
-/** Where the handler serves PORTAL_CSS; every page links it. */
-export const PORTAL_CSS_PATH = "/p/portal.css";
 
 /** Mobile first: one column readable at 360 px, touch targets at least 48 px high, contrast above 4.5:1. */
 export const PORTAL_CSS = `*,*::before,*::after{box-sizing:border-box}
@@ -57,7 +55,7 @@ function documentOf(lang: Locale, title: string, content: string): string {
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <title>${e(title)}</title>
-<link rel="stylesheet" href="${e(PORTAL_CSS_PATH)}">
+<link rel="stylesheet" href="portal.css">
 </head>
 <body>
 <main>

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { conflictBackoff } from "../concurrency.ts";
 import type { Channel } from "../domain/channels.ts";
-import { BusinessRuleError, ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
+import { BorrowerRequestError, ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import type { LoanEvent } from "../domain/events.ts";
 import type { LoanCase } from "../domain/loan-case.ts";
 import { amountAskedFor } from "../domain/message-variables.ts";
@@ -224,5 +224,4 @@ function eventOf(loanCase: LoanCase, request: BorrowerRequest, now: Date): LoanE
   }
 }
 
-const invalid = (path: string, message: string) =>
-  new BusinessRuleError("INVALID_REQUEST", message, [{ path, message }]);
+const invalid = (path: string, message: string) => new BorrowerRequestError(message, [{ path, message }]);

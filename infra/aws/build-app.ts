@@ -17,6 +17,8 @@ export interface DunningAppProps {
   smsMonthlyBudgetUsd?: number;
   /** Cases a policy application re-plans per second (context `policyApplyRate`; the function's default, 50). */
   policyApplyRate?: number;
+  /** The borrowers' page's public base, e.g. the lender's domain (context `portalBaseUrl`; default: the stage URL). */
+  portalBaseUrl?: string;
   /** Prefix of stack and table names (context `namePrefix`, default `loan-dunning`). */
   namePrefix?: string;
   env?: Environment;
@@ -66,6 +68,12 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
       `policyApplyRate must be a number of cases a second above 0 and up to 100, got "${applyRate}"`,
     );
   }
+  const portalBaseUrl = props.portalBaseUrl ?? setting("portalBaseUrl");
+  // The page's cookies are Secure: links over plain HTTP would never keep a session.
+  const isHttps = (url: string) => URL.canParse(url) && new URL(url).protocol === "https:";
+  if (portalBaseUrl !== undefined && !isHttps(portalBaseUrl)) {
+    throw new Error(`portalBaseUrl must be an https:// URL, got "${portalBaseUrl}"`);
+  }
   const prefix = props.namePrefix ?? setting("namePrefix") ?? "loan-dunning";
   const stackProps = props.env ? { env: props.env } : {};
 
@@ -91,6 +99,7 @@ export function buildApp(props: DunningAppProps = {}): DunningApp {
     emailFrom,
     ...(smsSenderId ? { smsSenderId } : {}),
     webAcl,
+    ...(portalBaseUrl ? { portalBaseUrl } : {}),
     namePrefix: prefix,
     smsMonthlyBudgetUsd: smsBudget,
     ...(applyRate !== undefined ? { policyApplyRate: applyRate } : {}),

@@ -6,6 +6,7 @@ import { CaseData } from "./constructs/case-data.ts";
 import { DeliveryEvents } from "./constructs/delivery-events.ts";
 import { DunningOperations, METRICS_NAMESPACE } from "./constructs/operations.ts";
 import { PolicyApplications } from "./constructs/policy-applications.ts";
+import { BorrowerPortal } from "./constructs/portal.ts";
 import { PortfolioImport } from "./constructs/portfolio-import.ts";
 import { Reconciler } from "./constructs/reconciler.ts";
 import { flatLogicalId } from "./constructs/stack-part.ts";
@@ -36,6 +37,8 @@ export interface DunningServiceStackProps extends StackProps {
   emailFrom: string;
   /** Alphanumeric SMS sender id, where the destination country supports one. */
   smsSenderId?: string;
+  /** The borrowers' page's public base for the links in messages (default: the API stage's URL). */
+  portalBaseUrl?: string;
   /** Attach a regional WAF web ACL to the API stage (default true). */
   webAcl?: boolean;
   /** Powertools service name (default `loan-dunning`). */
@@ -62,6 +65,8 @@ export class DunningServiceStack extends Stack {
   readonly deliveryEvents: DeliveryEvents;
   /** The REST API and its function. */
   readonly httpApi: HttpApi;
+  /** The borrowers' page at `/p/` on the API's stage, and its function. */
+  readonly portal: BorrowerPortal;
   /** Scheduled: restarts cases whose execution was lost. */
   readonly reconciler: Reconciler;
   /** Business metrics from the audit stream (absent without a stream). */
@@ -106,6 +111,14 @@ export class DunningServiceStack extends Stack {
       workflow,
       webAcl: props.webAcl ?? true,
     });
+    this.portal = new BorrowerPortal(this, "Portal", {
+      serviceName,
+      caseData,
+      workflow,
+      httpApi: this.httpApi,
+      ...(props.portalBaseUrl ? { baseUrl: props.portalBaseUrl } : {}),
+    });
+    this.portal.linkFrom(workflow.sendFunction);
     this.reconciler = new Reconciler(this, "Reconciler", { serviceName, caseData, workflow });
     this.policyApplications = new PolicyApplications(this, "PolicyApplications", {
       serviceName,
@@ -145,6 +158,7 @@ export class DunningServiceStack extends Stack {
     const { workflow, trailMetrics, webhooks, portfolioImport, policyApplications } = this;
     const functions: Record<string, DunningFunction> = {
       api: this.httpApi.apiFunction,
+      portal: this.portal.portalFunction,
       plan: workflow.planFunction,
       send: workflow.sendFunction,
       "hand-off": workflow.handOffFunction,

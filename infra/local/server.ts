@@ -27,6 +27,8 @@ export interface LocalServerDeps {
   exportsDir?: string;
   /** Whether the store answers now (GET /health). */
   storeAnswers?: () => Promise<boolean>;
+  /** Settles once the stack has created its functions: requests that come before wait for it. */
+  ready?: Promise<void>;
 }
 
 class LocalRouteError extends Error {
@@ -234,6 +236,7 @@ async function handleLocal(deps: LocalServerDeps, req: IncomingMessage, url: URL
 export function createLocalServer(deps: LocalServerDeps): Server {
   return createServer(async (req, res) => {
     try {
+      await deps.ready;
       const url = new URL(req.url ?? "/", "http://localhost");
       const target = url.pathname.startsWith("/v1/")
         ? deps.api
@@ -252,6 +255,14 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       process.stderr.write(`local server error: ${(error as Error).stack}\n`);
       send(res, 500, { error: { code: "INTERNAL", message: "something went wrong on our side" } });
     }
+  });
+}
+
+/** Stops listening and drops the connections still open. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
   });
 }
 

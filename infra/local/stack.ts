@@ -29,7 +29,7 @@ import { startWebhooks, type WebhookFunction } from "./local-webhooks.ts";
 import { OUTBOX_JOURNAL, Outbox } from "./outbox.ts";
 import { horizonDaysOf, scheduleReconciler } from "./reconciler-schedule.ts";
 import { resumeOpenCases } from "./recovery.ts";
-import { createLocalServer, listen } from "./server.ts";
+import { closeServer, createLocalServer, type LocalServerDeps, listen } from "./server.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 import { type WebhookDispatch, webhookQueue } from "./webhook-dispatch.ts";
 
@@ -144,8 +144,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const edge = await startAwsEdge(engine, outbox, { queues: [queue, policyQueue], clock });
     cleanups.push(() => edge.close());
     const lambda = functionFactory({ clock, store, edge, handoffDir: folders.handoffDir, options });
-    // The server listens first: the functions are told its address (audit exports, the borrowers' links).
-    const url = await serve({ lambdas, clock, engine, outbox, folders, client, tables }, options, cleanups);
+    // The server listens first (the functions are told its address); requests wait until every function exists.
+    const ready = deferred();
+    const storeAnswers = () => answers(client, tables.stateTable);
+    const serverParts = { lambdas, clock, engine, outbox, exportsDir: folders.exportsDir, storeAnswers };
+    const url = await serveStack({ ...serverParts, ready: ready.promise }, options.port ?? 3000, cleanups);
     workflowFunctions(lambdas, lambda, edge.outboxUrl, url);
     // The borrowers' page, served at /p/ over plain HTTP on loopback.
     lambdas.portal = lambda("portal", { PORTAL_SECURE_COOKIES: "false" });
@@ -177,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...apiEnv,
     });
     if (options.dataDir) await announceRunning(options.dataDir, { url, store }, cleanups);
+    ready.resolve();
     return {
       url,
       ...storeFacts(store, options),
@@ -198,45 +202,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 type Cleanups = (() => Promise<unknown>)[];
 
-/**
- * The stack's HTTP server: the API at /v1/, the borrowers' page at /p/, the local routes; each function is
- * invoked as API Gateway would once the stack has created it.
- */
-async function serve(
-  parts: {
-    lambdas: LocalStack["lambdas"];
-    clock: VirtualClock;
-    engine: LocalWorkflowEngine;
-    outbox: Outbox;
-    folders: { exportsDir: string };
-    client: Parameters<typeof answers>[0];
-    tables: { stateTable: string };
-  },
-  options: LocalStackOptions,
+/** The stack's HTTP server, listening: the API at /v1/, the borrowers' page at /p/, the local routes. */
+async function serveStack(
+  deps: Omit<LocalServerDeps, "api" | "portal"> & { lambdas: LocalStack["lambdas"] },
+  port: number,
   cleanups: Cleanups,
 ): Promise<string> {
-  const { lambdas, clock, engine, outbox, folders, client, tables } = parts;
+  const { lambdas, ...rest } = deps;
   const invoke = (name: "api" | "portal") => (event: APIGatewayProxyEvent) =>
     lambdas[name].invoke(event) as Promise<APIGatewayProxyResult>;
-  const storeAnswers = () => answers(client, tables.stateTable);
-  const server = createLocalServer({
-    api: invoke("api"),
-    portal: invoke("portal"),
-    clock,
-    engine,
-    outbox,
-    exportsDir: folders.exportsDir,
-    storeAnswers,
-  });
-  const url = await listen(server, options.port ?? 3000);
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
+  const server = createLocalServer({ ...rest, api: invoke("api"), portal: invoke("portal") });
+  const url = await listen(server, port);
+  cleanups.push(() => closeServer(server));
   return url;
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
 }
 
 /** The functions behind the workflow's Tasks, each its deployed bundle. */

@@ -37,6 +37,7 @@ describe("operability", () => {
         "ops-test-send-error-rate",
         "ops-test-api-errors",
         "ops-test-reconciler-errors",
+        "ops-test-portal-errors",
       ]),
     );
     for (const fn of [
@@ -50,6 +51,7 @@ describe("operability", () => {
       "trail-metrics",
       "webhook-announce",
       "webhook-deliver",
+      "portal",
     ]) {
       expect(names, fn).toContain(`ops-test-${fn}-throttles`);
     }

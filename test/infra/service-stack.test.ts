@@ -32,7 +32,7 @@ beforeAll(() => {
 const functions = () => dunningFunctions(built);
 
 describe("functions", () => {
-  it("are the six dunning functions, the two import functions, the reconciler, the trail metrics, the two webhook functions and the policy apply function, all with the defaults", () => {
+  it("are the six dunning functions, the two import functions, the reconciler, the trail metrics, the two webhook functions, the policy apply function and the portal function, all with the defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
     const dunning = new Set(Object.values(functions()).map(logicalId));
     const imports = [
@@ -43,6 +43,7 @@ describe("functions", () => {
       built.service.webhooks?.announceFunction,
       built.service.webhooks?.deliverFunction,
       built.service.policyApplications.applyFunction,
+      built.service.portal.portalFunction,
     ].map((fn) => logicalId(fn as DunningFunction));
     expect(Object.keys(lambdas).sort()).toEqual([...dunning, ...imports].sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");
@@ -211,18 +212,20 @@ describe("API", () => {
     expect(service.toJSON().Resources[logGroup].Properties.RetentionInDays).toBe(30);
   });
 
-  it("is a regional REST API without binary media types, proxying everything to the API function", () => {
+  it("is a regional REST API without binary media types, proxying everything but /p/ to the API function", () => {
     service.hasResourceProperties("AWS::ApiGateway::RestApi", {
       EndpointConfiguration: { Types: ["REGIONAL"] },
       BinaryMediaTypes: Match.absent(),
     });
     service.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "{proxy+}" });
     const methods = Object.values(service.findResources("AWS::ApiGateway::Method"));
-    expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(["ANY", "ANY"]);
-    for (const method of methods) {
-      expect(method.Properties.Integration.Type).toBe("AWS_PROXY");
-      expect(flat(method.Properties.Integration.Uri)).toContain(`<${logicalId(functions().api)}.Arn>`);
-    }
+    const reaches = (fn: DunningFunction) =>
+      methods.filter((m) => flat(m.Properties.Integration.Uri).includes(`<${logicalId(fn)}.Arn>`));
+    expect(reaches(functions().api).map((m) => m.Properties.HttpMethod)).toEqual(["ANY", "ANY"]);
+    // The borrowers' page has its own route (portal.test.ts); nothing else is served.
+    const portal = reaches(built.service.portal.portalFunction);
+    expect(methods.length).toBe(2 + portal.length);
+    for (const method of methods) expect(method.Properties.Integration.Type).toBe("AWS_PROXY");
   });
 
   it("has a WAF web ACL on its stage", () => {

@@ -76,7 +76,7 @@ describe("the borrower page", () => {
     for (const html of allPages()) {
       expect(html).toMatch(/^<!doctype html>\n<html lang="(zh-CN|en-US)">/);
       expect(html).toContain('<meta name="referrer" content="no-referrer">');
-      expect(html).toContain('<link rel="stylesheet" href="/p/portal.css">');
+      expect(html).toContain('<link rel="stylesheet" href="portal.css">');
       expect(html).not.toMatch(/<script|<style|style=/i);
       expect(html.match(/<h1>/g)).toHaveLength(1);
       expect(html.match(/<main>/g)).toHaveLength(1);

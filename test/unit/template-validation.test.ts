@@ -51,14 +51,21 @@ describe("template validation of the installment variables", () => {
       "{{installment}} is a section: use {{#installment}}…{{/installment}}",
     ]);
     expect(messagesOf("{{#installment}}{{#name}}Hi{{/name}}{{/installment}}")).toEqual([
-      "sections ({{#…}}) other than {{#installment}}…{{/installment}} are not allowed; use plain {{variable}} placeholders only",
+      "sections ({{#…}}) other than {{#installment}}…{{/installment}}, {{#portalLink}}…{{/portalLink}} are not allowed; use plain {{variable}} placeholders only",
     ]);
     expect(messagesOf("{{^amountDue}}nothing{{/amountDue}}")).toEqual([
-      "inverted sections ({{^…}}) other than {{^installment}} are not allowed; use plain {{variable}} placeholders only",
+      "inverted sections ({{^…}}) other than {{^installment}}, {{^portalLink}} are not allowed; use plain {{variable}} placeholders only",
     ]);
     expect(messagesOf("{{#installment}}{{balance}}{{/installment}}")[0]).toMatch(
       /^unknown variable \{\{balance\}\}/,
     );
+  });
+
+  it("takes the portal link inside its own section only", () => {
+    expect(messagesOf("{{#portalLink}}Pay online: {{portalLink}}{{/portalLink}}")).toEqual([]);
+    expect(messagesOf("Pay online: {{portalLink}}")).toEqual([
+      "{{portalLink}} has a value only inside {{#portalLink}}…{{/portalLink}}",
+    ]);
   });
 
   it("reports an unclosed section as a syntax error", () => {

@@ -90,6 +90,19 @@ describe("renderMessage", () => {
     );
   });
 
+  it("ends every built-in text with the borrower's link, and leaves the line out where no portal runs", () => {
+    const link = "https://pay.example.com/p/abc";
+    for (const locale of ["en-US", "zh-CN"] as const) {
+      for (const channel of ["sms", "email"] as const) {
+        const withLink = renderMessage("reminder", locale, channel, variables(locale, { portalLink: link }));
+        expect(withLink.body).toContain(link);
+        const without = renderMessage("reminder", locale, channel, variables(locale)).body;
+        expect(without).not.toContain("/p/");
+        expect(without.length).toBeLessThan(withLink.body.length - link.length);
+      }
+    }
+  });
+
   it("renders 0 days past due as 0, not as an empty string", () => {
     const body = renderMessage("overdue_gentle", "zh-CN", "sms", variables("zh-CN", { daysPastDue: 0 })).body;
     expect(body).toContain("逾期0天");

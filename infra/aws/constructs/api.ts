@@ -1,4 +1,4 @@
-import { RemovalPolicy } from "aws-cdk-lib";
+import { Aws, RemovalPolicy } from "aws-cdk-lib";
 import {
   AccessLogFormat,
   EndpointType,
@@ -17,6 +17,9 @@ import { type CaseData, grantObjects } from "./case-data.ts";
 import { StackPart } from "./stack-part.ts";
 import type { Workflow } from "./workflow.ts";
 
+/** The API's one stage: its URLs end in `/prod/…`. */
+export const API_STAGE_NAME = "prod";
+
 export interface HttpApiProps {
   /** The REST API is named after the prefix. */
   namePrefix: string;
@@ -29,11 +32,18 @@ export interface HttpApiProps {
 
 /**
  * The HTTP API: a regional REST API proxying every request to one Lambda, where authentication (Bearer API keys)
- * and validation (zod) happen — loans, policies, the audit trail, exports and legal notices.
+ * and validation (zod) happen — loans, policies, the audit trail, exports and legal notices. The borrowers' page
+ * has a route of its own on the same stage (`/p/`, constructs/portal.ts).
  */
 export class HttpApi extends StackPart {
   readonly apiFunction: DunningFunction;
   readonly api: LambdaRestApi;
+  /**
+   * The stage's public base URL (`https://<api id>.execute-api.<region>.<suffix>/prod`), built from the API's id
+   * alone: it refers to neither the stage nor the deployment, so a function the API's methods depend on (through
+   * the state machine) may carry it without a dependency cycle.
+   */
+  readonly stageUrl: string;
 
   constructor(scope: Construct, id: string, props: HttpApiProps) {
     super(scope, id);
@@ -41,7 +51,8 @@ export class HttpApi extends StackPart {
     const accessLogs = new LogGroup(this, "ApiAccessLogs", { retention: LOG_RETENTION });
     this.api = new LambdaRestApi(this, "Api", {
       handler: this.apiFunction,
-      proxy: true,
+      // `proxy: true` would close the root to any other route; the same proxy is added below instead.
+      proxy: false,
       restApiName: props.namePrefix,
       description: "Loan reminder and dunning API",
       endpointTypes: [EndpointType.REGIONAL],
@@ -49,6 +60,7 @@ export class HttpApi extends StackPart {
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
+        stageName: API_STAGE_NAME,
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
         throttlingRateLimit: 200,
@@ -60,6 +72,9 @@ export class HttpApi extends StackPart {
         tracingEnabled: true,
       },
     });
+    // What `proxy: true` builds: `/{proxy+}` and the root, ANY, to the API function (the same construct ids).
+    this.api.root.addProxy();
+    this.stageUrl = `https://${this.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${API_STAGE_NAME}`;
     if (props.webAcl) {
       this.attachWebAcl();
     } else {

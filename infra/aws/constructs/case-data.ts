@@ -21,6 +21,12 @@ const ITEM_ACTIONS = [
   "dynamodb:BatchWriteItem",
   "dynamodb:ConditionCheckItem",
 ];
+/** The item actions a function that reads and writes by key may hold on the state table (grantCaseItems). */
+export type StateItemAction =
+  | "dynamodb:GetItem"
+  | "dynamodb:PutItem"
+  | "dynamodb:UpdateItem"
+  | "dynamodb:ConditionCheckItem";
 /** API-key items are keyed `KEY#<hash>` (functions/adapters/dynamo/schema.ts). */
 const API_KEY_PREFIX = keys.apiKey("").pk;
 
@@ -100,6 +106,45 @@ export class CaseData extends StackPart {
    */
   grantCaseData(fn: DunningFunction, options: CaseDataGrant = {}): void {
     this.grantState(fn, options);
+    this.grantAuditAppend(fn);
+    this.grantAuditQuery(fn, options.auditIndexes);
+  }
+
+  /** Read/write on the state table and its indexes (with the data key that encrypts them); no audit at all. */
+  grantState(fn: DunningFunction, options: Pick<CaseDataGrant, "apiKeys"> = {}): void {
+    const { stateTable } = this;
+    stateTable.grantReadWriteData(fn);
+    if (!options.apiKeys) this.denyApiKeys(fn);
+    this.acknowledgeDataKey(fn);
+    const stateIndexes = STATE_TABLE.indexes.map((index) => index.name).join(", ");
+    acknowledge(
+      fn.executionRole,
+      wildcardResource(this, `${stateTable.tableArn}/index/*`),
+      `Query on the state table's own indexes (${stateIndexes}) — the wildcard stops at this one table's indexes.`,
+    );
+  }
+
+  /**
+   * Case data for a function that reads and writes items by their keys only: exactly `actions` on the state table
+   * itself (no index, so no Query or Scan), and appending to the audit table (PutItem, no Query). A case write is
+   * one TransactWriteItems, authorised as the actions of its parts (Put → PutItem, ConditionCheck →
+   * ConditionCheckItem). API-key items stay out of reach.
+   */
+  grantCaseItems(fn: DunningFunction, actions: readonly StateItemAction[]): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: "ReadWriteStateItemsByKey",
+        actions: [...actions],
+        resources: [this.stateTable.tableArn],
+      }),
+    );
+    this.denyApiKeys(fn);
+    this.grantAuditAppend(fn);
+    this.acknowledgeDataKey(fn);
+  }
+
+  /** PutItem on the audit table, with the data key that encrypts it: appending entries, never changing one. */
+  private grantAuditAppend(fn: DunningFunction): void {
     fn.addToRolePolicy(
       new PolicyStatement({
         sid: "AppendAuditEntries",
@@ -107,27 +152,21 @@ export class CaseData extends StackPart {
         resources: [this.auditTable.tableArn],
       }),
     );
-    this.grantAuditQuery(fn, options.auditIndexes);
     this.dataKey.grantEncryptDecrypt(fn);
   }
 
-  /** Read/write on the state table and its indexes (with the data key that encrypts them); no audit at all. */
-  grantState(fn: DunningFunction, options: Pick<CaseDataGrant, "apiKeys"> = {}): void {
+  /** API-key hashes share the state table; only the API resolves keys, so no other role may touch them. */
+  private denyApiKeys(fn: DunningFunction): void {
     const { stateTable } = this;
-    stateTable.grantReadWriteData(fn);
-    if (!options.apiKeys) {
-      // API-key hashes share the state table; only the API resolves keys, so no other role may touch them.
-      fn.addToRolePolicy(
-        new PolicyStatement({
-          sid: "NeverTouchApiKeys",
-          effect: Effect.DENY,
-          actions: ITEM_ACTIONS,
-          resources: [stateTable.tableArn, `${stateTable.tableArn}/index/*`],
-          conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": [`${API_KEY_PREFIX}*`] } },
-        }),
-      );
-    }
-    this.acknowledgeCaseData(fn);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: "NeverTouchApiKeys",
+        effect: Effect.DENY,
+        actions: ITEM_ACTIONS,
+        resources: [stateTable.tableArn, `${stateTable.tableArn}/index/*`],
+        conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": [`${API_KEY_PREFIX}*`] } },
+      }),
+    );
   }
 
   /** Query on the audit table (and the given indexes): reading a trail, never writing to it. */
@@ -155,16 +194,10 @@ export class CaseData extends StackPart {
     );
   }
 
-  /** The wildcards grantCaseData leaves, and why each is as narrow as it gets. */
-  private acknowledgeCaseData(fn: DunningFunction): void {
+  /** The wildcards every case-data grant leaves (tracing, the data key's action families), and why each is kept. */
+  private acknowledgeDataKey(fn: DunningFunction): void {
     const role = fn.executionRole;
-    const stateIndexes = STATE_TABLE.indexes.map((index) => index.name).join(", ");
     acknowledge(role, "AwsSolutions-IAM5[Resource::*]", TRACING_IS_UNSCOPED);
-    acknowledge(
-      role,
-      wildcardResource(this, `${this.stateTable.tableArn}/index/*`),
-      `Query on the state table's own indexes (${stateIndexes}) — the wildcard stops at this one table's indexes.`,
-    );
     for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
       acknowledge(
         role,
