@@ -11,8 +11,10 @@ export interface ApiDeps extends LenderDeps {
   policies: PolicyVersionStore;
   keys: ApiKeyStore;
   idempotency: IdempotencyStore;
-  /** The tenant's settings (send rates). */
+  /** The tenant's settings (send rates, the payment page). */
   settings: TenantSettingsStore;
+  /** The embedded stack takes lenders' pages on http://127.0.0.1 or localhost (a payment page); AWS never does. */
+  allowLoopback?: boolean;
   /** The compliance audit export; unset where no export bucket is configured (the route answers 422). */
   exports?: { reader: AuditReader; sink: ExportSink };
   /**

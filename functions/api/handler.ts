@@ -4,7 +4,7 @@ import { DynamoAuditReader } from "../adapters/dynamo/audit-reader.ts";
 import { DynamoIdempotencyStore } from "../adapters/dynamo/idempotency-store.ts";
 import { DynamoTenantSettingsStore } from "../adapters/dynamo/tenant-settings-store.ts";
 import { policyApplications } from "../adapters/policies/wiring.ts";
-import { webhookAdmin } from "../adapters/webhooks/wiring.ts";
+import { allowsLoopback, webhookAdmin } from "../adapters/webhooks/wiring.ts";
 import { readConfig } from "../config.ts";
 import { makeApiHandler } from "./app.ts";
 
@@ -23,6 +23,7 @@ export const handler = makeApiHandler({
   keys: new DynamoApiKeyStore(client, tables),
   idempotency: new DynamoIdempotencyStore(client, tables),
   settings: new DynamoTenantSettingsStore(client, tables),
+  allowLoopback: allowsLoopback(config),
   handoffs: awsHandoffs(config, client, tables),
   horizonDays: config.WORKFLOW_HORIZON_DAYS,
   // Without an export sink the export route answers 422 EXPORT_NOT_CONFIGURED; the rest of the API is unaffected.

@@ -19,6 +19,7 @@ import {
 import type { PolicyRules } from "../domain/policy-validation.ts";
 import { normalizeFactor } from "../domain/portal.ts";
 import { termsIssues } from "../domain/schedule.ts";
+import { DEFAULT_SELF_SERVICE, type SelfService } from "../domain/self-service.ts";
 import type { MessageTemplates } from "../domain/templates.ts";
 import { canonicalTimeZone } from "../domain/time.ts";
 import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
@@ -317,6 +318,18 @@ export const policyUpdateSchema = z.strictObject({
       capsPer: z.enum(CAPS_SCOPES).optional(),
     })
     .optional(),
+  // What borrowers may do on their page; fields left out take the defaults (DEFAULT_SELF_SERVICE).
+  selfService: z
+    .strictObject({
+      maxPromiseDays: z.number().optional(),
+      linkDays: z.number().optional(),
+      planOffers: z
+        .array(z.strictObject({ months: z.number(), minInstallment: z.string().max(32) }))
+        .max(20)
+        .optional(),
+      planApproval: z.string().max(16).optional(),
+    })
+    .optional(),
   /** Left out: the current version's templates are kept. */
   templates: z
     .record(stepOrTemplateId, templateSet)
@@ -346,6 +359,10 @@ export function toPolicyRules(request: z.infer<typeof policyUpdateSchema>): Poli
     ...(request.templates ? { templates: request.templates as MessageTemplates } : {}),
     ...(request.maxLateness !== undefined ? { maxLateness: request.maxLateness } : {}),
     ...(request.firstNotice ? { firstNotice: request.firstNotice as FirstNotice } : {}),
+    // The values are checked by the domain (checkSelfService), with their paths.
+    ...(request.selfService
+      ? { selfService: { ...DEFAULT_SELF_SERVICE, ...request.selfService } as SelfService }
+      : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { CHANNELS, type Channel } from "../domain/channels.ts";
 import { MAX_SEND_RATE } from "../domain/send-pacing.ts";
+import { MAX_PAYMENT_URL_TEMPLATE_LENGTH } from "../domain/tenant-settings.ts";
 
 /** Request schemas of the tenant settings route. */
 
@@ -18,5 +19,16 @@ const sendRatesSchema = z.strictObject(
   >,
 );
 
-export const settingsUpdateSchema = z.strictObject({ sendRates: sendRatesSchema });
+/**
+ * Each field left out keeps its stored value. What the URL must look like is checked by the use case
+ * (functions/domain/tenant-settings.ts): whether loopback is allowed depends on the deployment.
+ */
+export const settingsUpdateSchema = z.strictObject({
+  sendRates: sendRatesSchema.optional(),
+  paymentUrlTemplate: z
+    .string()
+    .max(MAX_PAYMENT_URL_TEMPLATE_LENGTH, `must be at most ${MAX_PAYMENT_URL_TEMPLATE_LENGTH} characters`)
+    .nullable()
+    .optional(),
+});
 export type SettingsUpdate = z.infer<typeof settingsUpdateSchema>;

@@ -28,7 +28,7 @@ export function policyChanges(before: PolicyRules, after: PolicyRules): PolicyCh
       }
     }
   }
-  for (const field of ["handOff", "contactWindow", "charges", "contactRules"] as const) {
+  for (const field of ["handOff", "contactWindow", "charges", "contactRules", "selfService"] as const) {
     if (!sameValue(before[field], after[field])) {
       changes.push({ path: field, from: before[field], to: after[field] });
     }

@@ -14,6 +14,7 @@ import {
   rulesOf,
 } from "./policy.ts";
 import { MAX_SCHEDULE_INSTALLMENTS } from "./schedule.ts";
+import { checkSelfService } from "./self-service.ts";
 import { checkTemplateCoverage, checkTemplateTexts } from "./template-validation.ts";
 import { type MessageTemplates, templatesOf } from "./templates.ts";
 
@@ -93,6 +94,7 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
   if (rules.contactRules) checkContactRules(rules.contactRules, issue);
   checkTemplateCoverage([...rules.steps, firstNoticeOf(rules)], templates, fallback, issue);
   checkTemplateTexts(templates, issue);
+  if (rules.selfService) checkSelfService(rules.selfService, issue);
   return issues;
 }
 

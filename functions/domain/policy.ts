@@ -1,5 +1,6 @@
 import { CHANNELS, type Channel, LOCALES, type Locale } from "./channels.ts";
 import { type Charges, NO_CHARGES } from "./charges.ts";
+import type { SelfService } from "./self-service.ts";
 import { BUILT_IN_TEMPLATES, type MessageTemplates } from "./templates.ts";
 
 // Channels and locales are their own module; policies name them, and importers have always found them here.
@@ -42,6 +43,8 @@ export interface Policy {
   maxLateness?: string;
   /** The notice a loan subscribed already past due gets first (see firstNoticeOf for the default). */
   firstNotice?: FirstNotice;
+  /** What a borrower may do on the self-service page; absent: DEFAULT_SELF_SERVICE. */
+  selfService?: SelfService;
 }
 
 /**
@@ -256,6 +259,7 @@ export type PolicyRules = Pick<
   | "templates"
   | "maxLateness"
   | "firstNotice"
+  | "selfService"
 >;
 
 /** A day offset from the due date as it reads after "D": +3, 0, -7. */

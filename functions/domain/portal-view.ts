@@ -1,10 +1,10 @@
 import { DateTime } from "luxon";
 import type { Channel } from "./channels.ts";
-import { type LoanCase, planFor } from "./loan-case.ts";
+import { chargedTo, type LoanCase, planFor } from "./loan-case.ts";
 import { amountAskedFor } from "./message-variables.ts";
 import { formatMoney } from "./money.ts";
 import type { Policy } from "./policy.ts";
-import { MAX_PROMISE_DAYS } from "./portal.ts";
+import { plansFor, selfServiceOf } from "./self-service.ts";
 import { daysPastDue } from "./time.ts";
 
 /** Everything the borrower's page shows of a case, formatted for the borrower (see functions/portal/view.ts). */
@@ -19,16 +19,36 @@ export interface BorrowerCaseView {
   paymentUrl: string | null;
   channels: { channel: "sms" | "email"; optedOut: boolean }[];
   promise: { earliest: string; latest: string } | null;
+  /** Installment plans the borrower may ask for, each with its monthly amount; and who decides on one. */
+  plans: { months: number; installment: string }[];
+  planApproval: "automatic" | "lender";
   standing: { kind: "promise"; until: string } | { kind: "dispute" } | null;
 }
 
+/** The borrower's calendar date at `now`. */
+export const borrowerToday = (loanCase: LoanCase, now: Date): string =>
+  DateTime.fromJSDate(now, { zone: loanCase.borrower.timeZone }).toISODate() as string;
+
 /** The dates a borrower may promise to pay by: from tomorrow to the policy's limit, borrower-local. */
-export function promiseWindow(loanCase: LoanCase, now: Date): { earliest: string; latest: string } {
-  const today = DateTime.fromJSDate(now, { zone: loanCase.borrower.timeZone }).startOf("day");
+export function promiseWindow(
+  loanCase: LoanCase,
+  policy: Policy,
+  now: Date,
+): { earliest: string; latest: string } {
+  const today = DateTime.fromISO(borrowerToday(loanCase, now));
   return {
     earliest: today.plus({ days: 1 }).toISODate() as string,
-    latest: today.plus({ days: MAX_PROMISE_DAYS }).toISODate() as string,
+    latest: today.plus({ days: selfServiceOf(policy).maxPromiseDays }).toISODate() as string,
   };
+}
+
+/**
+ * The plans the borrower may ask for at `now`: the policy's offers whose installment of what is owed (charges
+ * included, as the plan would restructure it) stays at or above the offer's floor. None while on hold.
+ */
+export function offeredPlans(loanCase: LoanCase, policy: Policy, now: Date) {
+  if (loanCase.status !== "active") return [];
+  return plansFor(chargedTo(loanCase, policy.charges, now).balance, selfServiceOf(policy).planOffers);
 }
 
 /**
@@ -67,7 +87,12 @@ export function borrowerCaseView(
       : null,
     paymentUrl,
     channels: reachable.map((channel) => ({ channel, optedOut: loanCase.optedOut.includes(channel) })),
-    promise: loanCase.status === "active" ? promiseWindow(loanCase, now) : null,
+    promise: loanCase.status === "active" ? promiseWindow(loanCase, policy, now) : null,
+    plans: offeredPlans(loanCase, policy, now).map(({ months, installment }) => ({
+      months,
+      installment: formatMoney(installment, locale),
+    })),
+    planApproval: selfServiceOf(policy).planApproval,
     standing:
       hold?.reason === "dispute"
         ? { kind: "dispute" }

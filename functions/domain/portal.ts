@@ -23,15 +23,11 @@ export interface PortalLink {
   session: { hash: string; until: string } | null;
 }
 
-/** Days a link works after the message it came with (the policy may say otherwise later). */
-export const LINK_DAYS = 30;
 /** Wrong answers that lock a link, and for how long. */
 export const MAX_WRONG_ANSWERS = 5;
 export const LOCK_MS = 24 * 60 * 60 * 1000;
 /** How long a verified visit lasts without verifying again. */
 export const SESSION_MS = 15 * 60 * 1000;
-/** The latest a borrower may promise to pay, in days from today (the policy may say otherwise later). */
-export const MAX_PROMISE_DAYS = 14;
 
 /** What a presented link stands for, as the page must treat it. */
 export type LinkStanding = "usable" | "locked" | "unusable";

@@ -14,7 +14,7 @@ import {
   verifyBorrower,
 } from "../usecases/portal.ts";
 import { casePage, donePage, lockedPage, notFoundPage, PORTAL_CSS, verifyPage } from "./pages.ts";
-import type { PortalAction } from "./view.ts";
+import type { PortalAction, PortalOutcome } from "./view.ts";
 
 export interface PortalOptions {
   /** Cookies only over HTTPS (every deployed stage); the embedded stack serves plain HTTP on 127.0.0.1. */
@@ -33,7 +33,7 @@ const PAGE_HEADERS = {
 };
 const SESSION_COOKIE = "portal_session";
 const FORM_COOKIE = "portal_form";
-const ACTIONS: readonly PortalAction[] = ["promise", "dispute", "opt-out"];
+const ACTIONS: readonly PortalAction[] = ["promise", "dispute", "opt-out", "plan"];
 /** `/p/<token>` and `/p/<token>/<action>`: a token is 43 URL-safe characters. */
 const ROUTE = /^\/p\/([A-Za-z0-9_-]{43})(?:\/([a-z-]+))?$/;
 /** The stylesheet, beside a link and beside its forms (pages link it relatively). */
@@ -157,27 +157,40 @@ async function act(
   if (!sameToken(form.get("csrf"), csrfTokenOf(sessionToken))) return unusable();
   const asked = borrowerRequestOf(action, form);
   const frame = sessionFrame(request);
+  let result: Awaited<ReturnType<typeof borrowerAction>>;
   try {
-    await borrowerAction(deps, session, asked);
+    result = await borrowerAction(deps, session, asked);
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     const view = await borrowerView(deps, session);
     return page(422, casePage(view, frame, { action, message: error.message }));
   }
   const locale = session.loanCase.borrower.locale;
-  return page(200, donePage(outcomeOf(asked), locale, frame));
+  return page(200, donePage(outcomeOf(asked, result), locale, frame));
 }
 
 function borrowerRequestOf(action: PortalAction, form: URLSearchParams): BorrowerRequest {
   if (action === "promise") return { action, date: form.get("date") ?? "" };
   if (action === "dispute") return { action, reason: form.get("reason") ?? "" };
+  if (action === "plan") return { action, months: form.get("months") ?? "" };
   return { action, channel: form.get("channel") ?? "" };
 }
 
-function outcomeOf(asked: BorrowerRequest) {
-  if (asked.action === "promise") return { action: "promise" as const, date: asked.date };
-  if (asked.action === "dispute") return { action: "dispute" as const };
-  return { action: "opt-out" as const, channel: asked.channel as "sms" | "email" };
+function outcomeOf(asked: BorrowerRequest, result: "applied" | "sent_for_approval"): PortalOutcome {
+  switch (asked.action) {
+    case "promise":
+      return { action: "promise", date: asked.date };
+    case "dispute":
+      return { action: "dispute" };
+    case "plan":
+      return {
+        action: "plan",
+        months: Number(asked.months),
+        approval: result === "applied" ? "automatic" : "lender",
+      };
+    case "opt-out":
+      return { action: "opt-out", channel: asked.channel as "sms" | "email" };
+  }
 }
 
 const basePath = (request: PortalRequest) => `${request.prefix}/p/${request.token}`;

@@ -1,5 +1,6 @@
 import { awsHandoffs, awsRepositories, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { DynamoPortalLinkStore } from "../adapters/dynamo/portal-links.ts";
+import { DynamoTenantSettingsStore } from "../adapters/dynamo/tenant-settings-store.ts";
 import { readConfig } from "../config.ts";
 import { makePortalHandler } from "./app.ts";
 
@@ -17,6 +18,8 @@ export const handler = makePortalHandler(
     handoffs: awsHandoffs(config, client, tables),
     horizonDays: config.WORKFLOW_HORIZON_DAYS,
     links: new DynamoPortalLinkStore(client, tables),
+    // Read only (the payment page): no audit table needed.
+    settings: new DynamoTenantSettingsStore(client, { stateTable: tables.stateTable }),
   },
   { secureCookies: config.PORTAL_SECURE_COOKIES },
 );

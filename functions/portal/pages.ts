@@ -206,6 +206,22 @@ function disputeSection(frame: PortalFrame, s: PortalStrings, notice: string): s
   );
 }
 
+/** One form per plan the policy offers for what is owed; none while the case is on hold. */
+function planSection(view: PortalCaseView, frame: PortalFrame, s: PortalStrings, notice: string): string {
+  const c = s.case;
+  if (view.plans.length === 0 && !notice) return "";
+  const forms = view.plans.map(({ months, installment }) =>
+    postForm(
+      frame,
+      "plan",
+      `${hidden("months", String(months))}\n${paragraph(c.planOption(months, installment))}`,
+      c.planSubmit(months),
+      true,
+    ),
+  );
+  return section(c.planHeading, `${paragraph(c.planIntro)}${notice}\n${forms.join("\n")}`);
+}
+
 /** One form per channel still in use; a line for each channel already stopped. */
 function optOutSection(view: PortalCaseView, frame: PortalFrame, s: PortalStrings, notice: string): string {
   const c = s.case;
@@ -238,6 +254,7 @@ export function casePage(
     standingSection(view, s),
     nextContactSection(view, s),
     promiseSection(view, frame, s, noticeFor("promise")),
+    planSection(view, frame, s, noticeFor("plan")),
     disputeSection(frame, s, noticeFor("dispute")),
     optOutSection(view, frame, s, noticeFor("opt-out")),
   ];
@@ -252,6 +269,10 @@ function outcomeMessage(outcome: PortalOutcome, s: PortalStrings): string {
       return s.done.dispute;
     case "opt-out":
       return s.done.optOut(channelName(s, outcome.channel));
+    case "plan":
+      return outcome.approval === "automatic"
+        ? s.done.planApplied(outcome.months)
+        : s.done.planSent(outcome.months);
   }
 }
 

@@ -49,6 +49,10 @@ export interface PortalStrings {
     disputeLabel: string;
     disputeHint: string;
     disputeSubmit: string;
+    planHeading: string;
+    planIntro: string;
+    planOption(months: number, installment: string): string;
+    planSubmit(months: number): string;
     optOutHeading: string;
     optOutIntro: string;
     optOutSubmit(channel: string): string;
@@ -60,6 +64,8 @@ export interface PortalStrings {
     promise(date: string): string;
     dispute: string;
     optOut(channel: string): string;
+    planApplied(months: number): string;
+    planSent(months: number): string;
     back: string;
   };
 }
@@ -112,6 +118,10 @@ const ZH_CN: PortalStrings = {
     disputeLabel: "请说明原因",
     disputeHint: "最多 500 字。",
     disputeSubmit: "提交异议",
+    planHeading: "申请分期还款",
+    planIntro: "如果一次还清有困难，可以按月分期还款。",
+    planOption: (months, installment) => `分 ${months} 期，每月约 ${installment}`,
+    planSubmit: (months) => `申请分 ${months} 期`,
     optOutHeading: "提醒方式",
     optOutIntro: "您可以停止某种方式的提醒。停止提醒不会改变应还金额。",
     optOutSubmit: (channel) => `停止${channel}提醒`,
@@ -123,6 +133,8 @@ const ZH_CN: PortalStrings = {
     promise: (date) => `我们已记录您将在 ${date} 前还款。`,
     dispute: "我们已收到您的异议。核实期间，我们不会就这笔款项联系您。",
     optOut: (channel) => `您将不再收到${channel}提醒。`,
+    planApplied: (months) => `您的 ${months} 期分期还款计划已生效，我们会在每期到期前提醒您。`,
+    planSent: (months) => `您的 ${months} 期分期申请已提交，贷款方审核后会通知您。`,
     back: "返回贷款详情",
   },
 };
@@ -184,6 +196,10 @@ const EN_US: PortalStrings = {
     disputeLabel: "What is wrong?",
     disputeHint: "Up to 500 characters.",
     disputeSubmit: "Send",
+    planHeading: "Pay in installments",
+    planIntro: "If paying it all at once is hard, you can pay monthly instead.",
+    planOption: (months, installment) => `${months} monthly payments of about ${installment}`,
+    planSubmit: (months) => `Ask for ${months} months`,
     optOutHeading: "How we remind you",
     optOutIntro: "You can stop reminders on a channel. This does not change the amount due.",
     optOutSubmit: (channel) => `Stop ${channel} reminders`,
@@ -196,6 +212,10 @@ const EN_US: PortalStrings = {
     dispute:
       "We have received your dispute. While it is reviewed, we will not contact you about this amount.",
     optOut: (channel) => `You will no longer receive ${channel} reminders.`,
+    planApplied: (months) =>
+      `Your plan of ${months} monthly payments is in place; we will remind you before each one.`,
+    planSent: (months) =>
+      `Your request for ${months} monthly payments has been sent to your lender, who will reply.`,
     back: "Back to your loan",
   },
 };

@@ -3,7 +3,7 @@ import { conflictBackoff } from "../concurrency.ts";
 import type { Channel } from "../domain/channels.ts";
 import { ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import type { CaseChange } from "../domain/loan-case.ts";
-import { LINK_DAYS, type PortalLink } from "../domain/portal.ts";
+import type { PortalLink } from "../domain/portal.ts";
 import { toInstant } from "../domain/time.ts";
 import type { CaseRepository, Clock } from "../ports.ts";
 
@@ -31,7 +31,7 @@ export const linkIdOf = (tokenHash: string) => tokenHash.slice(0, 16);
 export function issuePortalLink(
   portal: PortalConfig,
   loan: { tenantId: string; loanId: string },
-  sending: { step: string; channels: Channel[] },
+  sending: { step: string; channels: Channel[]; validDays: number },
   now: Date,
 ): { url: string; issued: NonNullable<CaseChange["issuedLinks"]>[number] } {
   const token = newPortalToken();
@@ -43,7 +43,7 @@ export function issuePortalLink(
     step: sending.step,
     channels: [...sending.channels],
     issuedAt: toInstant(now),
-    validUntil: toInstant(new Date(now.getTime() + LINK_DAYS * 24 * 60 * 60 * 1000)),
+    validUntil: toInstant(new Date(now.getTime() + sending.validDays * 24 * 60 * 60 * 1000)),
     failures: 0,
     lockedUntil: null,
     session: null,

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { conflictBackoff } from "../concurrency.ts";
+import type { AuditEvent } from "../domain/audit-chain.ts";
 import type { Channel } from "../domain/channels.ts";
 import { BorrowerRequestError, ConcurrentUpdateError, NotFoundError } from "../domain/errors.ts";
 import type { LoanEvent } from "../domain/events.ts";
-import type { LoanCase } from "../domain/loan-case.ts";
+import { chargedTo, type LoanCase } from "../domain/loan-case.ts";
 import { amountAskedFor } from "../domain/message-variables.ts";
+import type { Policy } from "../domain/policy.ts";
 import {
   afterWrongAnswer,
   type LinkStanding,
@@ -14,16 +16,26 @@ import {
   SESSION_MS,
   type VerificationFactor,
 } from "../domain/portal.ts";
-import { type BorrowerCaseView, borrowerCaseView, promiseWindow } from "../domain/portal-view.ts";
+import {
+  type BorrowerCaseView,
+  borrowerCaseView,
+  borrowerToday,
+  offeredPlans,
+  promiseWindow,
+} from "../domain/portal-view.ts";
+import { monthlySchedule, selfServiceOf } from "../domain/self-service.ts";
+import { paymentUrlFor } from "../domain/tenant-settings.ts";
 import { toInstant } from "../domain/time.ts";
 import type { PortalLinkStore } from "../ports/portal.ts";
+import type { TenantSettingsStore } from "../ports/send-pacing.ts";
 import { answerMatches, factorFor } from "./borrower-verification.ts";
 import { type LenderDeps, recordEventBy } from "./lender.ts";
 import { newPortalToken, tokenHashOf } from "./portal-links.ts";
 
-/** What the borrower's page needs: the lender's use cases, and the links. */
+/** What the borrower's page needs: the lender's use cases, the links, the tenant's settings (payment page). */
 export interface PortalDeps extends LenderDeps {
   links: PortalLinkStore;
+  settings: Pick<TenantSettingsStore, "get">;
 }
 
 /** Verification attempts one address may make in an hour, across every link. */
@@ -108,33 +120,28 @@ async function answerOnce(
   const next = afterWrongAnswer(link, now);
   await deps.links.save(tokenHash, link, next);
   if (next.lockedUntil !== link.lockedUntil) {
-    await recordLock(deps, loanCase, link, next.lockedUntil as string);
+    // The lock goes on the case's record: which link, until when; never the answers given.
+    await recordOnCase(deps, loanCase, {
+      type: "portal_locked",
+      actor: borrowerActor(link),
+      data: { linkId: link.linkId, wrongAnswers: MAX_WRONG_ANSWERS, until: next.lockedUntil },
+    });
     return { kind: "closed", opened: { standing: "locked", locale: loanCase.borrower.locale } };
   }
   return { kind: "wrong", attemptsLeft: MAX_WRONG_ANSWERS - next.failures, opened };
 }
 
-/** The lock goes on the case's record: who (the link), until when; never the answers given. */
-async function recordLock(deps: PortalDeps, loanCase: LoanCase, link: PortalLink, until: string) {
+/**
+ * An entry on the case's record that changes nothing else (a lock, a plan asked for), on the case as it stands
+ * when written.
+ */
+async function recordOnCase(deps: PortalDeps, loanCase: LoanCase, event: AuditEvent): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const current = attempt === 1 ? loanCase : await deps.cases.get(loanCase.tenantId, loanCase.loanId);
     if (!current) return;
     const at = toInstant(deps.clock.now());
     try {
-      await deps.cases.update(
-        current,
-        {
-          next: { ...current, updatedAt: at },
-          events: [
-            {
-              type: "portal_locked",
-              actor: borrowerActor(link),
-              data: { linkId: link.linkId, wrongAnswers: MAX_WRONG_ANSWERS, until },
-            },
-          ],
-        },
-        at,
-      );
+      await deps.cases.update(current, { next: { ...current, updatedAt: at }, events: [event] }, at);
       return;
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
@@ -166,42 +173,75 @@ export function csrfTokenOf(sessionToken: string): string {
   return createHash("sha256").update(`csrf:${sessionToken}`).digest("base64url");
 }
 
-/** The case as the page shows it. */
+/** The case as the page shows it, with the tenant's payment page for this loan when the tenant set one. */
 export async function borrowerView(
   deps: PortalDeps,
   opened: Extract<OpenedLink, { standing: "usable" }>,
 ): Promise<BorrowerCaseView> {
   const { loanCase } = opened;
-  const policy = await deps.policies.get(loanCase.tenantId, loanCase.policy.id, loanCase.policy.version);
+  const [policy, settings] = await Promise.all([
+    deps.policies.get(loanCase.tenantId, loanCase.policy.id, loanCase.policy.version),
+    deps.settings.get(loanCase.tenantId),
+  ]);
   if (!policy) throw new NotFoundError("the case's policy is missing");
-  return borrowerCaseView(loanCase, policy, deps.clock.now(), null);
+  const paymentUrl = paymentUrlFor(settings.paymentUrlTemplate, loanCase.loanId);
+  return borrowerCaseView(loanCase, policy, deps.clock.now(), paymentUrl);
 }
 
 /** What the borrower asked for on the page, as the form sent it. */
 export type BorrowerRequest =
   | { action: "promise"; date: string }
   | { action: "dispute"; reason: string }
-  | { action: "opt-out"; channel: string };
+  | { action: "opt-out"; channel: string }
+  | { action: "plan"; months: string };
 
 /**
- * A borrower's action through the lender's own event use case, as `borrower:<link id>`: a promise to pay the
- * amount due now by a date within the limit, a dispute with its reason, or an opt-out of a channel they are
- * reached on. Anything else is refused with what to change, and changes nothing.
+ * A borrower's action through the lender's own event use case, as `borrower:<link id>`: a promise to pay what the
+ * messages ask for by a date within the policy's limit, a dispute with its reason, an opt-out of a channel they are
+ * reached on, or one of the policy's installment plans — applied at once, or recorded for the lender to approve
+ * (`plan_requested`), as the policy says. Anything else is refused with what to change, and changes nothing.
  */
 export async function borrowerAction(
   deps: PortalDeps,
   opened: Extract<OpenedLink, { standing: "usable" }>,
   request: BorrowerRequest,
-): Promise<void> {
+): Promise<"applied" | "sent_for_approval"> {
   const { loanCase, link } = opened;
-  const event = eventOf(loanCase, request, deps.clock.now());
-  await recordEventBy(deps, { tenantId: link.tenantId, actor: borrowerActor(link) }, link.loanId, event);
+  const policy = await deps.policies.get(loanCase.tenantId, loanCase.policy.id, loanCase.policy.version);
+  if (!policy) throw new NotFoundError("the case's policy is missing");
+  const now = deps.clock.now();
+  const by = { tenantId: link.tenantId, actor: borrowerActor(link) };
+  if (request.action === "plan") {
+    const installments = planAsked(loanCase, policy, request.months, now);
+    if (selfServiceOf(policy).planApproval === "lender") {
+      const data = { linkId: link.linkId, months: installments.length, installments };
+      await recordOnCase(deps, loanCase, { type: "plan_requested", actor: by.actor, data });
+      return "sent_for_approval";
+    }
+    await recordEventBy(deps, by, link.loanId, { type: "installment_plan", installments });
+    return "applied";
+  }
+  await recordEventBy(deps, by, link.loanId, eventOf(loanCase, policy, request, now));
+  return "applied";
 }
 
-function eventOf(loanCase: LoanCase, request: BorrowerRequest, now: Date): LoanEvent {
+/** The schedule of an offered plan: refused unless the policy offers it for what is owed now. */
+function planAsked(loanCase: LoanCase, policy: Policy, months: string, now: Date) {
+  const offered = offeredPlans(loanCase, policy, now).find((plan) => String(plan.months) === months);
+  if (!offered) throw invalid("months", "choose one of the plans offered");
+  const owed = chargedTo(loanCase, policy.charges, now).balance;
+  return monthlySchedule(owed, offered.months, borrowerToday(loanCase, now));
+}
+
+function eventOf(
+  loanCase: LoanCase,
+  policy: Policy,
+  request: Exclude<BorrowerRequest, { action: "plan" }>,
+  now: Date,
+): LoanEvent {
   switch (request.action) {
     case "promise": {
-      const { earliest, latest } = promiseWindow(loanCase, now);
+      const { earliest, latest } = promiseWindow(loanCase, policy, now);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(request.date) || request.date < earliest || request.date > latest) {
         throw invalid("date", `choose a date from ${earliest} to ${latest}`);
       }

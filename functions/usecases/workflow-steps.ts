@@ -13,7 +13,8 @@ import {
   type LoanCase,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
-import { findStep, rulesOf } from "../domain/policy.ts";
+import { findStep, type Policy, rulesOf } from "../domain/policy.ts";
+import { selfServiceOf } from "../domain/self-service.ts";
 import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
 import { stepTransition } from "../domain/step-transition.ts";
 import { toInstant } from "../domain/time.ts";
@@ -232,7 +233,7 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
       if (borrower) await reserveChannels(deps, loanCase, borrower, decision, now);
       // The messages' personal link is issued with the claim: one write, and it works once they are out.
       const link = deps.portal
-        ? issuePortalLink(deps.portal, loanCase, { step: decision.step.id, channels: decision.channels }, now)
+        ? issuePortalLink(deps.portal, loanCase, portalSending(policy, decision), now)
         : null;
       loaded = await writeChange(deps, loaded, link ? { ...change, issuedLinks: [link.issued] } : change);
       return deliverAndPlan(deps, input, loaded, link?.url);
@@ -270,6 +271,11 @@ async function deliverAndPlan(
     withWake(deps, input, change, nextAction({ ...claimed, loanCase: change.next }, at), at);
   const { loaded, now } = await deliver(deps, claimed, finish, portalLink);
   return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now);
+}
+
+/** What a step's personal link is issued for: its messages, and as long as the policy lets links work. */
+function portalSending(policy: Policy, decision: Extract<StepDecision, { kind: "send" }>) {
+  return { step: decision.step.id, channels: decision.channels, validDays: selfServiceOf(policy).linkDays };
 }
 
 interface BorrowerView {

@@ -214,6 +214,8 @@ describe("announcing a loan's audit trail as lender events", () => {
       ],
       [["workflow_failed", { state: "Send", error: "Boom" }], ["workflow.failed"]],
       [["workflow_restarted", { reason: "ops" }], ["workflow.restarted"]],
+      [["plan_requested", { linkId: "0123456789abcdef", months: 3 }], ["plan.requested"]],
+      [["portal_locked", { linkId: "0123456789abcdef", wrongAnswers: 5 }], ["borrower.portal_locked"]],
       [["message_outcome_unknown", { channel: "sms" }], []],
       [["constructor", {}], []],
     ];

@@ -29,6 +29,8 @@ function caseView(overrides: Partial<PortalCaseView> = {}): PortalCaseView {
       { channel: "email", optedOut: false },
     ],
     promise: { earliest: "2026-08-07", latest: "2026-08-21" },
+    plans: [{ months: 3, installment: "¥416.66" }],
+    planApproval: "lender",
     standing: null,
     ...overrides,
   };
@@ -109,9 +111,11 @@ describe("the borrower page", () => {
       verifyPage({ locale: "zh-CN", factor: "date_of_birth" }, FRAME),
     ];
     const all = pages.flatMap(forms);
-    expect(all).toHaveLength(5); // promise, dispute, two opt-outs, verify
+    expect(all).toHaveLength(6); // promise, one plan, dispute, two opt-outs, verify
     for (const form of all) {
-      expect(form).toMatch(/^<form method="post" action="\/p\/tok_abc\/(verify|promise|dispute|opt-out)">/);
+      expect(form).toMatch(
+        /^<form method="post" action="\/p\/tok_abc\/(verify|promise|plan|dispute|opt-out)">/,
+      );
       expect(form).toContain('<input type="hidden" name="csrf" value="csrf-123">');
       expect(form).toContain('<button type="submit"');
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { apiClient } from "./client.ts";
 import { day, instant, sentSince, useEventStack } from "./events-harness.ts";
 
 /**
@@ -144,5 +145,76 @@ describe("the borrowers' page", () => {
     const types = (await h.audit(loanId)).map((entry) => entry.type);
     expect(types).toContain("portal_links_revoked");
     expect(types).not.toContain("portal_locked");
+  });
+
+  it("links the pay button to the tenant's payment page, the loan's id filled in URL-encoded", async () => {
+    const ops = apiClient(h.stack.url, h.stack.keys.ops);
+    const refused = await ops.call("PUT", "/v1/settings", { paymentUrlTemplate: "http://localhost/pay" });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toEqual([
+      { path: "paymentUrlTemplate", message: "must hold {loanReference}" },
+    ]);
+    const template = "http://localhost/pay?loan={loanReference}";
+    const stored = await ops.call("PUT", "/v1/settings", { paymentUrlTemplate: template });
+    expect(stored.body).toMatchObject({ sendRates: {}, paymentUrlTemplate: template, version: 1 });
+
+    // A loan id with a colon: the link carries it as %3A.
+    const { loanId, link } = await loanWithReminder("portal:pay");
+    const agent = borrowerAgent();
+    const form = await agent.get(link);
+    expect(form.body).not.toContain("/pay?loan=");
+    expect((await agent.post(`${link}/verify`, form, { answer: "8000" })).status).toBe(303);
+    const page = await agent.get(link);
+    expect(page.status).toBe(200);
+    expect(loanId).toMatch(/^portal:pay-/);
+    expect(page.body).toContain(`href="http://localhost/pay?loan=${loanId.replace(":", "%3A")}"`);
+  });
+
+  it("takes a plan among the policy's offers: for the lender to approve, or at once; refuses any other", async () => {
+    const { loanId, link } = await loanWithReminder("portal-plan");
+    const agent = borrowerAgent();
+    const form = await agent.get(link);
+    expect((await agent.post(`${link}/verify`, form, { answer: "8000" })).status).toBe(303);
+    const page = await agent.get(link);
+    // The default offers on 1,250.00: 3, 6 and 12 months (104.16 a month stays above the 100.00 floor).
+    for (const months of [3, 6, 12]) expect(page.body).toContain(`name="months" value="${months}"`);
+
+    const refused = await agent.post(`${link}/plan`, page, { months: "24" });
+    expect(refused.status).toBe(422);
+    const asked = await agent.post(`${link}/plan`, page, { months: "3" });
+    expect(asked.status).toBe(200);
+    // The default policy leaves the decision to the lender: on the record, the case unchanged.
+    expect(await h.loan(loanId)).toMatchObject({ status: "active", installments: null });
+    const requests = (await h.audit(loanId)).filter((entry) => entry.type === "plan_requested");
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.actor).toMatch(/^borrower:/);
+    expect(requests[0]?.data).toMatchObject({
+      months: 3,
+      installments: [
+        { amount: { amount: "416.66", currency: "CNY" } },
+        { amount: { amount: "416.66", currency: "CNY" } },
+        { amount: { amount: "416.68", currency: "CNY" } },
+      ],
+    });
+
+    // A policy that applies plans at once: the same request restructures the loan.
+    const ops = apiClient(h.stack.url, h.stack.keys.ops);
+    const current = await ops.call("GET", "/v1/policies/default");
+    const { id: _id, version: _version, ...rules } = current.body;
+    const stored = await ops.call("PUT", "/v1/policies/self-serve", {
+      ...rules,
+      selfService: { planApproval: "automatic", planOffers: [{ months: 4, minInstallment: "50.00" }] },
+    });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+    const auto = await loanWithReminder("portal-plan-auto", { policyId: "self-serve" });
+    const autoAgent = borrowerAgent();
+    const autoForm = await autoAgent.get(auto.link);
+    await autoAgent.post(`${auto.link}/verify`, autoForm, { answer: "8000" });
+    const autoPage = await autoAgent.get(auto.link);
+    expect((await autoAgent.post(`${auto.link}/plan`, autoPage, { months: "4" })).status).toBe(200);
+    const planned = await h.loan(auto.loanId);
+    expect(planned.installments).toHaveLength(4);
+    const applied = (await h.audit(auto.loanId)).find((entry) => entry.type === "installment_plan");
+    expect(applied?.actor).toMatch(/^borrower:/);
   });
 });

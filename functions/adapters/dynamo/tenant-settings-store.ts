@@ -38,6 +38,7 @@ export class DynamoTenantSettingsStore implements TenantSettingsStore {
     if (!Item) return DEFAULT_TENANT_SETTINGS;
     return {
       sendRates: knownRates((Item.sendRates ?? {}) as Record<string, unknown>),
+      paymentUrlTemplate: typeof Item.paymentUrlTemplate === "string" ? Item.paymentUrlTemplate : null,
       version: Number(Item.version),
       updatedAt: typeof Item.updatedAt === "string" ? Item.updatedAt : null,
       updatedBy: typeof Item.updatedBy === "string" ? Item.updatedBy : null,

@@ -165,6 +165,9 @@ const RULES: Record<string, Rule> = {
   loan_withdrawn: { events: announceWithReason("loan.closed", "withdrawn"), status: becomes("closed") },
   workflow_failed: { events: workflowFailed },
   workflow_restarted: { events: announce("workflow.restarted") },
+  // From the borrowers' page: a plan that waits for the lender, and a link locked after five wrong answers.
+  plan_requested: { events: announce("plan.requested") },
+  portal_locked: { events: announce("borrower.portal_locked") },
 };
 
 function ruleOf(type: string): Rule | undefined {

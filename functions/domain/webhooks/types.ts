@@ -42,6 +42,8 @@ export const LENDER_EVENT_TYPES = [
   "handoff.acknowledged",
   "workflow.failed",
   "workflow.restarted",
+  "plan.requested",
+  "borrower.portal_locked",
 ] as const;
 export type LenderEventType = (typeof LENDER_EVENT_TYPES)[number];
 

@@ -8,9 +8,10 @@ import { StackPart } from "./stack-part.ts";
 import type { Workflow } from "./workflow.ts";
 
 /**
- * What the page does on the state table, all by key: links and the case (GetItem), the link's answers and session
- * and the per-address attempt counts (UpdateItem), a case change with its audit entries (TransactWriteItems of
- * Puts: PutItem). No Query or Scan: it reads the policy version a case names, never the latest.
+ * What the page does on the state table, all by key: links, the case and the tenant's settings (GetItem), the
+ * link's answers and session and the per-address attempt counts (UpdateItem), a case change with its audit entries
+ * (TransactWriteItems of Puts: PutItem). No Query or Scan: it reads the policy version a case names, never the
+ * latest.
  */
 const PORTAL_STATE_ACTIONS: readonly StateItemAction[] = [
   "dynamodb:GetItem",
