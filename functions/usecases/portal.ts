@@ -120,10 +120,11 @@ async function answerOnce(
   const next = afterWrongAnswer(link, now);
   await deps.links.save(tokenHash, link, next);
   if (next.lockedUntil !== link.lockedUntil) {
-    // The lock goes on the case's record: which link, until when; never the answers given.
+    // The lock goes on the case's record: which link, until when; never the answers given. Whoever typed them
+    // is not known to be the borrower, so the page itself is the actor.
     await recordOnCase(deps, loanCase, {
       type: "portal_locked",
-      actor: borrowerActor(link),
+      actor: PORTAL_ACTOR,
       data: { linkId: link.linkId, wrongAnswers: MAX_WRONG_ANSWERS, until: next.lockedUntil },
     });
     return { kind: "closed", opened: { standing: "locked", locale: loanCase.borrower.locale } };
@@ -149,6 +150,8 @@ async function recordOnCase(deps: PortalDeps, loanCase: LoanCase, event: AuditEv
     }
   }
 }
+
+const PORTAL_ACTOR = "system:portal";
 
 export const borrowerActor = (link: Pick<PortalLink, "linkId">) => `borrower:${link.linkId}`;
 

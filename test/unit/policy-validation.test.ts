@@ -150,7 +150,7 @@ const enSms = (id: string, body: string) => (t: MessageTemplates) => {
   if (texts) texts.sms = { body };
 };
 const KNOWN =
-  "known: {{name}}, {{amountDue}}, {{dueDate}}, {{daysPastDue}}, {{paymentReference}}, {{amountDueNow}}, {{installmentNumber}}, {{installmentCount}}";
+  "known: {{name}}, {{amountDue}}, {{dueDate}}, {{daysPastDue}}, {{paymentReference}}, {{amountDueNow}}, {{installmentNumber}}, {{installmentCount}}, {{portalLink}}";
 const noFallback = { contactRules: { ...DEFAULT_CONTACT_RULES, fallback: false } };
 
 describe("template validation", () => {
