@@ -1,7 +1,7 @@
 import type { Charges } from "./charges.ts";
 import { BusinessRuleError, CaseStateConflictError } from "./errors.ts";
 import { agreeSettlement, extendGrace, planInstallments, promiseToPay } from "./events/agreements.ts";
-import { setChannelConsent } from "./events/consent.ts";
+import { preferContactTime, setChannelConsent } from "./events/consent.ts";
 import { openDispute, resolveDispute } from "./events/disputes.ts";
 import type { EventContext, EventHandler, EventOf } from "./events/handler.ts";
 import { reversePayment, takePayment } from "./events/payments.ts";
@@ -27,6 +27,7 @@ export const ALLOWED: Record<LoanEventType, readonly CaseStatus[]> = {
   cease_contact: ["active", "on_hold"],
   opt_out: ["active", "on_hold", "legal", "paid", "settled"],
   opt_in: ["active", "on_hold", "legal", "paid", "settled"],
+  contact_time_preferred: ["active", "on_hold"],
   withdrawn: ["active", "on_hold", "legal"],
 };
 
@@ -52,6 +53,7 @@ const HANDLERS: { [T in LoanEventType]: EventHandler<EventOf<T>> } = {
   withdrawn: closeCase,
   opt_out: setChannelConsent,
   opt_in: setChannelConsent,
+  contact_time_preferred: preferContactTime,
 };
 
 /**

@@ -138,6 +138,8 @@ export interface LoanCase extends Outstanding {
    * kept only as a salted hash (absent: the page asks for the last four digits of the phone).
    */
   verifier?: StoredVerifier;
+  /** The borrower's preferred local time for reminders ("HH:MM"), used instead of each step's; absent: none. */
+  preferredSendAt?: string | null;
   /** Every portal link issued up to this instant no longer works (the lender revoked them). */
   portalRevokedAt?: string | null;
   audit: ChainHead;
@@ -208,6 +210,7 @@ export function planningOf(loanCase: LoanCase): PlanningInput {
       : {}),
     ...(loanCase.firstNoticeAt !== undefined ? { firstNoticeAt: loanCase.firstNoticeAt } : {}),
     ...(loanCase.firstContactAt !== undefined ? { firstContactAt: loanCase.firstContactAt } : {}),
+    ...(loanCase.preferredSendAt ? { preferredSendAt: loanCase.preferredSendAt } : {}),
   };
 }
 

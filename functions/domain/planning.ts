@@ -40,10 +40,16 @@ export interface PlanningInput {
    * on a loan without installments: a single payment is not counted as one.
    */
   unpaidDueDates?: readonly string[];
+  /**
+   * The borrower's preferred local time for reminders: every step is planned at it instead of its own `sendAt`.
+   * The rules of contact still hold at send time (a time outside a changed window is deferred, never sent).
+   */
+  preferredSendAt?: string;
 }
 
 export function stepInstant(plan: PlanningInput, step: Pick<PolicyStep, "offsetDays" | "sendAt">): string {
-  return toInstant(localInstant(plan.dueDate, step.offsetDays, step.sendAt, plan.timeZone));
+  const at = plan.preferredSendAt ?? step.sendAt;
+  return toInstant(localInstant(plan.dueDate, step.offsetDays, at, plan.timeZone));
 }
 
 /**

@@ -22,7 +22,17 @@ export interface BorrowerCaseView {
   /** Installment plans the borrower may ask for, each with its monthly amount; and who decides on one. */
   plans: { months: number; installment: string }[];
   planApproval: "automatic" | "lender";
+  /** The borrower's preferred time for reminders, and the contact window it must fall in (borrower-local). */
+  contactTime: { current: string | null; earliest: string; latest: string } | null;
   standing: { kind: "promise"; until: string } | { kind: "dispute" } | null;
+}
+
+const isOpen = (loanCase: LoanCase) => loanCase.status === "active" || loanCase.status === "on_hold";
+
+/** Whether a preferred time ("HH:MM") falls inside the policy's contact window (start inclusive, end exclusive). */
+export function insideContactWindow(time: string, policy: Pick<Policy, "contactWindow">): boolean {
+  const { start, end } = policy.contactWindow;
+  return /^([01]\d|2[0-3]):[0-5]\d$/.test(time) && time >= start && time < end;
 }
 
 /** The borrower's calendar date at `now`. */
@@ -93,6 +103,13 @@ export function borrowerCaseView(
       installment: formatMoney(installment, locale),
     })),
     planApproval: selfServiceOf(policy).planApproval,
+    contactTime: isOpen(loanCase)
+      ? {
+          current: loanCase.preferredSendAt ?? null,
+          earliest: policy.contactWindow.start,
+          latest: policy.contactWindow.end,
+        }
+      : null,
     standing:
       hold?.reason === "dispute"
         ? { kind: "dispute" }

@@ -33,7 +33,7 @@ const PAGE_HEADERS = {
 };
 const SESSION_COOKIE = "portal_session";
 const FORM_COOKIE = "portal_form";
-const ACTIONS: readonly PortalAction[] = ["promise", "dispute", "opt-out", "plan"];
+const ACTIONS: readonly PortalAction[] = ["promise", "dispute", "opt-out", "plan", "contact-time"];
 /** `/p/<token>` and `/p/<token>/<action>`: a token is 43 URL-safe characters. */
 const ROUTE = /^\/p\/([A-Za-z0-9_-]{43})(?:\/([a-z-]+))?$/;
 /** The stylesheet, beside a link and beside its forms (pages link it relatively). */
@@ -173,6 +173,7 @@ function borrowerRequestOf(action: PortalAction, form: URLSearchParams): Borrowe
   if (action === "promise") return { action, date: form.get("date") ?? "" };
   if (action === "dispute") return { action, reason: form.get("reason") ?? "" };
   if (action === "plan") return { action, months: form.get("months") ?? "" };
+  if (action === "contact-time") return { action, time: form.get("time") ?? "" };
   return { action, channel: form.get("channel") ?? "" };
 }
 
@@ -190,6 +191,8 @@ function outcomeOf(asked: BorrowerRequest, result: "applied" | "sent_for_approva
       };
     case "opt-out":
       return { action: "opt-out", channel: asked.channel as "sms" | "email" };
+    case "contact-time":
+      return { action: "contact-time", time: asked.time || null };
   }
 }
 

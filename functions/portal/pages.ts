@@ -222,6 +222,26 @@ function planSection(view: PortalCaseView, frame: PortalFrame, s: PortalStrings,
   return section(c.planHeading, `${paragraph(c.planIntro)}${notice}\n${forms.join("\n")}`);
 }
 
+/** The time of day reminders come at, inside the contact window; empty goes back to the policy's times. */
+function contactTimeSection(
+  view: PortalCaseView,
+  frame: PortalFrame,
+  s: PortalStrings,
+  notice: string,
+): string {
+  const c = s.case;
+  const time = view.contactTime;
+  if (!time && !notice) return "";
+  const current = time?.current ? paragraph(c.timeCurrent(time.current)) : "";
+  const field = time
+    ? `<label for="contact-time">${e(c.timeLabel)}</label>
+<input type="time" id="contact-time" name="time" min="${e(time.earliest)}" max="${e(time.latest)}" step="900" value="${e(time.current ?? "")}">`
+    : "";
+  const form = time ? `\n${postForm(frame, "contact-time", field, c.timeSubmit, true)}` : "";
+  const intro = time ? paragraph(c.timeIntro(time.earliest, time.latest)) : "";
+  return section(c.timeHeading, `${intro}${current}${notice}${form}`);
+}
+
 /** One form per channel still in use; a line for each channel already stopped. */
 function optOutSection(view: PortalCaseView, frame: PortalFrame, s: PortalStrings, notice: string): string {
   const c = s.case;
@@ -256,6 +276,7 @@ export function casePage(
     promiseSection(view, frame, s, noticeFor("promise")),
     planSection(view, frame, s, noticeFor("plan")),
     disputeSection(frame, s, noticeFor("dispute")),
+    contactTimeSection(view, frame, s, noticeFor("contact-time")),
     optOutSection(view, frame, s, noticeFor("opt-out")),
   ];
   return documentOf(s.lang, s.case.title, content.filter(Boolean).join("\n"));
@@ -269,6 +290,8 @@ function outcomeMessage(outcome: PortalOutcome, s: PortalStrings): string {
       return s.done.dispute;
     case "opt-out":
       return s.done.optOut(channelName(s, outcome.channel));
+    case "contact-time":
+      return s.done.contactTime(outcome.time);
     case "plan":
       return outcome.approval === "automatic"
         ? s.done.planApplied(outcome.months)

@@ -53,6 +53,11 @@ export interface PortalStrings {
     planIntro: string;
     planOption(months: number, installment: string): string;
     planSubmit(months: number): string;
+    timeHeading: string;
+    timeIntro(earliest: string, latest: string): string;
+    timeLabel: string;
+    timeSubmit: string;
+    timeCurrent(time: string): string;
     optOutHeading: string;
     optOutIntro: string;
     optOutSubmit(channel: string): string;
@@ -65,6 +70,7 @@ export interface PortalStrings {
     dispute: string;
     optOut(channel: string): string;
     planApplied(months: number): string;
+    contactTime(time: string | null): string;
     planSent(months: number): string;
     back: string;
   };
@@ -122,6 +128,12 @@ const ZH_CN: PortalStrings = {
     planIntro: "如果一次还清有困难，可以按月分期还款。",
     planOption: (months, installment) => `分 ${months} 期，每月约 ${installment}`,
     planSubmit: (months) => `申请分 ${months} 期`,
+    timeHeading: "提醒时间",
+    timeIntro: (earliest, latest) =>
+      `您可以选择每天接收提醒的时间（${earliest} 至 ${latest} 之间）。留空则按原定时间提醒。`,
+    timeLabel: "希望在此时间提醒我",
+    timeSubmit: "保存提醒时间",
+    timeCurrent: (time) => `当前：每天 ${time}。`,
     optOutHeading: "提醒方式",
     optOutIntro: "您可以停止某种方式的提醒。停止提醒不会改变应还金额。",
     optOutSubmit: (channel) => `停止${channel}提醒`,
@@ -133,6 +145,7 @@ const ZH_CN: PortalStrings = {
     promise: (date) => `我们已记录您将在 ${date} 前还款。`,
     dispute: "我们已收到您的异议。核实期间，我们不会就这笔款项联系您。",
     optOut: (channel) => `您将不再收到${channel}提醒。`,
+    contactTime: (time) => (time ? `今后我们会在 ${time} 左右提醒您。` : "今后我们将按原定时间提醒您。"),
     planApplied: (months) => `您的 ${months} 期分期还款计划已生效，我们会在每期到期前提醒您。`,
     planSent: (months) => `您的 ${months} 期分期申请已提交，贷款方审核后会通知您。`,
     back: "返回贷款详情",
@@ -200,6 +213,12 @@ const EN_US: PortalStrings = {
     planIntro: "If paying it all at once is hard, you can pay monthly instead.",
     planOption: (months, installment) => `${months} monthly payments of about ${installment}`,
     planSubmit: (months) => `Ask for ${months} months`,
+    timeHeading: "When we remind you",
+    timeIntro: (earliest, latest) =>
+      `Choose the time of day reminders come at (from ${earliest} to before ${latest}). Leave it empty for our usual times.`,
+    timeLabel: "Remind me at",
+    timeSubmit: "Save my time",
+    timeCurrent: (time) => `Now: ${time} each day.`,
     optOutHeading: "How we remind you",
     optOutIntro: "You can stop reminders on a channel. This does not change the amount due.",
     optOutSubmit: (channel) => `Stop ${channel} reminders`,
@@ -212,6 +231,10 @@ const EN_US: PortalStrings = {
     dispute:
       "We have received your dispute. While it is reviewed, we will not contact you about this amount.",
     optOut: (channel) => `You will no longer receive ${channel} reminders.`,
+    contactTime: (time) =>
+      time
+        ? `From now on we will remind you at about ${time}.`
+        : "From now on we will remind you at our usual times.",
     planApplied: (months) =>
       `Your plan of ${months} monthly payments is in place; we will remind you before each one.`,
     planSent: (months) =>

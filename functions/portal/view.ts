@@ -8,7 +8,7 @@ import type { BorrowerCaseView } from "../domain/portal-view.ts";
 export type PortalCaseView = BorrowerCaseView;
 
 /** The action forms of the case page; each posts to `/p/<token>/<action>`. */
-export type PortalAction = "promise" | "dispute" | "opt-out" | "plan";
+export type PortalAction = "promise" | "dispute" | "opt-out" | "plan" | "contact-time";
 
 /** What a page render needs besides its content: the link's path and the session's CSRF token. */
 export interface PortalFrame {
@@ -32,4 +32,5 @@ export type PortalOutcome =
   | { action: "promise"; date: string }
   | { action: "dispute" }
   | { action: "opt-out"; channel: "sms" | "email" }
-  | { action: "plan"; months: number; approval: "automatic" | "lender" };
+  | { action: "plan"; months: number; approval: "automatic" | "lender" }
+  | { action: "contact-time"; time: string | null };

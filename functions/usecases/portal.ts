@@ -20,6 +20,7 @@ import {
   type BorrowerCaseView,
   borrowerCaseView,
   borrowerToday,
+  insideContactWindow,
   offeredPlans,
   promiseWindow,
 } from "../domain/portal-view.ts";
@@ -196,7 +197,8 @@ export type BorrowerRequest =
   | { action: "promise"; date: string }
   | { action: "dispute"; reason: string }
   | { action: "opt-out"; channel: string }
-  | { action: "plan"; months: string };
+  | { action: "plan"; months: string }
+  | { action: "contact-time"; time: string };
 
 /**
  * A borrower's action through the lender's own event use case, as `borrower:<link id>`: a promise to pay what the
@@ -256,6 +258,14 @@ function eventOf(
       if (reason.length === 0 || reason.length > 500)
         throw invalid("reason", "say why, in at most 500 characters");
       return { type: "dispute_opened", reason };
+    }
+    case "contact-time": {
+      // An empty choice goes back to the policy's own times.
+      if (request.time === "") return { type: "contact_time_preferred", time: null };
+      const { start, end } = policy.contactWindow;
+      if (!insideContactWindow(request.time, policy))
+        throw invalid("time", `choose a time from ${start} to before ${end}`);
+      return { type: "contact_time_preferred", time: request.time };
     }
     case "opt-out": {
       const reachable = request.channel === "sms" ? loanCase.borrower.phone : loanCase.borrower.email;

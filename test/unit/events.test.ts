@@ -767,6 +767,7 @@ const SAMPLES: Record<LoanEventType, LoanEvent> = {
   cease_contact: { type: "cease_contact" },
   opt_out: { type: "opt_out", channel: "sms" },
   opt_in: { type: "opt_in", channel: "sms" },
+  contact_time_preferred: { type: "contact_time_preferred", time: "18:00" },
   withdrawn: { type: "withdrawn" },
 };
 const EVENT_TYPES = Object.keys(SAMPLES) as LoanEventType[];

@@ -31,6 +31,7 @@ function caseView(overrides: Partial<PortalCaseView> = {}): PortalCaseView {
     promise: { earliest: "2026-08-07", latest: "2026-08-21" },
     plans: [{ months: 3, installment: "¥416.66" }],
     planApproval: "lender",
+    contactTime: { current: null, earliest: "08:00", latest: "21:00" },
     standing: null,
     ...overrides,
   };
@@ -111,10 +112,10 @@ describe("the borrower page", () => {
       verifyPage({ locale: "zh-CN", factor: "date_of_birth" }, FRAME),
     ];
     const all = pages.flatMap(forms);
-    expect(all).toHaveLength(6); // promise, one plan, dispute, two opt-outs, verify
+    expect(all).toHaveLength(7); // promise, one plan, dispute, contact time, two opt-outs, verify
     for (const form of all) {
       expect(form).toMatch(
-        /^<form method="post" action="\/p\/tok_abc\/(verify|promise|plan|dispute|opt-out)">/,
+        /^<form method="post" action="\/p\/tok_abc\/(verify|promise|plan|dispute|contact-time|opt-out)">/,
       );
       expect(form).toContain('<input type="hidden" name="csrf" value="csrf-123">');
       expect(form).toContain('<button type="submit"');

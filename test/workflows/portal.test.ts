@@ -217,4 +217,26 @@ describe("the borrowers' page", () => {
     const applied = (await h.audit(auto.loanId)).find((entry) => entry.type === "installment_plan");
     expect(applied?.actor).toMatch(/^borrower:/);
   });
+
+  it("sends later reminders at the time the borrower chose inside the window, and refuses one outside it", async () => {
+    const { loanId, due, link } = await loanWithReminder("portal-time");
+    const agent = borrowerAgent();
+    const form = await agent.get(link);
+    expect((await agent.post(`${link}/verify`, form, { answer: "8000" })).status).toBe(303);
+    const page = await agent.get(link);
+    expect((await agent.post(`${link}/contact-time`, page, { time: "22:30" })).status).toBe(422);
+    const chosen = await agent.post(`${link}/contact-time`, page, { time: "18:00" });
+    expect(chosen.status).toBe(200);
+    const entry = (await h.audit(loanId)).find((e) => e.type === "contact_time_preferred");
+    expect(entry).toMatchObject({
+      actor: expect.stringMatching(/^borrower:/),
+      data: { from: null, to: "18:00" },
+    });
+
+    const chosenAt = await h.now();
+    await h.advanceTo(instant(day(due, -3), "20:00"));
+    const later = sentSince(await h.messages(loanId), chosenAt);
+    expect(later.map((m) => m.step)).toEqual(["pre_due_3"]);
+    expect(Date.parse(later[0]?.sentAt ?? "")).toBe(Date.parse(instant(day(due, -3), "18:00")));
+  });
 });

@@ -27,3 +27,26 @@ export function setChannelConsent(
     "none",
   );
 }
+
+/**
+ * The borrower chooses the time of day reminders come at (inside the contact window, checked where it is asked):
+ * every step not yet sent is planned at that local time instead of the policy's, so the workflow re-plans.
+ */
+export function preferContactTime(
+  loanCase: LoanCase,
+  event: EventOf<"contact_time_preferred">,
+  ctx: EventContext,
+): EventOutcome {
+  const { actor, occurredAt } = ctx;
+  return outcome(
+    loanCase,
+    ctx,
+    { preferredSendAt: event.time },
+    {
+      type: "contact_time_preferred",
+      actor,
+      data: { from: loanCase.preferredSendAt ?? null, to: event.time, occurredAt },
+    },
+    "replan",
+  );
+}

@@ -16,6 +16,8 @@ export type LoanEvent = { occurredAt?: string; eventId?: string } & (
   | { type: "cease_contact" }
   | { type: "opt_out"; channel: Channel }
   | { type: "opt_in"; channel: Channel }
+  // From the borrowers' page only: the local time of day the borrower prefers reminders at (null: the policy's).
+  | { type: "contact_time_preferred"; time: string | null }
   | { type: "withdrawn" }
 );
 
