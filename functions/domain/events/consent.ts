@@ -38,15 +38,7 @@ export function preferContactTime(
   ctx: EventContext,
 ): EventOutcome {
   const { actor, occurredAt } = ctx;
-  return outcome(
-    loanCase,
-    ctx,
-    { preferredSendAt: event.time },
-    {
-      type: "contact_time_preferred",
-      actor,
-      data: { from: loanCase.preferredSendAt ?? null, to: event.time, occurredAt },
-    },
-    "replan",
-  );
+  const data = { from: loanCase.preferredSendAt ?? null, to: event.time, occurredAt };
+  const entry = { type: "contact_time_preferred", actor, data };
+  return outcome(loanCase, ctx, { preferredSendAt: event.time }, entry, "replan");
 }
