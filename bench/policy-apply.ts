@@ -52,7 +52,12 @@ export async function measurePolicyApply(dynamoEndpoint: string, cases: number):
     tablePrefix,
   });
   try {
-    const client = makeDocumentClient({ endpoint: dynamoEndpoint });
+    // The seeding and the final tally read whole tables of a busy DynamoDB Local: a page may take longer than
+    // the product's own 5-second request timeout.
+    const client = makeDocumentClient({
+      endpoint: dynamoEndpoint,
+      timeouts: { connectionTimeout: 5_000, requestTimeout: 120_000, maxAttempts: 3 },
+    });
     const tables = { stateTable: `${tablePrefix}dunning-state`, auditTable: `${tablePrefix}dunning-audit` };
     const seedStarted = performance.now();
     const parked = await seed(new DynamoCaseRepository(client, tables), cases);
