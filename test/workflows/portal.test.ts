@@ -147,6 +147,19 @@ describe("the borrowers' page", () => {
     expect(types).not.toContain("portal_locked");
   });
 
+  it("lets a link expire after the policy's 30 days while a newer message's link still works", async () => {
+    const { loanId, due, link } = await loanWithReminder("portal-expiry");
+    // D−7 + 30 days has passed; reminders kept coming, each with a link of its own.
+    await h.advanceTo(instant(day(due, 24), "12:00"));
+    const agent = borrowerAgent();
+    const expired = await agent.get(link);
+    expect(expired.status).toBe(404);
+    expect(expired.body).not.toContain(loanId);
+    const newest = await linkOf(loanId);
+    expect(newest).not.toBe(link);
+    expect((await agent.get(newest)).status).toBe(200);
+  });
+
   it("links the pay button to the tenant's payment page, the loan's id filled in URL-encoded", async () => {
     const ops = apiClient(h.stack.url, h.stack.keys.ops);
     const refused = await ops.call("PUT", "/v1/settings", { paymentUrlTemplate: "http://localhost/pay" });
