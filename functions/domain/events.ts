@@ -31,6 +31,9 @@ export const ALLOWED: Record<LoanEventType, readonly CaseStatus[]> = {
   withdrawn: ["active", "on_hold", "legal"],
 };
 
+/** Event types only the borrowers' page tells: the lender API neither takes nor documents them. */
+export const BORROWER_ONLY_EVENTS: readonly LoanEventType[] = ["contact_time_preferred"];
+
 /** How many recent lender event ids a case remembers for de-duplication. */
 const REMEMBERED_EVENT_IDS = 50;
 

@@ -17,7 +17,11 @@ import {
   LoanAlreadyExistsError,
   NotFoundError,
 } from "../../functions/domain/errors.ts";
-import { ALLOWED, type LoanEventType } from "../../functions/domain/events.ts";
+import {
+  ALLOWED as ALL_EVENTS_ALLOWED,
+  BORROWER_ONLY_EVENTS,
+  type LoanEventType,
+} from "../../functions/domain/events.ts";
 import type { CaseStatus } from "../../functions/domain/loan-case.ts";
 import { deliveryIdOf } from "../../functions/domain/webhooks/ids.ts";
 import { announceEntries } from "../../functions/domain/webhooks/lender-events.ts";
@@ -72,6 +76,13 @@ import {
   subscriptionExample,
 } from "../support/openapi.ts";
 import { codesRaisedIn, productSources } from "../support/raised-error-codes.ts";
+
+/** The lender API's event types (the borrowers' page has one of its own) and where each may be applied. */
+const ALLOWED = Object.fromEntries(
+  Object.entries(ALL_EVENTS_ALLOWED).filter(
+    ([type]) => !BORROWER_ONLY_EVENTS.includes(type as LoanEventType),
+  ),
+) as Record<LoanEventType, (typeof ALL_EVENTS_ALLOWED)[LoanEventType]>;
 
 /**
  * The OpenAPI document against the product: against the zod request schemas, the case state machine and the
