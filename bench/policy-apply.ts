@@ -143,6 +143,9 @@ async function seed(cases: DynamoCaseRepository, count: number): Promise<number>
 }
 
 /** Counts, over every stored case and audit entry, the cases on version 2 and the `policy_applied` per loan. */
+/** Items a tally Scan page evaluates: DynamoDB Local fails whole-megabyte pages of a table this large. */
+const SCAN_PAGE = 2_000;
+
 async function tally(
   client: ReturnType<typeof makeDocumentClient>,
   tables: { stateTable: string; auditTable: string },
@@ -156,6 +159,7 @@ async function tally(
       ExpressionAttributeNames: { "#policy": "policy", "#version": "version" },
       ExpressionAttributeValues: { ":case": "CASE", ":two": 2 },
       Select: "COUNT",
+      Limit: SCAN_PAGE,
     },
   )) {
     onNewVersion += page.Count ?? 0;
@@ -169,6 +173,7 @@ async function tally(
       ExpressionAttributeNames: { "#type": "type", "#pk": "pk" },
       ExpressionAttributeValues: { ":applied": "policy_applied" },
       ProjectionExpression: "#pk",
+      Limit: SCAN_PAGE,
     },
   )) {
     for (const item of page.Items ?? []) {
