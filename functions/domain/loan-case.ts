@@ -1,5 +1,6 @@
 import { type AuditEvent, type ChainHead, EMPTY_CHAIN } from "./audit-chain.ts";
 import { accrue, balanceOf, type Charges, freshOutstanding, type Outstanding } from "./charges.ts";
+import type { PendingConfirmation } from "./confirmations.ts";
 import type { RecentContact } from "./contact-rules.ts";
 import { BusinessRuleError } from "./errors.ts";
 import { isPositive, type Money, money } from "./money.ts";
@@ -142,6 +143,8 @@ export interface LoanCase extends Outstanding {
   preferredSendAt?: string | null;
   /** Every portal link issued up to this instant no longer works (the lender revoked them). */
   portalRevokedAt?: string | null;
+  /** A confirmation owed to the borrower for an action on their page; absent or null: none. */
+  confirmation?: PendingConfirmation | null;
   audit: ChainHead;
   /** Hash of the subscription request, to tell a repeat from a conflicting resubscription. */
   subscriptionHash: string;

@@ -31,6 +31,7 @@ import type { PortalLinkStore } from "../ports/portal.ts";
 import type { TenantSettingsStore } from "../ports/send-pacing.ts";
 import { answerMatches, factorFor } from "./borrower-verification.ts";
 import { type LenderDeps, recordEventBy } from "./lender.ts";
+import { type ActionTaken, oweConfirmation } from "./portal-confirmations.ts";
 import { newPortalToken, tokenHashOf } from "./portal-links.ts";
 
 /** What the borrower's page needs: the lender's use cases, the links, the tenant's settings (payment page). */
@@ -221,13 +222,31 @@ export async function borrowerAction(
     if (selfServiceOf(policy).planApproval === "lender") {
       const data = { linkId: link.linkId, months: installments.length, installments };
       await recordOnCase(deps, loanCase, { type: "plan_requested", actor: by.actor, data });
+      await oweConfirmation(deps, link, { action: "plan_requested", months: installments.length });
       return "sent_for_approval";
     }
     await recordEventBy(deps, by, link.loanId, { type: "installment_plan", installments });
+    await oweConfirmation(deps, link, { action: "plan", installments });
     return "applied";
   }
-  await recordEventBy(deps, by, link.loanId, eventOf(loanCase, policy, request, now));
+  const event = eventOf(loanCase, policy, request, now);
+  await recordEventBy(deps, by, link.loanId, event);
+  await oweConfirmation(deps, link, confirmedAs(event));
   return "applied";
+}
+
+/** What the confirmation of a recorded borrower's event states. */
+function confirmedAs(event: LoanEvent): ActionTaken {
+  switch (event.type) {
+    case "promise_to_pay":
+      return { action: "promise", amount: event.amount, date: event.promisedDate };
+    case "opt_out":
+      return { action: "opt_out", channel: event.channel };
+    case "contact_time_preferred":
+      return { action: "contact_time", time: event.time };
+    default:
+      return { action: "dispute" };
+  }
 }
 
 /** The schedule of an offered plan: refused unless the policy offers it for what is owed now. */

@@ -1,11 +1,16 @@
+import { confirmationDueAt } from "../domain/confirmations.ts";
 import type { CaseChange, LoanCase } from "../domain/loan-case.ts";
-import { planFor } from "../domain/loan-case.ts";
+import { planFor, stageOf } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import type { SendSlot } from "../domain/send-pacing.ts";
 import { parseInstant, toInstant } from "../domain/time.ts";
 import { expectsWorkflow } from "../domain/workflow-health.ts";
 import { parksUntil } from "../domain/workflow-horizon.ts";
 import type { Clock, PlannedStart, WorkflowWakes } from "../ports.ts";
+import { type Loaded, type SendingDeps, writeChange } from "./step-sending.ts";
+
+/** The send task's step name for a confirmation of a borrower's action (confirmations.ts). */
+export const CONFIRMATION_STEP = "confirmation";
 
 /**
  * Standard workflows live at most a year. An execution whose next wait would end later than this after
@@ -37,6 +42,12 @@ export type NextAction =
 
 /** What the workflow does next for a case as it stands. */
 export function nextAction(loaded: { loanCase: LoanCase; policy: Policy }, now: Date): NextAction {
+  // A confirmation the borrower is owed goes first, through the send task of the case's stage.
+  const confirmAt = confirmationDueAt(loaded.loanCase, loaded.policy, now);
+  if (confirmAt) {
+    const phase = stageOf(loaded.loanCase, now) === "pre_due" ? "pre_due" : "soft_collection";
+    return { phase, at: confirmAt, step: CONFIRMATION_STEP };
+  }
   const action = planFor(loaded.loanCase, loaded.policy, now);
   if (!action) return { phase: "done" };
   if (action.kind === "hand_off") return { phase: "legal", at: action.plannedAt, step: "hand_off" };
@@ -152,4 +163,20 @@ export async function recordWake(
 export function plannedStart(loanCase: LoanCase, policy: Policy, now: Date): PlannedStart {
   const startedAt = toInstant(now);
   return { startedAt, next: withinExecution(nextAction({ loanCase, policy }, now), startedAt) };
+}
+
+/**
+ * Writes a change that ends this task's work on the case together with the wake of what comes next (planned
+ * from the changed case, or `next`): one write, and no UpdateItem of the wake after it.
+ */
+export async function writeEnding(
+  deps: WakeDeps & Pick<SendingDeps, "cases">,
+  input: ExecutionState,
+  loaded: Loaded,
+  change: CaseChange,
+  now: Date,
+  next: NextAction = nextAction({ ...loaded, loanCase: change.next }, now),
+): Promise<ExecutionState> {
+  const written = await writeChange(deps, loaded, withWake(deps, input, change, next, now));
+  return recordWake(deps, input, next, written.loanCase, now);
 }

@@ -1,9 +1,9 @@
-import { type CaseChange, type LoanCase, passOver, planFor } from "../domain/loan-case.ts";
+import { type CaseChange, type LoanCase, passOver } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
 import { parksUntil } from "../domain/workflow-horizon.ts";
 import type { WorkflowControl, WorkflowRef } from "../ports.ts";
-import { plannedStart } from "./step-wakes.ts";
+import { nextAction, plannedStart } from "./step-wakes.ts";
 
 /**
  * The case as it is written when a new execution would start for it: parked, with no execution, when its next
@@ -29,7 +29,8 @@ export function replannedCase(
 ): CaseChange {
   const passed = passOver(loanCase, policy, "passed_over_by_replan", { cause });
   const next = passed.next;
-  const wakeAt = next.inFlight ? toInstant(now) : (planFor(next, policy, now)?.plannedAt ?? null);
+  const action = nextAction({ loanCase: next, policy }, now);
+  const wakeAt = next.inFlight ? toInstant(now) : "at" in action ? action.at : null;
   return { next: parkedIfBeyondHorizon({ ...next, wakeAt }, now, horizonDays), events: passed.events };
 }
 

@@ -22,11 +22,13 @@ import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borro
 import type { Handoffs } from "../ports/handoff.ts";
 import type { SendPacing } from "../ports/send-pacing.ts";
 import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
+import { claimHolderGone, confirmStep, failedConfirmation, settleConfirmation } from "./confirmations.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { issuePortalLink, type PortalConfig } from "./portal-links.ts";
 import { paceSend, resumeOfThrottled } from "./send-pacing.ts";
 import { deliver, type Loaded, writeChange } from "./step-sending.ts";
 import {
+  CONFIRMATION_STEP,
   carried,
   type ExecutionState,
   type NextAction,
@@ -35,6 +37,7 @@ import {
   refOf,
   type WakeDeps,
   withWake,
+  writeEnding,
 } from "./step-wakes.ts";
 
 export {
@@ -118,13 +121,7 @@ async function startNextExecution(deps: StepDeps, input: ExecutionState): Promis
 async function settleInFlight(deps: StepDeps, loaded: Loaded, reason: string): Promise<Loaded> {
   const inFlight = loaded.loanCase.inFlight;
   if (!inFlight) return loaded;
-  const claimant = inFlight.claimant;
-  const holderGone =
-    !claimant ||
-    inFlight.retryable ||
-    deps.runtime.realNow() > claimant.leaseUntil ||
-    (deps.runtime.exclusive && claimant.owner !== deps.runtime.instanceId);
-  if (!holderGone) {
+  if (!inFlight.retryable && !claimHolderGone(deps.runtime, inFlight.claimant)) {
     // A duplicate invocation, or a new generation started while the old one is still sending.
     throw new StepInProgressError(`step ${inFlight.step} is being sent by another run`);
   }
@@ -162,10 +159,16 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
   let loaded = await loadCollectableOrAwaitingReview(deps, input);
   if (input.next?.phase === "continue") return startNextExecution(deps, input);
   const failure = input.error ? `${input.error.Error}` : "interrupted";
-  loaded = await settleInFlight(deps, loaded, failure);
+  loaded = await settleConfirmation(deps, await settleInFlight(deps, loaded, failure), failure);
   const now = deps.clock.now();
   loaded = await reviewHold(deps, loaded, now);
   const next = nextAction(loaded, now);
+  const failedStep = input.error && input.next && "step" in input.next ? input.next.step : null;
+  // A confirmation whose send failed before it was claimed would be planned again at once: record it, move on.
+  if (failedStep === CONFIRMATION_STEP && "step" in next && next.step === CONFIRMATION_STEP) {
+    const dropped = failedConfirmation(loaded.loanCase, failure, now);
+    if (dropped) return writeEnding(deps, input, loaded, dropped, now);
+  }
   // A send task that failed before claiming would be planned again at once; record it and move on.
   if (input.error && input.next && "step" in input.next && "step" in next && next.step === input.next.step) {
     const step = findStep(loaded.policy, next.step);
@@ -197,7 +200,11 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
     const resume = resumeOfThrottled(loaded, deps.clock.now());
     return resume ? recordWake(deps, input, resume, loaded.loanCase) : deliverAndPlan(deps, input, loaded);
   }
-  loaded = await settleInFlight(deps, loaded, "interrupted");
+  loaded = await settleConfirmation(deps, await settleInFlight(deps, loaded, "interrupted"), "interrupted");
+  if (loaded.loanCase.confirmation && !loaded.loanCase.confirmation.claimedAt) {
+    const claimant = { owner: deps.runtime.instanceId, leaseUntil: deps.runtime.realNow() + CLAIM_LEASE_MS };
+    return confirmStep(deps, input, loaded, claimant);
+  }
   const now = deps.clock.now();
   const { loanCase, policy } = loaded;
   // Caps per loan need only the case; per borrower they also need the borrower's record (one more read).
@@ -239,22 +246,6 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
       return deliverAndPlan(deps, input, loaded, link?.url);
     }
   }
-}
-
-/**
- * Writes a change that ends this task's work on the case together with the wake of what comes next (planned
- * from the changed case, or `next`): one write, and no UpdateItem of the wake after it.
- */
-async function writeEnding(
-  deps: StepDeps,
-  input: ExecutionState,
-  loaded: Loaded,
-  change: CaseChange,
-  now: Date,
-  next: NextAction = nextAction({ ...loaded, loanCase: change.next }, now),
-): Promise<ExecutionState> {
-  const written = await writeChange(deps, loaded, withWake(deps, input, change, next, now));
-  return recordWake(deps, input, next, written.loanCase, now);
 }
 
 /**

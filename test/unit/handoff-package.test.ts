@@ -209,6 +209,38 @@ describe("the legal hand-off package", () => {
     expect(pkg.audit).toEqual(trail.audit);
   });
 
+  it("names the borrower's own actions on their page by the link they came through", () => {
+    const trail = new Trail(newCase());
+    const byBorrower = "borrower:0123456789abcdef";
+    const promise = applyEvent(
+      trail.loanCase,
+      { type: "promise_to_pay", amount: money("300.00", "CNY"), promisedDate: "2026-01-20" },
+      byBorrower,
+      new Date("2026-01-17T03:00:00Z"),
+      DEFAULT_POLICY.charges,
+    );
+    if ("duplicate" in promise) throw new Error("unexpected duplicate");
+    trail.apply(promise, "2026-01-17T03:00:00.000Z");
+    trail.record(
+      [{ type: "plan_requested", actor: byBorrower, data: { linkId: "0123456789abcdef", months: 3 } }],
+      "2026-01-17T03:05:00.000Z",
+    );
+    trail.apply(
+      handOff(trail.loanCase, "2026-02-14T02:00:00.000Z", new Date("2026-02-14T02:00:00Z")),
+      "2026-02-14T02:00:00.000Z",
+    );
+    const pkg = buildHandoffPackage({
+      loanCase: trail.loanCase,
+      policies: [DEFAULT_POLICY],
+      audit: trail.audit,
+      now: NOW,
+    });
+    const borrowers = pkg.events.filter((event) => event.actor === byBorrower).map((event) => event.type);
+    expect(borrowers).toEqual(["promise_to_pay", "plan_requested"]);
+    expect(pkg.agreements).toMatchObject([{ type: "promise_to_pay", actor: byBorrower }]);
+    expect(renderHandoffHtml(pkg)).toContain(`<td>${byBorrower}</td>`);
+  });
+
   it("proves the chain: every seq, hash and prevHash, a valid verdict and the head", () => {
     const trail = handedOffCase();
     const pkg = buildHandoffPackage({

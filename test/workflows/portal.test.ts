@@ -104,9 +104,20 @@ describe("the borrowers' page", () => {
     const audit = await h.audit(loanId);
     const promise = audit.find((entry) => entry.type === "promise_to_pay");
     expect(promise?.actor).toMatch(/^borrower:[0-9a-f]{16}$/);
-    // D−3, D−1 and the due day would each have sent a reminder: none goes out while the promise holds.
+    // D−3, D−1 and the due day would each have sent a reminder: none goes out while the promise holds. The one
+    // message is the promise's confirmation, on the channel the link came by (the D−7 email), in Chinese.
     await h.advanceTo(instant(day(due, 2), "20:00"));
-    expect(sentSince(await h.messages(loanId), promisedAt)).toEqual([]);
+    const since = sentSince(await h.messages(loanId), promisedAt);
+    expect(since.map((m) => [m.step, m.channel])).toEqual([["confirmation", "email"]]);
+    expect(since[0]?.body).toContain("还款承诺");
+    expect(since[0]?.body).toContain("1,250.00");
+    const confirmation = (await h.audit(loanId)).find(
+      (entry) => entry.type === "message_sent" && entry.data.step === "confirmation",
+    );
+    expect(confirmation).toMatchObject({
+      actor: "system:workflow",
+      data: { action: "promise", channel: "email", consentBasis: "borrower_request" },
+    });
   });
 
   it("locks a link after five wrong answers, on the record, and tells nothing once locked", async () => {
@@ -194,8 +205,13 @@ describe("the borrowers' page", () => {
 
     const refused = await agent.post(`${link}/plan`, page, { months: "24" });
     expect(refused.status).toBe(422);
+    const askedAt = await h.now();
     const asked = await agent.post(`${link}/plan`, page, { months: "3" });
     expect(asked.status).toBe(200);
+    await h.settle();
+    const confirmations = sentSince(await h.messages(loanId), askedAt);
+    expect(confirmations.map((m) => m.step)).toEqual(["confirmation"]);
+    expect(confirmations[0]?.body).toMatch(/3-month plan|3期分期/);
     // The default policy leaves the decision to the lender: on the record, the case unchanged.
     expect(await h.loan(loanId)).toMatchObject({ status: "active", installments: null });
     const requests = (await h.audit(loanId)).filter((entry) => entry.type === "plan_requested");
@@ -249,7 +265,46 @@ describe("the borrowers' page", () => {
     const chosenAt = await h.now();
     await h.advanceTo(instant(day(due, -3), "20:00"));
     const later = sentSince(await h.messages(loanId), chosenAt);
-    expect(later.map((m) => m.step)).toEqual(["pre_due_3"]);
-    expect(Date.parse(later[0]?.sentAt ?? "")).toBe(Date.parse(instant(day(due, -3), "18:00")));
+    expect(later.map((m) => m.step)).toEqual(["confirmation", "pre_due_3"]);
+    expect(later[0]?.body).toContain("18:00");
+    expect(Date.parse(later[1]?.sentAt ?? "")).toBe(Date.parse(instant(day(due, -3), "18:00")));
+  });
+
+  it("confirms an action inside the contact window only, and never where contact is barred", async () => {
+    const night = await loanWithReminder("portal-night");
+    const optOut = await loanWithReminder("portal-optout");
+    const dispute = await loanWithReminder("portal-dispute");
+    // Each loan is due three days after the one before; all three borrowers act at 21:30 on the last one's D−7.
+    const evening = day(dispute.due, -7);
+    await h.advanceTo(instant(evening, "21:30"));
+    const actedAt = await h.now();
+    const act = async (link: string, action: string, fields: Record<string, string>) => {
+      const agent = borrowerAgent();
+      const form = await agent.get(link);
+      expect((await agent.post(`${link}/verify`, form, { answer: "8000" })).status).toBe(303);
+      const page = await agent.get(link);
+      expect((await agent.post(`${link}/${action}`, page, fields)).status).toBe(200);
+    };
+    await act(night.link, "promise", { date: day(night.due, 3) });
+    await act(optOut.link, "opt-out", { channel: "email" });
+    await act(dispute.link, "dispute", { reason: "I paid this at the branch" });
+
+    // After 21:00 the promise's confirmation waits for the window to open at 08:00.
+    await h.advanceTo(instant(day(evening, 1), "07:55"));
+    expect(sentSince(await h.messages(night.loanId), actedAt)).toEqual([]);
+    await h.advanceTo(instant(day(evening, 1), "09:00"));
+    const confirmed = sentSince(await h.messages(night.loanId), actedAt);
+    expect(confirmed.map((m) => m.step)).toEqual(["confirmation"]);
+    expect(Date.parse(confirmed[0]?.sentAt ?? "")).toBe(Date.parse(instant(day(evening, 1), "08:00")));
+
+    // The link came by email, which the borrower just left; a dispute holds all contact. Both said on the record.
+    for (const [{ loanId }, rule] of [
+      [optOut, "channel_opted_out"],
+      [dispute, "contact_hold"],
+    ] as const) {
+      expect(sentSince(await h.messages(loanId), actedAt)).toEqual([]);
+      const withheld = (await h.audit(loanId)).filter((entry) => entry.type === "confirmation_withheld");
+      expect(withheld.map((entry) => entry.data.rule)).toEqual([rule]);
+    }
   });
 });
