@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditEvent } from "./domain/audit-chain.ts";
-import type { CaseChange, CaseStatus, LoanCase } from "./domain/loan-case.ts";
+import type { CaseChange, CaseStatus, InFlightStep, LoanCase } from "./domain/loan-case.ts";
 import type { Money } from "./domain/money.ts";
 import type { Channel, Locale, Policy } from "./domain/policy.ts";
 import type { ApplicationProgress } from "./domain/policy-application.ts";
@@ -61,6 +61,27 @@ export interface CaseRepository {
     at: string,
     once?: OnceKey | readonly OnceKey[],
   ): Promise<LoanCase>;
+  /**
+   * Appends audit events to the case's trail and changes nothing else (no new version): conditional on the trail's
+   * head; throws ConcurrentUpdateError when another write moved it, AlreadyRecordedError as update() does. Optional:
+   * without it, callers write the unchanged case through update().
+   */
+  appendToTrail?(
+    current: LoanCase,
+    events: AuditEvent[],
+    at: string,
+    once?: OnceKey | readonly OnceKey[],
+  ): Promise<LoanCase>;
+  /**
+   * Sets `inFlight` on the stored case if it is still at `expectedVersion`, without reading it first: the case as
+   * claimed, or the case as it is (null when gone) when the version moved. Optional: without it, tasks read first.
+   */
+  claim?(
+    ref: { tenantId: string; loanId: string },
+    expectedVersion: number,
+    inFlight: InFlightStep,
+    at: string,
+  ): Promise<{ claimed: LoanCase } | { current: LoanCase | null }>;
   /** What a once-key was recorded with; null when the key was never used on the case. */
   onceRecord(tenantId: string, loanId: string, key: string): Promise<{ fingerprint?: string } | null>;
   list(

@@ -101,7 +101,7 @@ export async function confirmStep(
   const pending = loanCase.confirmation;
   const decision = pending ? confirmationDecision(loanCase, policy, pending, now) : null;
   if (!pending || !decision || decision.kind === "wait") {
-    return recordWake(deps, input, nextAction(loaded, now), loanCase);
+    return recordWake(deps, input, nextAction(loaded, now), loanCase, now, policy);
   }
   if (decision.kind === "withheld") {
     return writeEnding(deps, input, loaded, withheld(loanCase, pending, decision.rule, now), now);

@@ -101,12 +101,16 @@ async function recordTogether(
     const at = toInstant(deps.clock.now());
     try {
       const events = pending.map(deliveryEvent);
-      await deps.cases.update(
-        current,
-        { next: { ...current, updatedAt: at }, events },
-        at,
-        pending.map(onceKeyOf),
-      );
+      // Only the trail grows: the case keeps its version, so a workflow task's claim at that version still holds.
+      if (deps.cases.appendToTrail)
+        await deps.cases.appendToTrail(current, events, at, pending.map(onceKeyOf));
+      else
+        await deps.cases.update(
+          current,
+          { next: { ...current, updatedAt: at }, events },
+          at,
+          pending.map(onceKeyOf),
+        );
       for (const report of pending) outcomes.set(onceKeyOf(report), "recorded");
       return;
     } catch (error) {

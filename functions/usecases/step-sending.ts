@@ -47,10 +47,12 @@ export async function deliver(
   claimed: Loaded,
   finish: OutcomeFinish = (change) => change,
   portalLink?: string,
+  carried?: Carried,
 ): Promise<{ loaded: Loaded; now: Date }> {
   const inFlight = claimed.loanCase.inFlight;
   const step = inFlight && findStep(claimed.policy, inFlight.step);
   if (!inFlight || !step) throw new Error("no deliverable step in flight");
+  const withClaim = (change: CaseChange): CaseChange => (carried ? withCarried(change, carried) : change);
   let loaded = claimed;
   if (inFlight.retryable) {
     // Take the retry: the claim is a conditional write, so a payment that landed first still wins.
@@ -69,8 +71,8 @@ export async function deliver(
         await recordOutcome(
           deps,
           loaded,
-          (c) => releaseChannels(c, remaining, events, deps.clock.now()),
-          (c) => recordedOnNewer(c, events, deps.clock.now()),
+          (c) => withClaim(releaseChannels(c, remaining, events, deps.clock.now())),
+          (c) => withClaim(recordedOnNewer(c, events, deps.clock.now())),
         );
         throw error;
       }
@@ -82,9 +84,26 @@ export async function deliver(
     }
   }
   const now = deps.clock.now();
-  const completed = (c: LoanCase) => finish(completeStep(c, events, now), now);
-  const onNewer = (c: LoanCase) => finish(recordedOnNewer(c, events, now), now);
+  const completed = (c: LoanCase) => finish(withClaim(completeStep(c, events, now)), now);
+  const onNewer = (c: LoanCase) => finish(withClaim(recordedOnNewer(c, events, now)), now);
   return { loaded: await recordOutcome(deps, loaded, completed, onNewer), now };
+}
+
+/**
+ * What a claim taken without its entries leaves to the outcome's write (see ExpectedClaim): the claim's entries,
+ * ahead of the messages', and the portal link its messages carry.
+ */
+export interface Carried {
+  events: AuditEvent[];
+  issuedLinks: NonNullable<CaseChange["issuedLinks"]>;
+}
+
+function withCarried(change: CaseChange, carried: Carried): CaseChange {
+  return {
+    ...change,
+    events: [...carried.events, ...change.events],
+    issuedLinks: [...(change.issuedLinks ?? []), ...carried.issuedLinks],
+  };
 }
 
 /** A step settled elsewhere meanwhile: what was sent is still a fact and goes on the record of the newer case. */

@@ -1,8 +1,9 @@
 import { confirmationDueAt } from "../domain/confirmations.ts";
 import type { CaseChange, LoanCase } from "../domain/loan-case.ts";
 import { planFor, stageOf } from "../domain/loan-case.ts";
-import type { Policy } from "../domain/policy.ts";
+import { type Channel, type Policy, rulesOf } from "../domain/policy.ts";
 import type { SendSlot } from "../domain/send-pacing.ts";
+import { stepTransition } from "../domain/step-transition.ts";
 import { parseInstant, toInstant } from "../domain/time.ts";
 import { expectsWorkflow } from "../domain/workflow-health.ts";
 import { parksUntil } from "../domain/workflow-horizon.ts";
@@ -33,12 +34,49 @@ export interface ExecutionState {
 }
 
 export type NextAction =
-  // A paced step carries the place it took at `at` (send-pacing.ts): the send goes out on it.
-  | { phase: "pre_due" | "soft_collection" | "legal" | "on_hold"; at: string; step: string; slot?: SendSlot }
+  // A paced step carries the place it took at `at` (send-pacing.ts): the send goes out on it. A step expected to
+  // be sent carries the claim its send task may take without reading the case first (ExpectedClaim).
+  | {
+      phase: "pre_due" | "soft_collection" | "legal" | "on_hold";
+      at: string;
+      step: string;
+      slot?: SendSlot;
+      claim?: ExpectedClaim;
+    }
   | { phase: "continue"; at: string }
   | { phase: "parked"; at: string }
   | { phase: "done" }
   | { phase: "continued" };
+
+/**
+ * The claim a send task expects to take: the step as planned, on these channels, while the case is still at the
+ * version the task before it left. The send task claims on that condition and gets the case back from the same
+ * write (no read first); if the case moved meanwhile, the refused write returns it and the task decides as usual.
+ */
+export interface ExpectedClaim {
+  version: number;
+  plannedAt: string;
+  channels: Channel[];
+}
+
+/**
+ * What the send task will claim at `next.at` if nothing changes the case before then: the transition production
+ * takes, run ahead of time. Only a plain send qualifies (no step in flight or confirmation owed, none superseded);
+ * caps per borrower need the borrower's record, so those steps read first as before.
+ */
+export function expectedClaim(stored: LoanCase, policy: Policy, next: NextAction): ExpectedClaim | undefined {
+  if (!("step" in next) || (next.phase !== "pre_due" && next.phase !== "soft_collection")) return undefined;
+  if (stored.inFlight || stored.confirmation || rulesOf(policy).capsPer !== "loan") return undefined;
+  const { decision } = stepTransition({
+    loanCase: stored,
+    policy,
+    borrowerContacts: [],
+    now: new Date(next.at),
+  });
+  if (decision.kind !== "send" || decision.step.id !== next.step || decision.superseded.length > 0)
+    return undefined;
+  return { version: stored.version, plannedAt: decision.plannedAt, channels: decision.channels };
+}
 
 /** What the workflow does next for a case as it stands. */
 export function nextAction(loaded: { loanCase: LoanCase; policy: Policy }, now: Date): NextAction {
@@ -147,12 +185,19 @@ export async function recordWake(
   next: NextAction,
   stored: LoanCase | null,
   now: Date = deps.clock.now(),
+  policy?: Policy,
 ): Promise<ExecutionState> {
   const plan = wakePlan(input, next, now, deps.horizonDays);
   if (!stored || !carriesWake(stored, input.generation, plan)) {
     await deps.wakes.setWake(refOf(input), plan.wakeAt, plan.parked ? { parked: true } : undefined);
   }
-  return { ...carried(input), next: plan.next };
+  return { ...carried(input), next: stored && policy ? withClaim(plan.next, stored, policy) : plan.next };
+}
+
+/** `next` with the claim its send task may take, when one is expected (the wake leaves the version alone). */
+function withClaim(next: NextAction, stored: LoanCase, policy: Policy): NextAction {
+  const claim = expectedClaim(stored, policy, next);
+  return claim && "step" in next ? { ...next, claim } : next;
 }
 
 /**
@@ -162,7 +207,8 @@ export async function recordWake(
  */
 export function plannedStart(loanCase: LoanCase, policy: Policy, now: Date): PlannedStart {
   const startedAt = toInstant(now);
-  return { startedAt, next: withinExecution(nextAction({ loanCase, policy }, now), startedAt) };
+  const next = withinExecution(nextAction({ loanCase, policy }, now), startedAt);
+  return { startedAt, next: withClaim(next, loanCase, policy) };
 }
 
 /**
@@ -178,5 +224,5 @@ export async function writeEnding(
   next: NextAction = nextAction({ ...loaded, loanCase: change.next }, now),
 ): Promise<ExecutionState> {
   const written = await writeChange(deps, loaded, withWake(deps, input, change, next, now));
-  return recordWake(deps, input, next, written.loanCase, now);
+  return recordWake(deps, input, next, written.loanCase, now, loaded.policy);
 }

@@ -1,4 +1,3 @@
-import { borrowerRef, withReservations } from "../domain/borrower-contacts.ts";
 import {
   CaseNotCollectableError,
   DomainError,
@@ -8,7 +7,9 @@ import {
 } from "../domain/errors.ts";
 import {
   type CaseChange,
+  type Claimant,
   holdReviewAt,
+  type InFlightStep,
   isCollectable,
   type LoanCase,
   WORKFLOW_ACTOR,
@@ -18,15 +19,17 @@ import { selfServiceOf } from "../domain/self-service.ts";
 import { completeStep, type StepDecision } from "../domain/step-lifecycle.ts";
 import { stepTransition } from "../domain/step-transition.ts";
 import { toInstant } from "../domain/time.ts";
-import type { BorrowerContactRecord, BorrowerContactStore } from "../ports/borrower-contacts.ts";
+import type { BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { SendPacing } from "../ports/send-pacing.ts";
 import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
+import { borrowerContacts, reserveChannels } from "./borrower-reservations.ts";
 import { claimHolderGone, confirmStep, failedConfirmation, settleConfirmation } from "./confirmations.ts";
+import { claimAsExpected } from "./expected-claim.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { issuePortalLink, type PortalConfig } from "./portal-links.ts";
 import { paceSend, resumeOfThrottled } from "./send-pacing.ts";
-import { deliver, type Loaded, writeChange } from "./step-sending.ts";
+import { type Carried, deliver, type Loaded, writeChange } from "./step-sending.ts";
 import {
   CONFIRMATION_STEP,
   carried,
@@ -97,9 +100,13 @@ async function loadCollectableOrAwaitingReview(
   const awaitingReview = loanCase.status === "on_hold" && loanCase.hold?.until !== undefined;
   if (!isCollectable(loanCase) && !awaitingReview)
     throw new CaseNotCollectableError(`case is ${loanCase.status}`);
+  return { loanCase, policy: await policyOf(deps, loanCase) };
+}
+
+async function policyOf(deps: StepDeps, loanCase: LoanCase): Promise<Policy> {
   const policy = await deps.policies.get(loanCase.tenantId, loanCase.policy.id, loanCase.policy.version);
   if (!policy) throw new Error(`policy ${loanCase.policy.id} v${loanCase.policy.version} is missing`);
-  return { loanCase, policy };
+  return policy;
 }
 
 /**
@@ -189,12 +196,69 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
       return writeEnding(deps, input, loaded, completeStep(skipped, events, now), now);
     }
   }
-  return recordWake(deps, input, next, loaded.loanCase);
+  return recordWake(deps, input, next, loaded.loanCase, now, loaded.policy);
 }
 
-/** "…: send": re-reads the case, applies the contact rules, claims, sends and records evidence. */
+/**
+ * "…: send": claims the step the workflow expects on the version it expects, or reads the case; applies the
+ * contact rules, claims, sends and records evidence.
+ */
 export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<ExecutionState> {
-  let loaded = await loadCollectableOrAwaitingReview(deps, input);
+  const expected = await claimAsExpected(deps, input, claimantOf(deps));
+  if (expected && "claimed" in expected) return sendClaimed(deps, input, expected.claimed);
+  return decideAndSend(deps, input, expected?.current);
+}
+
+/**
+ * A step claimed as expected, the case unread before: sent when the rules, asked again now, say exactly that step
+ * on those channels — the claim's entries and the link then go with the outcome's write. Otherwise (a late wake, a
+ * channel gone meanwhile) the claim is withdrawn and the task decides as if it had read the case.
+ */
+async function sendClaimed(deps: StepDeps, input: ExecutionState, stored: LoanCase): Promise<ExecutionState> {
+  const loaded = { loanCase: stored, policy: await policyOf(deps, stored) };
+  const ours = stored.inFlight as InFlightStep;
+  const now = new Date(ours.claimedAt);
+  const unclaimed = { ...stored, inFlight: null };
+  const { decision, change } = stepTransition({
+    loanCase: unclaimed,
+    policy: loaded.policy,
+    borrowerContacts: [],
+    now,
+    ...(ours.claimant ? { claimant: ours.claimant } : {}),
+  });
+  if (decision.kind === "send" && sameClaim(decision, ours)) {
+    const link = deps.portal
+      ? issuePortalLink(deps.portal, unclaimed, portalSending(loaded.policy, decision), now)
+      : null;
+    const carried = { events: change.events, issuedLinks: link ? [link.issued] : [] };
+    const claimed = { ...loaded, loanCase: { ...change.next, inFlight: ours } };
+    return deliverAndPlan(deps, input, claimed, link?.url, carried);
+  }
+  const withdrawn = await writeChange(deps, loaded, { next: unclaimed, events: [] });
+  return decideAndSend(deps, input, withdrawn.loanCase);
+}
+
+function sameClaim(decision: Extract<StepDecision, { kind: "send" }>, claim: InFlightStep): boolean {
+  return (
+    decision.step.id === claim.step &&
+    decision.plannedAt === claim.plannedAt &&
+    decision.superseded.length === 0 &&
+    decision.channels.join() === claim.channels.join()
+  );
+}
+
+const claimantOf = (deps: StepDeps): Claimant => ({
+  owner: deps.runtime.instanceId,
+  leaseUntil: deps.runtime.realNow() + CLAIM_LEASE_MS,
+});
+
+/** The send task on the case as read (or as a refused claim found it): the rules decide, then claim and send. */
+async function decideAndSend(
+  deps: StepDeps,
+  input: ExecutionState,
+  read?: LoanCase | null,
+): Promise<ExecutionState> {
+  let loaded = await loadCollectableOrAwaitingReview(deps, input, read);
   if (loaded.loanCase.inFlight?.retryable && isCollectable(loaded.loanCase)) {
     // Throttled channels go out again inside the contact window only.
     const resume = resumeOfThrottled(loaded, deps.clock.now());
@@ -202,8 +266,7 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
   }
   loaded = await settleConfirmation(deps, await settleInFlight(deps, loaded, "interrupted"), "interrupted");
   if (loaded.loanCase.confirmation && !loaded.loanCase.confirmation.claimedAt) {
-    const claimant = { owner: deps.runtime.instanceId, leaseUntil: deps.runtime.realNow() + CLAIM_LEASE_MS };
-    return confirmStep(deps, input, loaded, claimant);
+    return confirmStep(deps, input, loaded, claimantOf(deps));
   }
   const now = deps.clock.now();
   const { loanCase, policy } = loaded;
@@ -215,13 +278,13 @@ export async function sendStep(deps: StepDeps, input: ExecutionState): Promise<E
     policy,
     borrowerContacts: borrower?.record.contacts ?? [],
     now,
-    claimant: { owner: deps.runtime.instanceId, leaseUntil: deps.runtime.realNow() + CLAIM_LEASE_MS },
+    claimant: claimantOf(deps),
   });
   switch (decision.kind) {
     case "wait":
     case "hand_off":
       // The hand-off is the legal task's: it moves the case and publishes the package together.
-      return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase);
+      return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now, loaded.policy);
     case "skip":
       return writeEnding(deps, input, loaded, change, now);
     case "defer":
@@ -257,54 +320,17 @@ async function deliverAndPlan(
   input: ExecutionState,
   claimed: Loaded,
   portalLink?: string,
+  carried?: Carried,
 ): Promise<ExecutionState> {
   const finish = (change: CaseChange, at: Date) =>
     withWake(deps, input, change, nextAction({ ...claimed, loanCase: change.next }, at), at);
-  const { loaded, now } = await deliver(deps, claimed, finish, portalLink);
-  return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now);
+  const { loaded, now } = await deliver(deps, claimed, finish, portalLink, carried);
+  return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now, loaded.policy);
 }
 
 /** What a step's personal link is issued for: its messages, and as long as the policy lets links work. */
 function portalSending(policy: Policy, decision: Extract<StepDecision, { kind: "send" }>) {
   return { step: decision.step.id, channels: decision.channels, validDays: selfServiceOf(policy).linkDays };
-}
-
-interface BorrowerView {
-  ref: string;
-  record: BorrowerContactRecord;
-}
-
-/** The borrower's contact record; null for a loan with neither phone nor email (nothing can be sent). */
-async function borrowerContacts(deps: StepDeps, loanCase: LoanCase): Promise<BorrowerView | null> {
-  const ref = borrowerRef(loanCase.tenantId, loanCase.borrower);
-  if (!ref) return null;
-  return { ref, record: await deps.borrowers.get(loanCase.tenantId, ref) };
-}
-
-/**
- * Records the channels about to be sent on the borrower, conditional on the version the decision read: a
- * send for another loan of the borrower that got there first makes this one re-read and decide again
- * (ConcurrentUpdateError, which the workflow retries). Channels this step already reserved are not added
- * again, so a retried send counts once.
- */
-async function reserveChannels(
-  deps: StepDeps,
-  loanCase: LoanCase,
-  borrower: BorrowerView,
-  decision: Extract<StepDecision, { kind: "send" }>,
-  now: Date,
-): Promise<void> {
-  const contacts = withReservations(
-    borrower.record.contacts,
-    {
-      loanId: loanCase.loanId,
-      step: decision.step.id,
-      plannedAt: decision.plannedAt,
-      channels: decision.channels,
-    },
-    now,
-  );
-  if (contacts) await deps.borrowers.put(loanCase.tenantId, borrower.ref, borrower.record.version, contacts);
 }
 
 /**
@@ -328,7 +354,9 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
   // The transition the send task and the simulator take; only its hand-off is this task's to apply. The caps
   // do not bear on the hand-off, so the borrower's record is not read.
   const { decision, change } = stepTransition({ ...loaded, borrowerContacts: [], now });
-  if (decision.kind !== "hand_off") return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase);
+  if (decision.kind !== "hand_off") {
+    return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now, loaded.policy);
+  }
   // The move carries the end of the wake: a retry that only publishes finds it there.
   const written = await writeChange(deps, loaded, withWake(deps, input, change, DONE, now));
   // Withheld (no message ever reached the borrower): the case stays, flagged for ops; nothing to publish.

@@ -38,7 +38,7 @@ const BORROWERS: Record<PhoneLocale, Record<string, unknown>> = {
 
 describe("the borrowers' page in a browser", () => {
   for (const locale of ["zh-CN", "en-US"] as const) {
-    it(`${locale}: opens the link from the message, verifies, promises to pay; no reminder until the date`, async () => {
+    it(`${locale}: opens the link from the message, verifies, promises to pay; a confirmation and no reminder until the date`, async () => {
       const loanId = h.id(`browser-${locale}`);
       const due = day(await h.today(), 10);
       await h.subscribe(loanId, { dueDate: due, borrower: BORROWERS[locale] });
@@ -69,8 +69,11 @@ describe("the borrowers' page in a browser", () => {
         status: "on_hold",
         hold: { reason: "promise", until: day(due, 2) },
       });
+      // The one message until the date is the promise's confirmation, in the borrower's language.
       await h.advanceTo(instant(day(due, 2), "20:00"));
-      expect(sentSince(await h.messages(loanId), promisedAt)).toEqual([]);
+      const since = sentSince(await h.messages(loanId), promisedAt);
+      expect(since.map((m) => m.step)).toEqual(["confirmation"]);
+      expect(since[0]?.body).toMatch(locale === "zh-CN" ? /还款承诺/ : /promise to pay/);
     });
   }
 });

@@ -386,3 +386,63 @@ describe("DynamoCaseRepository.list", () => {
     await expect(repo.list(tenantId, { limit: 1.5 })).rejects.toMatchObject({ code: "INVALID_LIMIT" });
   });
 });
+
+describe("a claim without a read, and a trail that grows alone", () => {
+  const inFlight = (at: string) => ({
+    step: "pre_due_7",
+    plannedAt: at,
+    channels: ["email" as const],
+    claimedAt: at,
+    retryable: false,
+    claimant: { owner: "run-1", leaseUntil: 1 },
+  });
+  const report = { type: "message_delivery", actor: "system:delivery", data: { status: "delivered" } };
+
+  it("claims at the expected version and answers the case as claimed, in one call", async () => {
+    const created = await createdCase();
+    const at = toInstant(minutesAfter(T0, 5));
+    const result = await repo.claim(created, created.version, inFlight(at), at);
+    expect(result).toEqual({
+      claimed: { ...created, inFlight: inFlight(at), version: created.version + 1, updatedAt: at },
+    });
+    expect(await repo.get(TENANT, created.loanId)).toEqual("claimed" in result ? result.claimed : null);
+  });
+
+  it("refused at another version, answers the case as it is and changes nothing; null for a loan that is not there", async () => {
+    const created = await createdCase();
+    const { change, at } = pay(created, "10.00", 1);
+    const paid = await repo.update(created, change, at);
+    const claimAt = toInstant(minutesAfter(T0, 5));
+    expect(await repo.claim(created, created.version, inFlight(claimAt), claimAt)).toEqual({ current: paid });
+    expect(await repo.get(TENANT, created.loanId)).toEqual(paid);
+    expect(
+      await repo.claim({ tenantId: TENANT, loanId: uniqueLoanId() }, 1, inFlight(claimAt), claimAt),
+    ).toEqual({
+      current: null,
+    });
+  });
+
+  it("appends a report without a new version, so a claim at that version still holds; a write from the old head does not", async () => {
+    const created = await createdCase();
+    const at = toInstant(minutesAfter(T0, 2));
+    const appended = await repo.appendToTrail(created, [report], at, "delivery:pm-1:delivered");
+    expect(appended.version).toBe(created.version);
+    expect(appended.audit.seq).toBe(created.audit.seq + 1);
+    expect(await repo.get(TENANT, created.loanId)).toEqual(appended);
+    // The same report again: on the record already.
+    await expect(repo.appendToTrail(appended, [report], at, "delivery:pm-1:delivered")).rejects.toThrow(
+      /already has/,
+    );
+    // A change read before the report would overwrite its head: refused, to be read again.
+    const { change, at: paidAt } = pay(created, "10.00", 3);
+    await expect(repo.update(created, change, paidAt)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    const claimAt = toInstant(minutesAfter(T0, 5));
+    const claimed = await repo.claim(created, created.version, inFlight(claimAt), claimAt);
+    expect(claimed).toMatchObject({ claimed: { audit: appended.audit, version: created.version + 1 } });
+    const trail = await repo.auditTrail(TENANT, created.loanId);
+    expect(verifyChain({ tenantId: TENANT, loanId: created.loanId }, trail)).toEqual({
+      valid: true,
+      head: appended.audit,
+    });
+  });
+});

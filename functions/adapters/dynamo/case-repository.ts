@@ -1,12 +1,14 @@
-import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { type AuditEntry, appendToChain, EMPTY_CHAIN } from "../../domain/audit-chain.ts";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { type AuditEntry, type AuditEvent, appendToChain, EMPTY_CHAIN } from "../../domain/audit-chain.ts";
 import { AlreadyRecordedError, ConcurrentUpdateError } from "../../domain/errors.ts";
-import type { CaseChange, LoanCase } from "../../domain/loan-case.ts";
+import type { CaseChange, InFlightStep, LoanCase } from "../../domain/loan-case.ts";
 import type { CaseRepository, CreateOutcome, OnceKey, OpenCase, Page } from "../../ports.ts";
 import { createMany } from "./case-batch-create.ts";
 import { toCase } from "./case-items.ts";
 import { type ListQuery, listCases, queryOpenCases, readAuditTrail } from "./case-queries.ts";
-import { type CaseTables, translateCancellation, writeCase } from "./case-writes.ts";
+import { appendEntries, type CaseTables, translateCancellation, writeCase } from "./case-writes.ts";
 import { cancellationCodes } from "./errors.ts";
 import { keys } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
@@ -98,10 +100,7 @@ export class DynamoCaseRepository implements CaseRepository {
     const chain = appendToChain({ tenantId, loanId }, current.audit, change.events, at);
     const stored: LoanCase = { ...change.next, audit: chain.head, version: current.version + 1 };
     const onceKeys = onceKeysOf(once);
-    const markers = onceKeys.map((key) => ({
-      ...keys.onceMarker(tenantId, loanId, keyOf(key)),
-      ...(typeof key === "object" ? { fingerprint: key.fingerprint } : {}),
-    }));
+    const markers = markersOf(tenantId, loanId, onceKeys);
     try {
       await writeCase(
         this.client,
@@ -109,30 +108,78 @@ export class DynamoCaseRepository implements CaseRepository {
         stored,
         chain.entries,
         {
-          ConditionExpression: "#version = :expected",
-          ExpressionAttributeNames: { "#version": "version" },
-          ExpressionAttributeValues: { ":expected": current.version },
+          // The version moves with every change but a trail append (appendToTrail); the head moves with those too.
+          ConditionExpression: "#version = :expected AND #audit.#seq = :seq",
+          ExpressionAttributeNames: { "#version": "version", "#audit": "audit", "#seq": "seq" },
+          ExpressionAttributeValues: { ":expected": current.version, ":seq": current.audit.seq },
         },
         markers,
         change.issuedLinks,
       );
       return stored;
     } catch (error) {
-      const codes = cancellationCodes(error);
-      // The markers are the last items: one failing means its change was applied before, whatever else failed.
-      const used = codes
-        ? onceKeys.filter((_, i) => codes[codes.length - markers.length + i] === "ConditionalCheckFailed")
-        : [];
-      if (used.length > 0) {
-        const names = used.map(keyOf);
-        throw new AlreadyRecordedError(`loan ${loanId} already has ${names.join(", ")}`, names);
-      }
-      if (codes?.[0] === "ConditionalCheckFailed") {
-        throw new ConcurrentUpdateError(
-          `loan ${loanId} changed since version ${current.version}; re-read it`,
-        );
-      }
-      throw translateCancellation(error, codes, `loan ${loanId}`);
+      throw refusal(error, current, onceKeys, markers.length);
+    }
+  }
+
+  /**
+   * Appends entries to the case's trail and changes nothing else (a delivery report): conditional on the trail's
+   * head alone and leaving the version as it is, so a workflow task's claim at that version still holds.
+   */
+  async appendToTrail(
+    current: LoanCase,
+    events: AuditEvent[],
+    at: string,
+    once?: OnceKey | readonly OnceKey[],
+  ): Promise<LoanCase> {
+    const { tenantId, loanId } = current;
+    const chain = appendToChain({ tenantId, loanId }, current.audit, events, at);
+    const onceKeys = onceKeysOf(once);
+    const markers = markersOf(tenantId, loanId, onceKeys);
+    try {
+      await appendEntries(this.client, this.tables, current, chain, at, markers);
+      return { ...current, audit: chain.head, updatedAt: at };
+    } catch (error) {
+      throw refusal(error, current, onceKeys, markers.length);
+    }
+  }
+
+  /**
+   * Claims a step without reading the case first: sets `inFlight` on condition that the case is still at
+   * `expectedVersion`, and answers the case as claimed — or, refused, the case as it is (null when gone).
+   */
+  async claim(
+    ref: { tenantId: string; loanId: string },
+    expectedVersion: number,
+    inFlight: InFlightStep,
+    at: string,
+  ): Promise<{ claimed: LoanCase } | { current: LoanCase | null }> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tables.stateTable,
+          Key: keys.loanCase(ref.tenantId, ref.loanId),
+          UpdateExpression: "SET #inFlight = :inFlight, #version = :next, #updatedAt = :at",
+          ConditionExpression: "#version = :expected",
+          ExpressionAttributeNames: {
+            "#inFlight": "inFlight",
+            "#version": "version",
+            "#updatedAt": "updatedAt",
+          },
+          ExpressionAttributeValues: {
+            ":inFlight": inFlight,
+            ":next": expectedVersion + 1,
+            ":expected": expectedVersion,
+            ":at": at,
+          },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { claimed: toCase(Attributes ?? {}) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { current: error.Item ? toCase(unmarshall(error.Item)) : null };
     }
   }
 
@@ -148,4 +195,37 @@ export class DynamoCaseRepository implements CaseRepository {
   openCases(tenantId: string): AsyncGenerator<OpenCase> {
     return queryOpenCases(this.client, this.tables.stateTable, tenantId);
   }
+}
+
+function markersOf(tenantId: string, loanId: string, onceKeys: readonly OnceKey[]) {
+  return onceKeys.map((key) => ({
+    ...keys.onceMarker(tenantId, loanId, keyOf(key)),
+    ...(typeof key === "object" ? { fingerprint: key.fingerprint } : {}),
+  }));
+}
+
+/**
+ * What a refused case write stands for: a once-key used before (the markers are the last items, so one failing
+ * means its change was applied before, whatever else failed), the case changed meanwhile, or a transaction error.
+ */
+function refusal(
+  error: unknown,
+  current: LoanCase,
+  onceKeys: readonly OnceKey[],
+  markerCount: number,
+): unknown {
+  const codes = cancellationCodes(error);
+  const used = codes
+    ? onceKeys.filter((_, i) => codes[codes.length - markerCount + i] === "ConditionalCheckFailed")
+    : [];
+  if (used.length > 0) {
+    const names = used.map(keyOf);
+    return new AlreadyRecordedError(`loan ${current.loanId} already has ${names.join(", ")}`, names);
+  }
+  if (codes?.[0] === "ConditionalCheckFailed") {
+    return new ConcurrentUpdateError(
+      `loan ${current.loanId} changed since version ${current.version}; re-read it`,
+    );
+  }
+  return translateCancellation(error, codes, `loan ${current.loanId}`);
 }

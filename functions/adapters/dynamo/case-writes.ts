@@ -1,9 +1,10 @@
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
-import type { AuditEntry } from "../../domain/audit-chain.ts";
+import type { AuditEntry, ChainHead } from "../../domain/audit-chain.ts";
 import { ConcurrentUpdateError } from "../../domain/errors.ts";
 import type { CaseChange, LoanCase } from "../../domain/loan-case.ts";
 import { auditItem, caseItem, portalLinkItem } from "./case-items.ts";
 import { AuditChainConflictError } from "./errors.ts";
+import { keys } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
 
 /** DynamoDB refuses transactions of more than 100 items: the case plus at most 99 audit entries. */
@@ -84,6 +85,48 @@ export async function writeCase(
       ],
     }),
   );
+}
+
+/**
+ * Appends a case's new trail entries in one TransactWriteItems: the case's head and `updatedAt` updated on
+ * condition that the head is still the one the entries follow, the entries, then the once-markers.
+ */
+export async function appendEntries(
+  client: DynamoDBDocumentClient,
+  tables: CaseTables,
+  current: LoanCase,
+  chain: { entries: AuditEntry[]; head: ChainHead },
+  at: string,
+  onceMarkers: readonly OnceMarker[] = [],
+): Promise<void> {
+  if (chain.entries.length > MAX_EVENTS_PER_WRITE - onceMarkers.length) {
+    throw new RangeError(`a trail append may carry at most ${MAX_EVENTS_PER_WRITE} entries and once-markers`);
+  }
+  const update = {
+    Update: {
+      TableName: tables.stateTable,
+      Key: keys.loanCase(current.tenantId, current.loanId),
+      UpdateExpression: "SET #audit = :head, #updatedAt = :at",
+      ConditionExpression: "#audit.#seq = :seq",
+      ExpressionAttributeNames: { "#audit": "audit", "#seq": "seq", "#updatedAt": "updatedAt" },
+      ExpressionAttributeValues: { ":head": chain.head, ":seq": current.audit.seq, ":at": at },
+    },
+  };
+  const entries = chain.entries.map((entry) => ({
+    Put: {
+      TableName: tables.auditTable,
+      Item: auditItem(current.tenantId, current.loanId, entry),
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  }));
+  const markers = onceMarkers.map((marker) => ({
+    Put: {
+      TableName: tables.stateTable,
+      Item: { ...marker, at },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  }));
+  await client.send(new TransactWriteCommand({ TransactItems: [update, ...entries, ...markers] }));
 }
 
 /** The error a cancelled case write stands for, read from its cancellation reasons (case first, then entries). */
