@@ -222,6 +222,8 @@ function stepProfile(paths: PathResult[] | undefined) {
   return {
     callsPerTask: perTask(dataPlaneCalls(workflow)),
     itemCallsPerTask: perTask(itemCalls),
+    // Send and hand-off tasks, each with the delivery reports of its messages.
+    itemCallsPerStep: itemCalls / Math.max(1, legal.steps),
     ops: Object.entries(workflow.calls)
       .map(([op, n]) => `${op} ${perTask(n).toFixed(2)}`)
       .join(", "),
@@ -244,6 +246,11 @@ function profileRows(profile: ReturnType<typeof stepProfile>): Cell[][] {
     [
       "Profile: item reads and writes per task (GetItem, PutItem, UpdateItem, TransactWriteItems…)",
       profile.itemCallsPerTask,
+      "calls",
+    ],
+    [
+      "Profile: item reads and writes per dunning step (send or hand-off, its delivery reports included)",
+      profile.itemCallsPerStep,
       "calls",
     ],
     ["Profile: write units per workflow task (delivery reports included)", profile.writeUnitsPerTask, "WRU"],

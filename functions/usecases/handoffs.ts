@@ -103,10 +103,13 @@ export async function publishHandoff(
   deps: HandoffDeps,
   tenantId: string,
   loanId: string,
+  justMoved?: LoanCase,
 ): Promise<HandoffRecord> {
-  const existing = await deps.handoffs.store.get(tenantId, loanId);
+  // A case the caller has just moved into legal (`justMoved`, as written) is neither looked up in the store nor
+  // read again: a record stored before makes the store's conditional put answer with it instead.
+  const existing = justMoved ? null : await deps.handoffs.store.get(tenantId, loanId);
   if (existing) return existing;
-  const loanCase = await deps.cases.get(tenantId, loanId);
+  const loanCase = justMoved ?? (await deps.cases.get(tenantId, loanId));
   if (!loanCase) throw new NotFoundError(`loan ${loanId} not found`);
   if (loanCase.status !== "legal") {
     throw new CaseStateConflictError(`loan ${loanId} is ${loanCase.status}, not handed to legal`);

@@ -360,16 +360,21 @@ export async function handOffStep(deps: StepDeps, input: ExecutionState): Promis
   // The move carries the end of the wake: a retry that only publishes finds it there.
   const written = await writeChange(deps, loaded, withWake(deps, input, change, DONE, now));
   // Withheld (no message ever reached the borrower): the case stays, flagged for ops; nothing to publish.
-  if (!decision.withheld) await publishForLegal(deps, input.tenantId, input.loanId);
+  if (!decision.withheld) await publishForLegal(deps, input.tenantId, input.loanId, written.loanCase);
   return recordWake(deps, input, DONE, written.loanCase, now);
 }
 
 const DONE: NextAction = { phase: "done" };
 
 /** Publishing is idempotent: a failure becomes a named error the ASL retries with back-off. */
-async function publishForLegal(deps: StepDeps, tenantId: string, loanId: string): Promise<void> {
+async function publishForLegal(
+  deps: StepDeps,
+  tenantId: string,
+  loanId: string,
+  justMoved?: LoanCase,
+): Promise<void> {
   try {
-    await publishHandoff(deps, tenantId, loanId);
+    await publishHandoff(deps, tenantId, loanId, justMoved);
   } catch (error) {
     if (error instanceof DomainError) throw error;
     throw new HandoffPublishError(`hand-off package for ${loanId} not published: ${(error as Error).name}`);
