@@ -32,6 +32,8 @@ const schema = z.object({
   POLICY_APPLY_RATE: z.coerce.number().positive().max(100).default(DEFAULT_APPLY_RATE),
   /** Open cases a policy application reads per page (one queue message each). */
   POLICY_APPLY_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_APPLY_PAGE_SIZE),
+  /** Simulations through the API: the queue a job's message goes by (the simulation function runs the job). */
+  SIMULATION_QUEUE_URL: z.url().optional(),
   /**
    * Where borrowers' personal links point (`<base>/p/<token>`): the portal's public origin. Unset: messages carry
    * no link (the built-in texts leave that line out).

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, buildSync, version as esbuildVersion } from "esbuild";
+import { buildConsoleAssets } from "../web/console/build.ts";
 
 /**
  * The one definition of how a Lambda bundle is built. The CDK app deploys these directories as they are, and
@@ -26,6 +27,8 @@ export const LAMBDA_ENTRIES = {
   webhookDeliver: "functions/webhooks/deliver-handler.ts",
   policyApply: "functions/policies/apply-handler.ts",
   portal: "functions/portal/handler.ts",
+  simulate: "functions/simulation/handler.ts",
+  console: "functions/console/handler.ts",
 } as const;
 export type BundleName = keyof typeof LAMBDA_ENTRIES;
 
@@ -63,6 +66,11 @@ export const LAMBDA_FUNCTIONS = {
   // before its end, so a page always counts what it did).
   policyApply: { bundle: "policyApply", handler: "handler", timeoutSeconds: 120, memoryMb: 512 },
   portal: { bundle: "portal", handler: "handler", timeoutSeconds: 15, memoryMb: 512 },
+  // Simulation queue → one what-if run, whole, in this thread: Lambda's longest timeout, and memory for a million
+  // open cases held as loans (CPU grows with memory: a full vCPU from 1,769 MB).
+  simulate: { bundle: "simulate", handler: "handler", timeoutSeconds: 900, memoryMb: 3008 },
+  // Static files only: the ops console's page, script and stylesheet.
+  console: { bundle: "console", handler: "handler", timeoutSeconds: 10, memoryMb: 256 },
 } as const satisfies Record<string, LambdaSpec>;
 export type LambdaName = keyof typeof LAMBDA_FUNCTIONS;
 
@@ -140,10 +148,13 @@ export function buildBundle(nameOrEntry: BundleName | string): string {
   try {
     const buildStarted = Date.now();
     const result = buildSync({ ...bundleOptions(entry, join(staging, BUNDLE_FILE)), metafile: true });
+    // The console's function serves the console itself: its files are built into the same directory.
+    const assets =
+      entry === resolve(REPO_ROOT, LAMBDA_ENTRIES.console) ? buildConsoleAssets(join(staging, "assets")) : [];
     const inputs: Record<string, string> = {};
     // A source saved while esbuild ran may differ from what it read: then the bundle is used but not cached.
     let changedDuringBuild = false;
-    for (const file of Object.keys(result.metafile?.inputs ?? {})) {
+    for (const file of [...Object.keys(result.metafile?.inputs ?? {}), ...assets]) {
       const path = resolve(REPO_ROOT, file);
       const rel = relative(REPO_ROOT, path);
       if (rel.startsWith("node_modules") || rel.startsWith("..")) continue;
@@ -151,7 +162,8 @@ export function buildBundle(nameOrEntry: BundleName | string): string {
       inputs[rel] = sha256(readFileSync(path));
     }
     const code = readFileSync(join(staging, BUNDLE_FILE));
-    const dir = join(root, `${id}-${sha256(code).slice(0, 16)}`);
+    const built = assets.length > 0 ? sha256(code + JSON.stringify(inputs)) : sha256(code);
+    const dir = join(root, `${id}-${built.slice(0, 16)}`);
     try {
       renameSync(staging, dir);
     } catch (error) {

@@ -4,11 +4,10 @@ import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import { exceedsMaxAmount, MAX_AMOUNT } from "../functions/domain/money.ts";
 import { termsIssues } from "../functions/domain/schedule.ts";
-import type { PortfolioLoan } from "./portfolio.ts";
+import { borrowerGrouping, type PortfolioLoan } from "./portfolio.ts";
 import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
 import {
   type BorrowerLoans,
-  borrowerKey,
   type RunSettings,
   runBorrowers,
   runSynthetic,
@@ -33,8 +32,7 @@ export const defaultWorkers = () => availableParallelism();
 
 /** Reads a JSONL portfolio (one POST /v1/loans body a line) and groups its loans by borrower. */
 export async function readPortfolio(file: string): Promise<Portfolio> {
-  const groups = new Map<string, BorrowerLoans>();
-  const borrowers: BorrowerLoans[] = [];
+  const grouping = borrowerGrouping();
   let index = 0;
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) {
@@ -47,17 +45,10 @@ export async function readPortfolio(file: string): Promise<Portfolio> {
     }
     const problem = loanProblem(loan);
     if (problem) throw new Error(`${file}:${index + 1}: ${problem}`);
-    const entry = { index: index++, loan };
-    const key = borrowerKey(loan);
-    const group = key ? groups.get(key) : undefined;
-    if (group) group.loans.push(entry);
-    else {
-      const fresh = { loans: [entry] };
-      borrowers.push(fresh);
-      if (key) groups.set(key, fresh);
-    }
+    index++;
+    grouping.add(loan);
   }
-  return { kind: "borrowers", borrowers, loans: index };
+  return { kind: "borrowers", ...grouping.done() };
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -25,6 +25,15 @@ export interface PortfolioLoan {
   policyId?: string;
 }
 
+/** Loans sharing a borrower: the same phone, else the same email; a loan with neither stands alone. */
+export function borrowerKey(loan: PortfolioLoan): string | null {
+  return loan.borrower.phone
+    ? `p:${loan.borrower.phone}`
+    : loan.borrower.email
+      ? `e:${loan.borrower.email}`
+      : null;
+}
+
 /** The dates a loan falls due on: its one due date, or each installment's. */
 export function dueDatesOf(loan: PortfolioLoan): string[] {
   return loan.schedule ? loan.schedule.map((i) => i.dueDate) : [loan.dueDate ?? ""];
@@ -256,6 +265,48 @@ export function syntheticLoan(index: number, options: SyntheticPortfolioOptions)
       ? { schedule: monthlySchedule(amount, "CNY", dueDate, shape.installments) }
       : { dueDate }),
     ...(options.policyId ? { policyId: options.policyId } : {}),
+  };
+}
+
+/**
+ * The synthetic portfolio of a run starting on `start` for `days`, as `npm run simulate` and the simulation function
+ * make it: due dates from the day after the start, spread over `dueDays` (default min(30, days)).
+ */
+export function syntheticOptions(
+  start: string,
+  days: number,
+  asked: { loans: number; seed: number; dueDays?: number | undefined; installmentShare?: number | undefined },
+): SyntheticPortfolioOptions {
+  return {
+    count: asked.loans,
+    seed: asked.seed,
+    firstDueDate: plusDays(start, 1),
+    dueDays: asked.dueDays ?? Math.min(30, days),
+    installmentShare: asked.installmentShare ?? DEFAULT_INSTALLMENT_SHARE,
+  };
+}
+
+/**
+ * Gathers supplied loans into borrowers (loans that share a borrowerKey), each loan with its position in the
+ * portfolio, which seeds its payments: the same loans in the same order always draw the same payments.
+ */
+export function borrowerGrouping() {
+  const keyed = new Map<string, { loans: { index: number; loan: PortfolioLoan }[] }>();
+  const borrowers: { loans: { index: number; loan: PortfolioLoan }[] }[] = [];
+  let loans = 0;
+  return {
+    add(loan: PortfolioLoan): void {
+      const entry = { index: loans++, loan };
+      const key = borrowerKey(loan);
+      const borrower = key ? keyed.get(key) : undefined;
+      if (borrower) borrower.loans.push(entry);
+      else {
+        const fresh = { loans: [entry] };
+        borrowers.push(fresh);
+        if (key) keyed.set(key, fresh);
+      }
+    },
+    done: () => ({ borrowers, loans }),
   };
 }
 

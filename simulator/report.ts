@@ -82,6 +82,29 @@ export function policyReport(label: string, policy: Policy, tally: Tally, startM
   };
 }
 
+/**
+ * The report of a run, as `npm run simulate` writes it and the simulation function stores it: the run's facts, the
+ * payment model, and one PolicyReport per policy in the order they ran.
+ */
+export function simulationReport(
+  policies: readonly { label: string; policy: Policy }[],
+  tallies: readonly Tally[],
+  run: Omit<RunInfo, "distinctTrajectories"> & { payments: PaymentModel },
+): SimulationReport {
+  const { payments, loans, days, seconds, peakRssMb, workers, start, seed, portfolio } = run;
+  const startMs = Date.parse(`${run.start}T00:00:00Z`);
+  const reports = tallies.map((tally, i) => {
+    const { label, policy } = policies[i] as { label: string; policy: Policy };
+    return policyReport(label, policy, tally, startMs);
+  });
+  const distinctTrajectories = reports.reduce((n, r) => n + r.memoisation.distinctTrajectories, 0);
+  return {
+    run: { loans, days, seconds, peakRssMb, workers, distinctTrajectories, start, seed, portfolio },
+    payments,
+    policies: reports,
+  };
+}
+
 export const escapeXml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 

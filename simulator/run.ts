@@ -42,15 +42,6 @@ export interface BorrowerLoans {
   loans: { index: number; loan: PortfolioLoan }[];
 }
 
-/** Loans sharing a borrower: the same phone, else the same email; a loan with neither stands alone. */
-export function borrowerKey(loan: PortfolioLoan): string | null {
-  return loan.borrower.phone
-    ? `p:${loan.borrower.phone}`
-    : loan.borrower.email
-      ? `e:${loan.borrower.email}`
-      : null;
-}
-
 interface Trajectory {
   log: EventLog;
   /** Violation mask per event (0 for events that are not messages). */
@@ -282,7 +273,7 @@ class PolicyRun {
 
 export type Progress = (loansDone: number) => void;
 
-/** How often (in loans) a run reports progress. */
+/** How often (in positions: loan indices, or borrowers of a supplied portfolio) a run reports progress. */
 const PROGRESS_EVERY = 5000;
 
 function runners(settings: RunSettings): PolicyRun[] {
@@ -292,34 +283,63 @@ function runners(settings: RunSettings): PolicyRun[] {
 const reachOf = (loan: PortfolioLoan): number =>
   (loan.borrower.phone ? 1 : 0) + (loan.borrower.email ? 2 : 0);
 
+/**
+ * A run driven a part at a time (`advance(to)` works the positions before `to`, loan indices or supplied borrowers,
+ * and answers the loans done), then finished once: one tally per policy, the same however the run was cut.
+ */
+export interface SteppedRun {
+  readonly from: number;
+  readonly to: number;
+  advance(to: number): number;
+  finish(): Tally[];
+}
+
+/** Runs every part of a stepped run, telling `progress` after each. */
+function runAll(run: SteppedRun, progress?: Progress): Tally[] {
+  for (let at = run.from; at < run.to; ) {
+    at = Math.min(run.to, at + PROGRESS_EVERY);
+    const done = run.advance(at);
+    progress?.(done);
+  }
+  return run.finish();
+}
+
+/** Supplied borrowers as a stepped run (a position is a borrower). */
+export function borrowersRun(borrowers: readonly BorrowerLoans[], settings: RunSettings): SteppedRun {
+  const runs = runners(settings);
+  const draw = paymentDraw(settings.payments, settings.seed);
+  let next = 0;
+  let done = 0;
+  return {
+    from: 0,
+    to: borrowers.length,
+    advance(to) {
+      for (; next < Math.min(to, borrowers.length); next++) {
+        const { loans: entries } = borrowers[next] as BorrowerLoans;
+        const loans = entries.map(({ index, loan }) => ({ loan, payDays: payDaysOf(draw, index, loan) }));
+        for (const run of runs) {
+          const only = loans[0];
+          if (loans.length === 1 && only && !only.loan.schedule && settings.memoise !== false) {
+            const { loan } = only;
+            const key = `${loan.borrower.timeZone}|${loan.dueDate}|${reachOf(loan)}`;
+            run.single(key, only.payDays[0] ?? null, () => loan);
+          } else run.individually(loans);
+        }
+        done += loans.length;
+      }
+      return done;
+    },
+    finish: () => runs.map((r) => r.finish()),
+  };
+}
+
 /** Runs supplied borrowers; returns one tally per policy. */
 export function runBorrowers(
   borrowers: readonly BorrowerLoans[],
   settings: RunSettings,
   progress?: Progress,
 ): Tally[] {
-  const runs = runners(settings);
-  const draw = paymentDraw(settings.payments, settings.seed);
-  let done = 0;
-  let reported = 0;
-  for (const borrower of borrowers) {
-    const loans = borrower.loans.map(({ index, loan }) => ({ loan, payDays: payDaysOf(draw, index, loan) }));
-    for (const run of runs) {
-      const only = loans[0];
-      if (loans.length === 1 && only && !only.loan.schedule && settings.memoise !== false) {
-        const { loan } = only;
-        const key = `${loan.borrower.timeZone}|${loan.dueDate}|${reachOf(loan)}`;
-        run.single(key, only.payDays[0] ?? null, () => loan);
-      } else run.individually(loans);
-    }
-    done += loans.length;
-    if (progress && done - reported >= PROGRESS_EVERY) {
-      reported = done;
-      progress(done);
-    }
-  }
-  if (progress) progress(done);
-  return runs.map((r) => r.finish());
+  return runAll(borrowersRun(borrowers, settings), progress);
 }
 
 export interface SyntheticSlice {
@@ -333,41 +353,48 @@ export interface SyntheticSlice {
 }
 
 /**
- * Runs a slice of a synthetic portfolio, building loans from their index: a single-loan borrower's loan is
- * only materialised when its trajectory is not known yet. Splitting by zone keeps each distinct trajectory
- * in one worker.
+ * A slice of a synthetic portfolio as a stepped run, building loans from their index: a single-loan borrower's loan
+ * is only materialised when its trajectory is not known yet. Splitting by zone keeps each distinct trajectory in one
+ * worker. A multi-loan borrower is run at its first loan, so a part may end anywhere.
  */
-export function runSynthetic(slice: SyntheticSlice, settings: RunSettings, progress?: Progress): Tally[] {
+export function syntheticRun(slice: SyntheticSlice, settings: RunSettings): SteppedRun {
   const runs = runners(settings);
   const draw = paymentDraw(settings.payments, settings.seed);
   const options = slice.portfolio;
   const zones = options.zones ?? SYNTHETIC_ZONES;
   const dueDates = Array.from({ length: options.dueDays }, (_, d) => plusDays(options.firstDueDate, d));
+  let i = slice.from;
   let done = 0;
-  let reported = 0;
-  for (let i = slice.from; i < slice.to; i++) {
-    if (syntheticZoneIndex(i, zones.length) % slice.parts !== slice.part) continue;
-    const group = borrowerGroup(i, options.count);
-    const shape = group.size === 1 && settings.memoise !== false ? syntheticShape(i, options) : null;
-    if (shape && shape.installments === 0) {
-      const key = `${zones[shape.zoneIndex]}|${dueDates[shape.dueDay]}|${shape.reach}`;
-      const payDay = draw(i);
-      for (const run of runs) run.single(key, payDay, () => syntheticLoan(i, options));
-      done++;
-    } else if (group.first === i) {
-      // A borrower's several loans, or a loan on a schedule: through the domain one by one.
-      const loans = Array.from({ length: group.size }, (_, k) => {
-        const loan = syntheticLoan(i + k, options);
-        return { loan, payDays: payDaysOf(draw, i + k, loan) };
-      });
-      for (const run of runs) run.individually(loans);
-      done += group.size;
-    }
-    if (progress && done - reported >= PROGRESS_EVERY) {
-      reported = done;
-      progress(done);
-    }
-  }
-  if (progress) progress(done);
-  return runs.map((r) => r.finish());
+  return {
+    from: slice.from,
+    to: slice.to,
+    advance(to) {
+      for (; i < Math.min(to, slice.to); i++) {
+        if (syntheticZoneIndex(i, zones.length) % slice.parts !== slice.part) continue;
+        const group = borrowerGroup(i, options.count);
+        const shape = group.size === 1 && settings.memoise !== false ? syntheticShape(i, options) : null;
+        if (shape && shape.installments === 0) {
+          const key = `${zones[shape.zoneIndex]}|${dueDates[shape.dueDay]}|${shape.reach}`;
+          const payDay = draw(i);
+          for (const run of runs) run.single(key, payDay, () => syntheticLoan(i, options));
+          done++;
+        } else if (group.first === i) {
+          // A borrower's several loans, or a loan on a schedule: through the domain one by one.
+          const loans = Array.from({ length: group.size }, (_, k) => {
+            const loan = syntheticLoan(i + k, options);
+            return { loan, payDays: payDaysOf(draw, i + k, loan) };
+          });
+          for (const run of runs) run.individually(loans);
+          done += group.size;
+        }
+      }
+      return done;
+    },
+    finish: () => runs.map((r) => r.finish()),
+  };
+}
+
+/** Runs a slice of a synthetic portfolio (see syntheticRun); returns one tally per policy. */
+export function runSynthetic(slice: SyntheticSlice, settings: RunSettings, progress?: Progress): Tally[] {
+  return runAll(syntheticRun(slice, settings), progress);
 }

@@ -6,11 +6,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command } from "commander";
-import { DEFAULT_POLICY, type Policy } from "../functions/domain/policy.ts";
+import { DEFAULT_POLICY } from "../functions/domain/policy.ts";
 import { isValidTimeZone } from "../functions/domain/time.ts";
 import { defaultWorkers, orchestrate, type Portfolio, readPortfolio } from "../simulator/orchestrator.ts";
-import { DEFAULT_INSTALLMENT_SHARE, plusDays } from "../simulator/portfolio.ts";
-import { chartSvg, policyReport, type SimulationReport } from "../simulator/report.ts";
+import { DEFAULT_INSTALLMENT_SHARE, syntheticOptions } from "../simulator/portfolio.ts";
+import { chartSvg, type SimulationReport, simulationReport } from "../simulator/report.ts";
 import { fromCaller, runCli } from "./cli-io.ts";
 import { date, integer, loadPayments, loadPolicy, progressBar, share } from "./simulation-inputs.ts";
 
@@ -99,27 +99,19 @@ async function simulate(options: Options): Promise<void> {
     onProgress: bar.update,
   });
   bar.stop();
-  const reports = tallies.map((tally, i) => {
-    const { label, policy } = policies[i] as { label: string; policy: Policy };
-    return policyReport(label, policy, tally, startMs);
-  });
-  const report: SimulationReport = {
-    run: {
-      loans: portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans,
-      days: options.days,
-      seconds: Math.round((performance.now() - started) / 10) / 100,
-      peakRssMb: peakRssMb(),
-      workers: options.workers,
-      distinctTrajectories: reports.reduce((n, r) => n + r.memoisation.distinctTrajectories, 0),
-      start: options.start,
-      seed: options.seed,
-      portfolio: options.portfolio ?? "synthetic",
-    },
+  const report = simulationReport(policies, tallies, {
+    loans: portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans,
+    days: options.days,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+    peakRssMb: peakRssMb(),
+    workers: options.workers,
+    start: options.start,
+    seed: options.seed,
+    portfolio: options.portfolio ?? "synthetic",
     payments,
-    policies: reports,
-  };
+  });
   await writeReport(report, options.out);
-  if (reports.some((r) => r.violations.total > 0)) process.exitCode = 1;
+  if (report.policies.some((r) => r.violations.total > 0)) process.exitCode = 1;
 }
 
 /** The policy to simulate, and the one to compare it with, each with the label the report gives it. */
@@ -137,15 +129,10 @@ async function policiesOf(options: Options) {
 /** The portfolio file given, checked for time zones the simulator cannot place; else a synthetic one. */
 async function portfolioOf(options: Options): Promise<Portfolio> {
   if (!options.portfolio) {
+    const { loans, seed, dueDays, installmentShare } = options;
     return {
       kind: "synthetic",
-      options: {
-        count: options.loans,
-        seed: options.seed,
-        firstDueDate: plusDays(options.start, 1),
-        dueDays: options.dueDays ?? Math.min(30, options.days),
-        installmentShare: options.installmentShare,
-      },
+      options: syntheticOptions(options.start, options.days, { loans, seed, dueDays, installmentShare }),
     };
   }
   const portfolio = await readPortfolio(fromCaller(options.portfolio));

@@ -26,10 +26,13 @@ import {
   subscribeSchema,
 } from "../contracts/requests.ts";
 import { complianceRoutes } from "./routes/compliance.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { legalRoutes } from "./routes/legal.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { portalLinkRoutes } from "./routes/portal-links.ts";
+import { reportRoutes } from "./routes/reports.ts";
 import { settingsRoutes } from "./routes/settings.ts";
+import { simulationRoutes } from "./routes/simulations.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
@@ -259,9 +262,12 @@ function routes(deps: ApiDeps): Route[] {
     ...complianceRoutes(deps),
     ...legalRoutes(deps),
     ...opsRoutes(deps),
+    ...reportRoutes(deps),
     ...settingsRoutes(deps),
+    ...simulationRoutes(deps),
     ...portalLinkRoutes(deps),
     ...webhookRoutes(deps),
+    ...consoleRoutes(deps),
   ];
 }
 

@@ -1,7 +1,9 @@
 import type { AuditReader } from "../ports/audit.ts";
 import type { ExportSink } from "../ports/export-sink.ts";
 import type { PolicyJobQueue, PolicyJobStore } from "../ports/policy-jobs.ts";
+import type { PortfolioReadModel } from "../ports/reports.ts";
 import type { TenantSettingsStore } from "../ports/send-pacing.ts";
+import type { SimulationQueue, SimulationStore } from "../ports/simulations.ts";
 import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore } from "../ports.ts";
 import type { LenderDeps } from "../usecases/lender.ts";
 import type { WebhookAdminDeps } from "../usecases/webhooks/endpoints.ts";
@@ -11,6 +13,8 @@ export interface ApiDeps extends LenderDeps {
   policies: PolicyVersionStore;
   keys: ApiKeyStore;
   idempotency: IdempotencyStore;
+  /** The portfolio report's counts: the case indexes and the trail's daily counters. */
+  portfolio: PortfolioReadModel;
   /** The tenant's settings (send rates, the payment page). */
   settings: TenantSettingsStore;
   /** The embedded stack takes lenders' pages on http://127.0.0.1 or localhost (a payment page); AWS never does. */
@@ -22,6 +26,8 @@ export interface ApiDeps extends LenderDeps {
    * is configured (an in-flight change answers 422, an application is not found).
    */
   applications?: { jobs: PolicyJobStore; queue: PolicyJobQueue };
+  /** What-if simulations: their jobs and the queue that starts them; unset where no queue is configured (422). */
+  simulations?: { jobs: SimulationStore; queue: SimulationQueue };
   /** Lender webhooks; unset where no delivery queue and secret key are configured (the routes answer 422). */
   webhooks?: WebhookAdminDeps;
 }

@@ -10,7 +10,8 @@ import type { PortalLink } from "./portal.ts";
 import { caseTerms, isSettled, type LoanTerms } from "./schedule.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
 
-export type CaseStatus = "active" | "on_hold" | "paid" | "settled" | "legal" | "closed";
+export const CASE_STATUSES = ["active", "on_hold", "paid", "settled", "legal", "closed"] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
 export type CaseStage = "pre_due" | "soft_collection" | "legal" | "done";
 
 export interface Borrower {
@@ -174,14 +175,17 @@ export function isCollectable(loanCase: LoanCase): boolean {
 }
 
 export function stageOf(loanCase: LoanCase, now: Date): CaseStage {
-  switch (loanCase.status) {
+  return stageFor(loanCase.status, daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now));
+}
+
+/** The stage of a case in `status` that is `dpd` days past its due date (0 on or before it). */
+export function stageFor(status: CaseStatus, dpd: number): CaseStage {
+  switch (status) {
     case "legal":
       return "legal";
     case "active":
     case "on_hold":
-      return daysPastDue(loanCase.dueDate, loanCase.borrower.timeZone, now) > 0
-        ? "soft_collection"
-        : "pre_due";
+      return dpd > 0 ? "soft_collection" : "pre_due";
     default:
       return "done";
   }

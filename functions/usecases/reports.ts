@@ -1,3 +1,4 @@
+import { type CaseStage, stageFor } from "../domain/loan-case.ts";
 import { add, ceilingOf, compare, type Money, money } from "../domain/money.ts";
 import { daysPastDue, toInstant } from "../domain/time.ts";
 import type { CaseRepository, Clock, Principal } from "../ports.ts";
@@ -42,29 +43,54 @@ export function agingBucket(dpd: number): AgingBucket {
  * cut silently: it is shown as the largest amount Money can carry and its currency is listed in `capped`.
  */
 export async function agingReport(deps: ReportDeps, principal: Principal): Promise<AgingReport> {
+  return (await openBook(deps, principal)).aging;
+}
+
+/** The open cases per stage: pre-due and soft collection by days past due, and those with legal. */
+export type OpenStages = Record<Exclude<CaseStage, "done">, number>;
+
+/**
+ * The tenant's open book in one read of the open-cases index: the aging report, and how many open cases are in
+ * each stage (the same days past due decide both).
+ */
+export async function openBook(
+  deps: ReportDeps,
+  principal: Principal,
+): Promise<{ aging: AgingReport; stages: OpenStages }> {
   const now = deps.clock.now();
   const totals = Object.fromEntries(
     AGING_BUCKETS.map((bucket) => [bucket, { count: 0, balances: new Map<string, Money>() }]),
   ) as Record<AgingBucket, { count: number; balances: Map<string, Money> }>;
+  const stages: OpenStages = { pre_due: 0, soft_collection: 0, legal: 0 };
   for await (const open of deps.cases.openCases(principal.tenantId)) {
-    const total = totals[agingBucket(daysPastDue(open.dueDate, open.timeZone, now))];
+    const dpd = daysPastDue(open.dueDate, open.timeZone, now);
+    const total = totals[agingBucket(dpd)];
     const { currency } = open.balance;
     total.count++;
     total.balances.set(currency, add(total.balances.get(currency) ?? money(0, currency), open.balance));
+    const stage = stageFor(open.status, dpd);
+    if (stage !== "done") stages[stage]++;
   }
   return {
-    asOf: toInstant(now),
-    buckets: AGING_BUCKETS.map((bucket) => {
-      const sums = [...totals[bucket].balances.values()].sort((a, b) => a.currency.localeCompare(b.currency));
-      const capped = sums
-        .filter((sum) => compare(sum, ceilingOf(sum.currency)) > 0)
-        .map((sum) => sum.currency);
-      return {
-        bucket,
-        count: totals[bucket].count,
-        balances: sums.map((sum) => (capped.includes(sum.currency) ? ceilingOf(sum.currency) : sum)),
-        ...(capped.length > 0 ? { capped } : {}),
-      };
-    }),
+    aging: {
+      asOf: toInstant(now),
+      buckets: AGING_BUCKETS.map((bucket) => bucketOf(bucket, totals[bucket])),
+    },
+    stages,
+  };
+}
+
+/** One bucket as reported: totals sorted by currency, a total Money cannot carry shown as the ceiling. */
+function bucketOf(
+  bucket: AgingBucket,
+  total: { count: number; balances: Map<string, Money> },
+): AgingReport["buckets"][number] {
+  const sums = [...total.balances.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+  const capped = sums.filter((sum) => compare(sum, ceilingOf(sum.currency)) > 0).map((sum) => sum.currency);
+  return {
+    bucket,
+    count: total.count,
+    balances: sums.map((sum) => (capped.includes(sum.currency) ? ceilingOf(sum.currency) : sum)),
+    ...(capped.length > 0 ? { capped } : {}),
   };
 }

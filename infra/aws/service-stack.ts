@@ -3,12 +3,14 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { Construct } from "constructs";
 import { HttpApi } from "./constructs/api.ts";
 import { CaseData } from "./constructs/case-data.ts";
+import { OpsConsole } from "./constructs/console.ts";
 import { DeliveryEvents } from "./constructs/delivery-events.ts";
 import { DunningOperations, METRICS_NAMESPACE } from "./constructs/operations.ts";
 import { PolicyApplications } from "./constructs/policy-applications.ts";
 import { BorrowerPortal } from "./constructs/portal.ts";
 import { PortfolioImport } from "./constructs/portfolio-import.ts";
 import { Reconciler } from "./constructs/reconciler.ts";
+import { Simulations } from "./constructs/simulations.ts";
 import { flatLogicalId } from "./constructs/stack-part.ts";
 import { TrailMetrics } from "./constructs/trail-metrics.ts";
 import { LenderWebhooks } from "./constructs/webhooks.ts";
@@ -67,6 +69,7 @@ export class DunningServiceStack extends Stack {
   readonly httpApi: HttpApi;
   /** The borrowers' page at `/p/` on the API's stage, and its function. */
   readonly portal: BorrowerPortal;
+  readonly console: OpsConsole;
   /** Scheduled: restarts cases whose execution was lost. */
   readonly reconciler: Reconciler;
   /** Business metrics from the audit stream (absent without a stream). */
@@ -75,6 +78,8 @@ export class DunningServiceStack extends Stack {
   readonly webhooks?: LenderWebhooks;
   /** In-flight policy changes: the API queues a job's pages, the apply function moves running loans. */
   readonly policyApplications: PolicyApplications;
+  /** What-if simulations: the API queues a job, the simulate function runs it and stores its report. */
+  readonly simulations: Simulations;
   /** Portfolio uploads → queue → cases and workflows (absent without an import bucket). */
   readonly portfolioImport?: PortfolioImport;
   /** Alarms, the ops topic and the dashboard. */
@@ -119,6 +124,7 @@ export class DunningServiceStack extends Stack {
       ...(props.portalBaseUrl ? { baseUrl: props.portalBaseUrl } : {}),
     });
     this.portal.linkFrom(workflow.sendFunction);
+    this.console = new OpsConsole(this, "Console", { serviceName, httpApi: this.httpApi });
     this.reconciler = new Reconciler(this, "Reconciler", { serviceName, caseData, workflow });
     this.policyApplications = new PolicyApplications(this, "PolicyApplications", {
       serviceName,
@@ -127,9 +133,12 @@ export class DunningServiceStack extends Stack {
       ...(props.policyApplyRate ? { casesPerSecond: props.policyApplyRate } : {}),
     });
     this.policyApplications.grantStartApplications(this.httpApi.apiFunction);
+    this.simulations = new Simulations(this, "Simulations", { serviceName, caseData });
+    this.simulations.grantStartSimulations(this.httpApi.apiFunction);
     if (props.auditStreamArn) {
       this.trailMetrics = new TrailMetrics(this, "TrailMetrics", {
         serviceName,
+        caseData,
         auditTableName: props.auditTableName,
         auditStreamArn: props.auditStreamArn,
         dataKey: props.dataKey,
@@ -166,6 +175,7 @@ export class DunningServiceStack extends Stack {
       delivery: this.deliveryEvents.deliveryFunction,
       reconciler: this.reconciler.reconcilerFunction,
       "policy-apply": policyApplications.applyFunction,
+      simulate: this.simulations.simulateFunction,
       ...(trailMetrics ? { "trail-metrics": trailMetrics.trailMetricsFunction } : {}),
       ...(webhooks
         ? { "webhook-announce": webhooks.announceFunction, "webhook-deliver": webhooks.deliverFunction }
@@ -183,6 +193,7 @@ export class DunningServiceStack extends Stack {
       workflowTasks: ["plan", "send", "hand-off"],
       deadLetterQueues: {
         "policy-applications": policyApplications.deadLetterQueue,
+        simulations: this.simulations.deadLetterQueue,
         ...(portfolioImport ? { import: portfolioImport.deadLetterQueue } : {}),
         ...(trailMetrics ? { "trail-metrics": trailMetrics.deadLetterQueue } : {}),
         ...(webhooks

@@ -2,13 +2,16 @@ import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import {
   type _Record,
   DescribeStreamCommand,
-  type DynamoDBStreamsClient,
+  DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type AttributeValue as StreamAttributeValue,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
+import { CLIENT_TIMEOUTS } from "../../functions/adapters/client-config.ts";
+import type { LambdaName } from "../lambda-bundles.ts";
+import type { LocalLambda } from "./lambda-runtime.ts";
 
 /** Records one poll takes at most, over all shards: a kept trail read from its start comes a page at a time. */
 export const MAX_RECORDS_PER_POLL = 1000;
@@ -180,6 +183,43 @@ export class AuditStreamPoller {
 }
 
 const STALE_ITERATOR = new Set(["ExpiredIteratorException", "TrimmedDataAccessException"]);
+
+/** DynamoDB Local keeps tables per access key and region: the same as every other client of the stack. */
+const LOCAL_STREAMS = {
+  region: "us-east-1",
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+};
+
+/**
+ * A reader of the stack's audit stream from its start. Each consumer has its own, as each event source mapping on
+ * AWS reads the stream from a position of its own.
+ */
+export function localAuditStream(store: {
+  client: DynamoDBDocumentClient;
+  endpoint: string;
+  tables: { auditTable: string };
+}): AuditStreamPoller {
+  return new AuditStreamPoller({
+    client: store.client,
+    streams: new DynamoDBStreamsClient({ ...CLIENT_TIMEOUTS, endpoint: store.endpoint, ...LOCAL_STREAMS }),
+    tableName: store.tables.auditTable,
+  });
+}
+
+/**
+ * A count that moves whenever the trail may have grown: the ended invocations of the stack's functions, but those
+ * named (a consumer's own, which write no trail). `lambdas` is read at each call, so functions made later count.
+ */
+export function trailWriteCount(
+  lambdas: Partial<Record<LambdaName, LocalLambda>>,
+  except: ReadonlySet<LambdaName>,
+): () => number {
+  return () => {
+    let ended = 0;
+    for (const fn of Object.values(lambdas)) if (fn && !except.has(fn.name)) ended += fn.completed;
+    return ended;
+  };
+}
 
 /** A record as the SDK reads it, in the shape Lambda hands a function: binary in base64, time in seconds. */
 export function toLambdaRecord(record: _Record, eventSourceArn: string): DynamoDBRecord {

@@ -56,19 +56,30 @@ export class PolicyJobDispatch implements ScheduledJob {
     }
   }
 
-  private async apply(message: ReceivedMessage): Promise<void> {
-    const { queue, apply } = this.deps;
-    let failed: boolean;
-    try {
-      const response = (await apply.invoke({ Records: [sqsRecord(message, queue.arn)] })) as SQSBatchResponse;
-      failed = (response?.batchItemFailures ?? []).length > 0;
-    } catch (error) {
-      logger.warn("policy apply invocation failed", { error: (error as Error).name });
-      failed = true;
-    }
-    if (failed) queue.fail(message.receiptHandle);
-    else queue.delete(message.receiptHandle);
+  private apply(message: ReceivedMessage): Promise<void> {
+    return deliver(this.deps.queue, message, this.deps.apply);
   }
+}
+
+/**
+ * One message to a function as Lambda's SQS event source hands it over (a batch of one): deleted when it succeeds,
+ * left to come back after the visibility timeout (or to go to the dead-letter list) when it fails.
+ */
+export async function deliver(
+  queue: LocalQueue,
+  message: ReceivedMessage,
+  fn: { name?: string; invoke(event: unknown): Promise<unknown> },
+): Promise<void> {
+  let failed: boolean;
+  try {
+    const response = (await fn.invoke({ Records: [sqsRecord(message, queue.arn)] })) as SQSBatchResponse;
+    failed = (response?.batchItemFailures ?? []).length > 0;
+  } catch (error) {
+    logger.warn(`${fn.name ?? queue.name} invocation failed`, { error: (error as Error).name });
+    failed = true;
+  }
+  if (failed) queue.fail(message.receiptHandle);
+  else queue.delete(message.receiptHandle);
 }
 
 /**

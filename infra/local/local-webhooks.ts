@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { CLIENT_TIMEOUTS } from "../../functions/adapters/client-config.ts";
 import type { LambdaName } from "../lambda-bundles.ts";
-import { AuditStreamPoller } from "./audit-stream.ts";
+import { localAuditStream, trailWriteCount } from "./audit-stream.ts";
 import { WEBHOOK_KEY_FILE, writePrivateFile } from "./data-dir.ts";
 import type { LocalWorkflowEngine } from "./engine.ts";
 import type { LocalLambda } from "./lambda-runtime.ts";
@@ -13,16 +11,15 @@ import type { LocalQueue } from "./local-queue.ts";
 import { WebhookDispatch } from "./webhook-dispatch.ts";
 
 export type WebhookFunction = "webhookAnnounce" | "webhookDeliver";
-/** The functions the webhook pipeline runs; their own writes never announce anything. */
-const WEBHOOK_FUNCTIONS: ReadonlySet<LambdaName> = new Set<WebhookFunction>([
+/**
+ * The functions whose writes never announce anything: the webhook pipeline's own, and the trail metrics (which
+ * write only counters).
+ */
+const WEBHOOK_FUNCTIONS: ReadonlySet<LambdaName> = new Set<LambdaName>([
   "webhookAnnounce",
   "webhookDeliver",
+  "trailMetrics",
 ]);
-/** DynamoDB Local keeps tables per access key and region: the same as every other client of the stack. */
-const LOCAL_STREAMS = {
-  region: "us-east-1",
-  credentials: { accessKeyId: "local", secretAccessKey: "local" },
-};
 const KEY_BYTES = 32;
 
 /**
@@ -90,16 +87,8 @@ export async function startWebhooks(
   const deliver = deps.lambda("webhookDeliver", env);
   lambdas.webhookAnnounce = announce;
   lambdas.webhookDeliver = deliver;
-  const stream = new AuditStreamPoller({
-    client: store.client,
-    streams: new DynamoDBStreamsClient({ ...CLIENT_TIMEOUTS, endpoint: store.endpoint, ...LOCAL_STREAMS }),
-    tableName: store.tables.auditTable,
-  });
-  const trailWrites = () => {
-    let ended = 0;
-    for (const fn of Object.values(lambdas)) if (fn && !WEBHOOK_FUNCTIONS.has(fn.name)) ended += fn.completed;
-    return ended;
-  };
+  const stream = localAuditStream(store);
+  const trailWrites = trailWriteCount(lambdas, WEBHOOK_FUNCTIONS);
   const dispatch = new WebhookDispatch({ stream, queue, announce, deliver, trailWrites });
   engine.schedule(dispatch);
   return { dispatch, env };

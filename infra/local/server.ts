@@ -20,6 +20,8 @@ export interface LocalServerDeps {
   api: ApiHandler;
   /** The borrowers' page function, for /p/. */
   portal: ApiHandler;
+  /** The ops console's files, at /console/. */
+  console: ApiHandler;
   clock: VirtualClock;
   engine: LocalWorkflowEngine;
   outbox: Outbox;
@@ -242,7 +244,9 @@ export function createLocalServer(deps: LocalServerDeps): Server {
         ? deps.api
         : url.pathname.startsWith("/p/")
           ? deps.portal
-          : null;
+          : url.pathname === "/console" || url.pathname.startsWith("/console/")
+            ? deps.console
+            : null;
       if (!target) return await handleLocal(deps, req, url, res);
       const event = toApiGatewayEvent(req, url, await readBody(req));
       const result = await target(event);

@@ -25,11 +25,13 @@ import { LocalWorkflowEngine, loadDefinition } from "./engine.ts";
 import { LocalLambda } from "./lambda-runtime.ts";
 import { type PolicyJobFunction, policyJobQueue, startPolicyJobs } from "./local-policy-jobs.ts";
 import type { LocalQueue } from "./local-queue.ts";
+import { type SimulationFunction, simulationQueue, startSimulations } from "./local-simulations.ts";
 import { startWebhooks, type WebhookFunction } from "./local-webhooks.ts";
 import { OUTBOX_JOURNAL, Outbox } from "./outbox.ts";
 import { horizonDaysOf, scheduleReconciler } from "./reconciler-schedule.ts";
 import { resumeOpenCases } from "./recovery.ts";
 import { closeServer, createLocalServer, type LocalServerDeps, listen } from "./server.ts";
+import { startTrailMetrics } from "./trail-metrics.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 import { type WebhookDispatch, webhookQueue } from "./webhook-dispatch.ts";
 
@@ -85,8 +87,9 @@ type StackFunction =
   | "reconciler"
   | "api"
   | "portal"
+  | "console"
   | SideFunction;
-type SideFunction = WebhookFunction | PolicyJobFunction;
+type SideFunction = WebhookFunction | PolicyJobFunction | SimulationFunction | "trailMetrics";
 
 export interface LocalStack {
   url: string;
@@ -140,8 +143,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const lambdas = {} as LocalStack["lambdas"];
     const engine = workflowEngine(lambdas, { outbox, cases, clock });
     cleanups.push(() => engine.close());
-    const [queue, policyQueue] = [webhookQueue(), policyJobQueue()];
-    const edge = await startAwsEdge(engine, outbox, { queues: [queue, policyQueue], clock });
+    const [queue, policyQueue, simQueue] = [webhookQueue(), policyJobQueue(), simulationQueue()];
+    const edge = await startAwsEdge(engine, outbox, { queues: [queue, policyQueue, simQueue], clock });
     cleanups.push(() => edge.close());
     const lambda = functionFactory({ clock, store, edge, handoffDir: folders.handoffDir, options });
     // The server listens first (the functions are told its address); requests wait until every function exists.
@@ -152,12 +155,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     workflowFunctions(lambdas, lambda, edge.outboxUrl, url);
     // The borrowers' page, served at /p/ over plain HTTP on loopback.
     lambdas.portal = lambda("portal", { PORTAL_SECURE_COOKIES: "false" });
+    lambdas.console = lambda("console");
     lambdas.reconciler = lambda("reconciler");
     const wakes = new DynamoWorkflowWakes(client, tables);
     scheduleReconciler(engine, wakes, lambdas.reconciler, horizonDaysOf(options));
     const hooks = await startWebhooks(engine, { lambdas, lambda, queue, edge, store, options });
+    startTrailMetrics(engine, { lambdas, lambda, store });
     const jobs = await startPolicyJobs(engine, { lambdas, lambda, queue: policyQueue, edge, store, clock });
     cleanups.push(() => Promise.all(Object.values(lambdas).map((fn) => fn.close())));
+    const sims = await startSimulations({ lambdas, lambda, queue: simQueue, edge, store, clock });
+    cleanups.push(sims.stop);
 
     // Crash recovery starts executions through the production Step Functions adapter, as the API does.
     const workflow = new StepFunctionsWorkflow(
@@ -173,7 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await reportPending({ outbox, cases, clock });
     const keys = await demoKeys(new DynamoApiKeyStore(client, tables, { cacheTtlMs: 0 }), options);
 
-    const apiEnv = { ...hooks.env, ...jobs.env };
+    const apiEnv = { ...hooks.env, ...jobs.env, ...sims.env };
     lambdas.api = lambda("api", {
       LOCAL_EXPORT_DIR: folders.exportsDir,
       LOCAL_EXPORT_BASE_URL: url,
@@ -204,14 +211,19 @@ type Cleanups = (() => Promise<unknown>)[];
 
 /** The stack's HTTP server, listening: the API at /v1/, the borrowers' page at /p/, the local routes. */
 async function serveStack(
-  deps: Omit<LocalServerDeps, "api" | "portal"> & { lambdas: LocalStack["lambdas"] },
+  deps: Omit<LocalServerDeps, "api" | "portal" | "console"> & { lambdas: LocalStack["lambdas"] },
   port: number,
   cleanups: Cleanups,
 ): Promise<string> {
   const { lambdas, ...rest } = deps;
-  const invoke = (name: "api" | "portal") => (event: APIGatewayProxyEvent) =>
+  const invoke = (name: "api" | "portal" | "console") => (event: APIGatewayProxyEvent) =>
     lambdas[name].invoke(event) as Promise<APIGatewayProxyResult>;
-  const server = createLocalServer({ ...rest, api: invoke("api"), portal: invoke("portal") });
+  const server = createLocalServer({
+    ...rest,
+    api: invoke("api"),
+    portal: invoke("portal"),
+    console: invoke("console"),
+  });
   const url = await listen(server, port);
   cleanups.push(() => closeServer(server));
   return url;

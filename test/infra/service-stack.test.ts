@@ -32,7 +32,7 @@ beforeAll(() => {
 const functions = () => dunningFunctions(built);
 
 describe("functions", () => {
-  it("are the six dunning functions, the two import functions, the reconciler, the trail metrics, the two webhook functions, the policy apply function and the portal function, all with the defaults", () => {
+  it("are the six dunning functions, the two import functions, the reconciler, the trail metrics, the two webhook functions, the policy apply function, the portal function, the console function and the simulate function, all with the defaults", () => {
     const lambdas = service.findResources("AWS::Lambda::Function");
     const dunning = new Set(Object.values(functions()).map(logicalId));
     const imports = [
@@ -44,6 +44,8 @@ describe("functions", () => {
       built.service.webhooks?.deliverFunction,
       built.service.policyApplications.applyFunction,
       built.service.portal.portalFunction,
+      built.service.console.consoleFunction,
+      built.service.simulations.simulateFunction,
     ].map((fn) => logicalId(fn as DunningFunction));
     expect(Object.keys(lambdas).sort()).toEqual([...dunning, ...imports].sort());
     const logGroups = service.findResources("AWS::Logs::LogGroup");
@@ -212,7 +214,7 @@ describe("API", () => {
     expect(service.toJSON().Resources[logGroup].Properties.RetentionInDays).toBe(30);
   });
 
-  it("is a regional REST API without binary media types, proxying everything but /p/ to the API function", () => {
+  it("is a regional REST API without binary media types, proxying everything but /p/ and /console to the API function", () => {
     service.hasResourceProperties("AWS::ApiGateway::RestApi", {
       EndpointConfiguration: { Types: ["REGIONAL"] },
       BinaryMediaTypes: Match.absent(),
@@ -222,9 +224,10 @@ describe("API", () => {
     const reaches = (fn: DunningFunction) =>
       methods.filter((m) => flat(m.Properties.Integration.Uri).includes(`<${logicalId(fn)}.Arn>`));
     expect(reaches(functions().api).map((m) => m.Properties.HttpMethod)).toEqual(["ANY", "ANY"]);
-    // The borrowers' page has its own route (portal.test.ts); nothing else is served.
+    // The borrowers' page and the ops console have their own routes (portal.test.ts, console.test.ts).
     const portal = reaches(built.service.portal.portalFunction);
-    expect(methods.length).toBe(2 + portal.length);
+    const opsConsole = reaches(built.service.console.consoleFunction);
+    expect(methods.length).toBe(2 + portal.length + opsConsole.length);
     for (const method of methods) expect(method.Properties.Integration.Type).toBe("AWS_PROXY");
   });
 

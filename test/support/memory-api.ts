@@ -1,11 +1,18 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { makeApiHandler } from "../../functions/api/app.ts";
 import { type AuditEntry, appendToChain } from "../../functions/domain/audit-chain.ts";
-import type { CaseChange, LoanCase } from "../../functions/domain/loan-case.ts";
+import {
+  CASE_STATUSES,
+  type CaseChange,
+  type CaseStatus,
+  type LoanCase,
+} from "../../functions/domain/loan-case.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
 import type { ApplicationMessage } from "../../functions/domain/policy-application.ts";
 import { claimStep, completeStep, decideStep } from "../../functions/domain/step-lifecycle.ts";
 import { toInstant } from "../../functions/domain/time.ts";
+import { contributionsOf, dailyIncrements } from "../../functions/domain/trail-projection.ts";
+import type { PortfolioReadModel } from "../../functions/ports/reports.ts";
 import {
   type CaseRepository,
   type IdempotencyRecord,
@@ -17,6 +24,7 @@ import { lambdaContext } from "./lambda-context.ts";
 import { memoryHandoffs } from "./memory-handoffs.ts";
 import { memoryPolicies } from "./memory-policies.ts";
 import { memorySettings } from "./memory-settings.ts";
+import { memorySimulations } from "./memory-simulations.ts";
 
 /** What the API handler answered: the status, the parsed JSON body and the headers. */
 export interface MemoryApiResponse {
@@ -79,18 +87,41 @@ export function inMemoryApi() {
       }
     },
   };
+  // The portfolio report's counts straight from the maps: the trail's daily counters as the projection adds them.
+  const portfolio: PortfolioReadModel = {
+    async caseCounts(tenantId) {
+      const ofTenant = [...cases.values()].filter((c) => c.tenantId === tenantId);
+      const byStatus = Object.fromEntries(
+        CASE_STATUSES.map((status) => [status, ofTenant.filter((c) => c.status === status).length]),
+      ) as Record<CaseStatus, number>;
+      return { byStatus, attention: ofTenant.filter((c) => c.attention).length };
+    },
+    async dailyCounters(tenantId, from, to) {
+      const entries = [...cases.values()]
+        .filter((c) => c.tenantId === tenantId)
+        .flatMap((c) =>
+          (trails.get(`${tenantId}/${c.loanId}`) ?? []).map((e) => ({ ...e, tenantId, loanId: c.loanId })),
+        );
+      return dailyIncrements(contributionsOf(entries))
+        .filter(({ day }) => day >= from && day <= to)
+        .map(({ day, counters }) => ({ day, counters }));
+    },
+  };
   const idempotency = new Map<string, IdempotencyRecord>();
   const policies = memoryPolicies();
   /** Page messages of policy applications, as queued (nothing works them here). */
   const applicationPages: { message: ApplicationMessage; delaySeconds: number }[] = [];
+  const simulations = memorySimulations();
   const handler = makeApiHandler({
     cases: repository,
+    simulations,
     policies,
     applications: {
       jobs: policies.jobs,
       queue: { send: async (message, delaySeconds) => void applicationPages.push({ message, delaySeconds }) },
     },
     settings: memorySettings(),
+    portfolio,
     workflow: { start: async () => {}, stop: async () => {} },
     clock: { now: () => clock.now },
     handoffs: memoryHandoffs(),
@@ -168,5 +199,5 @@ export function inMemoryApi() {
       headers: (result.headers ?? {}) as Record<string, string>,
     };
   }
-  return Object.assign(call, { clock, runStep, applicationPages });
+  return Object.assign(call, { clock, runStep, applicationPages, simulations });
 }

@@ -39,6 +39,8 @@ const CONTRACT_ROUTES = [
   "PUT /v1/policies/{policyId}",
   "GET /v1/policies/{policyId}/versions",
   "GET /v1/policies/{policyId}/applications/{jobId}",
+  "POST /v1/simulations",
+  "GET /v1/simulations/{simulationId}",
   "GET /v1/audit/export",
   "GET /v1/handoffs",
   "GET /v1/handoffs/{loanId}",
@@ -65,6 +67,8 @@ const CONTRACT_STATUSES: Record<string, string[]> = {
   "GET /v1/loans/{loanId}/audit": ["200", "404"],
   "PUT /v1/policies/{policyId}": ["201", "202"],
   "GET /v1/policies/{policyId}/applications/{jobId}": ["200", "404"],
+  "POST /v1/simulations": ["202", "400", "422"],
+  "GET /v1/simulations/{simulationId}": ["200", "404"],
   "PUT /v1/settings": ["200", "400", "409", "422"],
   "POST /v1/webhooks": ["201"],
   "GET /health": ["200"],
@@ -75,6 +79,8 @@ const CONTRACT_ROLES: Record<string, string[]> = {
   "GET /v1/policies/{policyId}": ["ops"],
   "PUT /v1/policies/{policyId}": ["ops"],
   "GET /v1/policies/{policyId}/applications/{jobId}": ["ops"],
+  "POST /v1/simulations": ["ops"],
+  "GET /v1/simulations/{simulationId}": ["ops"],
   "GET /v1/audit/export": ["compliance"],
   "POST /v1/handoffs/{loanId}/ack": ["legal"],
   "GET /v1/settings": ["ops", "lender"],
@@ -190,7 +196,7 @@ describe("the OpenAPI document", () => {
 
   it("takes an Idempotency-Key header on every POST", () => {
     const posts = operations.filter((o) => o.method === "post");
-    expect(posts.length).toBe(10);
+    expect(posts.length).toBe(11);
     for (const o of posts) {
       const header = parametersOf(o).find((p) => p.in === "header" && p.name === "Idempotency-Key");
       expect(header, routeKey(o)).toMatchObject({

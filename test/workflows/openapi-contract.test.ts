@@ -380,6 +380,38 @@ describe("the document against the API handler", () => {
     ]);
   });
 
+  it("answers the portfolio report in the documented shape, its 400 on a date that is none", async () => {
+    const call = inMemoryApi();
+    const portfolio = opAt("get", "/v1/reports/portfolio");
+    expect((await call("post", "/v1/loans", { key: "key-lender", body: subscriptionExample })).status).toBe(
+      201,
+    );
+    call.runStep(LOAN_ID, "2026-01-08T02:00:00Z", "2026-01-08T02:00:03Z");
+    call.clock.now = new Date("2026-01-08T05:00:00Z");
+    const payment = { type: "payment", amount: { amount: "500.00", currency: "CNY" } };
+    const paid = await call("post", `/v1/loans/${LOAN_ID}/events`, { key: "key-lender", body: payment });
+    expect(paid.status).toBe(200);
+    const query = { from: "2026-01-07", to: "2026-01-08" };
+    const ours = await call("get", "/v1/reports/portfolio", { key: "key-ops", query });
+    expectDocumented(portfolio, ours);
+    expect(ours.body).toMatchObject({
+      range: { ...query, days: 2, timeZone: "UTC" },
+      cases: { total: 1, byStatus: { active: 1 }, byStage: { pre_due: 1 }, needingAttention: 0 },
+      daily: [
+        { date: "2026-01-07", paymentsAfterContact: 0 },
+        { date: "2026-01-08", paymentsAfterContact: 1 },
+      ],
+    });
+    const theirs = await call("get", "/v1/reports/portfolio", { key: "other-lender", query });
+    expect((theirs.body as { totals: unknown }).totals).toMatchObject({ paymentsAfterContact: 0 });
+    const bad = await call("get", "/v1/reports/portfolio", {
+      key: "key-lender",
+      query: { from: "2026-02-30" },
+    });
+    expect(bad.status).toBe(400);
+    expectDocumented(portfolio, bad);
+  });
+
   it("stores the PUT /v1/policies/{policyId} request example into its 201 example, which GET then reads", async () => {
     const call = inMemoryApi();
     const put = opAt("put", "/v1/policies/{policyId}");
@@ -737,6 +769,7 @@ describe("the document against the local server", () => {
     const server = createLocalServer({
       api: async () => ({ statusCode: 500, body: "{}" }),
       portal: async () => ({ statusCode: 500, body: "" }),
+      console: async () => ({ statusCode: 500, body: "" }),
       clock,
       engine: {} as LocalWorkflowEngine,
       outbox: new Outbox(clock),
@@ -803,6 +836,7 @@ describe("the document against the local server", () => {
     const server = createLocalServer({
       api: async () => ({ statusCode: 500, body: "{}" }),
       portal: async () => ({ statusCode: 500, body: "" }),
+      console: async () => ({ statusCode: 500, body: "" }),
       clock,
       engine,
       outbox,

@@ -100,6 +100,12 @@ export const keys = {
     pk: `T#${tenantId}#POLICY#${policyId}`,
     sk: `APPLY#${jobId}`,
   }),
+  // A what-if simulation run through the API, in a partition of its own: the simulation function may update only
+  // items whose key starts `T#<tenant>#SIMULATION#` (an IAM condition on the leading key).
+  simulation: (tenantId: string, simulationId: string) => ({
+    pk: `T#${tenantId}#SIMULATION#${simulationId}`,
+    sk: "SIMULATION",
+  }),
   // A borrower's recent contacts across their loans, for the frequency caps. `borrowerRef` is the SHA-256 of
   // tenant + phone/email (borrowerRef in the domain), so the key carries no PII.
   borrowerContacts: (tenantId: string, borrowerRef: string) => ({

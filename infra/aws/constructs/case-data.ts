@@ -131,6 +131,15 @@ export class CaseData extends StackPart {
    * ConditionCheckItem). API-key items stay out of reach.
    */
   grantCaseItems(fn: DunningFunction, actions: readonly StateItemAction[]): void {
+    this.grantStateItems(fn, actions);
+    this.grantAuditAppend(fn);
+  }
+
+  /**
+   * Exactly `actions` on the state table's items by key (no index, no Query or Scan) and nothing on the audit
+   * table: for a function that keeps state derived from the trail. API-key items stay out of reach.
+   */
+  grantStateItems(fn: DunningFunction, actions: readonly StateItemAction[]): void {
     fn.addToRolePolicy(
       new PolicyStatement({
         sid: "ReadWriteStateItemsByKey",
@@ -139,7 +148,7 @@ export class CaseData extends StackPart {
       }),
     );
     this.denyApiKeys(fn);
-    this.grantAuditAppend(fn);
+    this.dataKey.grantEncryptDecrypt(fn);
     this.acknowledgeDataKey(fn);
   }
 
@@ -181,6 +190,41 @@ export class CaseData extends StackPart {
     );
     // Entries are encrypted with the data key: reading them needs Decrypt.
     this.dataKey.grantDecrypt(fn);
+  }
+
+  /**
+   * What a simulation reads and writes: policies and cases by key, the open-case index (named, no other), and its own
+   * job items — UpdateItem only where the partition key starts `T#<tenant>#SIMULATION#`. Nothing on the audit table,
+   * no PutItem or DeleteItem anywhere; API-key items stay out of reach.
+   */
+  grantSimulationData(fn: DunningFunction): void {
+    const { stateTable } = this;
+    const openIndex = STATE_TABLE.indexes.find((index) => index.name === "openByDueDate")?.name;
+    const simulationKey = keys.simulation("*", "*").pk;
+    const statements = [
+      {
+        sid: "ReadPoliciesAndCases",
+        actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+      },
+      {
+        sid: "PageOpenCases",
+        actions: ["dynamodb:Query"],
+        resources: [`${stateTable.tableArn}/index/${openIndex}`],
+      },
+      {
+        sid: "RecordSimulationJobs",
+        actions: ["dynamodb:UpdateItem"],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [simulationKey] } },
+      },
+    ];
+    for (const { resources, ...statement } of statements) {
+      fn.addToRolePolicy(
+        new PolicyStatement({ ...statement, resources: resources ?? [stateTable.tableArn] }),
+      );
+    }
+    this.denyApiKeys(fn);
+    this.dataKey.grantEncryptDecrypt(fn);
+    this.acknowledgeDataKey(fn);
   }
 
   /** Publish to the legal hand-off topic (encrypted with the data key: kms:GenerateDataKey*, kms:Decrypt). */

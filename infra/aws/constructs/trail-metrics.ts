@@ -7,11 +7,14 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { DunningFunction } from "../dunning-function.ts";
 import { acknowledge, STREAM_READ_IS_UNSCOPED } from "./acknowledge.ts";
+import type { CaseData } from "./case-data.ts";
 import { METRICS_NAMESPACE } from "./operations.ts";
 import { StackPart } from "./stack-part.ts";
 
 export interface TrailMetricsProps {
   serviceName: string;
+  /** The state table, where the trail's daily counters and each loan's projection mark are kept. */
+  caseData: CaseData;
   /** The audit table (by name) and its stream: every new entry. */
   auditTableName: string;
   auditStreamArn: string;
@@ -21,7 +24,10 @@ export interface TrailMetricsProps {
 
 /**
  * Business metrics, derived from the trail rather than counted inline: audit stream → trail-metrics function,
- * which turns each new entry into the metrics it stands for (EMF). Batches it gives up on go to a dead-letter queue.
+ * which turns each new entry into the metrics it stands for, added to the tenant's daily counters in the state
+ * table (the portfolio report reads them) and published as EMF. Batches it gives up on go to a dead-letter queue.
+ * On the state table it may only update items by key (the counters, each loan's mark; transactions are authorised
+ * as their parts) and read a mark back; the audit table it only reads through its stream.
  */
 export class TrailMetrics extends StackPart {
   readonly trailMetricsFunction: DunningFunction;
@@ -32,9 +38,10 @@ export class TrailMetrics extends StackPart {
     this.trailMetricsFunction = new DunningFunction(this, "TrailMetricsFunction", {
       function: "trailMetrics",
       description: "Audit stream: turns each new entry into the business metrics it stands for",
-      environment: { POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE },
+      environment: { ...props.caseData.tableEnvironment, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE },
       serviceName: props.serviceName,
     });
+    props.caseData.grantStateItems(this.trailMetricsFunction, ["dynamodb:UpdateItem", "dynamodb:GetItem"]);
     this.deadLetterQueue = new Queue(this, "TrailMetricsDeadLetterQueue", {
       encryption: QueueEncryption.KMS_MANAGED,
       enforceSSL: true,

@@ -1,0 +1,130 @@
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api.ts";
+import { type Entry, type Verdict, verifyInBrowser } from "../chain.ts";
+import { Pending, useLoad } from "../load.tsx";
+
+interface Timeline {
+  tenantId: string;
+  loan: {
+    loanId: string;
+    status: string;
+    stage: string;
+    dueDate: string;
+    balance: { amount: string; currency: string };
+    timeZone: string;
+    policy: { id: string; version: number };
+  };
+  chain: { valid: boolean; reason?: string; seq?: number };
+  entries: (Entry & { atLocal: string })[];
+}
+
+/** One loan's whole trail in order, with its hash chain verified again here, in the browser. */
+export function TimelineView({ loanId }: { loanId: string }) {
+  const [loaded] = useLoad(
+    () => api<Timeline>("GET", `/v1/loans/${encodeURIComponent(loanId)}/timeline`),
+    [loanId],
+  );
+  return (
+    <section aria-labelledby="timeline-title">
+      <h1 id="timeline-title">Loan {loanId}</h1>
+      <Pending loaded={loaded} />
+      {loaded.state === "ready" && <TimelineBody timeline={loaded.data} />}
+    </section>
+  );
+}
+
+function TimelineBody({ timeline }: { timeline: Timeline }) {
+  const { loan, entries } = timeline;
+  return (
+    <>
+      <dl class="facts">
+        <dt>Status</dt>
+        <dd>{loan.status}</dd>
+        <dt>Stage</dt>
+        <dd>{loan.stage}</dd>
+        <dt>Due</dt>
+        <dd>{loan.dueDate}</dd>
+        <dt>Balance</dt>
+        <dd>
+          {loan.balance.amount} {loan.balance.currency}
+        </dd>
+        <dt>Policy</dt>
+        <dd>
+          {loan.policy.id} v{loan.policy.version}
+        </dd>
+        <dt>Borrower's zone</dt>
+        <dd>{loan.timeZone}</dd>
+      </dl>
+      <ChainCheck timeline={timeline} />
+      <table class="timeline">
+        <caption>Every audit entry, oldest first; times in the borrower's zone</caption>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">When (borrower)</th>
+            <th scope="col">What</th>
+            <th scope="col">By</th>
+            <th scope="col">Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((entry) => (
+            <tr key={entry.seq} class={`entry ${entry.type}`}>
+              <td>{entry.seq}</td>
+              <td>
+                <time dateTime={entry.at}>{entry.atLocal.slice(0, 16).replace("T", " ")}</time>
+              </td>
+              <td>{entry.type.replaceAll("_", " ")}</td>
+              <td>{entry.actor}</td>
+              <td>{detailsOf(entry)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** The server's verdict and the browser's own: both must say the chain holds. */
+function ChainCheck({ timeline }: { timeline: Timeline }) {
+  const [verdict, setVerdict] = useState<Verdict | null>(null);
+  useEffect(() => {
+    verifyInBrowser({ tenantId: timeline.tenantId, loanId: timeline.loan.loanId }, timeline.entries).then(
+      setVerdict,
+    );
+  }, [timeline]);
+  if (!verdict) return <p role="status">Verifying the chain…</p>;
+  const holds = verdict.valid && timeline.chain.valid;
+  return (
+    <p role="status" class={holds ? "ok" : "error"}>
+      {holds
+        ? `Chain verified: ${timeline.entries.length} entries, every hash recomputed in this browser.`
+        : `Chain broken at entry ${verdict.valid ? (timeline.chain.seq ?? "?") : verdict.seq}: ${verdict.valid ? (timeline.chain.reason ?? "") : verdict.reason}.`}
+    </p>
+  );
+}
+
+const text = (value: unknown) =>
+  typeof value === "string" || typeof value === "number" ? String(value) : "";
+
+/** What a reader needs from an entry, by type; anything else shows its data as it is. */
+function detailsOf(entry: Entry): string {
+  const d = entry.data;
+  switch (entry.type) {
+    case "message_sent": {
+      const template = d.template as { id?: string; version?: number; locale?: string } | undefined;
+      const what = template
+        ? `template ${template.id} v${template.version} (${template.locale})`
+        : text(d.action);
+      return `${text(d.channel)} to ${text(d.to)} · ${text(d.step)} · ${what} · sha256 ${text(d.contentSha256).slice(0, 12)}…`;
+    }
+    case "message_delivery":
+      return `${text(d.channel)} ${text(d.status)} (${text(d.providerMessageId)})`;
+    case "step_deferred":
+      return `${text(d.step)} deferred by ${text(d.rule)} until ${text(d.until)}`;
+    case "step_skipped":
+      return `${text(d.step)}: ${text(d.reason)}`;
+    default:
+      return JSON.stringify(d);
+  }
+}
