@@ -11,16 +11,19 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /**
- * Same origin as the API and nothing else: the key the console holds is only ever sent to the API it came from.
+ * Same origin as the API, and where audit exports are downloaded from (their pre-signed links, on AWS): the key the
+ * console holds is only ever sent to the API it came from.
  * uPlot sets element styles from script (CSSOM), which `style-src 'self'` allows; its canvases need no images.
  */
-const SECURITY_HEADERS = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-};
+function securityHeaders(connectSources: readonly string[]) {
+  return {
+    "content-security-policy":
+      `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${["'self'", ...connectSources].join(" ")}; ` +
+      "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  };
+}
 
 interface Asset {
   body: string;
@@ -32,7 +35,8 @@ interface Asset {
  * Serves the built console from `assetsDir` (read once, at cold start). The files are revalidated on every load
  * (`no-cache` with an ETag), so a deploy is seen at once and an unchanged file costs a 304.
  */
-export function makeConsoleHandler(assetsDir: string) {
+export function makeConsoleHandler(assetsDir: string, connectSources: readonly string[] = []) {
+  const SECURITY_HEADERS = securityHeaders(connectSources);
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(CONTENT_TYPES)) {
     const body = readFileSync(join(assetsDir, name), "utf8");

@@ -15,6 +15,7 @@ import {
   BucketEncryption,
   type BucketProps,
   type CfnBucket,
+  HttpMethods,
   ObjectOwnership,
 } from "aws-cdk-lib/aws-s3";
 import { Topic } from "aws-cdk-lib/aws-sns";
@@ -138,6 +139,9 @@ export class DunningDataStack extends Stack {
         // Hand-off packages (handoffs/) are kept; only abandoned multipart uploads are cleaned up everywhere.
         { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
+      // The ops console verifies an export in the browser: it downloads the file and its manifest through their
+      // pre-signed links (the signature is the credential), so a GET from any origin may read the answer.
+      cors: [{ allowedMethods: [HttpMethods.GET], allowedOrigins: ["*"], maxAge: 3000 }],
     });
 
     this.importBucket = this.createImportBucket();

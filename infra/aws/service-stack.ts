@@ -124,7 +124,11 @@ export class DunningServiceStack extends Stack {
       ...(props.portalBaseUrl ? { baseUrl: props.portalBaseUrl } : {}),
     });
     this.portal.linkFrom(workflow.sendFunction);
-    this.console = new OpsConsole(this, "Console", { serviceName, httpApi: this.httpApi });
+    this.console = new OpsConsole(this, "Console", {
+      serviceName,
+      httpApi: this.httpApi,
+      exportBucketName: props.exportBucketName,
+    });
     this.reconciler = new Reconciler(this, "Reconciler", { serviceName, caseData, workflow });
     this.policyApplications = new PolicyApplications(this, "PolicyApplications", {
       serviceName,

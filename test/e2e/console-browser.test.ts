@@ -95,6 +95,8 @@ describe("the ops console", () => {
     await compliance.getByLabel("To (UTC day, included)").fill(day(due, 31));
     await compliance.getByRole("button", { name: "Export" }).click();
     await compliance.getByText(/^Export ready: \d+ bytes/).waitFor();
+    // Downloaded and checked in the page with the verifier `npm run audit -- verify` runs.
+    await compliance.getByText(/^Verified: \d+ entries of \d+ loans/).waitFor();
     expect(await accessibilityViolations(compliance)).toEqual([]);
     await saveScreenshot(compliance, "console-export");
     await compliance.context().close();

@@ -1,4 +1,4 @@
-import type { Template } from "aws-cdk-lib/assertions";
+import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DunningApp } from "../../infra/aws/build-app.ts";
 import { logicalId, roleId, synthesizeApp } from "./synthesized-app.ts";
@@ -22,6 +22,17 @@ describe("the console function", () => {
       .filter((s) => s.Effect === "Allow")
       .flatMap(actionsOf);
     expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual([]);
+  });
+
+  it("may download audit exports (for their check in the page) from the export bucket, which answers any origin's GET", () => {
+    const env = resources()[logicalId(consoleFunction())]?.Properties.Environment.Variables;
+    expect(flat(env.CONSOLE_CONNECT_SRC)).toMatch(
+      /^https:\/\/loan-dunning-exports-.+\.s3\.<AWS::Region>\.<AWS::URLSuffix>$/,
+    );
+    const data = Template.fromStack(built.data);
+    data.hasResourceProperties("AWS::S3::Bucket", {
+      CorsConfiguration: { CorsRules: [{ AllowedMethods: ["GET"], AllowedOrigins: ["*"], MaxAge: 3000 }] },
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import { Stack } from "aws-cdk-lib";
 import { LambdaIntegration, type Method } from "aws-cdk-lib/aws-apigateway";
 import type { Construct } from "constructs";
 import { DunningFunction } from "../dunning-function.ts";
@@ -9,6 +10,8 @@ export interface OpsConsoleProps {
   serviceName: string;
   /** The REST API whose stage serves the console at `/console/`. */
   httpApi: HttpApi;
+  /** The audit export bucket: the console downloads exports from it (pre-signed links) to verify them. */
+  exportBucketName: string;
 }
 
 /**
@@ -28,7 +31,9 @@ export class OpsConsole extends StackPart {
       function: "console",
       description:
         "Ops console: the page, script and stylesheet (the data comes from the API with the user's key)",
-      environment: {},
+      environment: {
+        CONSOLE_CONNECT_SRC: `https://${props.exportBucketName}.s3.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}`,
+      },
       serviceName: props.serviceName,
     });
     acknowledge(this.consoleFunction.executionRole, "AwsSolutions-IAM5[Resource::*]", TRACING_IS_UNSCOPED);

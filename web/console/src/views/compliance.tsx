@@ -1,4 +1,8 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import {
+  type ExportVerdict,
+  verifyExport,
+} from "../../../../functions/formats/export-verify/verify-export.ts";
 import { api } from "../api.ts";
 import { messageOf } from "../load.tsx";
 
@@ -92,6 +96,7 @@ export function ComplianceView() {
               </a>
             </li>
           </ul>
+          <Verification exported={result} />
           <details>
             <summary>Manifest</summary>
             <pre>{JSON.stringify(result.manifest, null, 2)}</pre>
@@ -99,5 +104,51 @@ export function ComplianceView() {
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * Downloads the export and its manifest and checks them here with the verifier `npm run audit -- verify` runs:
+ * every entry's hash, each loan's chain, the file's digest and the manifest's own hash.
+ */
+function Verification({ exported }: { exported: Exported }) {
+  const [verdict, setVerdict] = useState<ExportVerdict | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const fetchText = async (url: string) => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`the download answered ${response.status}`);
+      return response.text();
+    };
+    Promise.all([fetchText(exported.url), fetchText(exported.manifestUrl)])
+      .then(([file, manifest]) =>
+        verifyExport(file.split("\n").slice(0, file.endsWith("\n") ? -1 : undefined), manifest),
+      )
+      .then(setVerdict)
+      .catch((failure: unknown) =>
+        setError(failure instanceof Error ? failure.message : "the export could not be read"),
+      );
+  }, [exported]);
+  if (error) return <p class="error">Not verified: {error}</p>;
+  if (!verdict) return <p>Verifying the export…</p>;
+  if (verdict.valid) {
+    return (
+      <p class="ok">
+        Verified: {verdict.entries} entries of {verdict.cases} loans; every hash, each chain, the file's
+        digest and the manifest agree.
+      </p>
+    );
+  }
+  return (
+    <div class="error">
+      <p>Verification failed:</p>
+      <ul>
+        {verdict.problems.slice(0, 20).map((p) => (
+          <li key={`${p.line}-${p.code}`}>
+            line {p.line}: {p.code} — {p.message}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
