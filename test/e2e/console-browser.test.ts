@@ -132,10 +132,16 @@ describe("the ops console", () => {
     const time = ops.getByLabel("Time of soft_3");
     // A time outside the window: the API's refusal is shown on the field it names.
     await time.fill("22:30");
+    const smsCap = ops.getByLabel("SMS a day at most");
+    await smsCap.fill("0");
     await ops.getByRole("button", { name: "Save for new loans" }).click();
     await ops.locator('[id="steps.5.sendAt-error"]').waitFor();
     await expect(time.getAttribute("aria-invalid")).resolves.toBe("true");
+    await expect(ops.locator('[id="contactRules.caps.smsPerDay-error"]').textContent()).resolves.toBe(
+      "must be a positive whole number",
+    );
     await time.fill("10:00");
+    await smsCap.fill("1");
 
     await ops.getByLabel("Day of soft_3").fill("5");
     await ops.getByLabel("Loans in the synthetic book").fill("500");

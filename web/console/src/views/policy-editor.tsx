@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api } from "../api.ts";
 import { messageOf, Pending, useLoad } from "../load.tsx";
+import { ContactRulesEditor } from "./contact-rules.tsx";
 import { Field, FieldError } from "./field.tsx";
 import {
   type DraftPart,
@@ -86,7 +87,7 @@ function Editor({ current, onSaved, onNote: setNote }: EditorProps) {
         {draft.contactWindow.start}–{draft.contactWindow.end}.
       </p>
       <StepsTable draft={draft} errors={errors} onChange={setDraft} />
-      <ContactWindow draft={draft} errors={errors} onChange={setDraft} />
+      <ContactRulesEditor draft={draft} errors={errors} onChange={setDraft} />
       <TemplateEditor draft={draft} errors={errors} onChange={setDraft} />
       <WhatIf draft={draft} current={current} changed={changed} />
       <div class="inline">
@@ -189,30 +190,6 @@ function StepsTable({ draft, errors, onChange }: DraftPart) {
         })}
       </tbody>
     </table>
-  );
-}
-
-function ContactWindow({ draft, errors, onChange }: DraftPart) {
-  const set = (bound: "start" | "end", value: string) =>
-    onChange({ ...draft, contactWindow: { ...draft.contactWindow, [bound]: value } });
-  return (
-    <fieldset class="inline">
-      <legend>Contact window (borrower's local time)</legend>
-      <Field id="contactWindow.start" label="Opens" errors={errors}>
-        <input
-          type="time"
-          value={draft.contactWindow.start}
-          onInput={(e) => set("start", (e.target as HTMLInputElement).value)}
-        />
-      </Field>
-      <Field id="contactWindow.end" label="Closes" errors={errors}>
-        <input
-          type="time"
-          value={draft.contactWindow.end}
-          onInput={(e) => set("end", (e.target as HTMLInputElement).value)}
-        />
-      </Field>
-    </fieldset>
   );
 }
 
