@@ -164,6 +164,11 @@ describe("the ops console", () => {
     await saveScreenshot(ops, "console-policy");
     await ops.getByRole("button", { name: "Save and apply to running loans" }).click();
     await ops.getByText(/^Saved as version \d+; moving the running loans onto it/).waitFor();
+    await h.settle();
+    await ops.getByText(/^Running loans: done — [1-9]\d* moved, 0 failed of [1-9]\d*\.$/).waitFor();
+    await ops.getByText("History of default").click();
+    const latest = ops.getByRole("table", { name: "Every version, newest last" }).getByRole("row").last();
+    await expect(latest.textContent()).resolves.toMatch(/in flight.*steps\.soft_3/);
 
     // The loan moves to the new version; its D+3 SMS now goes at D+5.
     await h.advanceTo(instant(day(due, 6), "12:00"));
@@ -174,6 +179,23 @@ describe("the ops console", () => {
     const soft3 = ops.locator("tr.message_sent", { hasText: "soft_3" });
     await expect(soft3.locator("td:nth-child(2)").textContent()).resolves.toBe(`${day(due, 5)} 10:00`);
     await ops.context().close();
+
+    // Settings: a rate the API refuses is shown on its field; a good one is stored as the next version.
+    const settings = await signIn(h.stack.keys.ops);
+    await settings.getByRole("navigation").getByRole("link", { name: "Settings" }).click();
+    const smsRate = settings.getByLabel("sms a second, at most");
+    await smsRate.fill("5000");
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await settings.locator('[id="sendRates.sms-error"]').waitFor();
+    await smsRate.fill("50");
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await settings.getByText(/^Saved as version \d+\.$/).waitFor();
+    expect(await accessibilityViolations(settings)).toEqual([]);
+    await settings.context().close();
+    const stored = await fetch(`${h.stack.url}/v1/settings`, {
+      headers: { authorization: `Bearer ${h.stack.keys.ops}` },
+    });
+    expect(((await stored.json()) as { sendRates: unknown }).sendRates).toEqual({ sms: 50 });
 
     const lender = await signIn(h.stack.keys.lender);
     await lender.goto(`${h.stack.url}/console/policies`);

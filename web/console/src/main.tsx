@@ -8,6 +8,7 @@ import { LoansView } from "./views/loans.tsx";
 import { NotAllowed, VIEWS, viewsOf } from "./views/nav.tsx";
 import { PolicyEditorView } from "./views/policy-editor.tsx";
 import { PortfolioView } from "./views/portfolio.tsx";
+import { SettingsView } from "./views/settings.tsx";
 import { SignIn } from "./views/sign-in.tsx";
 import { TimelineView } from "./views/timeline.tsx";
 import "uplot/dist/uPlot.min.css";
@@ -54,10 +55,11 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           <Route
             path={`${BASE}/loans/:loanId`}
             component={({ loanId }: { loanId: string }) =>
-              guard(me, "loans", <TimelineView loanId={loanId} />)
+              guard(me, "loans", <TimelineView loanId={loanId} canRestart={me.role === "ops"} />)
             }
           />
           <Route path={`${BASE}/policies`} component={() => guard(me, "policies", <PolicyEditorView />)} />
+          <Route path={`${BASE}/settings`} component={() => guard(me, "settings", <SettingsView />)} />
           <Route path={`${BASE}/compliance`} component={() => guard(me, "compliance", <ComplianceView />)} />
           <Route path={`${BASE}/legal`} component={() => guard(me, "legal", <LegalView />)} />
           <Route default component={() => <Home me={me} />} />

@@ -5,6 +5,7 @@ export const VIEWS = [
   { id: "portfolio", path: "/portfolio", label: "Portfolio", roles: ["lender", "ops"] },
   { id: "loans", path: "/loans", label: "Loans", roles: ["lender", "ops", "compliance"] },
   { id: "policies", path: "/policies", label: "Policies", roles: ["ops"] },
+  { id: "settings", path: "/settings", label: "Settings", roles: ["ops"] },
   { id: "compliance", path: "/compliance", label: "Audit export", roles: ["compliance"] },
   { id: "legal", path: "/legal", label: "Hand-offs", roles: ["legal"] },
 ] as const satisfies readonly { id: string; path: string; label: string; roles: readonly Role[] }[];

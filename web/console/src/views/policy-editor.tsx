@@ -11,6 +11,7 @@ import {
   putBody,
   withStep,
 } from "./policy-draft.ts";
+import { ApplicationProgress, PolicyHistory } from "./policy-history.tsx";
 import { TemplateEditor } from "./template-editor.tsx";
 import { WhatIf } from "./what-if.tsx";
 
@@ -25,6 +26,7 @@ export function PolicyEditorView() {
   );
   // Kept here: a save reloads the policy and starts a fresh editor on the new version; its outcome stays shown.
   const [note, setNote] = useState<string | null>(null);
+  const [job, setJob] = useState<string | null>(null);
   return (
     <section aria-labelledby="policy-title">
       <h1 id="policy-title">Policy {policyId}</h1>
@@ -43,9 +45,12 @@ export function PolicyEditorView() {
           current={loaded.data}
           onSaved={reload}
           onNote={setNote}
+          onJob={setJob}
         />
       )}
       {note && <p role="status">{note}</p>}
+      {job && <ApplicationProgress policyId={policyId} jobId={job} />}
+      {loaded.state === "ready" && <PolicyHistory policyId={policyId} version={loaded.data.version} />}
     </section>
   );
 }
@@ -54,9 +59,10 @@ interface EditorProps {
   current: Policy;
   onSaved: () => void;
   onNote: (note: string | null) => void;
+  onJob: (jobId: string | null) => void;
 }
 
-function Editor({ current, onSaved, onNote: setNote }: EditorProps) {
+function Editor({ current, onSaved, onNote: setNote, onJob: setJob }: EditorProps) {
   const [draft, setDraft] = useState<Policy>(current);
   const [errors, setErrors] = useState<FieldErrors>(new Map());
   const changed = JSON.stringify(draft) !== JSON.stringify(current);
@@ -74,6 +80,7 @@ function Editor({ current, onSaved, onNote: setNote }: EditorProps) {
           ? `Saved as version ${saved.version}; moving the running loans onto it (job ${saved.job.id}).`
           : `Saved as version ${saved.version} for new loans.`,
       );
+      setJob(saved.job?.id ?? null);
       onSaved();
     } catch (error) {
       if (error instanceof ApiError && error.details.length > 0) setErrors(fieldErrors(error.details));

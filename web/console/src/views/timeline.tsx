@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { type Entry, type Verdict, verifyInBrowser } from "../chain.ts";
-import { Pending, useLoad } from "../load.tsx";
+import { messageOf, Pending, useLoad } from "../load.tsx";
 
 interface Timeline {
   tenantId: string;
@@ -13,14 +13,15 @@ interface Timeline {
     balance: { amount: string; currency: string };
     timeZone: string;
     policy: { id: string; version: number };
+    attention: { reason: string; state: string; error: string } | null;
   };
   chain: { valid: boolean; reason?: string; seq?: number };
   entries: (Entry & { atLocal: string })[];
 }
 
 /** One loan's whole trail in order, with its hash chain verified again here, in the browser. */
-export function TimelineView({ loanId }: { loanId: string }) {
-  const [loaded] = useLoad(
+export function TimelineView({ loanId, canRestart }: { loanId: string; canRestart: boolean }) {
+  const [loaded, reload] = useLoad(
     () => api<Timeline>("GET", `/v1/loans/${encodeURIComponent(loanId)}/timeline`),
     [loanId],
   );
@@ -28,6 +29,9 @@ export function TimelineView({ loanId }: { loanId: string }) {
     <section aria-labelledby="timeline-title">
       <h1 id="timeline-title">Loan {loanId}</h1>
       <Pending loaded={loaded} />
+      {loaded.state === "ready" && canRestart && loaded.data.loan.attention !== null && (
+        <Restart loanId={loanId} onRestarted={reload} />
+      )}
       {loaded.state === "ready" && <TimelineBody timeline={loaded.data} />}
     </section>
   );
@@ -144,5 +148,27 @@ function SentText({ entry }: { entry: Entry }) {
         {content.body}
       </pre>
     </details>
+  );
+}
+
+/** Ops restart a workflow that failed: from the case as stored, on the record (POST …/workflow:restart). */
+function Restart({ loanId, onRestarted }: { loanId: string; onRestarted: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const restart = async () => {
+    try {
+      await api("POST", `/v1/loans/${encodeURIComponent(loanId)}/workflow:restart`, {});
+      onRestarted();
+    } catch (failure) {
+      setError(messageOf(failure));
+    }
+  };
+  return (
+    <div class="panel" role="alert">
+      <p>This loan's workflow stopped and needs someone to look at it.</p>
+      <button type="button" onClick={restart}>
+        Restart its workflow
+      </button>
+      {error && <p class="error">{error}</p>}
+    </div>
   );
 }
