@@ -197,7 +197,6 @@ async function sendConfirmation(
         contentSha256: createHash("sha256")
           .update(`${content.subject ?? ""}\n${content.body}`)
           .digest("hex"),
-        content,
         sentAt,
         sentAtLocal: localTime(now, borrower.timeZone),
         // The frequency caps do not hold back what the borrower asked for; the message still counts towards them.

@@ -6,10 +6,9 @@ import { type CaseChange, chargedTo, type LoanCase, WORKFLOW_ACTOR } from "../do
 import { messageVariables } from "../domain/message-variables.ts";
 import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
 import { completeStep, recordContacts, releaseChannels } from "../domain/step-lifecycle.ts";
-import { type MessageContent, renderMessage, templatesOf } from "../domain/templates.ts";
+import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { localTime, toInstant } from "../domain/time.ts";
 import type { CaseRepository, Clock, MessageSender } from "../ports.ts";
-import { linkIdOf, tokenHashOf } from "./portal-links.ts";
 
 /** What sending a claimed step needs: the case store, the provider and the business clock. */
 export interface SendingDeps {
@@ -179,7 +178,6 @@ async function sendOne(
       contentSha256: createHash("sha256")
         .update(`${content.subject ?? ""}\n${content.body}`)
         .digest("hex"),
-      content: recordedContent(content, portalLink),
       balance: loanCase.balance,
       sentAt: toInstant(now),
       sentAtLocal: localTime(now, borrower.timeZone),
@@ -196,19 +194,4 @@ async function sendOne(
       providerMessageId,
     },
   };
-}
-
-/**
- * What a message said, as the trail keeps it: the text sent, but for the personal link's secret token, which is
- * replaced by the link's public id (the token works for whoever holds it; the id names it in the trail). The
- * hash beside it (`contentSha256`) is of the text exactly as sent.
- */
-export function recordedContent(content: MessageContent, portalLink?: string): MessageContent {
-  if (!portalLink) return content;
-  const token = portalLink.slice(portalLink.lastIndexOf("/") + 1);
-  const shown = `${portalLink.slice(0, -token.length)}[link ${linkIdOf(tokenHashOf(token))}]`;
-  const mask = (text: string) => text.replaceAll(portalLink, shown);
-  return content.subject === undefined
-    ? { body: mask(content.body) }
-    : { subject: mask(content.subject), body: mask(content.body) };
 }

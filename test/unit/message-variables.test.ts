@@ -3,8 +3,6 @@ import type { LoanCase } from "../../functions/domain/loan-case.ts";
 import { messageVariables } from "../../functions/domain/message-variables.ts";
 import { money } from "../../functions/domain/money.ts";
 import { BUILT_IN_TEMPLATES, renderMessage } from "../../functions/domain/templates.ts";
-import { linkIdOf, tokenHashOf } from "../../functions/usecases/portal-links.ts";
-import { recordedContent } from "../../functions/usecases/step-sending.ts";
 import { borrower, newCase } from "./fixtures.ts";
 
 const CNY = (amount: string) => money(amount, "CNY");
@@ -91,22 +89,5 @@ describe("messageVariables", () => {
     expect(renderMessage(BUILT_IN_TEMPLATES, "due_today", "en-US", "sms", variables).body).toBe(
       "Hi Jane Doe, CN¥400.00 is due today (January 15, 2026), ref loan-1. Installment 1 of 3: CN¥400.00 due. Reply STOP to opt out.",
     );
-  });
-});
-
-describe("the text the trail keeps of a message", () => {
-  it("is the text sent, its personal link's token replaced by the link's public id", () => {
-    const token = "A".repeat(43);
-    const link = `https://pay.lender.test/p/${token}`;
-    const kept = recordedContent(
-      { subject: "Reminder", body: `Pay here: ${link} Reply STOP to opt out.` },
-      link,
-    );
-    expect(kept).toEqual({
-      subject: "Reminder",
-      body: `Pay here: https://pay.lender.test/p/[link ${linkIdOf(tokenHashOf(token))}] Reply STOP to opt out.`,
-    });
-    expect(JSON.stringify(kept)).not.toContain(token);
-    expect(recordedContent({ body: "No link" })).toEqual({ body: "No link" });
   });
 });

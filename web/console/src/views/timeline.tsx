@@ -80,10 +80,7 @@ function TimelineBody({ timeline }: { timeline: Timeline }) {
               </td>
               <td>{entry.type.replaceAll("_", " ")}</td>
               <td>{entry.actor}</td>
-              <td>
-                {detailsOf(entry)}
-                <SentText entry={entry} />
-              </td>
+              <td>{detailsOf(entry)}</td>
             </tr>
           ))}
         </tbody>
@@ -134,21 +131,6 @@ function detailsOf(entry: Entry): string {
     default:
       return JSON.stringify(d);
   }
-}
-
-/** The text a message carried, as the trail keeps it (its personal link named by its id, never its token). */
-function SentText({ entry }: { entry: Entry }) {
-  const content = entry.data.content as { subject?: string; body?: string } | undefined;
-  if (entry.type !== "message_sent" || !content?.body) return null;
-  return (
-    <details class="sent-text">
-      <summary>What it said</summary>
-      <pre>
-        {content.subject ? `${content.subject}\n\n` : ""}
-        {content.body}
-      </pre>
-    </details>
-  );
 }
 
 /** Ops restart a workflow that failed: from the case as stored, on the record (POST …/workflow:restart). */
