@@ -160,7 +160,7 @@ describe("the ops console", () => {
     await h.settle();
     await ops.getByText(/^Running loans: done — [1-9]\d* moved, 0 failed of [1-9]\d*\.$/).waitFor();
     await ops.getByText("History of default").click();
-    const latest = ops.getByRole("table", { name: "Every version, newest last" }).getByRole("row").last();
+    const latest = ops.getByRole("table", { name: "Every version, newest first" }).getByRole("row").nth(1);
     await expect(latest.textContent()).resolves.toMatch(/in flight.*steps\.soft_3/);
 
     // The loan moves to the new version; its D+3 SMS now goes at D+5.

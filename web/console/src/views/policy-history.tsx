@@ -30,7 +30,7 @@ export function PolicyHistory({ policyId, version }: { policyId: string; version
       <Pending loaded={loaded} />
       {loaded.state === "ready" && (
         <table>
-          <caption>Every version, newest last</caption>
+          <caption>Every version, newest first</caption>
           <thead>
             <tr>
               <th scope="col">Version</th>

@@ -17,24 +17,32 @@ const CHANNELS = ["sms", "email"] as const;
 /** The tenant's settings (ops): send rates per channel and the lender's payment page for the borrowers' page. */
 export function SettingsView() {
   const [loaded, reload] = useLoad(() => api<Settings>("GET", "/v1/settings"), []);
+  // Kept here: a save reloads the settings and starts a fresh form on the new version; its outcome stays shown.
+  const [note, setNote] = useState<string | null>(null);
   return (
     <section aria-labelledby="settings-title">
       <h1 id="settings-title">Settings</h1>
       <Pending loaded={loaded} />
       {loaded.state === "ready" && (
-        <SettingsForm key={loaded.data.version} stored={loaded.data} onSaved={reload} />
+        <SettingsForm key={loaded.data.version} stored={loaded.data} onSaved={reload} onNote={setNote} />
       )}
+      {note && <p role="status">{note}</p>}
     </section>
   );
 }
 
-function SettingsForm({ stored, onSaved }: { stored: Settings; onSaved: () => void }) {
+interface FormProps {
+  stored: Settings;
+  onSaved: () => void;
+  onNote: (note: string | null) => void;
+}
+
+function SettingsForm({ stored, onSaved, onNote: setNote }: FormProps) {
   const [rates, setRates] = useState<Record<string, string>>(
     Object.fromEntries(CHANNELS.map((c) => [c, stored.sendRates[c] ? String(stored.sendRates[c]) : ""])),
   );
   const [paymentUrl, setPaymentUrl] = useState(stored.paymentUrlTemplate ?? "");
   const [errors, setErrors] = useState<FieldErrors>(new Map());
-  const [note, setNote] = useState<string | null>(null);
   const save = async (event: Event) => {
     event.preventDefault();
     setErrors(new Map());
@@ -54,7 +62,7 @@ function SettingsForm({ stored, onSaved }: { stored: Settings; onSaved: () => vo
     }
   };
   return (
-    <form class="stack" onSubmit={save}>
+    <form class="stack" onSubmit={save} noValidate>
       <p>
         Version {stored.version}
         {stored.updatedBy ? `, by ${stored.updatedBy} at ${stored.updatedAt}` : ""}. A channel left empty is
@@ -86,7 +94,6 @@ function SettingsForm({ stored, onSaved }: { stored: Settings; onSaved: () => vo
         <input value={paymentUrl} onInput={(e) => setPaymentUrl((e.target as HTMLInputElement).value)} />
       </Field>
       <button type="submit">Save settings</button>
-      {note && <p role="status">{note}</p>}
     </form>
   );
 }
