@@ -132,6 +132,9 @@ function unitsOf(consumed: unknown): number {
   return list.reduce((sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0), 0);
 }
 
+/** How the audit stream's writes of the portfolio's daily counters are named among the calls. */
+export const PROJECTION_CALL = "TransactWriteItems (daily counters)";
+
 export async function startDynamoMeter(target: string): Promise<DynamoMeter> {
   const upstream = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -142,7 +145,11 @@ export async function startDynamoMeter(target: string): Promise<DynamoMeter> {
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       const operation = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "unknown";
-      state.calls[operation] = (state.calls[operation] ?? 0) + 1;
+      // The portfolio's daily counters are written by the audit stream's consumer, on its own schedule: counted
+      // apart from the workflow's own item calls (their write units still count).
+      const projection = operation === "TransactWriteItems" && Buffer.concat(chunks).includes('"PROJECTED"');
+      const counted = projection ? PROJECTION_CALL : operation;
+      state.calls[counted] = (state.calls[counted] ?? 0) + 1;
       const metered = READ_OPERATIONS.has(operation) || WRITE_OPERATIONS.has(operation);
       let body = Buffer.concat(chunks);
       if (metered) {

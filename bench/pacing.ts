@@ -36,10 +36,15 @@ const POLICY = "paced-bench";
 
 /**
  * `loans` loans whose one SMS step (D−3, 10:00 Shanghai time) falls due in the same minute, under a tenant
- * paced at `rate` SMS a second and the default contact window (08:00–21:00): an in-process local stack on a
+ * paced at `rate` SMS a second and the contact window 08:00–21:00 (or to `windowEnd`): an in-process local stack on a
  * frozen virtual clock, the day run through `POST /local/clock/advance`, the outbox and the audit table read.
  */
-export async function measurePacing(dynamoEndpoint: string, loans: number, rate: number): Promise<PacingRun> {
+export async function measurePacing(
+  dynamoEndpoint: string,
+  loans: number,
+  rate: number,
+  windowEnd?: string,
+): Promise<PacingRun> {
   const tablePrefix = `bench-paced-${randomBytes(3).toString("hex")}-`;
   const stack = await startLocalStack({
     clockStart: new Date("2026-01-05T00:00:00Z"),
@@ -54,7 +59,9 @@ export async function measurePacing(dynamoEndpoint: string, loans: number, rate:
     // A slice of the clock with thousands of sends in it takes minutes to run.
     const local = patientClient(stack.url);
     const { id: _id, version: _version, templates: _templates, ...rules } = DEFAULT_POLICY;
-    const policy = { ...rules, steps: [findStep(DEFAULT_POLICY, "pre_due_3")] };
+    // An earlier end of the window leaves what does not fit for the next day's opening (`send_capacity`).
+    const contactWindow = { ...rules.contactWindow, ...(windowEnd ? { end: windowEnd } : {}) };
+    const policy = { ...rules, contactWindow, steps: [findStep(DEFAULT_POLICY, "pre_due_3")] };
     await expectStatus(ops("PUT", `/v1/policies/${POLICY}`, policy), 201);
     await expectStatus(ops("PUT", "/v1/settings", { sendRates: { sms: rate } }), 200);
     const began = performance.now();

@@ -23,6 +23,14 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A local time the paced section's window may end at: after its sends wake (10:00), at most 21:00. */
+function windowEnd(value: string): string {
+  if (!/^(1[0-9]|2[01]):[0-5][0-9]$/.test(value) || value <= "10:00" || value > "21:00") {
+    throw new InvalidArgumentError("expected HH:MM after 10:00 and at most 21:00");
+  }
+  return value;
+}
+
 function sectionList(value: string): SectionId[] {
   const ids = value.split(",").map((part) => {
     const name = part.trim();
@@ -60,6 +68,11 @@ const program = new Command()
     positiveInt,
   )
   .option(
+    "--paced-window-end <HH:MM>",
+    "end of the paced-sending section's contact window (default 21:00): an earlier end leaves sends for the next day",
+    windowEnd,
+  )
+  .option(
     "--apply-cases <n>",
     "open cases a policy change is applied to in flight (default 10000; quick 1000; the full check 100000)",
     positiveInt,
@@ -77,6 +90,7 @@ const options = program.opts<{
   ingestLoans?: number;
   simulateLoans?: number;
   pacedLoans?: number;
+  pacedWindowEnd?: string;
   applyCases?: number;
   out: string;
 }>();
@@ -106,6 +120,7 @@ const context: SectionContext = {
   simulateLoans: options.simulateLoans ?? (options.quick ? 10_000 : 1_000_000),
   // 1,000 loans take a few minutes on a 2-core machine; the full check (20,000) is asked for by name.
   pacedLoans: options.pacedLoans ?? (options.quick ? 200 : 1_000),
+  ...(options.pacedWindowEnd ? { pacedWindowEnd: options.pacedWindowEnd } : {}),
   applyCases: options.applyCases ?? (options.quick ? 1_000 : 10_000),
   scratch,
   results: {},

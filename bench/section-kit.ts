@@ -25,6 +25,8 @@ export interface SectionContext {
   simulateLoans: number;
   /** Loans of the paced-sending section (its full check is 20,000). */
   pacedLoans: number;
+  /** Where the paced section's contact window ends (default the policy's 21:00). */
+  pacedWindowEnd?: string;
   /** Open cases of the policy-application section (its full check is 100,000). */
   applyCases: number;
   scratch: string;

@@ -12,9 +12,10 @@ export const FULL_PACED_LOANS = 20_000;
  * the most SMS in any second, SMS outside the contact window, and the steps deferred for want of a place.
  */
 export async function pacedSection(ctx: SectionContext): Promise<Section> {
-  const run = await measurePacing(await dynamoEndpoint(ctx), ctx.pacedLoans, RATE);
-  // Places from 10:00, when the loans wake, to the window's end at 21:00.
-  const windowSeconds = 11 * 3600;
+  const run = await measurePacing(await dynamoEndpoint(ctx), ctx.pacedLoans, RATE, ctx.pacedWindowEnd);
+  // Places from 10:00, when the loans wake, to the window's end (21:00 unless narrowed).
+  const [endHour = 21, endMinute = 0] = run.window.end.split(":").map(Number);
+  const windowSeconds = (endHour - 10) * 3600 + endMinute * 60;
   const expectedDeferrals = Math.max(0, run.loans - RATE * windowSeconds);
   const checks = [
     check({
@@ -53,9 +54,12 @@ export async function pacedSection(ctx: SectionContext): Promise<Section> {
       ["Tenant's SMS rate (messages a second)", run.rate],
       ["SMS sent", run.sms],
       ["Most SMS in one second", run.maxPerSecond],
-      ["SMS outside the window (08:00–21:00 local)", run.outsideWindow],
+      [`SMS outside the window (${run.window.start}–${run.window.end} local)`, run.outsideWindow],
       ["Steps deferred for want of a place (`send_capacity`)", run.deferrals],
-      ["Deferrals expected (loans beyond rate × 11 h, 10:00–21:00)", expectedDeferrals],
+      [
+        `Deferrals expected (loans beyond rate × the window left from 10:00 to ${run.window.end})`,
+        expectedDeferrals,
+      ],
       ["First to last SMS (s)", run.spreadSeconds],
       ["Loans ÷ rate (s)", run.loans / RATE],
       ["Send task invocations per loan", run.sendInvocationsPerLoan],
@@ -65,7 +69,7 @@ export async function pacedSection(ctx: SectionContext): Promise<Section> {
     ],
     checks,
     notes: [
-      "An in-process local stack on a frozen virtual clock (DynamoDB Local, the real ASL and bundles): a policy of one SMS step (D−3 at 10:00, the default 08:00–21:00 window), the tenant's `sendRates.sms` set through `PUT /v1/settings`, the loans subscribed through `POST /v1/loans:batch`, the clock advanced through the day and the next. SMS per second are counted from the outbox's `sentAt`; deferrals from the audit table.",
+      "An in-process local stack on a frozen virtual clock (DynamoDB Local, the real ASL and bundles): a policy of one SMS step (D−3 at 10:00, the window 08:00–21:00, or to `--paced-window-end`), the tenant's `sendRates.sms` set through `PUT /v1/settings`, the loans subscribed through `POST /v1/loans:batch`, the clock advanced through the day and the next. SMS per second are counted from the outbox's `sentAt`; deferrals from the audit table.",
       "Each loan whose place is not in the second it wakes costs one more send task invocation (and one more Choice → Wait → Task): the task takes the place, the workflow waits for it and the send goes out on it. Invocations beyond 2 a loan are the ASL's retries (the row below): a thousand tasks at one instant against one DynamoDB Local.",
       scaled
         ? `Scaled down: the full check is ${FULL_PACED_LOANS.toLocaleString("en-US")} loans (\`npm run bench -- --only paced --paced-loans ${FULL_PACED_LOANS}\`). DynamoDB Local and the local engine take every step in one process on this machine, ${((run.subscribeSeconds + run.runSeconds) / run.loans).toFixed(2)} s of wall clock per loan here, so the full size runs for well over the few minutes a bench section may take.`
