@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditEvent } from "./domain/audit-chain.ts";
 import type { CaseChange, CaseStatus, InFlightStep, LoanCase } from "./domain/loan-case.ts";
+import type { MessageCopy } from "./domain/message-copies.ts";
 import type { Money } from "./domain/money.ts";
 import type { Channel, Locale, Policy } from "./domain/policy.ts";
 import type { ApplicationProgress } from "./domain/policy-application.ts";
@@ -90,6 +91,8 @@ export interface CaseRepository {
     query: { status?: CaseStatus; attention?: boolean; limit: number; cursor?: string },
   ): Promise<Page<LoanCase>>;
   auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]>;
+  /** The kept texts of the loan's messages, in no particular order (see MessageCopy). Optional: none kept. */
+  messageCopies?(tenantId: string, loanId: string): Promise<MessageCopy[]>;
   /** Every open case of the tenant (see OPEN_STATUSES), by due date; read from an index, never a scan. */
   openCases(tenantId: string): AsyncIterable<OpenCase>;
 }

@@ -3,6 +3,7 @@ import { accrue, balanceOf, type Charges, freshOutstanding, type Outstanding } f
 import type { PendingConfirmation } from "./confirmations.ts";
 import type { RecentContact } from "./contact-rules.ts";
 import { BusinessRuleError } from "./errors.ts";
+import type { MessageCopy } from "./message-copies.ts";
 import { isPositive, type Money, money } from "./money.ts";
 import { type PlannedAction, type PlanningInput, planNext, stepsPassedOver } from "./planning.ts";
 import type { Channel, Locale, Policy } from "./policy.ts";
@@ -166,6 +167,8 @@ export interface CaseChange {
   events: AuditEvent[];
   /** Portal links issued with the change (the messages it is about to send carry them), keyed by token hash. */
   issuedLinks?: { tokenHash: string; link: PortalLink }[];
+  /** The texts of the messages the change records as sent, kept beside the trail (see MessageCopy). */
+  messageCopies?: MessageCopy[];
 }
 
 export const WORKFLOW_ACTOR = "system:workflow";

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { AuditEvent } from "../domain/audit-chain.ts";
 import { channelSpec } from "../domain/channels.ts";
 import {
@@ -15,6 +14,7 @@ import {
   stageOf,
   WORKFLOW_ACTOR,
 } from "../domain/loan-case.ts";
+import { type MessageCopy, messageCopy } from "../domain/message-copies.ts";
 import { recordContacts } from "../domain/step-lifecycle.ts";
 import { localTime, toInstant } from "../domain/time.ts";
 import { type Loaded, type SendingDeps, writeChange } from "./step-sending.ts";
@@ -111,8 +111,8 @@ export async function confirmStep(
     next: { ...loanCase, confirmation: claim, updatedAt: toInstant(now) },
     events: [],
   });
-  const event = await sendConfirmation(deps, claimed.loanCase, claim, decision);
-  return recordOutcome(deps, input, claimed, claim, event);
+  const sent = await sendConfirmation(deps, claimed.loanCase, claim, decision);
+  return recordOutcome(deps, input, claimed, claim, sent);
 }
 
 /** The case without its confirmation (when it is still the one settled) and with what was sent counted. */
@@ -147,13 +147,15 @@ async function recordOutcome(
   input: ExecutionState,
   claimed: Loaded,
   claim: PendingConfirmation,
-  event: AuditEvent,
+  sent: { event: AuditEvent; copy?: MessageCopy },
 ): Promise<ExecutionState> {
   let loaded = claimed;
+  const copies = sent.copy ? { messageCopies: [sent.copy] } : {};
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
     try {
-      return await writeEnding(deps, input, loaded, settled(loaded.loanCase, claim, [event], now), now);
+      const change = { ...settled(loaded.loanCase, claim, [sent.event], now), ...copies };
+      return await writeEnding(deps, input, loaded, change, now);
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError) || attempt >= 5) throw error;
       const fresh = await deps.cases.get(loaded.loanCase.tenantId, loaded.loanCase.loanId);
@@ -169,7 +171,7 @@ async function sendConfirmation(
   loanCase: LoanCase,
   claim: PendingConfirmation,
   target: { channel: NonNullable<PendingConfirmation["channel"]>; to: string },
-): Promise<AuditEvent> {
+): Promise<{ event: AuditEvent; copy?: MessageCopy }> {
   const now = deps.clock.now();
   const { borrower } = loanCase;
   const { channel, to } = target;
@@ -188,15 +190,14 @@ async function sendConfirmation(
       ...content,
     });
     const sentAt = toInstant(now);
-    return {
+    const copy = messageCopy(content);
+    const event: AuditEvent = {
       type: "message_sent",
       actor: WORKFLOW_ACTOR,
       data: {
         ...about,
         to: channelSpec(channel).mask(to),
-        contentSha256: createHash("sha256")
-          .update(`${content.subject ?? ""}\n${content.body}`)
-          .digest("hex"),
+        contentSha256: copy.contentSha256,
         sentAt,
         sentAtLocal: localTime(now, borrower.timeZone),
         // The frequency caps do not hold back what the borrower asked for; the message still counts towards them.
@@ -205,8 +206,9 @@ async function sendConfirmation(
         providerMessageId,
       },
     };
+    return { event, copy };
   } catch (error) {
     const reason = error instanceof Error ? error.name : "unknown";
-    return { type: "message_failed", actor: WORKFLOW_ACTOR, data: { ...about, reason } };
+    return { event: { type: "message_failed", actor: WORKFLOW_ACTOR, data: { ...about, reason } } };
   }
 }

@@ -24,6 +24,13 @@ export function tokenHashOf(token: string): string {
 /** The public id of a link: a prefix of its hash, enough to name it in the trail, useless to open it. */
 export const linkIdOf = (tokenHash: string) => tokenHash.slice(0, 16);
 
+/** The link a step's messages carry: its URL, and the token in it that the kept copies name by the link's id. */
+export interface SentLink {
+  url: string;
+  token: string;
+  linkId: string;
+}
+
 /**
  * A new link for the messages of a step about to be sent: its URL goes into them, and the record (by the token's
  * hash) is written with the claim of the step, so the link works as soon as the message is out.
@@ -33,7 +40,7 @@ export function issuePortalLink(
   loan: { tenantId: string; loanId: string },
   sending: { step: string; channels: Channel[]; validDays: number },
   now: Date,
-): { url: string; issued: NonNullable<CaseChange["issuedLinks"]>[number] } {
+): SentLink & { issued: NonNullable<CaseChange["issuedLinks"]>[number] } {
   const token = newPortalToken();
   const tokenHash = tokenHashOf(token);
   const link: PortalLink = {
@@ -48,7 +55,8 @@ export function issuePortalLink(
     lockedUntil: null,
     session: null,
   };
-  return { url: `${portal.baseUrl.replace(/\/+$/, "")}/p/${token}`, issued: { tokenHash, link } };
+  const url = `${portal.baseUrl.replace(/\/+$/, "")}/p/${token}`;
+  return { url, token, linkId: link.linkId, issued: { tokenHash, link } };
 }
 
 /**

@@ -1,14 +1,15 @@
-import { createHash } from "node:crypto";
 import type { AuditEvent } from "../domain/audit-chain.ts";
 import { addressOf, channelSpec } from "../domain/channels.ts";
 import { ConcurrentUpdateError, ProviderThrottledError } from "../domain/errors.ts";
 import { type CaseChange, chargedTo, type LoanCase, WORKFLOW_ACTOR } from "../domain/loan-case.ts";
+import { type MessageCopy, messageCopy } from "../domain/message-copies.ts";
 import { messageVariables } from "../domain/message-variables.ts";
 import { type Channel, findStep, type Policy, type PolicyStep, rulesOf } from "../domain/policy.ts";
 import { completeStep, recordContacts, releaseChannels } from "../domain/step-lifecycle.ts";
 import { renderMessage, templatesOf } from "../domain/templates.ts";
 import { localTime, toInstant } from "../domain/time.ts";
 import type { CaseRepository, Clock, MessageSender } from "../ports.ts";
+import type { SentLink } from "./portal-links.ts";
 
 /** What sending a claimed step needs: the case store, the provider and the business clock. */
 export interface SendingDeps {
@@ -46,13 +47,15 @@ export async function deliver(
   deps: SendingDeps,
   claimed: Loaded,
   finish: OutcomeFinish = (change) => change,
-  portalLink?: string,
+  portalLink?: SentLink,
   carried?: Carried,
 ): Promise<{ loaded: Loaded; now: Date }> {
   const inFlight = claimed.loanCase.inFlight;
   const step = inFlight && findStep(claimed.policy, inFlight.step);
   if (!inFlight || !step) throw new Error("no deliverable step in flight");
-  const withClaim = (change: CaseChange): CaseChange => (carried ? withCarried(change, carried) : change);
+  const copies: MessageCopy[] = [];
+  const withClaim = (change: CaseChange): CaseChange =>
+    withCopies(carried ? withCarried(change, carried) : change, copies);
   let loaded = claimed;
   if (inFlight.retryable) {
     // Take the retry: the claim is a conditional write, so a payment that landed first still wins.
@@ -64,7 +67,9 @@ export async function deliver(
   const events: AuditEvent[] = [];
   for (const [index, channel] of inFlight.channels.entries()) {
     try {
-      events.push(await sendOne(deps, loaded, step, channel, portalLink));
+      const sent = await sendOne(deps, loaded, step, channel, portalLink);
+      events.push(sent.event);
+      copies.push(sent.copy);
     } catch (error) {
       if (error instanceof ProviderThrottledError) {
         const remaining = inFlight.channels.slice(index);
@@ -106,6 +111,13 @@ function withCarried(change: CaseChange, carried: Carried): CaseChange {
   };
 }
 
+/** The texts of the messages sent go with the write that records them. */
+function withCopies(change: CaseChange, copies: MessageCopy[]): CaseChange {
+  return copies.length > 0
+    ? { ...change, messageCopies: [...(change.messageCopies ?? []), ...copies] }
+    : change;
+}
+
 /** A step settled elsewhere meanwhile: what was sent is still a fact and goes on the record of the newer case. */
 function recordedOnNewer(fresh: LoanCase, events: AuditEvent[], now: Date): CaseChange {
   return { next: recordContacts({ ...fresh, updatedAt: fresh.updatedAt }, events, now), events };
@@ -138,21 +150,24 @@ async function recordOutcome(
   }
 }
 
-/** Renders and hands one channel of a step to its provider; the `message_sent` entry is the evidence. */
+/**
+ * Renders and hands one channel of a step to its provider; the `message_sent` entry is the evidence, the copy
+ * of its text is kept beside the trail.
+ */
 async function sendOne(
   deps: SendingDeps,
   loaded: Loaded,
   step: PolicyStep,
   channel: Channel,
-  portalLink: string | undefined,
-): Promise<AuditEvent> {
+  portalLink: SentLink | undefined,
+): Promise<{ event: AuditEvent; copy: MessageCopy }> {
   const { policy } = loaded;
   const now = deps.clock.now();
   // The balance in a message is the balance at send time, fees and interest included.
   const loanCase = chargedTo(loaded.loanCase, policy.charges, now);
   const { borrower } = loanCase;
   // The texts of the case's own policy version, so the evidence's template version is the policy version.
-  const variables = messageVariables(loanCase, now, portalLink);
+  const variables = messageVariables(loanCase, now, portalLink?.url);
   const content = renderMessage(templatesOf(policy), step.template, borrower.locale, channel, variables);
   const to = addressOf(borrower, channel) as string;
   const { providerMessageId } = await deps.sender.send({
@@ -165,7 +180,8 @@ async function sendOne(
     to,
     ...content,
   });
-  return {
+  const copy = messageCopy(content, portalLink);
+  const event: AuditEvent = {
     type: "message_sent",
     actor: WORKFLOW_ACTOR,
     data: {
@@ -175,9 +191,7 @@ async function sendOne(
       to: channelSpec(channel).mask(to),
       policy: { id: policy.id, version: policy.version },
       template: { id: step.template, version: policy.version, locale: borrower.locale },
-      contentSha256: createHash("sha256")
-        .update(`${content.subject ?? ""}\n${content.body}`)
-        .digest("hex"),
+      contentSha256: copy.contentSha256,
       balance: loanCase.balance,
       sentAt: toInstant(now),
       sentAtLocal: localTime(now, borrower.timeZone),
@@ -194,4 +208,5 @@ async function sendOne(
       providerMessageId,
     },
   };
+  return { event, copy };
 }

@@ -27,7 +27,7 @@ import { borrowerContacts, reserveChannels } from "./borrower-reservations.ts";
 import { claimHolderGone, confirmStep, failedConfirmation, settleConfirmation } from "./confirmations.ts";
 import { claimAsExpected } from "./expected-claim.ts";
 import { publishHandoff } from "./handoffs.ts";
-import { issuePortalLink, type PortalConfig } from "./portal-links.ts";
+import { issuePortalLink, type PortalConfig, type SentLink } from "./portal-links.ts";
 import { paceSend, resumeOfThrottled } from "./send-pacing.ts";
 import { type Carried, deliver, type Loaded, writeChange } from "./step-sending.ts";
 import {
@@ -232,7 +232,7 @@ async function sendClaimed(deps: StepDeps, input: ExecutionState, stored: LoanCa
       : null;
     const carried = { events: change.events, issuedLinks: link ? [link.issued] : [] };
     const claimed = { ...loaded, loanCase: { ...change.next, inFlight: ours } };
-    return deliverAndPlan(deps, input, claimed, link?.url, carried);
+    return deliverAndPlan(deps, input, claimed, link ?? undefined, carried);
   }
   const withdrawn = await writeChange(deps, loaded, { next: unclaimed, events: [] });
   return decideAndSend(deps, input, withdrawn.loanCase);
@@ -306,7 +306,7 @@ async function decideAndSend(
         ? issuePortalLink(deps.portal, loanCase, portalSending(policy, decision), now)
         : null;
       loaded = await writeChange(deps, loaded, link ? { ...change, issuedLinks: [link.issued] } : change);
-      return deliverAndPlan(deps, input, loaded, link?.url);
+      return deliverAndPlan(deps, input, loaded, link ?? undefined);
     }
   }
 }
@@ -319,7 +319,7 @@ async function deliverAndPlan(
   deps: StepDeps,
   input: ExecutionState,
   claimed: Loaded,
-  portalLink?: string,
+  portalLink?: SentLink,
   carried?: Carried,
 ): Promise<ExecutionState> {
   const finish = (change: CaseChange, at: Date) =>

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -74,6 +76,15 @@ describe("the ops console", () => {
     // D−7 email and D−3 SMS, at 10:00 in the borrower's zone.
     const sent = await ops.locator("tr.message_sent td:nth-child(2)").allTextContents();
     expect(sent).toEqual([`${day(due, -7)} 10:00`, `${day(due, -3)} 10:00`]);
+    // What the D−3 SMS said, its hash checked again in the page: the text sent, the link's token left out.
+    const sms = (await h.messages(loanId)).find((m) => m.channel === "sms");
+    const smsText = ops.locator("tr.message_sent", { hasText: "sms to" }).locator("details");
+    await smsText.locator("summary").click();
+    await expect(smsText.locator("summary").textContent()).resolves.toBe("Text (matches the trail's hash)");
+    const shown = (await smsText.locator("pre").textContent()) ?? "";
+    expect(shown.replace(/\[link [0-9a-f]{16}\]/, "TOKEN")).toBe(
+      sms?.body.replace(/(?<=\/p\/)[\w-]{43}/, "TOKEN"),
+    );
     expect(await accessibilityViolations(ops)).toEqual([]);
     await saveScreenshot(ops, "console-timeline");
     await ops.context().close();
@@ -104,6 +115,14 @@ describe("the ops console", () => {
     const legal = await signIn(h.stack.keys.legal);
     await legal.getByRole("button", { name: `Open the package of ${loanId}` }).click();
     await legal.getByRole("heading", { name: `Package of ${loanId}` }).waitFor();
+    // The package's HTML document, as published beside it, saved as a file of its own.
+    const saving = legal.waitForEvent("download");
+    await legal.getByRole("button", { name: "Download the package (HTML)" }).click();
+    const saved = await saving;
+    expect(saved.suggestedFilename()).toBe(`handoff-${loanId}.html`);
+    const published = await readFile(join(h.stack.handoffDir, "demo", `${loanId}.html`), "utf8");
+    await expect(readFile(await saved.path(), "utf8")).resolves.toBe(published);
+    expect(published).toContain(loanId);
     await legal.getByRole("button", { name: "Acknowledge" }).click();
     await legal.getByText("Acknowledged; the case's trail records it.").waitFor();
     expect(await accessibilityViolations(legal)).toEqual([]);
@@ -144,6 +163,17 @@ describe("the ops console", () => {
     await smsCap.fill("1");
 
     await ops.getByLabel("Day of soft_3").fill("5");
+    // A step added in the editor (D+12, an SMS with the firm overdue text), and one removed (the D+30 email).
+    const adding = ops.getByRole("form", { name: "Add a step" });
+    await adding.getByLabel("New step's id").fill("soft_12");
+    await adding.getByLabel("its day").fill("12");
+    await adding.getByLabel("its template").selectOption("overdue_firm");
+    await adding.getByRole("button", { name: "Add the step" }).click();
+    await ops.getByLabel("Day of soft_12").waitFor();
+    const stepsBefore = await ops.locator("table tbody th[scope=row]").allTextContents();
+    const last = stepsBefore.at(-2) ?? "";
+    await ops.getByRole("button", { name: `Remove ${last}` }).click();
+    await expect(ops.getByLabel(`Day of ${last}`).count()).resolves.toBe(0);
     await ops.getByLabel("Loans in the synthetic book").fill("500");
     await ops.getByRole("button", { name: "Preview the effect" }).click();
     const comparison = ops.getByRole("table", { name: "What each would do (simulated)" });
@@ -162,6 +192,7 @@ describe("the ops console", () => {
     await ops.getByText("History of default").click();
     const latest = ops.getByRole("table", { name: "Every version, newest first" }).getByRole("row").nth(1);
     await expect(latest.textContent()).resolves.toMatch(/in flight.*steps\.soft_3/);
+    await expect(latest.textContent()).resolves.toContain("steps.soft_12");
 
     // The loan moves to the new version; its D+3 SMS now goes at D+5.
     await h.advanceTo(instant(day(due, 6), "12:00"));

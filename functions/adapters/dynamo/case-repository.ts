@@ -4,13 +4,15 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type AuditEntry, type AuditEvent, appendToChain, EMPTY_CHAIN } from "../../domain/audit-chain.ts";
 import { AlreadyRecordedError, ConcurrentUpdateError } from "../../domain/errors.ts";
 import type { CaseChange, InFlightStep, LoanCase } from "../../domain/loan-case.ts";
+import type { MessageCopy } from "../../domain/message-copies.ts";
 import type { CaseRepository, CreateOutcome, OnceKey, OpenCase, Page } from "../../ports.ts";
 import { createMany } from "./case-batch-create.ts";
 import { toCase } from "./case-items.ts";
 import { type ListQuery, listCases, queryOpenCases, readAuditTrail } from "./case-queries.ts";
 import { appendEntries, type CaseTables, translateCancellation, writeCase } from "./case-writes.ts";
 import { cancellationCodes } from "./errors.ts";
-import { keys } from "./schema.ts";
+import { queryAll } from "./query-all.ts";
+import { keys, MESSAGE_COPY_PREFIX } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
 
 export { LOANS_PER_WRITE } from "./case-batch-create.ts";
@@ -115,6 +117,7 @@ export class DynamoCaseRepository implements CaseRepository {
         },
         markers,
         change.issuedLinks,
+        change.messageCopies,
       );
       return stored;
     } catch (error) {
@@ -189,6 +192,21 @@ export class DynamoCaseRepository implements CaseRepository {
 
   auditTrail(tenantId: string, loanId: string): Promise<AuditEntry[]> {
     return readAuditTrail(this.client, this.tables.auditTable, tenantId, loanId);
+  }
+
+  /** The kept texts of the loan's messages (see MessageCopy), one query over the case's partition. */
+  async messageCopies(tenantId: string, loanId: string): Promise<MessageCopy[]> {
+    const { pk } = keys.messageCopy(tenantId, loanId, "");
+    const copies: MessageCopy[] = [];
+    const items = queryAll<MessageCopy>(this.client, {
+      TableName: this.tables.stateTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": MESSAGE_COPY_PREFIX },
+      ProjectionExpression: "#hash, #subject, #body",
+      ExpressionAttributeNames: { "#hash": "contentSha256", "#subject": "subject", "#body": "body" },
+    });
+    for await (const copy of items) copies.push(copy);
+    return copies;
   }
 
   /** Every open case of a tenant by due date, as the openByDueDate index projects it. */

@@ -46,8 +46,8 @@ export function putItems(
 }
 
 /**
- * One case and its new audit entries (then the portal links it issues, and its once-markers last) in a single
- * TransactWriteItems.
+ * One case and its new audit entries (then the portal links it issues, the copies of the messages it records and
+ * its once-markers last) in a single TransactWriteItems.
  */
 export async function writeCase(
   client: DynamoDBDocumentClient,
@@ -57,8 +57,10 @@ export async function writeCase(
   condition: CaseCondition,
   onceMarkers: readonly OnceMarker[] = [],
   links: CaseChange["issuedLinks"] = [],
+  messageCopies: CaseChange["messageCopies"] = [],
 ): Promise<void> {
-  if (entries.length > MAX_EVENTS_PER_WRITE - onceMarkers.length - links.length) {
+  const copies = copyItems(tables, stored, messageCopies);
+  if (entries.length > MAX_EVENTS_PER_WRITE - onceMarkers.length - links.length - copies.length) {
     throw new RangeError(
       `a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events and once-markers`,
     );
@@ -81,10 +83,29 @@ export async function writeCase(
             ConditionExpression: "attribute_not_exists(pk)",
           },
         })),
+        ...copies,
         ...markers,
       ],
     }),
   );
+}
+
+/**
+ * One Put per distinct text (a transaction may not touch an item twice). Unconditional: a copy is addressed by its
+ * own hash, so writing it again writes the same item.
+ */
+function copyItems(tables: CaseTables, stored: LoanCase, copies: NonNullable<CaseChange["messageCopies"]>) {
+  const distinct = new Map(copies.map((copy) => [copy.contentSha256, copy]));
+  return [...distinct.values()].map((copy) => ({
+    Put: {
+      TableName: tables.stateTable,
+      Item: {
+        ...keys.messageCopy(stored.tenantId, stored.loanId, copy.contentSha256),
+        ...copy,
+        at: stored.updatedAt,
+      },
+    },
+  }));
 }
 
 /**

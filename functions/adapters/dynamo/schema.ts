@@ -74,6 +74,8 @@ export const AUDIT_TABLE: TableSchema = {
 /** Partitions of the byWake index. */
 export const WAKE_SHARDS = 8;
 
+export const MESSAGE_COPY_PREFIX = "MSG#";
+
 export const keys = {
   loanCase: (tenantId: string, loanId: string) => ({ pk: `T#${tenantId}#LOAN#${loanId}`, sk: "CASE" }),
   // Beside the case: the keys of changes it may take only once (a delivery report per message and status).
@@ -82,6 +84,11 @@ export const keys = {
     sk: `ONCE#${onceKey}`,
   }),
   auditPartition: (tenantId: string, loanId: string) => `T#${tenantId}#LOAN#${loanId}`,
+  // Beside the case: the text of each message sent, by its hash (the trail's contentSha256).
+  messageCopy: (tenantId: string, loanId: string, contentSha256: string) => ({
+    pk: `T#${tenantId}#LOAN#${loanId}`,
+    sk: `${MESSAGE_COPY_PREFIX}${contentSha256}`,
+  }),
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `T#${tenantId}#IDEM#${keyHash}`, sk: "IDEM" }),
   apiKey: (keyHash: string) => ({ pk: `KEY#${keyHash}`, sk: "KEY" }),
   // A borrower's portal link, found by the SHA-256 of its token as an API key is (the tenant is in the item).

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { loanId } from "../../contracts/requests.ts";
+import { renderHandoffHtml } from "../../formats/handoff-html.ts";
 import { HANDOFF_STATUSES } from "../../ports/handoff.ts";
 import { acknowledgeHandoff, getHandoffPackage, listHandoffs } from "../../usecases/handoffs.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -29,6 +30,26 @@ export function legalRoutes(deps: ApiDeps): Route[] {
       roles: ["legal"],
       async handle({ principal, params }) {
         return json(200, await getHandoffPackage(deps, principal, loanParam(params)));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/handoffs/{loanId}/package.html",
+      roles: ["legal"],
+      async handle({ principal, params }) {
+        const id = loanParam(params);
+        const html = renderHandoffHtml(await getHandoffPackage(deps, principal, id));
+        return {
+          statusCode: 200,
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            // A file to keep, not a page of the API's origin: saved, never rendered here with the caller's key.
+            "content-disposition": `attachment; filename="handoff-${id}.html"`,
+            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "x-content-type-options": "nosniff",
+          },
+          body: html,
+        };
       },
     },
     {

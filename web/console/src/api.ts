@@ -60,3 +60,25 @@ export async function api<T>(method: string, path: string, body?: unknown, key =
 
 /** Who the key belongs to: its tenant and role. */
 export const whoAmI = (key?: string) => api<Me>("GET", "/v1/me", undefined, key);
+
+/**
+ * Fetches a document the API serves as a file (not JSON) with the stored key, and hands it to the browser as a
+ * download: the file is saved and opened on its own, never rendered inside the console's origin.
+ */
+export async function download(path: string, filename: string): Promise<void> {
+  const response = await fetch(`${apiBase()}${path}`, {
+    headers: { authorization: `Bearer ${storedKey() ?? ""}` },
+  });
+  if (!response.ok) {
+    const error = (
+      (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } }
+    )?.error;
+    throw new ApiError(response.status, error?.code ?? "ERROR", error?.message ?? response.statusText);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

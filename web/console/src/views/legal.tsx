@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api } from "../api.ts";
+import { api, download } from "../api.ts";
 import { messageOf, Pending, useLoad } from "../load.tsx";
 
 interface Handoff {
@@ -130,9 +130,22 @@ function PackageView({ loanId, onAcknowledged }: { loanId: string; onAcknowledge
               ))}
             </tbody>
           </table>
-          <button type="button" onClick={acknowledge}>
-            Acknowledge
-          </button>
+          <div class="inline">
+            <button
+              type="button"
+              onClick={() =>
+                download(
+                  `/v1/handoffs/${encodeURIComponent(loanId)}/package.html`,
+                  `handoff-${loanId}.html`,
+                ).catch((error: unknown) => setNote(messageOf(error)))
+              }
+            >
+              Download the package (HTML)
+            </button>
+            <button type="button" onClick={acknowledge}>
+              Acknowledge
+            </button>
+          </div>
           {note && <p role="status">{note}</p>}
         </>
       )}

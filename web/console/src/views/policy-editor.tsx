@@ -12,6 +12,7 @@ import {
   withStep,
 } from "./policy-draft.ts";
 import { ApplicationProgress, PolicyHistory } from "./policy-history.tsx";
+import { AddStep, ChargesEditor, HandOffEditor, SelfServiceEditor } from "./policy-terms.tsx";
 import { TemplateEditor } from "./template-editor.tsx";
 import { WhatIf } from "./what-if.tsx";
 
@@ -94,7 +95,11 @@ function Editor({ current, onSaved, onNote: setNote, onJob: setJob }: EditorProp
         {draft.contactWindow.start}–{draft.contactWindow.end}.
       </p>
       <StepsTable draft={draft} errors={errors} onChange={setDraft} />
+      <AddStep draft={draft} onChange={setDraft} />
       <ContactRulesEditor draft={draft} errors={errors} onChange={setDraft} />
+      <HandOffEditor draft={draft} errors={errors} onChange={setDraft} />
+      <ChargesEditor draft={draft} errors={errors} onChange={setDraft} />
+      <SelfServiceEditor draft={draft} errors={errors} onChange={setDraft} />
       <TemplateEditor draft={draft} errors={errors} onChange={setDraft} />
       <WhatIf draft={draft} current={current} changed={changed} />
       <div class="inline">
@@ -128,6 +133,9 @@ function StepsTable({ draft, errors, onChange }: DraftPart) {
           <th scope="col">Time</th>
           <th scope="col">Channels</th>
           <th scope="col">Template</th>
+          <th scope="col">
+            <span class="visually-hidden">Remove</span>
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -191,6 +199,16 @@ function StepsTable({ draft, errors, onChange }: DraftPart) {
                     ))}
                   </select>
                 </Field>
+              </td>
+              <td>
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={`Remove ${step.id}`}
+                  onClick={() => onChange({ ...draft, steps: draft.steps.filter((_, j) => j !== i) })}
+                >
+                  Remove
+                </button>
               </td>
             </tr>
           );

@@ -1,5 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { type AuditEntry, verifyChain } from "../../../../functions/domain/audit-chain.ts";
+import { copyIsIntact } from "../../../../functions/domain/message-copies.ts";
 import { api } from "../api.ts";
 import { messageOf, Pending, useLoad } from "../load.tsx";
 
@@ -17,6 +18,8 @@ interface Timeline {
   };
   chain: { valid: boolean; reason?: string; seq?: number };
   entries: (AuditEntry & { atLocal: string })[];
+  /** Each sent message's kept text by the hash its entry names, with the server's check of that hash. */
+  texts: Record<string, { subject?: string; body: string; intact: boolean }>;
 }
 
 /** One loan's whole trail in order, with its hash chain verified again here, in the browser. */
@@ -80,12 +83,33 @@ function TimelineBody({ timeline }: { timeline: Timeline }) {
               </td>
               <td>{entry.type.replaceAll("_", " ")}</td>
               <td>{entry.actor}</td>
-              <td>{detailsOf(entry)}</td>
+              <td>
+                {detailsOf(entry)}
+                <MessageText entry={entry} texts={timeline.texts} />
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
     </>
+  );
+}
+
+/**
+ * What a sent message said, as kept beside the trail: hashed again here and compared with the entry's hash, so a
+ * text altered since it was sent shows as such.
+ */
+function MessageText({ entry, texts }: { entry: AuditEntry; texts: Timeline["texts"] }) {
+  const hash = text(entry.data.contentSha256);
+  const kept = entry.type === "message_sent" ? texts[hash] : undefined;
+  if (!kept) return null;
+  const matches = kept.intact && copyIsIntact({ contentSha256: hash, ...kept });
+  return (
+    <details class="message-text">
+      <summary>Text {matches ? "(matches the trail's hash)" : "(does NOT match the trail's hash)"}</summary>
+      {kept.subject !== undefined && <p class="subject">{kept.subject}</p>}
+      <pre>{kept.body}</pre>
+    </details>
   );
 }
 
