@@ -33,6 +33,7 @@ import { portalLinkRoutes } from "./routes/portal-links.ts";
 import { reportRoutes } from "./routes/reports.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 import { simulationRoutes } from "./routes/simulations.ts";
+import { strategyRoutes } from "./routes/strategies.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
@@ -265,6 +266,7 @@ function routes(deps: ApiDeps): Route[] {
     ...reportRoutes(deps),
     ...settingsRoutes(deps),
     ...simulationRoutes(deps),
+    ...strategyRoutes(deps),
     ...portalLinkRoutes(deps),
     ...webhookRoutes(deps),
     ...consoleRoutes(deps),

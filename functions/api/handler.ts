@@ -3,6 +3,7 @@ import { DynamoApiKeyStore } from "../adapters/dynamo/api-key-store.ts";
 import { DynamoAuditReader } from "../adapters/dynamo/audit-reader.ts";
 import { DynamoPortfolioReadModel } from "../adapters/dynamo/daily-counters.ts";
 import { DynamoIdempotencyStore } from "../adapters/dynamo/idempotency-store.ts";
+import { DynamoStrategyStore } from "../adapters/dynamo/strategy-store.ts";
 import { DynamoTenantSettingsStore } from "../adapters/dynamo/tenant-settings-store.ts";
 import { policyApplications } from "../adapters/policies/wiring.ts";
 import { simulationJobs } from "../adapters/simulations/wiring.ts";
@@ -26,6 +27,7 @@ export const handler = makeApiHandler({
   keys: new DynamoApiKeyStore(client, tables),
   idempotency: new DynamoIdempotencyStore(client, tables),
   settings: new DynamoTenantSettingsStore(client, tables),
+  strategies: new DynamoStrategyStore(client, tables),
   portfolio: new DynamoPortfolioReadModel(client, tables),
   allowLoopback: allowsLoopback(config),
   handoffs: awsHandoffs(config, client, tables),

@@ -20,6 +20,7 @@ import type { PolicyRules } from "../domain/policy-validation.ts";
 import { normalizeFactor } from "../domain/portal.ts";
 import { termsIssues } from "../domain/schedule.ts";
 import { DEFAULT_SELF_SERVICE, type SelfService } from "../domain/self-service.ts";
+import { CUSTOMER_TYPES, GRADES } from "../domain/strategies/strategy.ts";
 import type { MessageTemplates } from "../domain/templates.ts";
 import { canonicalTimeZone } from "../domain/time.ts";
 import { type BatchEntry, MAX_BATCH_LOANS } from "../usecases/ingest.ts";
@@ -126,7 +127,17 @@ const subscriptionFields = z.strictObject({
   dueDate: calendarDate.optional(),
   // The count (2 to 360) is one of the terms' rules below: one message for one rule, however far off.
   schedule: z.array(z.strictObject({ dueDate: calendarDate, amount: positiveMoney })).optional(),
-  policyId: policyId.default("default"),
+  // Absent: the tenant's active strategy chooses (the default policy without one).
+  policyId: policyId.optional(),
+  risk: z
+    .strictObject({ score: z.number().int().min(0).max(1000), grade: z.enum(GRADES).optional() })
+    .optional(),
+  product: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters such as line breaks")
+    .optional(),
 });
 
 const TERMS = ["amountDue", "dueDate", "schedule"];
@@ -217,6 +228,12 @@ export const eventSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("opt_out"), channel, ...base }),
   z.strictObject({ type: z.literal("opt_in"), channel, ...base }),
   z.strictObject({ type: z.literal("withdrawn"), ...base }),
+  z.strictObject({
+    type: z.literal("customer_type_assessed"),
+    customerType: z.enum(CUSTOMER_TYPES),
+    reason: singleLine(500).optional(),
+    ...base,
+  }),
 ]);
 
 export const listQuerySchema = z.strictObject({

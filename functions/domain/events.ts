@@ -5,6 +5,7 @@ import { preferContactTime, setChannelConsent } from "./events/consent.ts";
 import { openDispute, resolveDispute } from "./events/disputes.ts";
 import type { EventContext, EventHandler, EventOf } from "./events/handler.ts";
 import { reversePayment, takePayment } from "./events/payments.ts";
+import { assessCustomerType } from "./events/segments.ts";
 import { closeCase, endContact } from "./events/stops.ts";
 import type { LoanEvent, LoanEventType } from "./events/types.ts";
 import type { CaseStatus, EventOutcome, LoanCase } from "./loan-case.ts";
@@ -29,6 +30,7 @@ export const ALLOWED: Record<LoanEventType, readonly CaseStatus[]> = {
   opt_in: ["active", "on_hold", "legal", "paid", "settled"],
   contact_time_preferred: ["active", "on_hold"],
   withdrawn: ["active", "on_hold", "legal"],
+  customer_type_assessed: ["active", "on_hold"],
 };
 
 /** Event types only the borrowers' page tells: the lender API neither takes nor documents them. */
@@ -57,6 +59,7 @@ const HANDLERS: { [T in LoanEventType]: EventHandler<EventOf<T>> } = {
   opt_out: setChannelConsent,
   opt_in: setChannelConsent,
   contact_time_preferred: preferContactTime,
+  customer_type_assessed: assessCustomerType,
 };
 
 /**

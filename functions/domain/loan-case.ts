@@ -9,6 +9,7 @@ import { type PlannedAction, type PlanningInput, planNext, stepsPassedOver } fro
 import type { Channel, Locale, Policy } from "./policy.ts";
 import type { PortalLink } from "./portal.ts";
 import { caseTerms, isSettled, type LoanTerms } from "./schedule.ts";
+import { type Risk, type SegmentFields, segmentFieldsOf } from "./strategies/case-segment.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
 
 export const CASE_STATUSES = ["active", "on_hold", "paid", "settled", "legal", "closed"] as const;
@@ -75,7 +76,7 @@ export interface Installment {
   paid: Money;
 }
 
-export interface LoanCase extends Outstanding {
+export interface LoanCase extends Outstanding, SegmentFields {
   tenantId: string;
   loanId: string;
   status: CaseStatus;
@@ -279,6 +280,8 @@ export interface SubscriptionRequest extends LoanTerms {
   borrower: Borrower;
   /** The borrower's verification factor, already hashed (see StoredVerifier). */
   verifier?: StoredVerifier;
+  risk?: Risk;
+  product?: string;
 }
 
 export function subscribe(
@@ -322,6 +325,7 @@ export function subscribe(
     audit: EMPTY_CHAIN,
     subscriptionHash,
     ...(request.verifier ? { verifier: request.verifier } : {}),
+    ...segmentFieldsOf(request),
     createdAt: at,
     updatedAt: at,
   };
@@ -347,6 +351,7 @@ function subscribedData(loanCase: LoanCase, request: SubscriptionRequest): Recor
     locale: request.borrower.locale,
     timeZone: request.borrower.timeZone,
     channels: { email: Boolean(request.borrower.email), sms: Boolean(request.borrower.phone) },
+    ...segmentFieldsOf(request),
     ...(loanCase.firstNoticeAt ? { firstNotice: true } : {}),
   };
 }

@@ -28,7 +28,7 @@ export const REQUIRED_CSV_COLUMNS = ["loanId", "name", "locale", "timeZone", "am
 
 export type PortfolioFormat = "jsonl" | "csv";
 
-export type PortfolioLoanRequest = SubscriptionRequest & { policyId: string };
+export type PortfolioLoanRequest = SubscriptionRequest & { policyId?: string };
 
 /** One record of the file: a loan ready to send, or why its line is refused (never sent). */
 export type PortfolioRecord =

@@ -1,4 +1,5 @@
 import { awsHandoffs, awsRepositories, awsWorkflow, systemClock } from "../adapters/aws.ts";
+import { DynamoStrategyStore } from "../adapters/dynamo/strategy-store.ts";
 import { readConfig } from "../config.ts";
 import { makeQueueConsumer } from "./queue-consumer.ts";
 import { withStartBackoff } from "./workflow-backoff.ts";
@@ -14,4 +15,6 @@ export const handler = makeQueueConsumer({
   clock: systemClock,
   handoffs: awsHandoffs(config, client, tables),
   horizonDays: config.WORKFLOW_HORIZON_DAYS,
+  // An imported loan that names no policy runs the one the tenant's strategy gives it.
+  strategies: new DynamoStrategyStore(client, tables),
 });

@@ -8,11 +8,18 @@ import {
   subscribe,
 } from "../domain/loan-case.ts";
 import type { Policy } from "../domain/policy.ts";
+import type { Strategy } from "../domain/strategies/strategy.ts";
 import { toInstant } from "../domain/time.ts";
 import type { CreateOutcome, Principal } from "../ports.ts";
 import { logger } from "../powertools.ts";
 import { withStoredVerifier } from "./borrower-verification.ts";
 import { actorOf, type LenderDeps, subscriptionHash, workflowRef } from "./lender.ts";
+import {
+  activeStrategy,
+  chooseForSubscription,
+  FALLBACK_POLICY,
+  withAssignment,
+} from "./strategy-assignment.ts";
 import { parkedIfBeyondHorizon } from "./workflow-start.ts";
 import { plannedStart } from "./workflow-steps.ts";
 
@@ -44,7 +51,7 @@ export interface BatchItemResult {
 
 /** One submitted loan, as the edge validated it: a subscription, or the reason it is not one. */
 export type BatchEntry =
-  | { loanId: string; request: SubscriptionRequest & { policyId: string } }
+  | { loanId: string; request: SubscriptionRequest & { policyId?: string } }
   | { loanId: string | null; invalid: BatchItemError };
 
 /**
@@ -69,6 +76,8 @@ export async function subscribeBatch(
     now,
     horizonDays: deps.horizonDays,
     policyOf,
+    // One read of the tenant's strategy for the whole batch.
+    strategy: await activeStrategy(deps.strategies, principal.tenantId),
   });
   const outcomes = await createAll(
     deps,
@@ -119,6 +128,7 @@ async function prepare(
     now: Date;
     horizonDays: number;
     policyOf: (policyId: string) => Promise<Policy | null>;
+    strategy: Strategy | null;
   },
 ): Promise<Accepted[]> {
   const firstAt = new Map<string, number>();
@@ -141,7 +151,8 @@ async function prepare(
       results[index] = { loanId: entry.loanId, status: "rejected", error: entry.invalid };
       continue;
     }
-    const { policyId } = entry.request;
+    const choice = chooseForSubscription(ctx.strategy, ctx.principal.tenantId, entry.request, ctx.now);
+    const { policyId } = choice;
     const policy = await ctx.policyOf(policyId);
     if (!policy) {
       results[index] = rejected(entry.loanId, "UNKNOWN_POLICY", `policy ${policyId} does not exist`, [
@@ -149,11 +160,14 @@ async function prepare(
       ]);
       continue;
     }
-    const hash = subscriptionHash(entry.request);
+    const hash = subscriptionHash({ ...entry.request, policyId: entry.request.policyId ?? FALLBACK_POLICY });
     try {
       const actor = actorOf(ctx.principal);
       const request = withStoredVerifier(entry.request);
-      const subscribed = subscribe(ctx.principal.tenantId, request, policy, hash, actor, ctx.now);
+      const subscribed = withAssignment(
+        subscribe(ctx.principal.tenantId, request, policy, hash, actor, ctx.now),
+        choice.assignment,
+      );
       const next = parkedIfBeyondHorizon(subscribed.next, ctx.now, ctx.horizonDays);
       accepted.push({ index, change: { ...subscribed, next }, hash });
     } catch (error) {

@@ -21,11 +21,19 @@ import {
 import type { Policy } from "../domain/policy.ts";
 import { toInstant } from "../domain/time.ts";
 import type { Handoffs } from "../ports/handoff.ts";
+import type { StrategyStore } from "../ports/strategies.ts";
 import type { CaseRepository, Clock, PolicyRepository, Principal, WorkflowControl } from "../ports.ts";
 import { logger } from "../powertools.ts";
 import { withStoredVerifier } from "./borrower-verification.ts";
 import { publishHandoff } from "./handoffs.ts";
 import { type LoanView, loanView } from "./loan-view.ts";
+import {
+  activeStrategy,
+  chooseForSubscription,
+  FALLBACK_POLICY,
+  reassessed,
+  withAssignment,
+} from "./strategy-assignment.ts";
 import { parkedIfBeyondHorizon, replannedCase, startReplanned, stopExecutionOf } from "./workflow-start.ts";
 import { plannedStart } from "./workflow-steps.ts";
 
@@ -38,6 +46,8 @@ export interface LenderDeps {
   handoffs: Handoffs;
   /** Days an execution may wait for a case's next action; beyond them the case parks (0: never). */
   horizonDays: number;
+  /** The tenant's strategies: which policy a new loan runs, and where a case belongs after an event (unset: none). */
+  strategies?: StrategyStore;
 }
 
 export const actorOf = (principal: Principal) => `${principal.role}:${principal.keyId}`;
@@ -85,13 +95,19 @@ export function workflowRef(loanCase: LoanCase) {
 export async function subscribeLoan(
   deps: LenderDeps,
   principal: Principal,
-  request: SubscriptionRequest & { policyId: string },
+  request: SubscriptionRequest & { policyId?: string },
 ): Promise<{ created: boolean; loan: LoanView }> {
-  const policy = await policyFor(deps, principal.tenantId, request.policyId);
-  const hash = subscriptionHash(request);
   const now = deps.clock.now();
+  const strategy = await activeStrategy(deps.strategies, principal.tenantId);
+  const choice = chooseForSubscription(strategy, principal.tenantId, request, now);
+  const policy = await policyFor(deps, principal.tenantId, choice.policyId);
+  // A request without a policy is the same body whatever the strategy gives it.
+  const hash = subscriptionHash({ ...request, policyId: request.policyId ?? FALLBACK_POLICY });
   const stored = withStoredVerifier(request);
-  const subscribed = subscribe(principal.tenantId, stored, policy, hash, actorOf(principal), now);
+  const subscribed = withAssignment(
+    subscribe(principal.tenantId, stored, policy, hash, actorOf(principal), now),
+    choice.assignment,
+  );
   const change = { ...subscribed, next: parkedIfBeyondHorizon(subscribed.next, now, deps.horizonDays) };
   const result = await deps.cases.create(change, toInstant(now));
   const loanCase = result.created ? result.case : await deps.cases.get(principal.tenantId, request.loanId);
@@ -186,12 +202,19 @@ export async function recordEventBy(
         "EVENT_ID_REUSED",
       );
     }
-    const applied = seen
+    const outcome = seen
       ? ({ duplicate: true } as const)
       : applyEvent(current, event, by.actor, now, policy.charges);
+    // The case's strategy may place it in another segment now, and so on another policy.
+    const placed =
+      "duplicate" in outcome
+        ? { applied: outcome, policy }
+        : await reassessed(deps, outcome, policy, event.type, now);
+    const applied = placed.applied;
+    const runsOn = placed.policy;
     // A re-plan's new execution acts next at its planned action, or at once when its Plan task must settle a step.
     const result =
-      "duplicate" in applied ? applied : replanned(applied, event.type, policy, now, deps.horizonDays);
+      "duplicate" in applied ? applied : replanned(applied, event.type, runsOn, now, deps.horizonDays);
     if ("duplicate" in result) {
       // A repeat heals a hand-off whose publishing failed the first time (a no-op once it is stored).
       if (current.status === "legal") await handOffQuietly(deps, current);
@@ -200,10 +223,10 @@ export async function recordEventBy(
     try {
       const stored = await deps.cases.update(current, result, toInstant(now), once);
       if (result.workflow !== "none") await stopExecutionOf(deps.workflow, current, workflowRef(current));
-      if (result.workflow === "replan") await startReplanned(deps.workflow, stored, policy, now);
+      if (result.workflow === "replan") await startReplanned(deps.workflow, stored, runsOn, now);
       // Into legal (bankruptcy, cease_contact): publish; any later event on a legal case checks it is there.
       if (stored.status === "legal") await handOffQuietly(deps, stored);
-      return loanView(stored, policy, now);
+      return loanView(stored, runsOn, now);
     } catch (error) {
       // A workflow step may have written between our read and write, or the same event id went in first:
       // re-read and apply again (a repeat then answers the case as it is, another body is refused).

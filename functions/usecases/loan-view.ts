@@ -42,6 +42,14 @@ export function loanView(stored: LoanCase, policy: Policy, now: Date) {
     attention: loanCase.attention ?? null,
     optedOut: loanCase.optedOut,
     policy: loanCase.policy,
+    // What places the loan in a segment of the tenant's strategy, and where the strategy placed it.
+    segment: {
+      risk: loanCase.risk ?? null,
+      product: loanCase.product ?? null,
+      customerType: loanCase.customerType ?? null,
+      brokenPromises: loanCase.brokenPromises ?? 0,
+      strategy: loanCase.strategy ?? null,
+    },
     borrower: {
       name: loanCase.borrower.name,
       email: loanCase.borrower.email ?? null,

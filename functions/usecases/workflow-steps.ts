@@ -155,6 +155,8 @@ async function reviewHold(deps: StepDeps, loaded: Loaded, now: Date): Promise<Lo
       ...loanCase,
       status: loanCase.contactEnded ? "legal" : "active",
       hold: null,
+      // A signal of its own for the tenant's strategy: how often the borrower let a promise pass.
+      ...(reason === "promise" ? { brokenPromises: (loanCase.brokenPromises ?? 0) + 1 } : {}),
       updatedAt: toInstant(now),
     },
     events: [{ type: `${reason}_broken`, actor: WORKFLOW_ACTOR, data: { until, amount, paidSince } }],

@@ -196,7 +196,7 @@ describe("the OpenAPI document", () => {
 
   it("takes an Idempotency-Key header on every POST", () => {
     const posts = operations.filter((o) => o.method === "post");
-    expect(posts.length).toBe(11);
+    expect(posts.length).toBe(12);
     for (const o of posts) {
       const header = parametersOf(o).find((p) => p.in === "header" && p.name === "Idempotency-Key");
       expect(header, routeKey(o)).toMatchObject({
@@ -237,7 +237,7 @@ describe("the schemas", () => {
   it("LoanCase has every field of the contract, always present, with the contract's status and stage values", () => {
     const loanCase = schema("LoanCase");
     const fields = ["loanId", "status", "stage", "balance", "amountDue", "dueDate", "daysPastDue"].concat(
-      ["nextAction", "policy", "borrower", "createdAt", "updatedAt"],
+      ["nextAction", "policy", "segment", "borrower", "createdAt", "updatedAt"],
       ["balanceBreakdown", "totalPaid", "hold", "installments", "attention", "optedOut", "amountDueNow"],
     );
     expect(requiredOf(loanCase).sort()).toEqual([...fields].sort());

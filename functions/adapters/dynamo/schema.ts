@@ -98,6 +98,12 @@ export const keys = {
     pk: `PORTAL-ADDR#${addressHash}#${hour}`,
     sk: "TRIES",
   }),
+  strategyVersion: (tenantId: string, strategyId: string, version: number) => ({
+    pk: `T#${tenantId}#STRATEGY#${strategyId}`,
+    sk: `V#${String(version).padStart(8, "0")}`,
+  }),
+  // Which strategy decides the tenant's new loans.
+  activeStrategy: (tenantId: string) => ({ pk: `T#${tenantId}#STRATEGIES`, sk: "ACTIVE" }),
   policyVersion: (tenantId: string, policyId: string, version: number) => ({
     pk: `T#${tenantId}#POLICY#${policyId}`,
     sk: `V#${String(version).padStart(8, "0")}`,

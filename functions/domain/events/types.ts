@@ -1,5 +1,6 @@
 import type { Channel } from "../channels.ts";
 import type { Money } from "../money.ts";
+import type { CustomerType } from "../strategies/strategy.ts";
 
 /** Everything a lender can tell us about a loan (the contract's event types). */
 export type LoanEvent = { occurredAt?: string; eventId?: string } & (
@@ -19,6 +20,8 @@ export type LoanEvent = { occurredAt?: string; eventId?: string } & (
   // From the borrowers' page only: the local time of day the borrower prefers reminders at (null: the policy's).
   | { type: "contact_time_preferred"; time: string | null }
   | { type: "withdrawn" }
+  // Why the borrower is late, as the lender assessed it: the tenant's strategy may give the case another policy.
+  | { type: "customer_type_assessed"; customerType: CustomerType; reason?: string }
 );
 
 export type LoanEventType = LoanEvent["type"];

@@ -1,0 +1,28 @@
+import type { EventOutcome, LoanCase } from "../loan-case.ts";
+import { type EventContext, type EventOf, outcome } from "./handler.ts";
+
+/**
+ * The lender tells why the borrower is late (temporary difficulty, unwilling, long overdue, bankrupt). The case
+ * keeps it for the tenant's strategy, which may move the case to the policy of its new segment (the use case
+ * decides that, with the strategy in hand); by itself the assessment changes nothing the workflow runs on.
+ */
+export function assessCustomerType(
+  loanCase: LoanCase,
+  event: EventOf<"customer_type_assessed">,
+  ctx: EventContext,
+): EventOutcome {
+  const { actor, occurredAt } = ctx;
+  const data = {
+    from: loanCase.customerType ?? null,
+    to: event.customerType,
+    ...(event.reason !== undefined ? { reason: event.reason } : {}),
+    occurredAt,
+  };
+  return outcome(
+    loanCase,
+    ctx,
+    { customerType: event.customerType },
+    { type: "customer_type_assessed", actor, data },
+    "none",
+  );
+}
