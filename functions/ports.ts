@@ -131,8 +131,8 @@ export interface PolicyVersionStore extends PolicyRepository {
   ): Promise<boolean>;
 }
 
-export type Role = "lender" | "ops" | "compliance" | "legal";
-export const ROLES: readonly Role[] = ["lender", "ops", "compliance", "legal"];
+export type Role = "lender" | "ops" | "compliance" | "legal" | "agent";
+export const ROLES: readonly Role[] = ["lender", "ops", "compliance", "legal", "agent"];
 
 export interface Principal {
   tenantId: string;

@@ -70,6 +70,8 @@ function capCode(rule: string, daily: EventCode, sevenDay: EventCode): EventCode
 export interface SimLoan {
   loan: PortfolioLoan;
   paysAt: readonly number[];
+  /** The loan's own policy (a strategy gives each loan one); absent: the borrower's. */
+  policy?: Policy;
 }
 
 export const SIM_TENANT = "simulation";
@@ -80,6 +82,7 @@ const MAX_WAKES_PER_CASE = 10_000;
 interface Running {
   /** Position of the loan in the borrower's list. */
   index: number;
+  policy: Policy;
   loanCase: LoanCase;
   wake: number;
   paysAt: readonly number[];
@@ -163,6 +166,8 @@ export function simulateStep(
     case "defer":
       return { ...step, wake: Date.parse(decision.until) };
     case "skip":
+    // A call or visit goes to the collection team, which the simulator does not model: no message goes out.
+    case "assign":
       // Late past the policy's maxLateness, or no channel reaches the borrower: nothing goes out.
       return { ...step, wake: nextWake(change.next, policy, now) };
     case "hand_off":
@@ -196,6 +201,7 @@ function eventCodes(decision: StepDecision): EventCode[] {
   switch (decision.kind) {
     case "wait":
     case "skip":
+    case "assign":
       return [];
     case "defer": {
       const rule = decision.rule ?? "contact_window";
@@ -241,7 +247,8 @@ export type WakeObserver = (record: WakeRecord) => void;
  * Runs one borrower's loans through the production domain on a virtual clock from `startMs` to `endMs`:
  * subscribe, then at every planned instant the workflow's step transition (simulateStep); a payment is
  * applied with recordPayment when it arrives. The loans share the borrower's contact record, which the caps
- * count when the policy caps per borrower. `observe`, when given, hears of every wake and payment.
+ * count when the policy caps per borrower. Each loan runs `policy` unless it names its own (SimLoan.policy), as the
+ * cases of one borrower may each have theirs. `observe`, when given, hears of every wake and payment.
  */
 export function simulateBorrower(
   loans: SimLoan[],
@@ -252,14 +259,16 @@ export function simulateBorrower(
 ): EventLog[] {
   const start = new Date(startMs);
   let contacts: BorrowerContact[] = [];
-  const cases: Running[] = loans.map(({ loan, paysAt }, index) => {
+  const cases: Running[] = loans.map(({ loan, paysAt, policy: own }, index) => {
     const { loanId, borrower, amountDue, dueDate, schedule } = loan;
     const terms = { loanId, borrower, amountDue, dueDate, schedule };
-    const { next } = subscribe(SIM_TENANT, terms, policy, "simulated", LENDER, start);
-    const wake = nextWake(next, policy, start);
+    const runs = own ?? policy;
+    const { next } = subscribe(SIM_TENANT, terms, runs, "simulated", LENDER, start);
+    const wake = nextWake(next, runs, start);
     observe?.({ loan: index, at: startMs, kind: "subscribe", channels: [], next: wake });
     return {
       index,
+      policy: runs,
       loanCase: next,
       wake,
       paysAt,
@@ -287,11 +296,11 @@ export function simulateBorrower(
     // The payment comes first at the same instant: a borrower who pays at 10:00 gets no 10:00 reminder.
     let record: Omit<WakeRecord, "next">;
     if (nextPayment(current) <= current.wake) {
-      const paid = pay(current, policy, now);
+      const paid = pay(current, current.policy, now);
       codes = paid.codes;
       record = { loan: current.index, at: t, kind: "payment", channels: [], payment: paid.effect };
     } else {
-      const step = simulateStep(current.loanCase, policy, now, contacts);
+      const step = simulateStep(current.loanCase, current.policy, now, contacts);
       current.loanCase = step.loanCase;
       current.wake = step.wake;
       codes = eventCodes(step.decision);

@@ -4,7 +4,9 @@ import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import { exceedsMaxAmount, MAX_AMOUNT } from "../functions/domain/money.ts";
 import { termsIssues } from "../functions/domain/schedule.ts";
-import { borrowerGrouping, type PortfolioLoan } from "./portfolio.ts";
+import { profileOf, profileProblem, syntheticProfile } from "./customers.ts";
+import { assignerOf, matchesEveryLoan } from "./lines.ts";
+import { borrowerGrouping, type PortfolioLoan, syntheticLoan } from "./portfolio.ts";
 import type { FromSimulationWorker, WorkerJob } from "./protocol.ts";
 import {
   type BorrowerLoans,
@@ -85,11 +87,29 @@ function loanProblem(loan: PortfolioLoan | null): string | null {
     return `amountDue.amount must be at most ${MAX_AMOUNT}, the largest amount accepted`;
   }
   const [issue] = termsIssues(loan);
-  return issue ? `${issue.path} ${issue.message}` : null;
+  return issue ? `${issue.path} ${issue.message}` : profileProblem(loan);
 }
 
-const totalLoans = (portfolio: Portfolio) =>
+export const totalLoans = (portfolio: Portfolio) =>
   portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans;
+
+/** How many loans of the portfolio no rule of the run's strategy matches (0 without a strategy). */
+export function unmatchedLoans(settings: RunSettings, portfolio: Portfolio): number {
+  if (!settings.strategy || matchesEveryLoan(settings.strategy.strategy)) return 0;
+  const assigned = assignerOf(settings.strategy, settings.startMs);
+  let unmatched = 0;
+  if (portfolio.kind === "synthetic") {
+    const { options } = portfolio;
+    for (let i = 0; i < options.count; i++) {
+      if (!assigned(syntheticLoan(i, options), syntheticProfile(i, options))) unmatched++;
+    }
+    return unmatched;
+  }
+  for (const { loan } of portfolio.borrowers.flatMap((b) => b.loans)) {
+    if (!assigned(loan, profileOf(loan))) unmatched++;
+  }
+  return unmatched;
+}
 
 /** Same zone → same worker, so each distinct trajectory is computed by one worker only. */
 export function zoneHash(zone: string): number {
@@ -138,7 +158,7 @@ function runWorker(job: WorkerJob, onProgress: (done: number) => void): Promise<
   });
 }
 
-/** Runs the portfolio through every policy of the settings; one merged tally per policy. */
+/** Runs the portfolio through the settings' policies or strategy; one merged tally per line (see linesOf). */
 export async function orchestrate(o: Orchestration): Promise<Tally[]> {
   const total = totalLoans(o.portfolio);
   if (o.workers <= 0) {

@@ -1,4 +1,5 @@
 import type { Locale } from "../functions/domain/policy.ts";
+import type { CustomerType, Grade } from "../functions/domain/strategies/strategy.ts";
 
 /** An amount as the API takes it: a decimal string and an ISO currency code. */
 export interface PortfolioMoney {
@@ -8,7 +9,9 @@ export interface PortfolioMoney {
 
 /**
  * One loan as POST /v1/loans takes it: the line format of portfolio JSONL files. It has either one `dueDate` (and its
- * `amountDue`) or a repayment `schedule`, whose sum `amountDue` then states, if given.
+ * `amountDue`) or a repayment `schedule`, whose sum `amountDue` then states, if given. A line may also say what
+ * strategies segment on and the payment model may weigh (`risk`, `product`, `customerType`); synthetic loans leave
+ * them out, and the simulator draws them apart (see customers.ts).
  */
 export interface PortfolioLoan {
   loanId: string;
@@ -23,6 +26,10 @@ export interface PortfolioLoan {
   dueDate?: string;
   schedule?: { dueDate: string; amount: PortfolioMoney }[];
   policyId?: string;
+  /** As POST /v1/loans takes it: a whole score from 0 to 1000, and the lender's grade if it gives one. */
+  risk?: { score: number; grade?: Grade };
+  product?: string;
+  customerType?: CustomerType;
 }
 
 /** Loans sharing a borrower: the same phone, else the same email; a loan with neither stands alone. */
@@ -106,6 +113,8 @@ export interface SyntheticPortfolioOptions {
   idPrefix?: string;
   /** Share of loans (0 to 1) repaid in 3, 6 or 12 monthly installments instead of on one due date; default 0. */
   installmentShare?: number;
+  /** Share of borrowers of each customer type (or none), together 1; default DEFAULT_CUSTOMER_MIX (customers.ts). */
+  customerMix?: Record<CustomerType | "unassessed", number>;
 }
 
 /**

@@ -125,9 +125,11 @@ const colourOf = (channel: Channel) => PALETTE[CHANNELS.indexOf(channel) % PALET
  * Messages per day and channel as an SVG line chart: one line per channel and policy (the compared policy
  * dashed), a y axis with round ticks, dates along the x axis and a legend.
  */
+/** The chart's size in pixels; a strategy's report sets its table below it (strategy-report.ts). */
+export const CHART = { width: 960, height: 420 } as const;
+
 export function chartSvg(report: SimulationReport): string {
-  const width = 960;
-  const height = 420;
+  const { width, height } = CHART;
   const pad = { left: 80, right: 20, top: 40, bottom: 90 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;

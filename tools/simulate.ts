@@ -1,18 +1,31 @@
 /**
  * `npm run simulate -- [options]`: the what-if simulator. Runs a synthetic or supplied portfolio through one
- * policy (or two, side by side) with the production domain code on a virtual clock, and writes
- * report.json and report.svg. Exit codes: 0 done, 1 the run found contact-rule violations, 2 a usage error.
+ * policy (or two, side by side), or through a strategy that gives each loan its policy, with the production domain
+ * code on a virtual clock, and writes report.json and report.svg. Exit codes: 0 done, 1 the run found contact-rule
+ * violations, 2 a usage error.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Command } from "commander";
-import { DEFAULT_POLICY } from "../functions/domain/policy.ts";
+import { Command, Option } from "commander";
+import { DEFAULT_POLICY, type Policy } from "../functions/domain/policy.ts";
 import { isValidTimeZone } from "../functions/domain/time.ts";
-import { defaultWorkers, orchestrate, type Portfolio, readPortfolio } from "../simulator/orchestrator.ts";
+import { type CustomerMix, DEFAULT_CUSTOMER_MIX, mixLabel } from "../simulator/customers.ts";
+import { linesOf, unmatchedMessage } from "../simulator/lines.ts";
+import {
+  defaultWorkers,
+  orchestrate,
+  type Portfolio,
+  readPortfolio,
+  totalLoans,
+  unmatchedLoans,
+} from "../simulator/orchestrator.ts";
 import { DEFAULT_INSTALLMENT_SHARE, syntheticOptions } from "../simulator/portfolio.ts";
 import { chartSvg, type SimulationReport, simulationReport } from "../simulator/report.ts";
-import { fromCaller, runCli } from "./cli-io.ts";
+import type { RunSettings, StrategySettings } from "../simulator/settings.ts";
+import { type StrategyRunReport, strategyChartSvg, strategyReport } from "../simulator/strategy-report.ts";
+import { fromCaller, runCli, UsageError } from "./cli-io.ts";
 import { date, integer, loadPayments, loadPolicy, progressBar, share } from "./simulation-inputs.ts";
+import { customerMix, loadStrategy, printSegments } from "./strategy-inputs.ts";
 
 /** Highest resident memory of this process (all its threads) so far, in MB. */
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -20,6 +33,9 @@ const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 interface Options {
   policy?: string;
   compare?: string;
+  strategy?: string;
+  policies?: string;
+  segmentMix: CustomerMix;
   portfolio?: string;
   loans: number;
   seed: number;
@@ -36,10 +52,28 @@ interface Options {
 const program = new Command()
   .name("npm run simulate --")
   .description(
-    "What-if simulator: a portfolio through one or two dunning policies, with the production domain.",
+    "What-if simulator: a portfolio through one or two dunning policies, or a strategy, with the production domain.",
   )
   .option("--policy <file>", "policy JSON (PUT /v1/policies body or Policy); default: the default policy")
   .option("--compare <file>", "a second policy to run side by side")
+  .addOption(
+    new Option(
+      "--strategy <file>",
+      "strategy JSON (segments → policies, champion–challenger splits): each loan runs the policy it assigns",
+    ).conflicts(["policy", "compare"]),
+  )
+  .option(
+    "--policies <dir>",
+    "with --strategy: one <id>.json policy per id the strategy names (default.json too)",
+  )
+  .addOption(
+    new Option(
+      "--segment-mix <mix>",
+      "share of synthetic borrowers of each customer type (or unassessed), together 1",
+    )
+      .argParser(customerMix)
+      .default(DEFAULT_CUSTOMER_MIX, mixLabel(DEFAULT_CUSTOMER_MIX)),
+  )
   .option("--portfolio <file>", "JSONL of loans (POST /v1/loans bodies); default: a synthetic portfolio")
   .option("--loans <n>", "synthetic portfolio size", integer(1), 100_000)
   .option("--seed <n>", "seed of the synthetic portfolio and the payment draws", integer(0), 1)
@@ -81,26 +115,32 @@ async function simulate(options: Options): Promise<void> {
     );
     options.workers = cpus;
   }
-  const policies = await policiesOf(options);
+  const { policies, strategy } = await planOf(options);
   const payments = await loadPayments(options.payments);
   const portfolio = await portfolioOf(options);
-  const startMs = Date.parse(`${options.start}T00:00:00Z`);
+  const settings: RunSettings = {
+    startMs: Date.parse(`${options.start}T00:00:00Z`),
+    days: options.days,
+    policies: policies.map((p) => p.policy),
+    payments,
+    seed: options.seed,
+    ...(strategy ? { strategy } : {}),
+  };
+  if (strategy && strategy.fallbackPolicyId === undefined) {
+    // Found before the run rather than by a worker halfway through it.
+    const unmatched = unmatchedLoans(settings, portfolio);
+    if (unmatched > 0) throw new Error(unmatchedMessage(strategy, unmatched, totalLoans(portfolio)));
+  }
   const bar = progressBar(options.progress, "simulate", "loans");
   const tallies = await orchestrate({
-    settings: {
-      startMs,
-      days: options.days,
-      policies: policies.map((p) => p.policy),
-      payments,
-      seed: options.seed,
-    },
+    settings,
     portfolio,
     workers: options.workers,
     onProgress: bar.update,
   });
   bar.stop();
-  const report = simulationReport(policies, tallies, {
-    loans: portfolio.kind === "synthetic" ? portfolio.options.count : portfolio.loans,
+  const run = {
+    loans: totalLoans(portfolio),
     days: options.days,
     seconds: Math.round((performance.now() - started) / 10) / 100,
     peakRssMb: peakRssMb(),
@@ -109,9 +149,29 @@ async function simulate(options: Options): Promise<void> {
     seed: options.seed,
     portfolio: options.portfolio ?? "synthetic",
     payments,
-  });
+  };
+  const report = strategy
+    ? strategyReport(linesOf(settings), tallies, run, strategy)
+    : simulationReport(policies, tallies, run);
   await writeReport(report, options.out);
   if (report.policies.some((r) => r.violations.total > 0)) process.exitCode = 1;
+}
+
+interface Plan {
+  policies: { label: string; policy: Policy }[];
+  strategy?: StrategySettings;
+}
+
+/** What the portfolio runs through: a strategy and the policies it gives, or one or two policies. */
+async function planOf(options: Options): Promise<Plan> {
+  if (options.strategy === undefined) {
+    if (options.policies !== undefined) throw new UsageError("--policies goes with --strategy <file>");
+    return { policies: await policiesOf(options) };
+  }
+  if (options.policies === undefined)
+    throw new UsageError("--strategy needs --policies <dir>: the policies it names, one <id>.json each");
+  const loaded = await loadStrategy(options.strategy, options.policies, options.start);
+  return { policies: loaded.policies, strategy: loaded.settings };
 }
 
 /** The policy to simulate, and the one to compare it with, each with the label the report gives it. */
@@ -132,7 +192,10 @@ async function portfolioOf(options: Options): Promise<Portfolio> {
     const { loans, seed, dueDays, installmentShare } = options;
     return {
       kind: "synthetic",
-      options: syntheticOptions(options.start, options.days, { loans, seed, dueDays, installmentShare }),
+      options: {
+        ...syntheticOptions(options.start, options.days, { loans, seed, dueDays, installmentShare }),
+        customerMix: options.segmentMix,
+      },
     };
   }
   const portfolio = await readPortfolio(fromCaller(options.portfolio));
@@ -146,11 +209,12 @@ async function portfolioOf(options: Options): Promise<Portfolio> {
 }
 
 /** report.json and report.svg into the output folder, and a summary on stdout. */
-async function writeReport(report: SimulationReport, outOption: string): Promise<void> {
+async function writeReport(report: SimulationReport | StrategyRunReport, outOption: string): Promise<void> {
   const out = fromCaller(outOption);
   await mkdir(out, { recursive: true });
   await writeFile(join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(out, "report.svg"), chartSvg(report));
+  const strategic = "bySegment" in report ? report : null;
+  await writeFile(join(out, "report.svg"), strategic ? strategyChartSvg(strategic) : chartSvg(report));
   for (const r of report.policies) {
     const f = r.funnel;
     process.stdout.write(
@@ -159,6 +223,7 @@ async function writeReport(report: SimulationReport, outOption: string): Promise
         `${r.installments.loans > 0 ? `; ${r.installments.loans} on a schedule, ${r.installments.cures} cures` : ""}\n`,
     );
   }
+  if (strategic) printSegments(strategic);
   const { run } = report;
   process.stdout.write(
     `${run.loans} loans × ${run.days} days in ${run.seconds} s, peak ${run.peakRssMb} MB, ` +

@@ -35,6 +35,7 @@ import { settingsRoutes } from "./routes/settings.ts";
 import { simulationRoutes } from "./routes/simulations.ts";
 import { strategyRoutes } from "./routes/strategies.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { workRoutes } from "./routes/work.ts";
 
 /** Bodies above this size are refused with 413 (a batch of 500 loans stays well below it). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -267,6 +268,7 @@ function routes(deps: ApiDeps): Route[] {
     ...settingsRoutes(deps),
     ...simulationRoutes(deps),
     ...strategyRoutes(deps),
+    ...workRoutes(deps),
     ...portalLinkRoutes(deps),
     ...webhookRoutes(deps),
     ...consoleRoutes(deps),

@@ -9,6 +9,7 @@ import { NO_CHARGES } from "../domain/charges.ts";
 import { exceedsMaxAmount, isKnownCurrency, MAX_AMOUNT, minorUnits } from "../domain/money.ts";
 import {
   CAPS_SCOPES,
+  type CallRulesChoice,
   CHANNELS,
   type FirstNotice,
   type HandOffRule,
@@ -54,7 +55,7 @@ export const moneySchema = z
     }
   });
 
-const positiveMoney = moneySchema.refine((m) => Number(m.amount) > 0, {
+export const positiveMoney = moneySchema.refine((m) => Number(m.amount) > 0, {
   message: "must be greater than zero",
   path: ["amount"],
 });
@@ -65,7 +66,7 @@ export const calendarDate = z
   .refine((value) => DateTime.fromISO(value).isValid, "is not a calendar date")
   .refine((value) => value >= "2000-01-01" && value <= "2100-12-31", "must be between 2000 and 2100");
 
-const instant = z.iso.datetime({ offset: true, message: "must be an ISO 8601 timestamp" });
+export const instant = z.iso.datetime({ offset: true, message: "must be an ISO 8601 timestamp" });
 
 export const loanId = z
   .string()
@@ -286,10 +287,15 @@ export const policyUpdateSchema = z.strictObject({
         offsetDays: z.number().int("must be a whole number of days"),
         sendAt: hhmm,
         channels: z.array(z.string().max(16)).max(4),
-        template: z.string().max(64),
+        // A call or visit step has no template (its task is for the collection team).
+        template: z.string().max(64).default(""),
+        task: z.string().max(16).optional(),
       }),
     )
     .max(100),
+  callRules: z
+    .strictObject({ rulePack: z.string().max(32), overrides: z.record(z.string(), z.number()).optional() })
+    .optional(),
   handOff: z
     .strictObject({
       offsetDays: z.number().int("must be a whole number of days").optional(),
@@ -376,6 +382,7 @@ export function toPolicyRules(request: z.infer<typeof policyUpdateSchema>): Poli
     ...(request.templates ? { templates: request.templates as MessageTemplates } : {}),
     ...(request.maxLateness !== undefined ? { maxLateness: request.maxLateness } : {}),
     ...(request.firstNotice ? { firstNotice: request.firstNotice as FirstNotice } : {}),
+    ...(request.callRules ? { callRules: request.callRules as CallRulesChoice } : {}),
     // The values are checked by the domain (checkSelfService), with their paths.
     ...(request.selfService
       ? { selfService: { ...DEFAULT_SELF_SERVICE, ...request.selfService } as SelfService }

@@ -11,6 +11,7 @@ import type { PortalLink } from "./portal.ts";
 import { caseTerms, isSettled, type LoanTerms } from "./schedule.ts";
 import { type Risk, type SegmentFields, segmentFieldsOf } from "./strategies/case-segment.ts";
 import { daysPastDue, localInstant, toInstant } from "./time.ts";
+import type { TeamFields, WorkItem } from "./work/work-items.ts";
 
 export const CASE_STATUSES = ["active", "on_hold", "paid", "settled", "legal", "closed"] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -76,7 +77,7 @@ export interface Installment {
   paid: Money;
 }
 
-export interface LoanCase extends Outstanding, SegmentFields {
+export interface LoanCase extends Outstanding, SegmentFields, TeamFields {
   tenantId: string;
   loanId: string;
   status: CaseStatus;
@@ -170,6 +171,8 @@ export interface CaseChange {
   issuedLinks?: { tokenHash: string; link: PortalLink }[];
   /** The texts of the messages the change records as sent, kept beside the trail (see MessageCopy). */
   messageCopies?: MessageCopy[];
+  /** Calls and visits for the collection team the change creates (a task step came due). */
+  workItems?: WorkItem[];
 }
 
 export const WORKFLOW_ACTOR = "system:workflow";

@@ -3,6 +3,7 @@ import { type Charges, MAX_CAP_PERCENT } from "./charges.ts";
 import { exceedsMaxAmount, MAX_AMOUNT } from "./money.ts";
 import {
   CAPS_SCOPES,
+  type CallRulesChoice,
   CHANNELS,
   type ContactRules,
   FIRST_NOTICE_STEP,
@@ -11,12 +12,16 @@ import {
   type Policy,
   type PolicyRules,
   type PolicyStep,
+  RULE_PACKS,
   rulesOf,
+  STEP_TASKS,
+  type StepTask,
 } from "./policy.ts";
 import { MAX_SCHEDULE_INSTALLMENTS } from "./schedule.ts";
 import { checkSelfService } from "./self-service.ts";
 import { checkTemplateCoverage, checkTemplateTexts } from "./template-validation.ts";
 import { type MessageTemplates, templatesOf } from "./templates.ts";
+import { CALL_RULE_LIMITS, callRulesIssues, RULE_PACK_DEFAULTS } from "./work/call-rules.ts";
 
 export type { PolicyRules } from "./policy.ts";
 
@@ -71,17 +76,8 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
       issue(`${at}.offsetDays`, "a soft_collection step must be after the due date (offset > 0)");
     }
     checkTime(`${at}.sendAt`, step.sendAt, windowValid ? window : null, issue);
-    if (step.channels.length === 0) issue(`${at}.channels`, "at least one channel is required");
-    step.channels.forEach((channel, c) => {
-      if (!CHANNELS.includes(channel))
-        issue(`${at}.channels[${c}]`, `unknown channel "${channel}" (sms or email)`);
-    });
-    if (new Set(step.channels).size !== step.channels.length)
-      issue(`${at}.channels`, "a channel is listed twice");
-    if (!Object.hasOwn(templates, step.template)) {
-      const known = Object.keys(templates).join(", ");
-      issue(`${at}.template`, `unknown template "${step.template}"; known: ${known}`);
-    }
+    if (step.task !== undefined) checkTaskStep(step, at, issue);
+    else checkMessageStep(step, at, templates, issue);
     const previous = rules.steps[i - 1];
     if (previous) checkOrder(previous, step, i, issue);
   });
@@ -92,11 +88,52 @@ export function validatePolicy(rules: PolicyRules): PolicyIssue[] {
 
   checkCharges(rules.charges, issue);
   if (rules.contactRules) checkContactRules(rules.contactRules, issue);
-  checkTemplateCoverage([...rules.steps, firstNoticeOf(rules)], templates, fallback, issue);
+  const messageSteps = rules.steps.filter((step) => step.task === undefined);
+  checkTemplateCoverage([...messageSteps, firstNoticeOf(rules)], templates, fallback, issue);
+  if (rules.callRules) checkCallRules(rules.callRules, issue);
   checkTemplateTexts(templates, issue);
   if (rules.selfService) checkSelfService(rules.selfService, issue);
   return issues;
 }
+
+/** A message step: known channels, each once, and a known template. */
+function checkMessageStep(step: PolicyStep, at: string, templates: MessageTemplates, issue: Issue): void {
+  if (step.channels.length === 0) issue(`${at}.channels`, "at least one channel is required");
+  step.channels.forEach((channel, c) => {
+    if (!CHANNELS.includes(channel))
+      issue(`${at}.channels[${c}]`, `unknown channel "${channel}" (sms or email)`);
+  });
+  if (new Set(step.channels).size !== step.channels.length)
+    issue(`${at}.channels`, "a channel is listed twice");
+  if (!Object.hasOwn(templates, step.template)) {
+    const known = Object.keys(templates).join(", ");
+    issue(`${at}.template`, `unknown template "${step.template}"; known: ${known}`);
+  }
+}
+
+/** A call or visit step: a known task, and no channels (the collection team makes the contact, not a sender). */
+function checkTaskStep(step: PolicyStep, at: string, issue: Issue): void {
+  if (!STEP_TASKS.includes(step.task as StepTask))
+    issue(`${at}.task`, `must be one of ${STEP_TASKS.join(", ")}`);
+  if (step.channels.length > 0)
+    issue(`${at}.channels`, "a call or visit step sends no message: leave channels empty");
+}
+
+/** The rule pack is one the product knows, and limits set in its place are sane. */
+function checkCallRules(choice: CallRulesChoice, issue: Issue): void {
+  if (!RULE_PACKS.includes(choice.rulePack)) {
+    issue("callRules.rulePack", `must be one of ${RULE_PACKS.join(", ")}`);
+    return;
+  }
+  const unknown = Object.keys(choice.overrides ?? {}).filter((key) => !CALL_RULE_LIMITS.includes(key));
+  for (const key of unknown)
+    issue(`callRules.overrides.${key}`, `unknown limit; known: ${CALL_RULE_LIMITS.join(", ")}`);
+  if (unknown.length > 0) return;
+  const limits = { ...RULE_PACK_DEFAULTS[choice.rulePack], ...choice.overrides };
+  for (const problem of callRulesIssues(limits)) issue("callRules.overrides", problem);
+}
+
+type Issue = (path: string, message: string) => void;
 
 /**
  * The hand-off comes after the last soft-collection step, at a time of day; its notice period and missed

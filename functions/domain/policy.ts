@@ -8,6 +8,16 @@ export { CHANNELS, type Channel, LOCALES, type Locale };
 
 export type StepStage = "pre_due" | "soft_collection";
 
+/** The rule packs a collection team may work under: the limits its market's law sets on calls and visits. */
+export const RULE_PACKS = ["cn", "us-federal", "us-ma"] as const;
+export type RulePackName = (typeof RULE_PACKS)[number];
+
+/** A rule pack for calls and visits, and limits the policy sets in place of the pack's (see CallRules). */
+export interface CallRulesChoice {
+  rulePack: RulePackName;
+  overrides?: Record<string, number>;
+}
+
 /** One scheduled contact: at `offsetDays` from the due date, at `sendAt` in the borrower's local time. */
 export interface PolicyStep {
   id: string;
@@ -17,7 +27,15 @@ export interface PolicyStep {
   sendAt: string;
   channels: Channel[];
   template: string;
+  /**
+   * A step done by the tenant's collection team instead of a message: at its moment (inside the contact window,
+   * after the rules) it becomes a work item to call or visit the borrower; `channels` is empty.
+   */
+  task?: StepTask;
 }
+
+export type StepTask = "call" | "visit";
+export const STEP_TASKS: readonly StepTask[] = ["call", "visit"];
 
 export interface Policy {
   id: string;
@@ -30,6 +48,8 @@ export interface Policy {
   charges: Charges;
   /** Frequency caps, quiet days and channel fallback; absent in policies stored before they existed. */
   contactRules?: ContactRules;
+  /** The limits on the collection team's calls and visits: a rule pack, and limits of its own (absent: "cn"). */
+  callRules?: CallRulesChoice;
   /**
    * The message texts its steps send, versioned with the policy; absent in policies stored before templates
    * were policy data, which send the built-in texts (see templatesOf).
@@ -260,6 +280,7 @@ export type PolicyRules = Pick<
   | "maxLateness"
   | "firstNotice"
   | "selfService"
+  | "callRules"
 >;
 
 /** A day offset from the due date as it reads after "D": +3, 0, -7. */

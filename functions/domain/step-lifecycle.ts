@@ -26,8 +26,16 @@ import {
   withStepsDone,
 } from "./loan-case.ts";
 import type { PlannedAction } from "./planning.ts";
-import { type Channel, FIRST_NOTICE_STEP, type Policy, type PolicyStep, rulesOf } from "./policy.ts";
+import {
+  type Channel,
+  FIRST_NOTICE_STEP,
+  type Policy,
+  type PolicyStep,
+  rulesOf,
+  type StepTask,
+} from "./policy.ts";
 import { daysPastDue, toInstant } from "./time.ts";
+import { newWorkItem } from "./work/work-items.ts";
 
 export type StepDecision =
   | { kind: "wait"; action: PlannedAction }
@@ -50,17 +58,24 @@ export type StepDecision =
       superseded: PolicyStep[];
       reason: Extract<SkipReason, "later_than_max_lateness" | "no_reachable_channel">;
     }
-  | { kind: "hand_off"; plannedAt: string; withheld?: "no_contact" };
+  | { kind: "hand_off"; plannedAt: string; withheld?: "no_contact" }
+  /** A call or visit step came due: it becomes a work item for the collection team. */
+  | { kind: "assign"; step: PolicyStep & { task: StepTask }; plannedAt: string; superseded: PolicyStep[] };
 
 /** Which channels of a step can reach this borrower. */
 export function reachableChannels(
-  loanCase: Pick<LoanCase, "borrower" | "optedOut">,
+  loanCase: Pick<LoanCase, "borrower" | "optedOut" | "phoneUnreachable">,
   step: PolicyStep,
 ): Channel[] {
   return step.channels.filter((channel) => canReach(loanCase, channel));
 }
 
-function canReach(loanCase: Pick<LoanCase, "borrower" | "optedOut">, channel: Channel): boolean {
+function canReach(
+  loanCase: Pick<LoanCase, "borrower" | "optedOut" | "phoneUnreachable">,
+  channel: Channel,
+): boolean {
+  // A phone an agent found to be someone else's reaches nobody we may contact.
+  if (loanCase.phoneUnreachable && channelSpec(channel).address === "phone") return false;
   return !loanCase.optedOut.includes(channel) && addressOf(loanCase.borrower, channel) !== undefined;
 }
 
@@ -107,6 +122,12 @@ export function decideStep(
   if (isQuietDay(now, zone, rules))
     return defer("quiet_day", nextOpenDay(now, zone, policy.contactWindow, rules));
 
+  if (step.task) {
+    // A call needs a phone; the team's own rules (caps on calls) are checked when an agent claims the item.
+    if (step.task === "call" && (!loanCase.borrower.phone || loanCase.phoneUnreachable))
+      return skip("no_reachable_channel");
+    return { kind: "assign", step: { ...step, task: step.task }, plannedAt, superseded: action.superseded };
+  }
   const { candidates, fallbacks } = channelsToTry(loanCase, step, rules.fallback);
   if (candidates.length === 0) return skip("no_reachable_channel");
 
@@ -186,6 +207,33 @@ export function skipStep(
   const cursorAt =
     Date.parse(decision.plannedAt) > Date.parse(loanCase.cursorAt) ? decision.plannedAt : loanCase.cursorAt;
   return { next: touched(settled, now, { cursorAt, deferral: null }), events };
+}
+
+/**
+ * Settles a due call or visit step by handing it to the collection team: a new work item, written with the case,
+ * and the step on the record as done (the cursor moves past it, as after a message).
+ */
+export function assignTask(
+  loanCase: LoanCase,
+  decision: Extract<StepDecision, { kind: "assign" }>,
+  now: Date,
+): CaseChange {
+  const at = toInstant(now);
+  const { item, event } = newWorkItem(loanCase, decision.step, decision.plannedAt, at, WORKFLOW_ACTOR);
+  const events = [
+    ...decision.superseded.map((step) =>
+      skippedEvent(step.id, "superseded_by_later_due_step", { by: decision.step.id }),
+    ),
+    event,
+  ];
+  const settled = withStepsDone(loanCase, [...decision.superseded.map((s) => s.id), decision.step.id]);
+  const cursorAt =
+    Date.parse(decision.plannedAt) > Date.parse(loanCase.cursorAt) ? decision.plannedAt : loanCase.cursorAt;
+  return {
+    next: touched(settled, now, { cursorAt, deferral: null }),
+    events,
+    workItems: [item],
+  };
 }
 
 export function claimStep(

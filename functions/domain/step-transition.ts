@@ -2,7 +2,15 @@ import { type BorrowerContact, contactsForCaps } from "./borrower-contacts.ts";
 import { nextAllowedInstant } from "./contact-window.ts";
 import type { CaseChange, Claimant, LoanCase } from "./loan-case.ts";
 import { type Policy, rulesOf } from "./policy.ts";
-import { claimStep, decideStep, deferStep, handOff, type StepDecision, skipStep } from "./step-lifecycle.ts";
+import {
+  assignTask,
+  claimStep,
+  decideStep,
+  deferStep,
+  handOff,
+  type StepDecision,
+  skipStep,
+} from "./step-lifecycle.ts";
 import { withholdHandOff } from "./workflow-health.ts";
 
 /** What the workflow knows when it wakes for a case. */
@@ -57,6 +65,8 @@ export function stepTransition(input: StepInput): StepTransition {
       return { decision, change: deferStep(loanCase, decision, now) };
     case "skip":
       return { decision, change: skipStep(loanCase, decision, now) };
+    case "assign":
+      return { decision, change: assignTask(loanCase, decision, now) };
     case "send":
       return { decision, change: claimStep(loanCase, decision, now, input.claimant) };
     case "hand_off":

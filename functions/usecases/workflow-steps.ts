@@ -288,6 +288,7 @@ async function decideAndSend(
       // The hand-off is the legal task's: it moves the case and publishes the package together.
       return recordWake(deps, input, nextAction(loaded, now), loaded.loanCase, now, loaded.policy);
     case "skip":
+    case "assign":
       return writeEnding(deps, input, loaded, change, now);
     case "defer":
       return writeEnding(deps, input, loaded, change, now, {

@@ -124,6 +124,7 @@ export const KEY_ENV: Record<Role, string> = {
   ops: "DUNNING_OPS_KEY",
   compliance: "DUNNING_COMPLIANCE_KEY",
   legal: "DUNNING_LEGAL_KEY",
+  agent: "DUNNING_AGENT_KEY",
 };
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {

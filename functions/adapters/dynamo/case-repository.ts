@@ -118,6 +118,7 @@ export class DynamoCaseRepository implements CaseRepository {
         markers,
         change.issuedLinks,
         change.messageCopies,
+        change.workItems,
       );
       return stored;
     } catch (error) {

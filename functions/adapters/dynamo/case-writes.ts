@@ -6,6 +6,7 @@ import { auditItem, caseItem, portalLinkItem } from "./case-items.ts";
 import { AuditChainConflictError } from "./errors.ts";
 import { keys } from "./schema.ts";
 import type { TableNames } from "./tables.ts";
+import { workItemRecord } from "./work-store.ts";
 
 /** DynamoDB refuses transactions of more than 100 items: the case plus at most 99 audit entries. */
 export const MAX_EVENTS_PER_WRITE = 99;
@@ -58,8 +59,19 @@ export async function writeCase(
   onceMarkers: readonly OnceMarker[] = [],
   links: CaseChange["issuedLinks"] = [],
   messageCopies: CaseChange["messageCopies"] = [],
+  workItems: CaseChange["workItems"] = [],
 ): Promise<void> {
-  const copies = copyItems(tables, stored, messageCopies);
+  const copies = [
+    ...copyItems(tables, stored, messageCopies),
+    // A task step's work item comes to be with the step settled on the case, or not at all.
+    ...workItems.map((item) => ({
+      Put: {
+        TableName: tables.stateTable,
+        Item: workItemRecord(item),
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    })),
+  ];
   if (entries.length > MAX_EVENTS_PER_WRITE - onceMarkers.length - links.length - copies.length) {
     throw new RangeError(
       `a case change may carry at most ${MAX_EVENTS_PER_WRITE} audit events and once-markers`,

@@ -102,6 +102,8 @@ export const keys = {
     pk: `T#${tenantId}#STRATEGY#${strategyId}`,
     sk: `V#${String(version).padStart(8, "0")}`,
   }),
+  // The collection team's calls and visits, all of a tenant's in one partition (the work list reads it).
+  workItem: (tenantId: string, id: string) => ({ pk: `T#${tenantId}#WORK`, sk: `ITEM#${id}` }),
   // Which strategy decides the tenant's new loans.
   activeStrategy: (tenantId: string) => ({ pk: `T#${tenantId}#STRATEGIES`, sk: "ACTIVE" }),
   policyVersion: (tenantId: string, policyId: string, version: number) => ({

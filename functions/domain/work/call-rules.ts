@@ -1,11 +1,9 @@
 import { DateTime } from "luxon";
 import { isInsideWindow, nextAllowedInstant } from "../contact-window.ts";
-import type { Policy } from "../policy.ts";
+import { type Policy, RULE_PACKS, type RulePackName } from "../policy.ts";
 import { isValidTimeZone, toInstant } from "../time.ts";
 
-/** The rule packs a collection team may work under: the limits the law of its market sets on calls and visits. */
-export const RULE_PACKS = ["cn", "us-federal", "us-ma"] as const;
-export type RulePackName = (typeof RULE_PACKS)[number];
+export { RULE_PACKS, type RulePackName };
 
 /** The limits on calls and home visits; a limit left out does not apply. */
 export interface CallRules {
@@ -39,7 +37,8 @@ export const RULE_PACK_DEFAULTS: Record<RulePackName, CallRules> = Object.freeze
   "us-ma": Object.freeze({ ...US_FEDERAL, contactsPer7Days: 2 }),
 });
 
-const LIMIT_KEYS = [
+/** The limits a policy may set in place of its rule pack's. */
+export const CALL_RULE_LIMITS: readonly string[] = [
   "connectedCallsPerDebtorPerDay",
   "attemptsPerNumberPerDay",
   "attemptsPer7DaysPerDebt",
@@ -53,7 +52,7 @@ const MAX_LIMIT = 1000;
 /** What is wrong with a set of call rules: every limit is a whole number from 1 to 1000 (empty when valid). */
 export function callRulesIssues(rules: CallRules): string[] {
   const issues: string[] = [];
-  for (const key of LIMIT_KEYS) {
+  for (const key of CALL_RULE_LIMITS as readonly (keyof CallRules)[]) {
     const value = rules[key];
     if (value === undefined && key !== "visitStaff") continue;
     if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_LIMIT) {
@@ -72,7 +71,7 @@ export function callRulesOf(pack: RulePackName, overrides: Partial<CallRules> = 
   if (!RULE_PACKS.includes(pack))
     throw new RangeError(`unknown rule pack "${pack}"; known: ${RULE_PACKS.join(", ")}`);
   const rules: CallRules = { ...RULE_PACK_DEFAULTS[pack] };
-  for (const key of LIMIT_KEYS) {
+  for (const key of CALL_RULE_LIMITS as readonly (keyof CallRules)[]) {
     const value = overrides[key];
     if (value !== undefined) rules[key] = value;
   }

@@ -1,0 +1,24 @@
+import * as z from "zod";
+import { calendarDate, instant, positiveMoney } from "./requests.ts";
+
+/** `/v1/work/{id}`: a work item's id. */
+export const workItemId = z.string().regex(/^wi_[0-9a-f]{24}$/, "a work item id (wi_ and 24 hex digits)");
+
+const staff = z.array(z.string().min(1).max(80)).min(1).max(10);
+const note = z.string().max(500).optional();
+
+/** `POST /v1/work/{id}/outcome`: what happened on the call or visit. */
+export const outcomeSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("no_answer"), note }),
+  z.strictObject({ type: z.literal("busy"), note }),
+  z.strictObject({ type: z.literal("wrong_number"), note }),
+  z.strictObject({ type: z.literal("right_party_contact"), note }),
+  z.strictObject({ type: z.literal("promise"), amount: positiveMoney, date: calendarDate, note }),
+  z.strictObject({ type: z.literal("refused"), note }),
+  z.strictObject({ type: z.literal("dispute"), note }),
+  z.strictObject({ type: z.literal("callback"), at: instant, note }),
+  z.strictObject({ type: z.literal("visited"), staff, note }),
+  z.strictObject({ type: z.literal("not_home"), staff, note }),
+]);
+
+export type Outcome = z.infer<typeof outcomeSchema>;

@@ -1,0 +1,162 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
+import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
+import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
+import type { LocalStack } from "../../infra/local/stack.ts";
+import { apiClient, loanRequest } from "./client.ts";
+import { startTestStack } from "./test-stack.ts";
+
+/**
+ * The collection team over HTTP on the embedded stack: a policy's D+10 call step becomes a work item at 10:00 local,
+ * an agent claims it and records a promise that holds the case as a lender's would, the cn rule pack refuses a
+ * fourth connected call the same day, and bad outcomes or foreign keys change nothing.
+ */
+let stack: LocalStack;
+let lender: ReturnType<typeof apiClient>;
+let ops: ReturnType<typeof apiClient>;
+let local: ReturnType<typeof apiClient>;
+let agent: ReturnType<typeof apiClient>;
+let foreignAgent: ReturnType<typeof apiClient>;
+const run = randomBytes(3).toString("hex");
+const prefix = `work-${run}-`;
+
+interface Item {
+  id: string;
+  step: string;
+  loanId: string;
+  task: string;
+  dueAt: string;
+  loan: { borrower: { phone: string | null } };
+}
+
+beforeAll(async () => {
+  ({ stack, lender, ops, local } = await startTestStack(prefix));
+  agent = apiClient(stack.url, stack.keys.agent);
+  const otherKey = `dk_other_agent_${randomBytes(12).toString("hex")}`;
+  const keys = new DynamoApiKeyStore(makeDocumentClient({ endpoint: inject("dynamoEndpoint") }), {
+    stateTable: `${prefix}dunning-state`,
+  });
+  await keys.put(otherKey, { tenantId: "other", role: "agent" });
+  foreignAgent = apiClient(stack.url, otherKey);
+  const { id: _id, version: _version, ...rules } = DEFAULT_POLICY;
+  const steps = [
+    ...DEFAULT_POLICY.steps,
+    { id: "call_10", stage: "soft_collection", offsetDays: 10, sendAt: "10:00", channels: [], task: "call" },
+  ].sort((a, b) => a.offsetDays - b.offsetDays);
+  const stored = await ops.call("PUT", "/v1/policies/team", {
+    ...rules,
+    steps,
+    handOff: { offsetDays: 30, at: "10:00" },
+    callRules: { rulePack: "cn" },
+  });
+  expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const subscribe = async (loanId: string) => {
+  const answer = await lender.post("/v1/loans", loanRequest(loanId, { policyId: "team" }));
+  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+};
+const advance = async (to: string) =>
+  expect((await local.post("/local/clock/advance", { to })).status).toBe(200);
+const workOf = async (loanId: string): Promise<Item[]> => {
+  const answer = await agent.get("/v1/work");
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  return (answer.body.items as Item[]).filter((item) => item.loanId === loanId);
+};
+
+describe("the collection team's work list", () => {
+  const promised = `work-promise-${run}`;
+  const capped = `work-capped-${run}`;
+
+  it("makes a D+10 call step a work item at 10:00 local, which an agent claims and closes with a promise", async () => {
+    await subscribe(promised);
+    await subscribe(capped);
+    // Due 2026-01-15 in Shanghai: D+10 at 10:00 local is 02:00Z on the 25th.
+    await advance("2026-01-25T01:55:00Z");
+    expect(await workOf(promised)).toEqual([]);
+    await advance("2026-01-25T02:05:00Z");
+    const [item] = await workOf(promised);
+    expect(item).toMatchObject({ task: "call", dueAt: "2026-01-25T02:00:00Z", step: "call_10" });
+    if (!item) throw new Error("no work item");
+
+    expect((await lender.post(`/v1/work/${item.id}:claim`)).status).toBe(403);
+    expect((await foreignAgent.post(`/v1/work/${item.id}:claim`)).status).toBe(404);
+    const claimed = await agent.post(`/v1/work/${item.id}:claim`);
+    expect(claimed.status, JSON.stringify(claimed.body)).toBe(200);
+    expect(claimed.body.loan.borrower.phone).toBe("+8613800138000");
+
+    // Bad outcomes: refused, and nothing changes.
+    const before = (await lender.get(`/v1/loans/${promised}/audit`)).body.entries.length;
+    expect((await agent.post(`/v1/work/${item.id}/outcome`, { type: "teleported" })).status).toBe(400);
+    const past = await agent.post(`/v1/work/${item.id}/outcome`, {
+      type: "promise",
+      amount: { amount: "500.00", currency: "CNY" },
+      date: "2026-01-20",
+    });
+    expect(past.status, JSON.stringify(past.body)).toBe(422);
+    expect(
+      (await agent.post(`/v1/work/${item.id}/outcome`, { type: "visited", staff: ["Wang"] })).status,
+    ).toBe(422);
+    expect((await lender.get(`/v1/loans/${promised}/audit`)).body.entries.length).toBe(before);
+
+    const promise = await agent.post(`/v1/work/${item.id}/outcome`, {
+      type: "promise",
+      amount: { amount: "500.00", currency: "CNY" },
+      date: "2026-01-30",
+      note: "pays on payday",
+    });
+    expect(promise.status, JSON.stringify(promise.body)).toBe(200);
+    const loan = (await lender.get(`/v1/loans/${promised}`)).body;
+    expect(loan.status).toBe("on_hold");
+    expect(loan.hold).toMatchObject({ reason: "promise", until: "2026-01-30", amount: { amount: "500.00" } });
+    const trail = (await lender.get(`/v1/loans/${promised}/audit`)).body.entries as {
+      type: string;
+      actor: string;
+      data: Record<string, unknown>;
+    }[];
+    const agentId = `agent:${claimed.body.lease.agent.split(":")[1]}`;
+    expect(trail.find((e) => e.type === "promise_to_pay")?.actor).toBe(agentId);
+    expect(trail.find((e) => e.type === "contact_outcome")).toMatchObject({
+      actor: agentId,
+      data: {
+        workItemId: item.id,
+        task: "call",
+        result: "promise",
+        to: "+861******8000",
+        note: "pays on payday",
+      },
+    });
+    expect(await workOf(promised)).toEqual([]);
+  });
+
+  it("refuses a fourth connected call the same day under the cn rule pack, naming the rule", async () => {
+    let [item] = await workOf(capped);
+    for (const minutes of [30, 60, 90]) {
+      if (!item) throw new Error("no work item");
+      expect((await agent.post(`/v1/work/${item.id}:claim`)).status).toBe(200);
+      const at = new Date(Date.parse("2026-01-25T02:05:00Z") + minutes * 60_000).toISOString();
+      const callback = await agent.post(`/v1/work/${item.id}/outcome`, { type: "callback", at });
+      expect(callback.status, JSON.stringify(callback.body)).toBe(200);
+      await advance(at);
+      [item] = await workOf(capped);
+      expect(item?.step).toBe("callback");
+    }
+    if (!item) throw new Error("no work item");
+    const refused = await agent.post(`/v1/work/${item.id}:claim`);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.error.code).toBe("CALL_RULE");
+    // Allowed again when the window opens on the borrower's next day: 08:00 in Shanghai.
+    expect(refused.body.error.details).toEqual([
+      { path: "connected_calls_per_day", message: "allowed from 2026-01-26T00:00:00Z" },
+    ]);
+    const outcomes = (await lender.get(`/v1/loans/${capped}/audit`)).body.entries.filter(
+      (e: { type: string }) => e.type === "contact_outcome",
+    );
+    expect(outcomes).toHaveLength(3);
+  });
+});
