@@ -8,6 +8,7 @@ import {
   launchBrowser,
   saveScreenshot,
 } from "../support/browser.ts";
+import { apiClient } from "../workflows/client.ts";
 import { day, instant, useEventStack } from "../workflows/events-harness.ts";
 
 /**
@@ -226,4 +227,42 @@ describe("the ops console", () => {
     await lender.getByRole("heading", { name: "Not available" }).waitFor();
     await lender.context().close();
   }, 120_000);
+  it("lets an agent take the most urgent call from the work list and record what happened", async () => {
+    const ops = apiClient(h.stack.url, h.stack.keys.ops);
+    const policy = (await ops.get("/v1/policies/default")).body;
+    const {
+      id: _id,
+      version: _version,
+      createdAt: _at,
+      createdBy: _by,
+      changeReason: _why,
+      ...rules
+    } = policy;
+    const steps = [
+      ...policy.steps,
+      { id: "call_2", stage: "soft_collection", offsetDays: 2, sendAt: "10:00", channels: [], task: "call" },
+    ].sort((a: { offsetDays: number }, b: { offsetDays: number }) => a.offsetDays - b.offsetDays);
+    const stored = await ops.call("PUT", "/v1/policies/team", { ...rules, steps, applyTo: "new_loans" });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+    const loanId = h.id("console-call");
+    const due = day(await h.today(), 1);
+    await h.subscribe(loanId, { dueDate: due, policyId: "team" });
+    await h.advanceTo(instant(day(due, 2), "10:05"));
+
+    const agent = await signIn(h.stack.keys.agent);
+    await agent.getByRole("heading", { name: "Work list" }).waitFor();
+    expect(await agent.getByRole("navigation").getByRole("link").allTextContents()).toEqual(["Work list"]);
+    await agent.getByRole("button", { name: `Claim the call of ${loanId}` }).click();
+    await agent.getByRole("heading", { name: new RegExp(`^Call .* about ${loanId}$`) }).waitFor();
+    expect(await accessibilityViolations(agent)).toEqual([]);
+    await saveScreenshot(agent, "console-work");
+    await agent.getByLabel("Outcome").selectOption("no_answer");
+    await agent.getByRole("button", { name: "Record the outcome" }).click();
+    await agent.getByText(`Recorded no answer for ${loanId}.`).waitFor();
+    await agent.context().close();
+    const trail = await h.audit(loanId);
+    expect(trail.filter((e) => e.type === "contact_outcome").map((e) => e.data.result)).toEqual([
+      "no_answer",
+    ]);
+  });
 });

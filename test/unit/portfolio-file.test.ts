@@ -60,9 +60,11 @@ describe("portfolio files", () => {
     const [record] = await read(text, "csv");
     expect(record).toMatchObject({
       line: 2,
-      loan: { loanId: "X", policyId: "default", borrower: { phone: "+8613800138000" } },
+      loan: { loanId: "X", borrower: { phone: "+8613800138000" } },
     });
     expect((record as { loan: { borrower: object } }).loan.borrower).not.toHaveProperty("email");
+    // No policy column: the tenant's strategy chooses at subscription (the default policy without one).
+    expect((record as { loan: object }).loan).not.toHaveProperty("policyId");
   });
 
   it("reports bad rows with their line numbers and the field paths, and goes on", async () => {

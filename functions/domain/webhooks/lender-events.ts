@@ -108,6 +108,8 @@ const RULES: Record<string, Rule> = {
     stage: (entry) => (entry.data.firstNotice === true ? "soft_collection" : "pre_due"),
   },
   policy_applied: { events: announceWithTarget("loan.policy_changed") },
+  // The tenant's strategy placed the case in another segment, on another policy.
+  strategy_reassigned: { events: announceWithTarget("loan.policy_changed") },
   // A claim only: message.sent or message.failed follows for each channel.
   step_started: { events: () => [] },
   step_deferred: { events: announce("step.deferred") },

@@ -4,7 +4,7 @@
  */
 const KEY = "dunning.apiKey";
 
-export type Role = "lender" | "ops" | "compliance" | "legal";
+export type Role = "lender" | "ops" | "compliance" | "legal" | "agent";
 export interface Me {
   tenantId: string;
   role: Role;

@@ -11,6 +11,7 @@ import { PortfolioView } from "./views/portfolio.tsx";
 import { SettingsView } from "./views/settings.tsx";
 import { SignIn } from "./views/sign-in.tsx";
 import { TimelineView } from "./views/timeline.tsx";
+import { WorkView } from "./views/work.tsx";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
@@ -62,6 +63,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           <Route path={`${BASE}/settings`} component={() => guard(me, "settings", <SettingsView />)} />
           <Route path={`${BASE}/compliance`} component={() => guard(me, "compliance", <ComplianceView />)} />
           <Route path={`${BASE}/legal`} component={() => guard(me, "legal", <LegalView />)} />
+          <Route path={`${BASE}/work`} component={() => guard(me, "work", <WorkView />)} />
           <Route default component={() => <Home me={me} />} />
         </Router>
       </main>

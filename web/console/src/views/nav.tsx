@@ -8,6 +8,7 @@ export const VIEWS = [
   { id: "settings", path: "/settings", label: "Settings", roles: ["ops"] },
   { id: "compliance", path: "/compliance", label: "Audit export", roles: ["compliance"] },
   { id: "legal", path: "/legal", label: "Hand-offs", roles: ["legal"] },
+  { id: "work", path: "/work", label: "Work list", roles: ["agent"] },
 ] as const satisfies readonly { id: string; path: string; label: string; roles: readonly Role[] }[];
 
 export type View = (typeof VIEWS)[number];
