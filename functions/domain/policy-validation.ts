@@ -129,8 +129,17 @@ function checkCallRules(choice: CallRulesChoice, issue: Issue): void {
   for (const key of unknown)
     issue(`callRules.overrides.${key}`, `unknown limit; known: ${CALL_RULE_LIMITS.join(", ")}`);
   if (unknown.length > 0) return;
+  const pack: Record<string, number | undefined> = { ...RULE_PACK_DEFAULTS[choice.rulePack] };
   const limits = { ...RULE_PACK_DEFAULTS[choice.rulePack], ...choice.overrides };
   for (const problem of callRulesIssues(limits)) issue("callRules.overrides", problem);
+  // The pack is the law of the market: a policy may be stricter, never looser (visits may need more staff).
+  for (const [key, value] of Object.entries(choice.overrides ?? {})) {
+    const legal = pack[key];
+    if (legal === undefined) continue;
+    const looser = key === "visitStaff" ? value < legal : value > legal;
+    if (looser)
+      issue(`callRules.overrides.${key}`, `may only be stricter than ${choice.rulePack}'s ${legal}`);
+  }
 }
 
 type Issue = (path: string, message: string) => void;

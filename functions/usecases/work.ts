@@ -3,6 +3,7 @@ import {
   BusinessRuleError,
   CaseStateConflictError,
   ConcurrentUpdateError,
+  DomainError,
   NotFoundError,
 } from "../domain/errors.ts";
 import { chargedTo, type LoanCase } from "../domain/loan-case.ts";
@@ -72,9 +73,17 @@ export async function listWork(deps: WorkDeps, principal: Principal) {
   const due = (await deps.work.open(principal.tenantId)).filter(
     (item) => Date.parse(item.dueAt) <= now.getTime() && !leasedToOther(item, agent, now),
   );
-  const cases = await Promise.all(due.map((item) => deps.cases.get(principal.tenantId, item.loanId)));
+  // An item whose loan is gone is left off the list; any other failure is the request's.
+  const cases = await Promise.all(
+    due.map((item) =>
+      caseOf(deps, item).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }),
+    ),
+  );
   const rows = due.flatMap((item, index) => {
-    const loanCase = cases[index];
+    const loanCase = cases[index]?.loanCase;
     if (!loanCase || (loanCase.status !== "active" && loanCase.status !== "on_hold")) return [];
     const view = itemView(item, loanCase, now);
     return [
@@ -192,7 +201,16 @@ export async function recordOutcome(deps: WorkDeps, principal: Principal, id: st
   const callback = outcome.type === "callback" ? newCallback(item, outcome.at, now, agent) : null;
   if (outcome.type === "promise") {
     const event = { type: "promise_to_pay" as const, amount: outcome.amount, promisedDate: outcome.date };
-    await recordEventBy(deps, { tenantId: item.tenantId, actor: agent }, item.loanId, event);
+    await recordEventBy(deps, { tenantId: item.tenantId, actor: agent }, item.loanId, event).catch(
+      (error: unknown) => {
+        // The promise's refusal names the outcome's own field.
+        if (error instanceof DomainError)
+          error.details.forEach((d) => {
+            d.path = d.path.replace(/^promisedDate/, "date");
+          });
+        throw error;
+      },
+    );
   }
   if (outcome.type === "dispute") {
     await recordEventBy(deps, { tenantId: item.tenantId, actor: agent }, item.loanId, {

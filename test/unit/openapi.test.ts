@@ -196,7 +196,7 @@ describe("the OpenAPI document", () => {
 
   it("takes an Idempotency-Key header on every POST", () => {
     const posts = operations.filter((o) => o.method === "post");
-    expect(posts.length).toBe(12);
+    expect(posts.length).toBe(14);
     for (const o of posts) {
       const header = parametersOf(o).find((p) => p.in === "header" && p.name === "Idempotency-Key");
       expect(header, routeKey(o)).toMatchObject({
