@@ -138,6 +138,8 @@ export interface Principal {
   tenantId: string;
   role: Role;
   keyId: string;
+  /** An agent of an outside agency: sees only the cases placed with it (absent: the tenant's own staff). */
+  agencyId?: string;
 }
 
 export interface ApiKeyStore {

@@ -138,9 +138,16 @@ program
   .description("create a key for a tenant and role; prints the key once")
   .requiredOption("--tenant <tenant>", "tenant id", tenant)
   .addOption(new Option("--role <role>", "role").choices(ROLES).makeOptionMandatory())
-  .action(async (options: { tenant: string; role: Role }) => {
+  .option("--agency <id>", "an outside agency's agent: sees only the cases placed with that agency")
+  .action(async (options: { tenant: string; role: Role; agency?: string }) => {
+    if (options.agency !== undefined && options.role !== "agent")
+      program.error("--agency is for --role agent only");
     const { store, admin } = connect(global());
-    const { key, record } = await store.create({ tenantId: options.tenant, role: options.role }, admin);
+    const agency = options.agency !== undefined ? { agencyId: options.agency } : {};
+    const { key, record } = await store.create(
+      { tenantId: options.tenant, role: options.role, ...agency },
+      admin,
+    );
     if (global().json) console.log(JSON.stringify({ key, ...record }));
     else {
       console.log(`key id  ${record.keyId}  (${record.tenantId}/${record.role})`);

@@ -4,7 +4,7 @@ import type { PolicyJobQueue, PolicyJobStore } from "../ports/policy-jobs.ts";
 import type { PortfolioReadModel } from "../ports/reports.ts";
 import type { TenantSettingsStore } from "../ports/send-pacing.ts";
 import type { SimulationQueue, SimulationStore } from "../ports/simulations.ts";
-import type { WorkItemStore } from "../ports/work.ts";
+import type { PlacementStore, WorkItemStore } from "../ports/work.ts";
 import type { ApiKeyStore, IdempotencyStore, PolicyVersionStore } from "../ports.ts";
 import type { LenderDeps } from "../usecases/lender.ts";
 import type { WebhookAdminDeps } from "../usecases/webhooks/endpoints.ts";
@@ -31,6 +31,8 @@ export interface ApiDeps extends LenderDeps {
   simulations?: { jobs: SimulationStore; queue: SimulationQueue };
   /** The collection team's work items; unset where not wired (the work routes answer 422). */
   work?: WorkItemStore;
+  /** Placements of cases with outside agencies (with the work list). */
+  placements?: PlacementStore;
   /** Lender webhooks; unset where no delivery queue and secret key are configured (the routes answer 422). */
   webhooks?: WebhookAdminDeps;
 }

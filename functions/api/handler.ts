@@ -5,7 +5,7 @@ import { DynamoPortfolioReadModel } from "../adapters/dynamo/daily-counters.ts";
 import { DynamoIdempotencyStore } from "../adapters/dynamo/idempotency-store.ts";
 import { DynamoStrategyStore } from "../adapters/dynamo/strategy-store.ts";
 import { DynamoTenantSettingsStore } from "../adapters/dynamo/tenant-settings-store.ts";
-import { DynamoWorkItemStore } from "../adapters/dynamo/work-store.ts";
+import { DynamoPlacementStore, DynamoWorkItemStore } from "../adapters/dynamo/work-store.ts";
 import { policyApplications } from "../adapters/policies/wiring.ts";
 import { simulationJobs } from "../adapters/simulations/wiring.ts";
 import { allowsLoopback, webhookAdmin } from "../adapters/webhooks/wiring.ts";
@@ -30,6 +30,7 @@ export const handler = makeApiHandler({
   settings: new DynamoTenantSettingsStore(client, tables),
   strategies: new DynamoStrategyStore(client, tables),
   work: new DynamoWorkItemStore(client, tables),
+  placements: new DynamoPlacementStore(client, tables),
   portfolio: new DynamoPortfolioReadModel(client, tables),
   allowLoopback: allowsLoopback(config),
   handoffs: awsHandoffs(config, client, tables),

@@ -235,6 +235,7 @@ export const eventSchema = z.discriminatedUnion("type", [
     reason: singleLine(500).optional(),
     ...base,
   }),
+  z.strictObject({ type: z.literal("consent_recorded"), scope: z.literal("third_party_sharing"), ...base }),
 ]);
 
 export const listQuerySchema = z.strictObject({

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { calendarDate, instant, positiveMoney } from "./requests.ts";
+import { calendarDate, instant, loanId, positiveMoney } from "./requests.ts";
 
 /** `/v1/work/{id}`: a work item's id. */
 export const workItemId = z.string().regex(/^wi_[0-9a-f]{24}$/, "a work item id (wi_ and 24 hex digits)");
@@ -22,3 +22,12 @@ export const outcomeSchema = z.discriminatedUnion("type", [
 ]);
 
 export type Outcome = z.infer<typeof outcomeSchema>;
+
+/** `POST /v1/placements`: cases for an outside agency. */
+export const placementSchema = z.strictObject({
+  agencyId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -"),
+  loanIds: z.array(loanId).min(1).max(500),
+  pauseMessages: z.boolean().optional(),
+});
+
+export const placementId = z.string().regex(/^pl_[0-9a-f]{16}$/, "a placement id (pl_ and 16 hex digits)");

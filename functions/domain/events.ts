@@ -5,7 +5,7 @@ import { preferContactTime, setChannelConsent } from "./events/consent.ts";
 import { openDispute, resolveDispute } from "./events/disputes.ts";
 import type { EventContext, EventHandler, EventOf } from "./events/handler.ts";
 import { reversePayment, takePayment } from "./events/payments.ts";
-import { assessCustomerType } from "./events/segments.ts";
+import { assessCustomerType, recordConsent } from "./events/segments.ts";
 import { closeCase, endContact } from "./events/stops.ts";
 import type { LoanEvent, LoanEventType } from "./events/types.ts";
 import type { CaseStatus, EventOutcome, LoanCase } from "./loan-case.ts";
@@ -31,6 +31,7 @@ export const ALLOWED: Record<LoanEventType, readonly CaseStatus[]> = {
   contact_time_preferred: ["active", "on_hold"],
   withdrawn: ["active", "on_hold", "legal"],
   customer_type_assessed: ["active", "on_hold"],
+  consent_recorded: ["active", "on_hold", "legal"],
 };
 
 /** Event types only the borrowers' page tells: the lender API neither takes nor documents them. */
@@ -60,6 +61,7 @@ const HANDLERS: { [T in LoanEventType]: EventHandler<EventOf<T>> } = {
   opt_in: setChannelConsent,
   contact_time_preferred: preferContactTime,
   customer_type_assessed: assessCustomerType,
+  consent_recorded: recordConsent,
 };
 
 /**
@@ -100,7 +102,10 @@ export function applyEvent(
     ]);
   }
   const ctx: EventContext = { actor, now, occurredAt, charges };
-  const result = runEventHandler(loanCase, event, ctx);
+  const handled = runEventHandler(loanCase, event, ctx);
+  // Placed with an agency that pauses the lender's messages, the case runs no workflow until it is recalled.
+  const paused = handled.next.placement?.pauseMessages === true && handled.workflow === "replan";
+  const result: EventOutcome = paused ? { ...handled, workflow: "stop" } : handled;
   const recentEventIds = event.eventId
     ? [...loanCase.recentEventIds, event.eventId].slice(-REMEMBERED_EVENT_IDS)
     : loanCase.recentEventIds;

@@ -60,7 +60,7 @@ export interface Claimant {
 
 /** Why contact is paused. A promise or settlement has a date it is reviewed after; a dispute waits for its resolution. */
 export interface Hold {
-  reason: "promise" | "settlement" | "dispute";
+  reason: "promise" | "settlement" | "dispute" | "placement";
   /** Borrower-local date the agreement runs to (promise/settlement). */
   until?: string;
   /** Amount promised or agreed. */

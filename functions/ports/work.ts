@@ -13,3 +13,22 @@ export interface WorkItemStore {
   /** Stores a new item (an agent's callback); false when an item with its id exists. */
   create(item: WorkItem): Promise<boolean>;
 }
+
+/** A placement of cases with an outside agency, as ops made it (and recalled it). */
+export interface Placement {
+  id: string;
+  tenantId: string;
+  agencyId: string;
+  /** The cases placed (those refused are not listed). */
+  loanIds: string[];
+  pauseMessages: boolean;
+  status: "active" | "recalled";
+  createdAt: string;
+  createdBy: string;
+  recalledAt?: string;
+}
+
+export interface PlacementStore {
+  get(tenantId: string, id: string): Promise<Placement | null>;
+  put(placement: Placement): Promise<void>;
+}

@@ -40,13 +40,28 @@ function rulesFor(policy: Policy): CallRules {
   return callRulesOf(choice?.rulePack ?? "cn", (choice?.overrides ?? {}) as Partial<CallRules>);
 }
 
-/** What an agent sees of an item and its case: enough to call or visit, nothing more. */
-function itemView(item: WorkItem, loanCase: LoanCase, now: Date) {
+/**
+ * Whose work a case is: an agency's agents work the cases placed with their agency, the tenant's own agents the
+ * cases placed with none. Anything else is answered as if it did not exist.
+ */
+function visibleTo(principal: Principal, loanCase: LoanCase): boolean {
+  return principal.agencyId === undefined
+    ? !loanCase.placement
+    : loanCase.placement?.agencyId === principal.agencyId;
+}
+
+/** The lender's loan id as an agency sees it: enough to tell cases apart on a call, not the lender's key. */
+const maskedLoanId = (loanId: string) => `…${loanId.slice(-4)}`;
+
+/** What an agent sees of an item and its case: enough to call or visit, nothing more (an agency less still). */
+function itemView(item: WorkItem, loanCase: LoanCase, now: Date, principal: Principal) {
   const { borrower } = loanCase;
+  const loanId = principal.agencyId === undefined ? loanCase.loanId : maskedLoanId(loanCase.loanId);
   return {
     ...item,
+    loanId,
     loan: {
-      loanId: loanCase.loanId,
+      loanId,
       status: loanCase.status,
       balance: loanCase.balance,
       dueDate: loanCase.dueDate,
@@ -85,7 +100,8 @@ export async function listWork(deps: WorkDeps, principal: Principal) {
   const rows = due.flatMap((item, index) => {
     const loanCase = cases[index]?.loanCase;
     if (!loanCase || (loanCase.status !== "active" && loanCase.status !== "on_hold")) return [];
-    const view = itemView(item, loanCase, now);
+    if (!visibleTo(principal, loanCase)) return [];
+    const view = itemView(item, loanCase, now, principal);
     return [
       {
         view,
@@ -110,9 +126,14 @@ async function workItem(deps: WorkDeps, principal: Principal, id: string): Promi
   return item;
 }
 
-async function caseOf(deps: WorkDeps, item: WorkItem): Promise<{ loanCase: LoanCase; policy: Policy }> {
+async function caseOf(
+  deps: WorkDeps,
+  item: WorkItem,
+  principal?: Principal,
+): Promise<{ loanCase: LoanCase; policy: Policy }> {
   const loanCase = await deps.cases.get(item.tenantId, item.loanId);
   if (!loanCase) throw new NotFoundError(`loan ${item.loanId} not found`);
+  if (principal && !visibleTo(principal, loanCase)) throw new NotFoundError(`work item ${item.id} not found`);
   const policy = await deps.policies.get(item.tenantId, loanCase.policy.id, loanCase.policy.version);
   if (!policy) throw new NotFoundError(`policy ${loanCase.policy.id} not found`);
   return { loanCase: chargedTo(loanCase, policy.charges, deps.clock.now()), policy };
@@ -135,7 +156,7 @@ export async function claimWork(deps: WorkDeps, principal: Principal, id: string
       "WORK_ITEM_LEASED",
     );
   }
-  const { loanCase, policy } = await caseOf(deps, item);
+  const { loanCase, policy } = await caseOf(deps, item, principal);
   if (loanCase.status !== "active" && loanCase.status !== "on_hold") {
     throw new CaseStateConflictError(
       `the loan is ${loanCase.status}: no call or visit`,
@@ -168,7 +189,7 @@ export async function claimWork(deps: WorkDeps, principal: Principal, id: string
   if (!(await deps.work.replace(leased, item.version))) {
     throw new ConcurrentUpdateError(`work item ${id} changed meanwhile; list the work again`);
   }
-  return itemView(leased, loanCase, now);
+  return itemView(leased, loanCase, now, principal);
 }
 
 /**
@@ -189,7 +210,7 @@ export async function recordOutcome(deps: WorkDeps, principal: Principal, id: st
     );
   }
   checkFits(item, outcome);
-  const { loanCase, policy } = await caseOf(deps, item);
+  const { loanCase, policy } = await caseOf(deps, item, principal);
   if (
     (outcome.type === "visited" || outcome.type === "not_home") &&
     !hasVisitStaff(outcome.staff, rulesFor(policy))

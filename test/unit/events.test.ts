@@ -749,6 +749,7 @@ const STATUSES = Object.keys(STATUS_KEYS) as CaseStatus[];
 /** One valid event of each type; a Record so a new event type fails to compile here. */
 const SAMPLES: Record<LoanEventType, LoanEvent> = {
   customer_type_assessed: { type: "customer_type_assessed", customerType: "malicious" },
+  consent_recorded: { type: "consent_recorded", scope: "third_party_sharing" },
   payment: payment("10.00"),
   payment_reversed: reversal("10.00"),
   promise_to_pay: promise("100.00"),

@@ -159,4 +159,69 @@ describe("the collection team's work list", () => {
     );
     expect(outcomes).toHaveLength(3);
   });
+  it("places a case with an agency whose keys see only it, pauses its messages, and takes it back", async () => {
+    const loanId = `work-placed-${run}`;
+    const placed = await lender.post(
+      "/v1/loans",
+      loanRequest(loanId, { policyId: "team", dueDate: "2026-02-10" }),
+    );
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const agencyKey = `dk_agency_${randomBytes(12).toString("hex")}`;
+    const keys = new DynamoApiKeyStore(makeDocumentClient({ endpoint: inject("dynamoEndpoint") }), {
+      stateTable: `${prefix}dunning-state`,
+    });
+    await keys.put(agencyKey, { tenantId: "demo", role: "agent", agencyId: "acme-collect" });
+    const agency = apiClient(stack.url, agencyKey);
+
+    // Under cn, a borrower's data goes to an agency only with their consent.
+    const refused = await ops.post("/v1/placements", { agencyId: "acme-collect", loanIds: [loanId] });
+    expect(refused.status).toBe(201);
+    expect(refused.body).toMatchObject({ loanIds: [], refused: [{ loanId, code: "CONSENT_REQUIRED" }] });
+    expect(
+      (
+        await lender.post(`/v1/loans/${loanId}/events`, {
+          type: "consent_recorded",
+          scope: "third_party_sharing",
+        })
+      ).status,
+    ).toBe(200);
+    const placement = await ops.post("/v1/placements", { agencyId: "acme-collect", loanIds: [loanId] });
+    expect(placement.body).toMatchObject({ loanIds: [loanId], refused: [], pauseMessages: true });
+    expect((await lender.get(`/v1/loans/${loanId}`)).body).toMatchObject({
+      status: "on_hold",
+      hold: { reason: "placement" },
+    });
+
+    // The agency sees its case, its loan id masked, and nothing else; the tenant's own agents no longer see it.
+    const seen = (await agency.get("/v1/work")).body.items as Item[];
+    expect(seen.map((item) => item.loanId)).toEqual([`…${loanId.slice(-4)}`]);
+    expect(await workOf(loanId)).toEqual([]);
+    const [agencyItem] = seen;
+    if (!agencyItem) throw new Error("no work item for the agency");
+    expect((await agency.post(`/v1/work/${agencyItem.id}:claim`)).status).toBe(200);
+    const reached = await agency.post(`/v1/work/${agencyItem.id}/outcome`, { type: "right_party_contact" });
+    expect(reached.status, JSON.stringify(reached.body)).toBe(200);
+
+    // Placed, the lender's own reminders pause: D−7 and D−3 pass without a message.
+    const sentBefore = (await lender.get(`/v1/loans/${loanId}/audit`)).body.entries.filter(
+      (e: { type: string }) => e.type === "message_sent",
+    ).length;
+    await advance("2026-02-08T03:00:00Z");
+    const audit = async () =>
+      (await lender.get(`/v1/loans/${loanId}/audit`)).body.entries as { type: string; actor: string }[];
+    expect((await audit()).filter((e) => e.type === "message_sent")).toHaveLength(sentBefore);
+
+    const recalled = await ops.post(`/v1/placements/${placement.body.id}:recall`);
+    expect(recalled.status, JSON.stringify(recalled.body)).toBe(200);
+    expect((await agency.get("/v1/work")).body.items).toEqual([]);
+    expect((await lender.get(`/v1/loans/${loanId}`)).body.status).toBe("active");
+    // Back with the lender, reminders resume: the due-day SMS goes out.
+    await advance("2026-02-10T03:00:00Z");
+    const trail = await audit();
+    expect(trail.filter((e) => e.type === "message_sent").length).toBeGreaterThan(sentBefore);
+    expect(trail.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["case_placed", "contact_outcome", "case_recalled"]),
+    );
+    expect(trail.find((e) => e.type === "contact_outcome")?.actor).toMatch(/^agent:/);
+  });
 });

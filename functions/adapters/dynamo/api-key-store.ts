@@ -20,6 +20,7 @@ export interface ApiKeyRecord {
   keyId: string;
   tenantId: string;
   role: Role;
+  agencyId?: string;
   createdAt: string;
   revoked: boolean;
   revokedAt?: string;
@@ -62,6 +63,12 @@ export class KeyAdminError extends Error {
  */
 const directoryKey = (tenantId: string, keyId: string) => ({ pk: `T#${tenantId}#KEYS`, sk: `K#${keyId}` });
 const idKey = (keyId: string) => ({ pk: `KEYID#${keyId}`, sk: "KEYID" });
+
+/** Who a key stands for: tenant and role, and the agency of an outside agency's agent. */
+function principalOf(from: { tenantId: string; role: Role; agencyId?: unknown }): Omit<Principal, "keyId"> {
+  const agency = typeof from.agencyId === "string" ? { agencyId: from.agencyId } : {};
+  return { tenantId: from.tenantId, role: from.role, ...agency };
+}
 
 /** A new API key: 32 random bytes, base64url, with a recognisable prefix. */
 export function generateApiKey(): string {
@@ -107,7 +114,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     const { tenantId, role, keyId } = Item;
     if (typeof tenantId !== "string" || typeof keyId !== "string" || !ROLES.includes(role as Role))
       return null;
-    const principal: Principal = { tenantId, role: role as Role, keyId };
+    const principal: Principal = { ...principalOf({ ...Item, tenantId, role: role as Role }), keyId };
     this.cache.set(hash, { principal, until: this.now() + this.cacheTtlMs });
     return principal;
   }
@@ -118,7 +125,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
    */
   async put(presentedKey: string, principal: Omit<Principal, "keyId">): Promise<Principal> {
     const hash = apiKeyHash(presentedKey);
-    const stored: Principal = { tenantId: principal.tenantId, role: principal.role, keyId: keyIdOf(hash) };
+    const stored: Principal = { ...principalOf(principal), keyId: keyIdOf(hash) };
     const previous = await this.keyItem(hash);
     const writes = this.issueWrites(hash, stored, new Date(this.now()).toISOString(), {}, false);
     if (previous && previous.tenantId !== stored.tenantId && typeof previous.tenantId === "string") {
@@ -172,7 +179,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     const hash = apiKeyHash(key);
     const keyId = keyIdOf(hash);
     const createdAt = new Date(this.now()).toISOString();
-    const stored: Principal = { tenantId: principal.tenantId, role: principal.role, keyId };
+    const stored: Principal = { ...principalOf(principal), keyId };
     await this.commit(
       principal.tenantId,
       [{ type: "api_key_created", actor: actorOf(admin), data: { keyId, role: principal.role } }],
@@ -198,7 +205,7 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     const hash = apiKeyHash(key);
     const newId = keyIdOf(hash);
     const at = new Date(this.now()).toISOString();
-    const stored: Principal = { tenantId: old.tenantId, role: old.role, keyId: newId };
+    const stored: Principal = { ...principalOf(old), keyId: newId };
     const actor = actorOf(admin);
     await this.commit(
       old.tenantId,
@@ -378,6 +385,7 @@ function toRecord(item: Record<string, unknown>): ApiKeyRecord {
     keyId: String(item.keyId),
     tenantId: String(item.tenantId),
     role: item.role as Role,
+    ...(typeof item.agencyId === "string" ? { agencyId: item.agencyId } : {}),
     createdAt: String(item.createdAt),
     revoked: item.revoked === true,
     ...(typeof item.revokedAt === "string" ? { revokedAt: item.revokedAt } : {}),

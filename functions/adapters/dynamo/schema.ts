@@ -104,6 +104,7 @@ export const keys = {
   }),
   // The collection team's calls and visits, all of a tenant's in one partition (the work list reads it).
   workItem: (tenantId: string, id: string) => ({ pk: `T#${tenantId}#WORK`, sk: `ITEM#${id}` }),
+  placement: (tenantId: string, id: string) => ({ pk: `T#${tenantId}#PLACEMENT#${id}`, sk: "PLACEMENT" }),
   // Which strategy decides the tenant's new loans.
   activeStrategy: (tenantId: string) => ({ pk: `T#${tenantId}#STRATEGIES`, sk: "ACTIVE" }),
   policyVersion: (tenantId: string, policyId: string, version: number) => ({

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { WorkItem } from "../../domain/work/work-items.ts";
-import type { WorkItemStore } from "../../ports/work.ts";
+import type { Placement, PlacementStore, WorkItemStore } from "../../ports/work.ts";
 import { isConditionalCheckFailed } from "./errors.ts";
 import { queryAll } from "./query-all.ts";
 import { keys } from "./schema.ts";
@@ -73,5 +73,29 @@ export class DynamoWorkItemStore implements WorkItemStore {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+}
+
+/** Placements, one item each beside the tenant's other items. */
+export class DynamoPlacementStore implements PlacementStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tables: Pick<TableNames, "stateTable">,
+  ) {}
+
+  async get(tenantId: string, id: string): Promise<Placement | null> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tables.stateTable, Key: keys.placement(tenantId, id) }),
+    );
+    return Item ? (fromRecord(Item) as unknown as Placement) : null;
+  }
+
+  async put(placement: Placement): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tables.stateTable,
+        Item: { ...keys.placement(placement.tenantId, placement.id), ...placement },
+      }),
+    );
   }
 }

@@ -26,3 +26,20 @@ export function assessCustomerType(
     "none",
   );
 }
+
+/** The lender records the borrower's consent to share their data with a third party (an agency working the case). */
+export function recordConsent(
+  loanCase: LoanCase,
+  event: EventOf<"consent_recorded">,
+  ctx: EventContext,
+): EventOutcome {
+  const { actor, occurredAt } = ctx;
+  const consents = { ...loanCase.consents, [event.scope]: occurredAt };
+  return outcome(
+    loanCase,
+    ctx,
+    { consents },
+    { type: "consent_recorded", actor, data: { scope: event.scope, occurredAt } },
+    "none",
+  );
+}

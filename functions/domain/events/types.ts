@@ -22,6 +22,8 @@ export type LoanEvent = { occurredAt?: string; eventId?: string } & (
   | { type: "withdrawn" }
   // Why the borrower is late, as the lender assessed it: the tenant's strategy may give the case another policy.
   | { type: "customer_type_assessed"; customerType: CustomerType; reason?: string }
+  // The borrower agreed to their data going to a third party (an agency): a placement under PIPL needs it.
+  | { type: "consent_recorded"; scope: "third_party_sharing" }
 );
 
 export type LoanEventType = LoanEvent["type"];

@@ -35,6 +35,18 @@ export interface TeamFields {
   contactAttempts?: ContactAttempt[];
   /** The borrower's phone was found not to be theirs: no call and no SMS goes to it (absent: none found). */
   phoneUnreachable?: boolean;
+  /** The outside agency the case is placed with (absent or null: the tenant works it). */
+  placement?: CasePlacement | null;
+  /** Consents the lender recorded, by scope, with when they were given. */
+  consents?: { third_party_sharing?: string };
+}
+
+/** A case placed with an outside agency: which placement, since when, and whether the lender's messages pause. */
+export interface CasePlacement {
+  id: string;
+  agencyId: string;
+  since: string;
+  pauseMessages: boolean;
 }
 
 /** How long a case keeps its contact attempts: longer than any rule pack looks back. */
