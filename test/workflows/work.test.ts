@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DynamoApiKeyStore } from "../../functions/adapters/dynamo/api-key-store.ts";
 import { makeDocumentClient } from "../../functions/adapters/dynamo/client.ts";
 import { DEFAULT_POLICY } from "../../functions/domain/policy.ts";
 import type { LocalStack } from "../../infra/local/stack.ts";
+import { downloadExport, requestExport, verifyFile } from "../../tools/audit-files.ts";
 import { apiClient, loanRequest } from "./client.ts";
 import { startTestStack } from "./test-stack.ts";
 
@@ -198,6 +202,11 @@ describe("the collection team's work list", () => {
     expect(await workOf(loanId)).toEqual([]);
     const [agencyItem] = seen;
     if (!agencyItem) throw new Error("no work item for the agency");
+    const rivalKey = `dk_rival_${randomBytes(12).toString("hex")}`;
+    await keys.put(rivalKey, { tenantId: "demo", role: "agent", agencyId: "rival-recoveries" });
+    const rival = apiClient(stack.url, rivalKey);
+    expect((await rival.get("/v1/work")).body.items).toEqual([]);
+    expect((await rival.post(`/v1/work/${agencyItem.id}:claim`)).status).toBe(404);
     expect((await agency.post(`/v1/work/${agencyItem.id}:claim`)).status).toBe(200);
     const reached = await agency.post(`/v1/work/${agencyItem.id}/outcome`, { type: "right_party_contact" });
     expect(reached.status, JSON.stringify(reached.body)).toBe(200);
@@ -223,5 +232,24 @@ describe("the collection team's work list", () => {
       expect.arrayContaining(["case_placed", "contact_outcome", "case_recalled"]),
     );
     expect(trail.find((e) => e.type === "contact_outcome")?.actor).toMatch(/^agent:/);
+
+    // Compliance's export carries every outcome, and verifies.
+    const dir = await mkdtemp(join(tmpdir(), "work-export-"));
+    const answer = await requestExport({
+      baseUrl: stack.url,
+      key: stack.keys.compliance,
+      from: "2026-01-01T00:00:00Z",
+      to: "2026-03-01T00:00:00Z",
+      loanId: capped,
+    });
+    const file = join(dir, "capped.jsonl");
+    await downloadExport(answer, file);
+    const exported = (await readFile(file, "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    expect(exported.filter((e: { type: string }) => e.type === "contact_outcome")).toHaveLength(3);
+    expect((await verifyFile(file)).valid).toBe(true);
+    await rm(dir, { recursive: true, force: true });
   });
 });
