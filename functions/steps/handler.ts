@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { awsHandoffs, awsRepositories, awsSender, awsWorkflow, systemClock } from "../adapters/aws.ts";
 import { DynamoBorrowerContactStore } from "../adapters/dynamo/borrower-contacts.ts";
 import { DynamoSendPacingStore } from "../adapters/dynamo/send-pacing-store.ts";
+import { DynamoStrategyStore } from "../adapters/dynamo/strategy-store.ts";
 import { DynamoTenantSettingsStore } from "../adapters/dynamo/tenant-settings-store.ts";
 import { DynamoWorkflowWakes } from "../adapters/dynamo/wake-index.ts";
 import { readConfig } from "../config.ts";
@@ -40,6 +41,8 @@ export const { plan, send, handOff, recordFailure } = makeStepHandlers({
     places: new DynamoSendPacingStore(client, tables),
   },
   horizonDays: config.WORKFLOW_HORIZON_DAYS,
+  // Planning places a case anew when time moves it into another segment of its tenant's strategy.
+  strategies: new DynamoStrategyStore(client, tables),
   // Only the send function is given the portal's address: its messages carry the borrowers' links.
   ...(config.PORTAL_BASE_URL ? { portal: { baseUrl: config.PORTAL_BASE_URL } } : {}),
 });

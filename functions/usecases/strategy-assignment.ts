@@ -5,8 +5,10 @@ import type { Policy } from "../domain/policy.ts";
 import { caseTerms } from "../domain/schedule.ts";
 import { sameAssignment, segmentFacts } from "../domain/strategies/case-segment.ts";
 import { type Assignment, assign, type Strategy } from "../domain/strategies/strategy.ts";
+import { toInstant } from "../domain/time.ts";
 import type { StrategyStore } from "../ports/strategies.ts";
-import type { PolicyRepository } from "../ports.ts";
+import type { CaseRepository, PolicyRepository, WorkflowControl } from "../ports.ts";
+import { replannedCase, startReplanned } from "./workflow-start.ts";
 
 /** The policy a subscription runs when it names none and the tenant has no strategy (or it matches no segment). */
 export const FALLBACK_POLICY = "default";
@@ -111,4 +113,48 @@ function movedTo(applied: EventOutcome, assigned: LoanCase, target: Policy, entr
   const generation = applied.workflow === "replan" ? assigned.generation : assigned.generation + 1;
   const moved: LoanCase = { ...assigned, policy: { id: target.id, version: target.version }, generation };
   return { next: moved, events: [...applied.events, entry], workflow: "replan" };
+}
+
+export interface ResegmentDeps extends ReassessDeps {
+  cases: CaseRepository;
+  workflow: WorkflowControl;
+  horizonDays: number;
+}
+
+/**
+ * At the workflow's planning, the case may have crossed into another segment by time alone (days past due, a
+ * promise let pass): the strategy that placed it looks again. On another policy the case moves to it as a new
+ * generation, re-planned and started here, and `moved` tells the running execution to end; on the same policy the
+ * new assignment is written and planning goes on with the case as stored.
+ */
+export async function resegmented(
+  deps: ResegmentDeps,
+  loaded: { loanCase: LoanCase; policy: Policy },
+  now: Date,
+): Promise<{ moved: true } | { moved: false; loanCase: LoanCase }> {
+  const { loanCase, policy } = loaded;
+  const unchanged = { moved: false as const, loanCase };
+  if (!loanCase.strategy || !deps.strategies) return unchanged;
+  const asIs: EventOutcome = { next: loanCase, events: [], workflow: "none" };
+  const placed = await reassessed(deps, asIs, policy, "segment_changed", now);
+  if (placed.applied === asIs) return unchanged;
+  const at = toInstant(now);
+  if (placed.policy === policy) {
+    const stored = await deps.cases.update(loanCase, placed.applied, at);
+    return { moved: false, loanCase: stored };
+  }
+  const change = replannedCase(
+    placed.applied.next,
+    placed.policy,
+    "strategy_reassigned",
+    now,
+    deps.horizonDays,
+  );
+  const stored = await deps.cases.update(
+    loanCase,
+    { next: change.next, events: [...placed.applied.events, ...change.events] },
+    at,
+  );
+  await startReplanned(deps.workflow, stored, placed.policy, now);
+  return { moved: true };
 }

@@ -22,6 +22,7 @@ import { toInstant } from "../domain/time.ts";
 import type { BorrowerContactStore } from "../ports/borrower-contacts.ts";
 import type { Handoffs } from "../ports/handoff.ts";
 import type { SendPacing } from "../ports/send-pacing.ts";
+import type { StrategyStore } from "../ports/strategies.ts";
 import type { CaseRepository, Clock, MessageSender, PolicyRepository, WorkflowControl } from "../ports.ts";
 import { borrowerContacts, reserveChannels } from "./borrower-reservations.ts";
 import { claimHolderGone, confirmStep, failedConfirmation, settleConfirmation } from "./confirmations.ts";
@@ -42,6 +43,7 @@ import {
   withWake,
   writeEnding,
 } from "./step-wakes.ts";
+import { resegmented } from "./strategy-assignment.ts";
 
 export {
   type ExecutionState,
@@ -66,6 +68,8 @@ export interface StepDeps extends WakeDeps {
   pacing?: SendPacing;
   /** The borrowers' self-service page; absent: messages carry no personal link. */
   portal?: PortalConfig;
+  /** The tenants' strategies, to place a case anew as time moves it between segments; absent: never. */
+  strategies?: StrategyStore;
 }
 
 /**
@@ -171,6 +175,11 @@ export async function planStep(deps: StepDeps, input: ExecutionState): Promise<E
   loaded = await settleConfirmation(deps, await settleInFlight(deps, loaded, failure), failure);
   const now = deps.clock.now();
   loaded = await reviewHold(deps, loaded, now);
+  // Days past due and lapsed promises move a case between a strategy's segments: its new policy runs it anew.
+  const placed = await resegmented(deps, loaded, now);
+  if (placed.moved)
+    throw new StaleExecutionError("the case moved to its segment's policy under a new generation");
+  loaded = { ...loaded, loanCase: placed.loanCase };
   const next = nextAction(loaded, now);
   const failedStep = input.error && input.next && "step" in input.next ? input.next.step : null;
   // A confirmation whose send failed before it was claimed would be planned again at once: record it, move on.

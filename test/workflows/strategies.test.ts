@@ -256,4 +256,41 @@ describe("strategies", () => {
     const refused = await ops.get("/v1/reports/strategies?strategy=main&from=2026-02-01&to=2026-01-01");
     expect(refused.status).toBe(400);
   });
+  it("places a case anew when a lapsed promise moves it into another segment", async () => {
+    const lapsed = { segment: "lapsed", when: { brokenPromises: { min: 1 } }, policyId: "fast-legal" };
+    const stored = await ops.call("PUT", "/v1/strategies/main", {
+      ...STRATEGY,
+      rules: [lapsed, ...STRATEGY.rules],
+    });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+    const loanId = `lapse-${run}`;
+    const subscribed = await lender.post("/v1/loans", unpinned(loanId, { dueDate: "2026-01-25" }));
+    expect(subscribed.body.segment.strategy).toMatchObject({ segment: "rest", policyId: "default" });
+    const promise = await lender.post(`/v1/loans/${loanId}/events`, {
+      type: "promise_to_pay",
+      amount: { amount: "100.00", currency: "CNY" },
+      promisedDate: "2026-01-20",
+    });
+    expect(promise.status, JSON.stringify(promise.body)).toBe(200);
+    // The promise lapses on the 20th; it is reviewed at the next opening of the window, and the case re-placed.
+    expect((await local.post("/local/clock/advance", { to: "2026-01-22T06:00:00Z" })).status).toBe(200);
+    const loan = (await lender.get(`/v1/loans/${loanId}`)).body;
+    expect(loan.policy.id).toBe("fast-legal");
+    expect(loan.segment).toMatchObject({ brokenPromises: 1, strategy: { segment: "lapsed" } });
+    const trail = (await lender.get(`/v1/loans/${loanId}/audit`)).body.entries as {
+      type: string;
+      data: Record<string, unknown>;
+    }[];
+    expect(trail.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["promise_broken", "strategy_reassigned"]),
+    );
+    expect(trail.find((e) => e.type === "strategy_reassigned")?.data).toMatchObject({
+      cause: "segment_changed",
+      to: { segment: "lapsed", policy: { id: "fast-legal" } },
+    });
+    const keys = trail
+      .filter((e) => e.type === "message_sent")
+      .map((e) => `${e.data.step}:${e.data.channel}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
 });
