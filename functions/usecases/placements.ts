@@ -42,31 +42,32 @@ export async function createPlacement(deps: PlacementDeps, principal: Principal,
     createdAt: toInstant(now),
     createdBy: actor,
   };
+  // Stored first with every loan asked for: a request that fails half-way still leaves a placement to recall (the
+  // recall takes back only the cases that carry its id).
+  const requested = [...new Set(request.loanIds)];
+  await deps.placements.put({ ...placement, loanIds: requested });
   const refused: Refusal[] = [];
   const onCase = { id: placement.id, agencyId: placement.agencyId, since: placement.createdAt };
-  for (const loanId of request.loanIds) {
-    const outcome = await changeCase(deps, principal.tenantId, loanId, (loanCase, policy) =>
-      placeCase(
+  const call = { id: "placement", task: "call" as const };
+  for (const loanId of requested) {
+    const loan = { tenantId: principal.tenantId, loanId };
+    const { item, event } = newWorkItem(loan, call, placement.createdAt, placement.createdAt, actor);
+    const outcome = await changeCase(deps, principal.tenantId, loanId, (loanCase, policy) => {
+      const placed = placeCase(
         loanCase,
         { ...onCase, pauseMessages: placement.pauseMessages },
         policy.callRules?.rulePack ?? "cn",
         actor,
         now,
-      ),
-    );
+      );
+      // The agency's first call is on the case's record with the placement.
+      return { ...placed, events: [...placed.events, event] };
+    });
     if ("refused" in outcome) {
       refused.push({ loanId, ...outcome.refused });
       continue;
     }
     placement.loanIds.push(loanId);
-    const call = { id: "placement", task: "call" as const };
-    const { item } = newWorkItem(
-      { tenantId: principal.tenantId, loanId },
-      call,
-      placement.createdAt,
-      placement.createdAt,
-      actor,
-    );
     await deps.work.create(item);
   }
   await deps.placements.put(placement);

@@ -196,7 +196,7 @@ describe("the OpenAPI document", () => {
 
   it("takes an Idempotency-Key header on every POST", () => {
     const posts = operations.filter((o) => o.method === "post");
-    expect(posts.length).toBe(14);
+    expect(posts.length).toBe(16);
     for (const o of posts) {
       const header = parametersOf(o).find((p) => p.in === "header" && p.name === "Idempotency-Key");
       expect(header, routeKey(o)).toMatchObject({
@@ -245,7 +245,9 @@ describe("the schemas", () => {
     expect(loanCase.additionalProperties).toBe(false);
     expect(requiredOf(schema("BalanceBreakdown")).sort()).toEqual(["fees", "interest", "principal"]);
     expect(requiredOf(schema("Hold")).sort()).toEqual(["amount", "paidSince", "reason", "until"]);
-    expect(propertiesOf(schema("Hold")).reason).toMatchObject({ enum: ["promise", "settlement", "dispute"] });
+    expect(propertiesOf(schema("Hold")).reason).toMatchObject({
+      enum: ["promise", "settlement", "dispute", "placement"],
+    });
     expect(requiredOf(schema("InstallmentView")).sort()).toEqual([
       "amount",
       "dueDate",

@@ -108,7 +108,7 @@ describe("the schemas against the code", () => {
     };
     expect(discriminator.propertyName).toBe("type");
     const accepted = eventSchema.options.map((o) => o.shape.type.value);
-    expect(accepted.length).toBe(15);
+    expect(accepted.length).toBe(16);
     expect(Object.keys(discriminator.mapping).sort()).toEqual([...accepted].sort());
     expect((loanEvent.oneOf as Obj[]).map((s) => s.$ref).sort()).toEqual(
       Object.values(discriminator.mapping).sort(),

@@ -176,6 +176,7 @@ describe("the collection team's work list", () => {
     });
     await keys.put(agencyKey, { tenantId: "demo", role: "agent", agencyId: "acme-collect" });
     const agency = apiClient(stack.url, agencyKey);
+    expect((await agency.get("/v1/me")).body).toMatchObject({ role: "agent", agencyId: "acme-collect" });
 
     // Under cn, a borrower's data goes to an agency only with their consent.
     const refused = await ops.post("/v1/placements", { agencyId: "acme-collect", loanIds: [loanId] });
@@ -229,7 +230,7 @@ describe("the collection team's work list", () => {
     const trail = await audit();
     expect(trail.filter((e) => e.type === "message_sent").length).toBeGreaterThan(sentBefore);
     expect(trail.map((e) => e.type)).toEqual(
-      expect.arrayContaining(["case_placed", "contact_outcome", "case_recalled"]),
+      expect.arrayContaining(["case_placed", "work_item_created", "contact_outcome", "case_recalled"]),
     );
     expect(trail.find((e) => e.type === "contact_outcome")?.actor).toMatch(/^agent:/);
 

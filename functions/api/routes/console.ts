@@ -14,7 +14,8 @@ export function consoleRoutes(deps: ApiDeps): Route[] {
       path: "/v1/me",
       roles: [...ROLES],
       async handle({ principal }) {
-        return json(200, { tenantId: principal.tenantId, role: principal.role, keyId: principal.keyId });
+        const { tenantId, role, keyId, agencyId } = principal;
+        return json(200, { tenantId, role, keyId, ...(agencyId !== undefined ? { agencyId } : {}) });
       },
     },
     {
