@@ -147,6 +147,8 @@ export async function claimWork(deps: WorkDeps, principal: Principal, id: string
   const now = deps.clock.now();
   const agent = agentOf(principal);
   const item = await workItem(deps, principal, id);
+  // Whose item it is comes first: an item of a case this key may not work is one that does not exist.
+  const { loanCase, policy } = await caseOf(deps, item, principal);
   if (item.status !== "open")
     throw new CaseStateConflictError(`work item ${id} is done`, [], "WORK_ITEM_DONE");
   if (leasedToOther(item, agent, now)) {
@@ -156,7 +158,6 @@ export async function claimWork(deps: WorkDeps, principal: Principal, id: string
       "WORK_ITEM_LEASED",
     );
   }
-  const { loanCase, policy } = await caseOf(deps, item, principal);
   if (loanCase.status !== "active" && loanCase.status !== "on_hold") {
     throw new CaseStateConflictError(
       `the loan is ${loanCase.status}: no call or visit`,
@@ -202,6 +203,7 @@ export async function recordOutcome(deps: WorkDeps, principal: Principal, id: st
   const now = deps.clock.now();
   const agent = agentOf(principal);
   const item = await workItem(deps, principal, id);
+  const { loanCase, policy } = await caseOf(deps, item, principal);
   if (item.status !== "open" || item.lease?.agent !== agent) {
     throw new CaseStateConflictError(
       `work item ${id} is not claimed by this agent`,
@@ -210,7 +212,6 @@ export async function recordOutcome(deps: WorkDeps, principal: Principal, id: st
     );
   }
   checkFits(item, outcome);
-  const { loanCase, policy } = await caseOf(deps, item, principal);
   if (
     (outcome.type === "visited" || outcome.type === "not_home") &&
     !hasVisitStaff(outcome.staff, rulesFor(policy))
