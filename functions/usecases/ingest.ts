@@ -76,8 +76,10 @@ export async function subscribeBatch(
     now,
     horizonDays: deps.horizonDays,
     policyOf,
-    // One read of the tenant's strategy for the whole batch.
-    strategy: await activeStrategy(deps.strategies, principal.tenantId),
+    // One read of the tenant's strategy for the whole batch, and none when every loan names its policy.
+    strategy: entries.some((entry) => "request" in entry && entry.request.policyId === undefined)
+      ? await activeStrategy(deps.strategies, principal.tenantId)
+      : null,
   });
   const outcomes = await createAll(
     deps,

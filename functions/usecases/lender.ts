@@ -98,7 +98,9 @@ export async function subscribeLoan(
   request: SubscriptionRequest & { policyId?: string },
 ): Promise<{ created: boolean; loan: LoanView }> {
   const now = deps.clock.now();
-  const strategy = await activeStrategy(deps.strategies, principal.tenantId);
+  // A loan that names its policy runs it: the strategy is read only for those that do not.
+  const strategy =
+    request.policyId === undefined ? await activeStrategy(deps.strategies, principal.tenantId) : null;
   const choice = chooseForSubscription(strategy, principal.tenantId, request, now);
   const policy = await policyFor(deps, principal.tenantId, choice.policyId);
   // A request without a policy is the same body whatever the strategy gives it.

@@ -1,4 +1,5 @@
 import { add, type Money, money, toDecimal } from "../money.ts";
+import { CHAMPION } from "./strategy.ts";
 
 /**
  * Champion–challenger figures: each segment's loans are split between arms (strategies), one of them the
@@ -7,8 +8,9 @@ import { add, type Money, money, toDecimal } from "../money.ts";
  * 30-day cure share differs from the champion's by more than chance would explain. Pure: no clock, no I/O.
  */
 
-/** The arm every other arm of its segment is compared with. */
-export const CHAMPION = "champion";
+/** The arm every other arm of its segment is compared with (the strategy's own name for it). */
+export { CHAMPION };
+
 /** Two-sided 95 %: the standard normal quantile 0.975. */
 export const Z_95 = 1.959964;
 /** A difference is called significant below this two-sided p-value. */

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import type { AuditEvent } from "../audit-chain.ts";
-import type { Money } from "../money.ts";
 import type { PolicyStep, StepTask } from "../policy.ts";
 import type { AttemptResult, ContactAttempt } from "./call-rules.ts";
 
@@ -51,13 +50,6 @@ export interface CasePlacement {
 
 /** How long a case keeps its contact attempts: longer than any rule pack looks back. */
 export const ATTEMPTS_KEPT_MS = 30 * 24 * 60 * 60 * 1000;
-
-/** The case's side of a work item, for the work list: what makes it urgent. */
-export interface WorkItemCase {
-  daysPastDue: number;
-  balance: Money;
-  brokenPromises: number;
-}
 
 /** A work item's id: the same step of the same due date of a loan always makes the same item. */
 export function workItemId(tenantId: string, loanId: string, step: string, dueAt: string): string {
